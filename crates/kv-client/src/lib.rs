@@ -1,0 +1,220 @@
+//! Transactions as the SQL layer sees them.
+//!
+//! A [`Client`] talks to PD (timestamps, region lookups) and to stores (the
+//! transactional KV API), both through the service traits of [`proto`], so it
+//! neither knows nor cares whether they are in the same process. On top it
+//! builds:
+//!
+//! - [`Transaction`]: reads at `start_ts`, writes buffered in memory, then
+//!   Percolator two-phase commit;
+//! - [`Snapshot`]: read-only access at a timestamp;
+//! - the machinery every request needs: a TSO client that batches concurrent
+//!   requests ([`tso`]), a region cache corrected by region errors
+//!   ([`region`]), a lock resolver ([`resolver`]), and backoff with jitter and
+//!   a total budget ([`backoff`]).
+
+pub mod backoff;
+pub mod region;
+pub mod resolver;
+mod snapshot;
+mod transaction;
+pub mod tso;
+
+pub use snapshot::Snapshot;
+pub use transaction::Transaction;
+
+use proto::kvrpc::{GcRequest, KeyError, ScanLockRequest, key_error::Kind};
+use proto::{KvService, PdService, RpcError};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Tunables of a client.
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// How long a transaction's locks stay valid without it finishing, in ms.
+    /// Readers that meet an older lock roll the transaction back.
+    pub lock_ttl_ms: u64,
+    /// Total time one operation may spend backing off (waiting for locks,
+    /// refreshing routes) before it gives up.
+    pub backoff_budget: Duration,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self { lock_ttl_ms: 3_000, backoff_budget: Duration::from_secs(20) }
+    }
+}
+
+/// Why a transactional operation failed.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum Error {
+    /// Another transaction committed a key we write after our snapshot. The
+    /// whole transaction may be retried with a new start timestamp.
+    #[error("write conflict on key {key:?}: committed at {conflict_commit_ts} by transaction {conflict_start_ts}, after our start {start_ts}")]
+    WriteConflict {
+        /// Our start timestamp.
+        start_ts: u64,
+        /// The other transaction.
+        conflict_start_ts: u64,
+        /// When it committed.
+        conflict_commit_ts: u64,
+        /// The key (raw).
+        key: Vec<u8>,
+    },
+    /// Our transaction was rolled back by someone else (its locks expired).
+    /// It may be retried.
+    #[error("transaction {start_ts} was rolled back")]
+    RolledBack {
+        /// Our start timestamp.
+        start_ts: u64,
+    },
+    /// The commit request of the primary key failed in transit: the
+    /// transaction may or may not have committed.
+    #[error("commit of transaction {start_ts} is undetermined: {cause}")]
+    Undetermined {
+        /// Our start timestamp.
+        start_ts: u64,
+        /// What went wrong.
+        cause: String,
+    },
+    /// The operation waited (for locks, for routes) longer than its budget.
+    #[error("gave up after backing off {waited:?}: {last}")]
+    BackoffExhausted {
+        /// Total time spent waiting.
+        waited: Duration,
+        /// The last reason to wait.
+        last: String,
+    },
+    /// A call to PD or a store failed.
+    #[error(transparent)]
+    Rpc(#[from] RpcError),
+    /// The request was refused and retrying will not help.
+    #[error("request refused: {0}")]
+    Refused(String),
+}
+
+impl Error {
+    /// Whether running the whole transaction again may succeed.
+    pub fn is_retryable(&self) -> bool {
+        matches!(self, Error::WriteConflict { .. } | Error::RolledBack { .. })
+    }
+}
+
+/// Result alias for this crate.
+pub type Result<T> = std::result::Result<T, Error>;
+
+/// What every request path shares: the services, the TSO batcher, the
+/// region cache and the configuration.
+pub(crate) struct Inner {
+    pub(crate) kv: Arc<dyn KvService>,
+    pub(crate) tso: tso::TsoClient,
+    pub(crate) regions: region::RegionCache,
+    pub(crate) config: Config,
+}
+
+/// A handle to the cluster; cheap to clone and share between tasks.
+#[derive(Clone)]
+pub struct Client {
+    pub(crate) inner: Arc<Inner>,
+}
+
+/// What a cluster-wide GC pass did.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct GcSummary {
+    /// Locks below the safe point that were resolved first.
+    pub locks_resolved: u64,
+    /// Write records removed.
+    pub versions_deleted: u64,
+    /// Out-of-line values removed.
+    pub values_deleted: u64,
+}
+
+impl Client {
+    /// A client over `pd` and the store `kv`. Must be called inside a tokio
+    /// runtime: the TSO batcher runs as a task.
+    pub fn new(pd: Arc<dyn PdService>, kv: Arc<dyn KvService>, config: Config) -> Self {
+        let tso = tso::TsoClient::spawn(pd.clone());
+        let regions = region::RegionCache::new(pd.clone());
+        Self { inner: Arc::new(Inner { kv, tso, regions, config }) }
+    }
+
+    /// A fresh timestamp: everything committed before this call is visible at it.
+    pub async fn current_ts(&self) -> Result<u64> {
+        self.inner.tso.get_ts().await
+    }
+
+    /// Start a transaction at a fresh timestamp.
+    pub async fn begin(&self) -> Result<Transaction> {
+        let start_ts = self.current_ts().await?;
+        Ok(Transaction::new(self.clone(), start_ts))
+    }
+
+    /// Read-only access at `ts`.
+    pub fn snapshot(&self, ts: u64) -> Snapshot {
+        Snapshot::new(self.clone(), ts)
+    }
+
+    /// Remove versions no reader at or above `safe_point` can see, in every
+    /// region: first resolve the locks below it, then collect.
+    pub async fn gc(&self, safe_point: u64) -> Result<GcSummary> {
+        let inner = &self.inner;
+        let mut summary = GcSummary::default();
+        let mut backoff = backoff::Backoff::new(inner.config.backoff_budget);
+        let mut regions = inner.regions.all_regions().await?;
+        while let Some(region) = regions.pop() {
+            let context = Some(region.context());
+            let locks = inner
+                .kv
+                .kv_scan_lock(ScanLockRequest { context: context.clone(), max_version: safe_point, limit: 0 })
+                .await?;
+            if let Some(e) = locks.region_error {
+                inner.regions.on_region_error(e, &mut backoff).await?;
+                regions = inner.regions.all_regions().await?;
+                continue;
+            }
+            if let Some(e) = locks.error {
+                return Err(key_error(e));
+            }
+            for lock in &locks.locks {
+                resolver::resolve_or_wait(self, lock, &mut backoff).await?;
+                summary.locks_resolved += 1;
+            }
+            if !locks.locks.is_empty() {
+                regions.push(region); // check again: a live lock may have been waited for
+                continue;
+            }
+            let resp = inner.kv.kv_gc(GcRequest { context, safe_point }).await?;
+            if let Some(e) = resp.region_error {
+                inner.regions.on_region_error(e, &mut backoff).await?;
+                regions = inner.regions.all_regions().await?;
+                continue;
+            }
+            if let Some(e) = resp.error {
+                return Err(key_error(e));
+            }
+            summary.versions_deleted += resp.versions_deleted;
+            summary.values_deleted += resp.values_deleted;
+        }
+        Ok(summary)
+    }
+}
+
+/// The client-side error for a key error a store answered with.
+pub(crate) fn key_error(e: KeyError) -> Error {
+    match e.kind {
+        Some(Kind::Conflict(c)) => Error::WriteConflict {
+            start_ts: c.start_ts,
+            conflict_start_ts: c.conflict_start_ts,
+            conflict_commit_ts: c.conflict_commit_ts,
+            key: c.key,
+        },
+        Some(Kind::RolledBack(r)) => Error::RolledBack { start_ts: r.start_ts },
+        Some(Kind::Locked(l)) => Error::Refused(format!("key locked by transaction {}", l.lock_ts)),
+        Some(Kind::Committed(c)) => {
+            Error::Refused(format!("transaction {} already committed at {}", c.start_ts, c.commit_ts))
+        }
+        Some(Kind::TxnNotFound(t)) => Error::Refused(format!("transaction {} not found", t.start_ts)),
+        Some(Kind::Abort(msg)) => Error::Refused(msg),
+        None => Error::Refused("empty key error".into()),
+    }
+}

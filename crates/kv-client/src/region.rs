@@ -1,0 +1,170 @@
+//! Which region serves a key: a cache of PD's region map, corrected by the
+//! region errors stores answer with.
+//!
+//! Regions are ranges of *encoded* keys (see [`codec::mvcc::encode_key`]);
+//! callers pass raw keys. The cache is a copy-on-write map published through
+//! an `ArcSwap`, so the per-request lookup takes no lock at all; only a miss
+//! or a stale route (rare) copies the map.
+
+use crate::backoff::Backoff;
+use crate::{Error, Result};
+use arc_swap::ArcSwap;
+use codec::mvcc::{decode_key, encode_key};
+use proto::PdService;
+use proto::kvrpc::{Context, Region, RegionError, region_error::Kind};
+use proto::pdrpc::GetRegionRequest;
+use std::collections::BTreeMap;
+use std::ops::Bound;
+use std::sync::Arc;
+
+/// A region and its leader's store, as last learned.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RegionInfo {
+    /// The region descriptor.
+    pub region: Region,
+    /// The store id of its leader.
+    pub leader_store: u64,
+}
+
+impl RegionInfo {
+    /// The request context naming this region and epoch.
+    pub fn context(&self) -> Context {
+        Context { region_id: self.region.id, region_epoch: self.region.epoch }
+    }
+
+    fn contains_encoded(&self, encoded: &[u8]) -> bool {
+        encoded >= self.region.start_key.as_slice()
+            && (self.region.end_key.is_empty() || encoded < self.region.end_key.as_slice())
+    }
+
+    /// The raw start key of the region.
+    pub fn start_raw(&self) -> Result<Vec<u8>> {
+        if self.region.start_key.is_empty() {
+            return Ok(Vec::new());
+        }
+        decode_key(&self.region.start_key).map_err(|e| Error::Refused(format!("bad region boundary: {e}")))
+    }
+
+    /// The raw end key of the region, `None` for the last region.
+    pub fn end_raw(&self) -> Result<Option<Vec<u8>>> {
+        if self.region.end_key.is_empty() {
+            return Ok(None);
+        }
+        decode_key(&self.region.end_key)
+            .map(Some)
+            .map_err(|e| Error::Refused(format!("bad region boundary: {e}")))
+    }
+}
+
+/// The client's view of the region map.
+pub struct RegionCache {
+    pd: Arc<dyn PdService>,
+    by_start: ArcSwap<BTreeMap<Vec<u8>, RegionInfo>>,
+}
+
+impl RegionCache {
+    /// An empty cache filled from `pd` on demand.
+    pub fn new(pd: Arc<dyn PdService>) -> Self {
+        Self { pd, by_start: ArcSwap::from_pointee(BTreeMap::new()) }
+    }
+
+    fn cached(&self, encoded: &[u8]) -> Option<RegionInfo> {
+        let map = self.by_start.load();
+        let (_, info) = map.range::<[u8], _>((Bound::Unbounded, Bound::Included(encoded))).next_back()?;
+        info.contains_encoded(encoded).then(|| info.clone())
+    }
+
+    /// Replace whatever overlaps `fresh` with it.
+    fn insert(&self, fresh: Vec<RegionInfo>) {
+        self.by_start.rcu(|map| {
+            let mut map = BTreeMap::clone(map);
+            for info in &fresh {
+                map.retain(|_, old| {
+                    let r = &info.region;
+                    let before = !old.region.end_key.is_empty() && old.region.end_key <= r.start_key;
+                    let after = !r.end_key.is_empty() && old.region.start_key >= r.end_key;
+                    before || after
+                });
+                map.insert(info.region.start_key.clone(), info.clone());
+            }
+            map
+        });
+    }
+
+    /// The region holding raw `key`.
+    pub async fn locate(&self, key: &[u8]) -> Result<RegionInfo> {
+        self.locate_encoded(&encode_key(key)).await
+    }
+
+    async fn locate_encoded(&self, encoded: &[u8]) -> Result<RegionInfo> {
+        if let Some(info) = self.cached(encoded) {
+            return Ok(info);
+        }
+        let resp = self.pd.get_region(GetRegionRequest { key: encoded.to_vec() }).await?;
+        let region = resp.region.ok_or_else(|| Error::Refused("PD knows no region for the key".into()))?;
+        let info = RegionInfo { region, leader_store: resp.leader_store_id };
+        if !info.contains_encoded(encoded) {
+            return Err(Error::Refused("PD answered a region that does not hold the key".into()));
+        }
+        self.insert(vec![info.clone()]);
+        Ok(info)
+    }
+
+    /// The regions overlapping the raw range `[start, end)`, in key order.
+    pub async fn regions_in(&self, start: &[u8], end: Option<&[u8]>) -> Result<Vec<RegionInfo>> {
+        let end = end.map(encode_key);
+        let mut cursor = encode_key(start);
+        let mut out = Vec::new();
+        loop {
+            let info = self.locate_encoded(&cursor).await?;
+            let last = info.region.end_key.is_empty()
+                || end.as_ref().is_some_and(|end| info.region.end_key >= *end);
+            cursor = info.region.end_key.clone();
+            out.push(info);
+            if last {
+                return Ok(out);
+            }
+        }
+    }
+
+    /// Every region, in key order.
+    pub async fn all_regions(&self) -> Result<Vec<RegionInfo>> {
+        self.regions_in(&[], None).await
+    }
+
+    /// Group items by the region of their key, preserving order within a group.
+    pub async fn group_by_region<T>(
+        &self,
+        items: impl IntoIterator<Item = T>,
+        key: impl Fn(&T) -> &[u8],
+    ) -> Result<Vec<(RegionInfo, Vec<T>)>> {
+        let mut groups: Vec<(RegionInfo, Vec<T>)> = Vec::new();
+        for item in items {
+            let info = self.locate(key(&item)).await?;
+            match groups.iter_mut().find(|(r, _)| r.region.id == info.region.id) {
+                Some((_, group)) => group.push(item),
+                None => groups.push((info, vec![item])),
+            }
+        }
+        Ok(groups)
+    }
+
+    /// Learn from a store's region error, then wait before the retry.
+    pub async fn on_region_error(&self, err: RegionError, backoff: &mut Backoff) -> Result<()> {
+        match err.kind {
+            Some(Kind::EpochNotMatch(e)) if !e.current_regions.is_empty() => {
+                let leader = |r: &Region| {
+                    self.cached(&r.start_key).map_or(0, |old| old.leader_store)
+                };
+                let fresh = e
+                    .current_regions
+                    .into_iter()
+                    .map(|region| RegionInfo { leader_store: leader(&region), region })
+                    .collect();
+                self.insert(fresh);
+            }
+            _ => self.by_start.store(Arc::new(BTreeMap::new())),
+        }
+        backoff.wait(err.message).await
+    }
+}

@@ -1,0 +1,105 @@
+//! Getting other transactions' locks out of the way.
+//!
+//! A lock says "transaction T may be committing this key". Its primary key
+//! knows T's fate: if T committed, the lock is rolled forward to a write
+//! record; if T was rolled back (or its lock outlived its TTL, in which case
+//! asking rolls it back), the lock is removed. If T is alive the caller has
+//! to wait.
+
+use crate::backoff::Backoff;
+use crate::{Client, Result, key_error};
+use proto::kvrpc::{CheckTxnStatusRequest, LockInfo, ResolveLockRequest, TxnState};
+
+/// Resolves locks on behalf of one client.
+pub struct LockResolver<'a> {
+    client: &'a Client,
+}
+
+/// What the primary said about a transaction.
+enum Fate {
+    Alive,
+    Committed(u64),
+    RolledBack,
+}
+
+impl<'a> LockResolver<'a> {
+    /// A resolver using `client`'s routes and timestamps.
+    pub fn new(client: &'a Client) -> Self {
+        Self { client }
+    }
+
+    /// Try to clear `lock`: `Ok(true)` once it is gone, `Ok(false)` when its
+    /// transaction is still alive and the caller should back off and retry.
+    pub async fn resolve(&self, lock: &LockInfo) -> Result<bool> {
+        let commit_ts = match self.fate(lock).await? {
+            Fate::Alive => return Ok(false),
+            Fate::Committed(ts) => ts,
+            Fate::RolledBack => 0,
+        };
+        let inner = &self.client.inner;
+        let mut backoff = Backoff::new(inner.config.backoff_budget);
+        loop {
+            let region = inner.regions.locate(&lock.key).await?;
+            let resp = inner
+                .kv
+                .kv_resolve_lock(ResolveLockRequest {
+                    context: Some(region.context()),
+                    start_version: lock.lock_ts,
+                    commit_version: commit_ts,
+                    keys: vec![lock.key.clone()],
+                })
+                .await?;
+            if let Some(e) = resp.region_error {
+                inner.regions.on_region_error(e, &mut backoff).await?;
+                continue;
+            }
+            return match resp.error {
+                Some(e) => Err(key_error(e)),
+                None => Ok(true),
+            };
+        }
+    }
+
+    /// Ask the primary. A secondary whose own TTL ran out lets us roll back a
+    /// primary that shows no trace of the transaction: its prewrite is lost.
+    async fn fate(&self, lock: &LockInfo) -> Result<Fate> {
+        let inner = &self.client.inner;
+        let current_ts = self.client.current_ts().await?;
+        let expired = codec::ts::physical_ms(current_ts)
+            >= codec::ts::physical_ms(lock.lock_ts) + lock.ttl;
+        let mut backoff = Backoff::new(inner.config.backoff_budget);
+        loop {
+            let region = inner.regions.locate(&lock.primary).await?;
+            let resp = inner
+                .kv
+                .kv_check_txn_status(CheckTxnStatusRequest {
+                    context: Some(region.context()),
+                    primary_key: lock.primary.clone(),
+                    lock_ts: lock.lock_ts,
+                    current_ts,
+                    rollback_if_not_exist: expired,
+                })
+                .await?;
+            if let Some(e) = resp.region_error {
+                inner.regions.on_region_error(e, &mut backoff).await?;
+                continue;
+            }
+            let state = resp.state();
+            return match (resp.error.and_then(|e| e.kind), state) {
+                (Some(proto::kvrpc::key_error::Kind::TxnNotFound(_)), _) => Ok(Fate::Alive),
+                (Some(kind), _) => Err(key_error(proto::kvrpc::KeyError { kind: Some(kind) })),
+                (None, TxnState::Locked) => Ok(Fate::Alive),
+                (None, TxnState::Committed) => Ok(Fate::Committed(resp.commit_version)),
+                (None, TxnState::RolledBack) => Ok(Fate::RolledBack),
+            };
+        }
+    }
+}
+
+/// Resolve `lock` or, if its holder is alive, back off; the caller retries.
+pub(crate) async fn resolve_or_wait(client: &Client, lock: &LockInfo, backoff: &mut Backoff) -> Result<()> {
+    if !LockResolver::new(client).resolve(lock).await? {
+        backoff.wait(format!("key locked by live transaction {}", lock.lock_ts)).await?;
+    }
+    Ok(())
+}

@@ -1,0 +1,156 @@
+//! Reads at one timestamp, across regions, with lock resolution.
+
+use crate::backoff::Backoff;
+use crate::resolver::resolve_or_wait;
+use crate::{Client, Result, key_error};
+use proto::kvrpc::{BatchGetRequest, GetRequest, KeyError, ScanRequest, key_error::Kind};
+
+/// A consistent read-only view at `ts`.
+#[derive(Clone)]
+pub struct Snapshot {
+    client: Client,
+    ts: u64,
+}
+
+/// A response's key error, split into "a lock is in the way" and the rest.
+enum Outcome {
+    Done,
+    Locked(proto::kvrpc::LockInfo),
+}
+
+fn outcome(error: Option<KeyError>) -> Result<Outcome> {
+    match error.and_then(|e| e.kind) {
+        None => Ok(Outcome::Done),
+        Some(Kind::Locked(lock)) => Ok(Outcome::Locked(lock)),
+        Some(kind) => Err(key_error(KeyError { kind: Some(kind) })),
+    }
+}
+
+impl Snapshot {
+    pub(crate) fn new(client: Client, ts: u64) -> Self {
+        Self { client, ts }
+    }
+
+    pub(crate) fn client(&self) -> &Client {
+        &self.client
+    }
+
+    /// The read timestamp.
+    pub fn ts(&self) -> u64 {
+        self.ts
+    }
+
+    fn backoff(&self) -> Backoff {
+        Backoff::new(self.client.inner.config.backoff_budget)
+    }
+
+    /// The value of `key`.
+    pub async fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
+        let inner = &self.client.inner;
+        let mut backoff = self.backoff();
+        loop {
+            let region = inner.regions.locate(key).await?;
+            let req = GetRequest { context: Some(region.context()), key: key.to_vec(), version: self.ts };
+            let resp = inner.kv.kv_get(req).await?;
+            if let Some(e) = resp.region_error {
+                inner.regions.on_region_error(e, &mut backoff).await?;
+                continue;
+            }
+            match outcome(resp.error)? {
+                Outcome::Locked(lock) => resolve_or_wait(&self.client, &lock, &mut backoff).await?,
+                Outcome::Done => return Ok((!resp.not_found).then_some(resp.value)),
+            }
+        }
+    }
+
+    /// The values of the keys that exist among `keys`, in no particular order.
+    pub async fn batch_get(&self, keys: &[Vec<u8>]) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
+        let inner = &self.client.inner;
+        let mut backoff = self.backoff();
+        let mut pending: Vec<Vec<u8>> = keys.to_vec();
+        let mut out = Vec::with_capacity(keys.len());
+        'groups: while !pending.is_empty() {
+            for (region, group) in inner.regions.group_by_region(std::mem::take(&mut pending), |k| k).await? {
+                let req = BatchGetRequest { context: Some(region.context()), keys: group, version: self.ts };
+                let keys_sent = req.keys.clone();
+                let resp = inner.kv.kv_batch_get(req).await?;
+                if let Some(e) = resp.region_error {
+                    pending.extend(keys_sent);
+                    inner.regions.on_region_error(e, &mut backoff).await?;
+                    continue 'groups;
+                }
+                match outcome(resp.error)? {
+                    Outcome::Locked(lock) => {
+                        pending.extend(keys_sent);
+                        resolve_or_wait(&self.client, &lock, &mut backoff).await?;
+                    }
+                    Outcome::Done => out.extend(resp.pairs.into_iter().map(|p| (p.key, p.value))),
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Up to `limit` pairs of `[start, end)` (`end == None`: to the end of the
+    /// key space), ascending, or descending with `reverse`.
+    pub async fn scan(
+        &self,
+        start: &[u8],
+        end: Option<&[u8]>,
+        limit: usize,
+        reverse: bool,
+    ) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
+        let inner = &self.client.inner;
+        let mut backoff = self.backoff();
+        let mut out: Vec<(Vec<u8>, Vec<u8>)> = Vec::new();
+        // The part of the range not read yet.
+        let (mut lo, mut hi) = (start.to_vec(), end.map(<[u8]>::to_vec));
+        'ranges: while out.len() < limit && hi.as_ref().is_none_or(|hi| lo < *hi) {
+            let mut regions = inner.regions.regions_in(&lo, hi.as_deref()).await?;
+            if reverse {
+                regions.reverse();
+            }
+            for region in regions {
+                // This region's share of the remaining range.
+                let region_lo = region.start_raw()?.max(lo.clone());
+                let region_hi = match (region.end_raw()?, &hi) {
+                    (Some(r), Some(h)) => Some(r.min(h.clone())),
+                    (r, h) => r.or(h.clone()),
+                };
+                let want = limit - out.len();
+                let req = ScanRequest {
+                    context: Some(region.context()),
+                    start_key: region_lo.clone(),
+                    end_key: region_hi.clone().unwrap_or_default(),
+                    limit: want.min(u32::MAX as usize) as u32,
+                    version: self.ts,
+                    reverse,
+                };
+                let resp = inner.kv.kv_scan(req).await?;
+                if let Some(e) = resp.region_error {
+                    inner.regions.on_region_error(e, &mut backoff).await?;
+                    continue 'ranges;
+                }
+                if let Outcome::Locked(lock) = outcome(resp.error)? {
+                    resolve_or_wait(&self.client, &lock, &mut backoff).await?;
+                    continue 'ranges;
+                }
+                let got = resp.pairs.len();
+                out.extend(resp.pairs.into_iter().map(|p| (p.key, p.value)));
+                if out.len() >= limit {
+                    break 'ranges;
+                }
+                debug_assert!(got < want);
+                if reverse {
+                    hi = Some(region_lo);
+                } else {
+                    match region_hi {
+                        Some(h) => lo = h,
+                        None => break 'ranges,
+                    }
+                }
+            }
+        }
+        Ok(out)
+    }
+}

@@ -1,0 +1,282 @@
+//! A read-write transaction: snapshot reads at `start_ts`, writes buffered
+//! locally until commit, then Percolator two-phase commit.
+//!
+//! Commit, step by step:
+//! 1. pick the first buffered key as the **primary**;
+//! 2. **prewrite** every key, one request per region, all regions at once;
+//!    a write conflict aborts, a lock in the way is resolved (or waited for);
+//! 3. take `commit_ts` from the TSO;
+//! 4. **commit the primary**: the moment the transaction is committed;
+//! 5. commit the secondaries in the background. A reader that meets one of
+//!    their locks first asks the primary and rolls the lock forward itself.
+
+use crate::backoff::Backoff;
+use crate::resolver::resolve_or_wait;
+use crate::{Client, Error, Result, Snapshot, key_error};
+use proto::kvrpc::{BatchRollbackRequest, CommitRequest, KeyError, Mutation, Op, PrewriteRequest, key_error::Kind};
+use std::collections::BTreeMap;
+
+/// A transaction in progress. Dropping it without commit rolls it back (it
+/// has written nothing to the stores before commit).
+pub struct Transaction {
+    snapshot: Snapshot,
+    /// Buffered writes: `Some(value)` to put, `None` to delete.
+    buffer: BTreeMap<Vec<u8>, Option<Vec<u8>>>,
+}
+
+impl Transaction {
+    pub(crate) fn new(client: Client, start_ts: u64) -> Self {
+        Self { snapshot: Snapshot::new(client, start_ts), buffer: BTreeMap::new() }
+    }
+
+    /// The transaction's start timestamp (its snapshot and its identity).
+    pub fn start_ts(&self) -> u64 {
+        self.snapshot.ts()
+    }
+
+    /// The value of `key`, seeing this transaction's own writes.
+    pub async fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
+        match self.buffer.get(key) {
+            Some(buffered) => Ok(buffered.clone()),
+            None => self.snapshot.get(key).await,
+        }
+    }
+
+    /// The values of the keys that exist among `keys`, seeing own writes.
+    pub async fn batch_get(&self, keys: &[Vec<u8>]) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
+        let (mine, theirs): (Vec<&Vec<u8>>, Vec<&Vec<u8>>) =
+            keys.iter().partition(|k| self.buffer.contains_key(*k));
+        let theirs: Vec<Vec<u8>> = theirs.into_iter().cloned().collect();
+        let mut out = self.snapshot.batch_get(&theirs).await?;
+        out.extend(mine.into_iter().filter_map(|k| Some((k.clone(), self.buffer.get(k)?.clone()?))));
+        Ok(out)
+    }
+
+    /// Up to `limit` pairs of `[start, end)`, ascending or descending, seeing
+    /// own writes.
+    pub async fn scan(
+        &self,
+        start: &[u8],
+        end: Option<&[u8]>,
+        limit: usize,
+        reverse: bool,
+    ) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
+        let upper = end.map_or(std::ops::Bound::Unbounded, std::ops::Bound::Excluded);
+        let mine: Vec<(&Vec<u8>, &Option<Vec<u8>>)> = {
+            let range = self.buffer.range::<[u8], _>((std::ops::Bound::Included(start), upper));
+            if reverse { range.rev().collect() } else { range.collect() }
+        };
+        // Buffered deletes may hide stored keys: ask for that many more.
+        let hidden = mine.iter().filter(|(_, v)| v.is_none()).count();
+        let stored = self.snapshot.scan(start, end, limit.saturating_add(hidden), reverse).await?;
+        let mut merged = Vec::with_capacity(limit.min(stored.len() + mine.len()));
+        let (mut a, mut b) = (stored.into_iter().peekable(), mine.into_iter().peekable());
+        while merged.len() < limit {
+            let take_mine = match (a.peek(), b.peek()) {
+                (None, None) => break,
+                (Some(_), None) => false,
+                (None, Some(_)) => true,
+                (Some((sk, _)), Some((mk, _))) => {
+                    if sk == *mk {
+                        a.next(); // the buffered write replaces the stored value
+                        true
+                    } else {
+                        (*mk < sk) != reverse
+                    }
+                }
+            };
+            if take_mine {
+                if let Some((k, Some(v))) = b.next() {
+                    merged.push((k.clone(), v.clone()));
+                }
+            } else if let Some(pair) = a.next() {
+                merged.push(pair);
+            }
+        }
+        Ok(merged)
+    }
+
+    /// Buffer a write of `value` to `key`.
+    pub fn put(&mut self, key: Vec<u8>, value: Vec<u8>) {
+        self.buffer.insert(key, Some(value));
+    }
+
+    /// Buffer a deletion of `key`.
+    pub fn delete(&mut self, key: Vec<u8>) {
+        self.buffer.insert(key, None);
+    }
+
+    /// Abandon the transaction. Nothing reached the stores before commit, so
+    /// there is nothing to undo.
+    pub fn rollback(self) {}
+
+    /// Two-phase commit. Returns the commit timestamp (or `start_ts` for a
+    /// transaction that wrote nothing).
+    pub async fn commit(self) -> Result<u64> {
+        let start_ts = self.start_ts();
+        let client = self.snapshot.client().clone();
+        let mutations: Vec<Mutation> = self
+            .buffer
+            .into_iter()
+            .map(|(key, value)| match value {
+                Some(value) => Mutation { op: Op::Put as i32, key, value },
+                None => Mutation { op: Op::Del as i32, key, value: Vec::new() },
+            })
+            .collect();
+        let Some(primary) = mutations.first().map(|m| m.key.clone()) else {
+            return Ok(start_ts);
+        };
+        let keys: Vec<Vec<u8>> = mutations.iter().map(|m| m.key.clone()).collect();
+        let committer = Committer { client, start_ts, primary, txn_size: mutations.len() as u64 };
+        if let Err(e) = committer.prewrite(mutations).await {
+            committer.rollback_in_background(keys);
+            return Err(e);
+        }
+        let commit_ts = committer.client.current_ts().await?;
+        committer.commit_primary(commit_ts).await?;
+        committer.commit_secondaries_in_background(keys, commit_ts);
+        Ok(commit_ts)
+    }
+}
+
+/// The commit protocol of one transaction.
+struct Committer {
+    client: Client,
+    start_ts: u64,
+    primary: Vec<u8>,
+    txn_size: u64,
+}
+
+impl Committer {
+    fn backoff(&self) -> Backoff {
+        Backoff::new(self.client.inner.config.backoff_budget)
+    }
+
+    /// Prewrite all mutations, each region's group in its own task.
+    async fn prewrite(&self, mutations: Vec<Mutation>) -> Result<()> {
+        let groups = self.client.inner.regions.group_by_region(mutations, |m| &m.key).await?;
+        let mut tasks = tokio::task::JoinSet::new();
+        for (_, group) in groups {
+            let this = self.clone_for_task();
+            tasks.spawn(async move { this.prewrite_group(group).await });
+        }
+        let mut first_error = None;
+        while let Some(joined) = tasks.join_next().await {
+            let result = joined.unwrap_or_else(|e| Err(Error::Refused(format!("prewrite task failed: {e}"))));
+            if let Err(e) = result {
+                first_error.get_or_insert(e);
+            }
+        }
+        first_error.map_or(Ok(()), Err)
+    }
+
+    fn clone_for_task(&self) -> Committer {
+        Committer {
+            client: self.client.clone(),
+            start_ts: self.start_ts,
+            primary: self.primary.clone(),
+            txn_size: self.txn_size,
+        }
+    }
+
+    /// Prewrite mutations of one region; re-grouped if the region changed.
+    async fn prewrite_group(&self, mut pending: Vec<Mutation>) -> Result<()> {
+        let inner = &self.client.inner;
+        let mut backoff = self.backoff();
+        while !pending.is_empty() {
+            for (region, group) in inner.regions.group_by_region(std::mem::take(&mut pending), |m| &m.key).await? {
+                let req = PrewriteRequest {
+                    context: Some(region.context()),
+                    mutations: group,
+                    primary_lock: self.primary.clone(),
+                    start_version: self.start_ts,
+                    lock_ttl: inner.config.lock_ttl_ms,
+                    txn_size: self.txn_size,
+                };
+                let sent = req.mutations.clone();
+                let resp = inner.kv.kv_prewrite(req).await?;
+                if let Some(e) = resp.region_error {
+                    pending.extend(sent);
+                    inner.regions.on_region_error(e, &mut backoff).await?;
+                    continue;
+                }
+                match resp.error.and_then(|e| e.kind) {
+                    None => {}
+                    Some(Kind::Locked(lock)) => {
+                        pending.extend(sent);
+                        resolve_or_wait(&self.client, &lock, &mut backoff).await?;
+                    }
+                    Some(kind) => return Err(key_error(KeyError { kind: Some(kind) })),
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Commit the primary key: after this returns Ok the transaction is
+    /// committed, whatever happens to the secondaries.
+    async fn commit_primary(&self, commit_ts: u64) -> Result<()> {
+        let inner = &self.client.inner;
+        let mut backoff = self.backoff();
+        loop {
+            let region = inner.regions.locate(&self.primary).await?;
+            let req = CommitRequest {
+                context: Some(region.context()),
+                start_version: self.start_ts,
+                keys: vec![self.primary.clone()],
+                commit_version: commit_ts,
+            };
+            let resp = inner.kv.kv_commit(req).await.map_err(|e| Error::Undetermined {
+                start_ts: self.start_ts,
+                cause: e.to_string(),
+            })?;
+            if let Some(e) = resp.region_error {
+                inner.regions.on_region_error(e, &mut backoff).await?;
+                continue;
+            }
+            return match resp.error {
+                None => Ok(()),
+                Some(e) => Err(key_error(e)),
+            };
+        }
+    }
+
+    /// Commit the other keys. Failures are harmless: the locks left behind are
+    /// rolled forward by whoever meets them.
+    fn commit_secondaries_in_background(self, keys: Vec<Vec<u8>>, commit_ts: u64) {
+        let secondaries: Vec<Vec<u8>> = keys.into_iter().filter(|k| *k != self.primary).collect();
+        if secondaries.is_empty() {
+            return;
+        }
+        tokio::spawn(async move {
+            let inner = &self.client.inner;
+            let Ok(groups) = inner.regions.group_by_region(secondaries, |k| k).await else { return };
+            for (region, keys) in groups {
+                let req = CommitRequest {
+                    context: Some(region.context()),
+                    start_version: self.start_ts,
+                    keys,
+                    commit_version: commit_ts,
+                };
+                if let Err(e) = inner.kv.kv_commit(req).await {
+                    tracing::debug!(start_ts = self.start_ts, "secondary commit left to readers: {e}");
+                }
+            }
+        });
+    }
+
+    /// Remove whatever a failed prewrite left behind, so other transactions
+    /// need not wait for our locks' TTL.
+    fn rollback_in_background(self, keys: Vec<Vec<u8>>) {
+        tokio::spawn(async move {
+            let inner = &self.client.inner;
+            let Ok(groups) = inner.regions.group_by_region(keys, |k| k).await else { return };
+            for (region, keys) in groups {
+                let req = BatchRollbackRequest { context: Some(region.context()), start_version: self.start_ts, keys };
+                if let Err(e) = inner.kv.kv_batch_rollback(req).await {
+                    tracing::debug!(start_ts = self.start_ts, "rollback left to lock TTL: {e}");
+                }
+            }
+        });
+    }
+}

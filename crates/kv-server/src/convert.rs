@@ -1,0 +1,66 @@
+//! Between the transaction layer's typed errors and the wire's error messages.
+
+use proto::RpcError;
+use proto::kvrpc::{self, KeyError, Region, RegionError, key_error::Kind};
+
+/// The wire form of a lock.
+pub fn lock_info(l: txn::LockInfo) -> kvrpc::LockInfo {
+    kvrpc::LockInfo { key: l.key, primary: l.primary, lock_ts: l.lock_ts, ttl: l.ttl, txn_size: l.txn_size }
+}
+
+/// A per-key outcome for the client, or a failed call when the node itself
+/// is in trouble (its disk, its data).
+pub fn key_error(e: txn::Error) -> Result<KeyError, RpcError> {
+    use txn::Error as E;
+    let kind = match e {
+        E::KeyIsLocked(l) => Kind::Locked(lock_info(l)),
+        E::WriteConflict { start_ts, conflict_start_ts, conflict_commit_ts, key } => {
+            Kind::Conflict(kvrpc::WriteConflict { start_ts, conflict_start_ts, conflict_commit_ts, key })
+        }
+        E::RolledBack { start_ts, key } => Kind::RolledBack(kvrpc::RolledBack { start_ts, key }),
+        E::Committed { start_ts, commit_ts, key } => {
+            Kind::Committed(kvrpc::Committed { start_ts, commit_ts, key })
+        }
+        E::TxnNotFound { start_ts, key } => Kind::TxnNotFound(kvrpc::TxnNotFound { start_ts, key }),
+        E::InvalidRequest(msg) => Kind::Abort(msg),
+        e @ (E::Storage(_) | E::Corrupt(_)) => return Err(RpcError::Internal(e.to_string())),
+    };
+    Ok(KeyError { kind: Some(kind) })
+}
+
+/// Constructors for the region errors a store answers with.
+pub mod route {
+    use super::*;
+    use kvrpc::region_error::Kind;
+
+    /// This store has no such region.
+    pub fn not_found(region_id: u64) -> RegionError {
+        RegionError {
+            message: format!("region {region_id} not found"),
+            kind: Some(Kind::RegionNotFound(region_id)),
+        }
+    }
+
+    /// The client's epoch is stale; here is the region as it is now.
+    pub fn epoch_not_match(current: &Region) -> RegionError {
+        RegionError {
+            message: format!("epoch of region {} does not match", current.id),
+            kind: Some(Kind::EpochNotMatch(kvrpc::EpochNotMatch {
+                current_regions: vec![current.clone()],
+            })),
+        }
+    }
+
+    /// The key lies outside the region the request named.
+    pub fn key_not_in_region(key: &[u8], region: &Region) -> RegionError {
+        RegionError {
+            message: format!("key is not in region {}", region.id),
+            kind: Some(Kind::KeyNotInRegion(kvrpc::KeyNotInRegion {
+                key: key.to_vec(),
+                region_id: region.id,
+                start_key: region.start_key.clone(),
+                end_key: region.end_key.clone(),
+            })),
+        }
+    }
+}

@@ -1,0 +1,56 @@
+//! The service traits. A method returns `Err` only when the call itself
+//! failed (the peer is unreachable or broke down); outcomes the caller acts
+//! on, such as a locked key or a stale region, come back inside the response.
+
+#![warn(missing_docs)]
+
+use crate::kvrpc::*;
+use crate::pdrpc::*;
+use async_trait::async_trait;
+
+/// A failed call: nothing is known about whether the request took effect.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum RpcError {
+    /// The peer cannot be reached now; retrying later (elsewhere) may work.
+    #[error("unavailable: {0}")]
+    Unavailable(String),
+    /// The peer failed while serving the request (a disk error, say).
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+/// The transactional API of one store.
+#[async_trait]
+pub trait KvService: Send + Sync + 'static {
+    /// Read one key at a timestamp.
+    async fn kv_get(&self, req: GetRequest) -> Result<GetResponse, RpcError>;
+    /// Read several keys at one timestamp.
+    async fn kv_batch_get(&self, req: BatchGetRequest) -> Result<BatchGetResponse, RpcError>;
+    /// Read a key range at a timestamp.
+    async fn kv_scan(&self, req: ScanRequest) -> Result<ScanResponse, RpcError>;
+    /// Lock and stage a transaction's writes (first phase of 2PC).
+    async fn kv_prewrite(&self, req: PrewriteRequest) -> Result<PrewriteResponse, RpcError>;
+    /// Commit prewritten keys (second phase).
+    async fn kv_commit(&self, req: CommitRequest) -> Result<CommitResponse, RpcError>;
+    /// Roll back a transaction's keys.
+    async fn kv_batch_rollback(&self, req: BatchRollbackRequest) -> Result<BatchRollbackResponse, RpcError>;
+    /// Ask a primary key what became of its transaction.
+    async fn kv_check_txn_status(&self, req: CheckTxnStatusRequest) -> Result<CheckTxnStatusResponse, RpcError>;
+    /// Roll a transaction's locks forward or back.
+    async fn kv_resolve_lock(&self, req: ResolveLockRequest) -> Result<ResolveLockResponse, RpcError>;
+    /// Roll back one key of an abandoned transaction.
+    async fn kv_cleanup(&self, req: CleanupRequest) -> Result<CleanupResponse, RpcError>;
+    /// List locks older than a timestamp (before GC).
+    async fn kv_scan_lock(&self, req: ScanLockRequest) -> Result<ScanLockResponse, RpcError>;
+    /// Collect versions below a safe point.
+    async fn kv_gc(&self, req: GcRequest) -> Result<GcResponse, RpcError>;
+}
+
+/// The placement driver, as a client sees it.
+#[async_trait]
+pub trait PdService: Send + Sync + 'static {
+    /// Allocate consecutive, never-before-used timestamps.
+    async fn tso(&self, req: TsoRequest) -> Result<TsoResponse, RpcError>;
+    /// The region holding an encoded key, and its leader's store.
+    async fn get_region(&self, req: GetRegionRequest) -> Result<GetRegionResponse, RpcError>;
+}

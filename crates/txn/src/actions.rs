@@ -1,0 +1,236 @@
+//! The per-key steps of Percolator. Each reads through an [`MvccReader`] and
+//! queues its changes in a [`WriteBatch`]; the command that called it (in
+//! [`crate::store`]) holds the keys' latches and applies the batch at once.
+
+use crate::reader::{MvccReader, TxnRecord, lock_info};
+use crate::record::{Lock, LockType, SHORT_VALUE_MAX, Write, WriteType};
+use crate::{Error, Result};
+use codec::mvcc::{encode_key, key_with_ts};
+use storage::{Cf, Snapshot, WriteBatch};
+
+/// One key a transaction writes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Mutation {
+    /// Set the key to a value.
+    Put(Vec<u8>, Vec<u8>),
+    /// Delete the key.
+    Delete(Vec<u8>),
+}
+
+impl Mutation {
+    /// The raw key.
+    pub fn key(&self) -> &[u8] {
+        match self {
+            Mutation::Put(key, _) | Mutation::Delete(key) => key,
+        }
+    }
+}
+
+/// The transaction-wide part of a prewrite.
+#[derive(Clone, Debug)]
+pub struct PrewriteProps<'a> {
+    /// The primary key (raw).
+    pub primary: &'a [u8],
+    /// The transaction's start timestamp.
+    pub start_ts: u64,
+    /// Lock time to live, in milliseconds.
+    pub lock_ttl: u64,
+    /// Number of keys in the whole transaction.
+    pub txn_size: u64,
+}
+
+/// The state of a transaction as its primary key tells it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum TxnStatus {
+    /// Still in flight: the primary is locked and its TTL has not run out.
+    Locked {
+        /// The lock's TTL in milliseconds, so the caller knows how long to wait.
+        ttl: u64,
+    },
+    /// Committed; locks of the transaction are to be rolled forward.
+    Committed {
+        /// The commit timestamp.
+        commit_ts: u64,
+    },
+    /// Rolled back (now or earlier); locks of the transaction are to be removed.
+    RolledBack,
+}
+
+/// Whether a lock has outlived its TTL at `current_ts` (wall-clock parts).
+pub fn lock_expired(lock: &Lock, current_ts: u64) -> bool {
+    codec::ts::physical_ms(current_ts) >= codec::ts::physical_ms(lock.start_ts) + lock.ttl
+}
+
+/// Prewrite one key: refuse if anyone committed it after our snapshot or
+/// holds a lock on it, otherwise lock it and stage the value.
+pub fn prewrite<S: Snapshot>(
+    reader: &MvccReader<S>,
+    batch: &mut WriteBatch,
+    mutation: &Mutation,
+    props: &PrewriteProps<'_>,
+) -> Result<()> {
+    let raw_key = mutation.key();
+    let encoded = encode_key(raw_key);
+    let start_ts = props.start_ts;
+    if let Some(lock) = reader.load_lock(&encoded)? {
+        if lock.start_ts == start_ts {
+            return Ok(()); // a retried prewrite: already done
+        }
+        return Err(Error::KeyIsLocked(lock_info(raw_key, &lock)));
+    }
+    for version in reader.versions(&encoded, u64::MAX, start_ts) {
+        let (commit_ts, write) = version?;
+        if write.start_ts == start_ts {
+            return match write.write_type {
+                WriteType::Rollback => Err(Error::RolledBack { start_ts, key: raw_key.to_vec() }),
+                _ => Ok(()), // already committed: a prewrite retried after commit
+            };
+        }
+        if write.is_data() && commit_ts > start_ts {
+            return Err(Error::WriteConflict {
+                start_ts,
+                conflict_start_ts: write.start_ts,
+                conflict_commit_ts: commit_ts,
+                key: raw_key.to_vec(),
+            });
+        }
+    }
+    let (lock_type, short_value) = match mutation {
+        Mutation::Put(_, value) if value.len() <= SHORT_VALUE_MAX => {
+            (LockType::Put, Some(value.clone()))
+        }
+        Mutation::Put(_, value) => {
+            batch.put(Cf::Default, key_with_ts(&encoded, start_ts), value.clone());
+            (LockType::Put, None)
+        }
+        Mutation::Delete(_) => (LockType::Delete, None),
+    };
+    let lock = Lock {
+        lock_type,
+        primary: props.primary.to_vec(),
+        start_ts,
+        ttl: props.lock_ttl,
+        txn_size: props.txn_size,
+        short_value,
+    };
+    batch.put(Cf::Lock, encoded, lock.encode());
+    Ok(())
+}
+
+/// Commit one key: turn our lock into a write record at `commit_ts`.
+/// Committing twice is harmless; committing a rolled-back key fails.
+pub fn commit<S: Snapshot>(
+    reader: &MvccReader<S>,
+    batch: &mut WriteBatch,
+    raw_key: &[u8],
+    start_ts: u64,
+    commit_ts: u64,
+) -> Result<()> {
+    let encoded = encode_key(raw_key);
+    match reader.load_lock(&encoded)? {
+        Some(lock) if lock.start_ts == start_ts => {
+            let write = Write {
+                write_type: match lock.lock_type {
+                    LockType::Put => WriteType::Put,
+                    LockType::Delete => WriteType::Delete,
+                },
+                start_ts,
+                short_value: lock.short_value,
+            };
+            batch.put(Cf::Write, key_with_ts(&encoded, commit_ts), write.encode());
+            batch.delete(Cf::Lock, encoded);
+            Ok(())
+        }
+        _ => match reader.txn_record(&encoded, start_ts)? {
+            TxnRecord::Committed { .. } => Ok(()),
+            TxnRecord::RolledBack | TxnRecord::Unknown => {
+                Err(Error::RolledBack { start_ts, key: raw_key.to_vec() })
+            }
+        },
+    }
+}
+
+/// Roll one key back: drop our lock and its staged value, and leave a rollback
+/// record so that a prewrite of ours arriving late cannot lock the key again.
+/// Rolling back a committed key fails.
+pub fn rollback<S: Snapshot>(
+    reader: &MvccReader<S>,
+    batch: &mut WriteBatch,
+    raw_key: &[u8],
+    start_ts: u64,
+) -> Result<()> {
+    let encoded = encode_key(raw_key);
+    match reader.load_lock(&encoded)? {
+        Some(lock) if lock.start_ts == start_ts => remove_lock(batch, &encoded, &lock),
+        _ => match reader.txn_record(&encoded, start_ts)? {
+            TxnRecord::Committed { commit_ts } => {
+                return Err(Error::Committed { start_ts, commit_ts, key: raw_key.to_vec() });
+            }
+            TxnRecord::RolledBack => return Ok(()),
+            TxnRecord::Unknown => {}
+        },
+    }
+    let marker = Write { write_type: WriteType::Rollback, start_ts, short_value: None };
+    batch.put(Cf::Write, key_with_ts(&encoded, start_ts), marker.encode());
+    Ok(())
+}
+
+fn remove_lock(batch: &mut WriteBatch, encoded: &[u8], lock: &Lock) {
+    if lock.lock_type == LockType::Put && lock.short_value.is_none() {
+        batch.delete(Cf::Default, key_with_ts(encoded, lock.start_ts));
+    }
+    batch.delete(Cf::Lock, encoded.to_vec());
+}
+
+/// Decide the fate of transaction `lock_ts` by its primary key, rolling it
+/// back if its lock expired at `current_ts`. When the primary shows no trace
+/// of the transaction, `rollback_if_not_exist` says whether to roll it back
+/// (the caller knows the transaction is abandoned) or report
+/// [`Error::TxnNotFound`] (its prewrite may still be on the way).
+pub fn check_txn_status<S: Snapshot>(
+    reader: &MvccReader<S>,
+    batch: &mut WriteBatch,
+    primary: &[u8],
+    lock_ts: u64,
+    current_ts: u64,
+    rollback_if_not_exist: bool,
+) -> Result<TxnStatus> {
+    let encoded = encode_key(primary);
+    if let Some(lock) = reader.load_lock(&encoded)?
+        && lock.start_ts == lock_ts
+    {
+        if !lock_expired(&lock, current_ts) {
+            return Ok(TxnStatus::Locked { ttl: lock.ttl });
+        }
+        rollback(reader, batch, primary, lock_ts)?;
+        return Ok(TxnStatus::RolledBack);
+    }
+    match reader.txn_record(&encoded, lock_ts)? {
+        TxnRecord::Committed { commit_ts } => Ok(TxnStatus::Committed { commit_ts }),
+        TxnRecord::RolledBack => Ok(TxnStatus::RolledBack),
+        TxnRecord::Unknown if rollback_if_not_exist => {
+            rollback(reader, batch, primary, lock_ts)?;
+            Ok(TxnStatus::RolledBack)
+        }
+        TxnRecord::Unknown => Err(Error::TxnNotFound { start_ts: lock_ts, key: primary.to_vec() }),
+    }
+}
+
+/// Roll back one key of an abandoned transaction: unconditionally when
+/// `current_ts` is 0, otherwise only if its lock has expired.
+pub fn cleanup<S: Snapshot>(
+    reader: &MvccReader<S>,
+    batch: &mut WriteBatch,
+    raw_key: &[u8],
+    start_ts: u64,
+    current_ts: u64,
+) -> Result<()> {
+    if current_ts != 0
+        && let Some(lock) = reader.load_lock(&encode_key(raw_key))?
+        && lock.start_ts == start_ts
+        && !lock_expired(&lock, current_ts)
+    {
+        return Err(Error::KeyIsLocked(lock_info(raw_key, &lock)));
+    }
+    rollback(reader, batch, raw_key, start_ts)
+}

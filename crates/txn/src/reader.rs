@@ -1,0 +1,239 @@
+//! Reading MVCC data out of one engine snapshot.
+//!
+//! All lookups here are seeks over the version list of a key, which the
+//! `write` family keeps newest first (`key ‖ !commit_ts`). A read at `ts`
+//! starts at `key ‖ !ts` and walks towards older versions, skipping rollback
+//! markers, until it finds a put or a delete.
+
+use crate::record::{Lock, LockType, Write, WriteType};
+use crate::{Error, LockInfo, Result};
+use codec::mvcc::{decode_key, key_with_ts, split_ts};
+use storage::{Cf, KeyRange, Snapshot};
+
+/// What became of a given transaction on a given key.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum TxnRecord {
+    /// It committed at `commit_ts`.
+    Committed {
+        /// The commit timestamp.
+        commit_ts: u64,
+    },
+    /// It was rolled back.
+    RolledBack,
+    /// The key has no trace of it (no lock is checked here).
+    Unknown,
+}
+
+/// The version range of an encoded key from `newest` down to `oldest`, both
+/// inclusive.
+fn versions_range(encoded: &[u8], newest: u64, oldest: u64) -> KeyRange {
+    let mut end = key_with_ts(encoded, oldest);
+    end.push(0);
+    KeyRange::new(key_with_ts(encoded, newest), Some(end))
+}
+
+/// The lock as the error a reader or writer reports.
+pub fn lock_info(raw_key: &[u8], lock: &Lock) -> LockInfo {
+    LockInfo {
+        key: raw_key.to_vec(),
+        primary: lock.primary.clone(),
+        lock_ts: lock.start_ts,
+        ttl: lock.ttl,
+        txn_size: lock.txn_size,
+    }
+}
+
+/// MVCC reads over one consistent snapshot.
+pub struct MvccReader<S> {
+    snap: S,
+}
+
+impl<S: Snapshot> MvccReader<S> {
+    /// A reader over `snap`.
+    pub fn new(snap: S) -> Self {
+        Self { snap }
+    }
+
+    /// The lock on an encoded key, if any.
+    pub fn load_lock(&self, encoded: &[u8]) -> Result<Option<Lock>> {
+        self.snap
+            .get(Cf::Lock, encoded)?
+            .map(|v| Lock::decode(&v))
+            .transpose()
+    }
+
+    /// Versions of an encoded key with `oldest <= commit_ts <= newest`, newest first.
+    pub fn versions(
+        &self,
+        encoded: &[u8],
+        newest: u64,
+        oldest: u64,
+    ) -> impl Iterator<Item = Result<(u64, Write)>> + use<S> {
+        self.snap
+            .scan(Cf::Write, &versions_range(encoded, newest, oldest), false)
+            .map(|item| {
+                let (key, value) = item?;
+                let (_, commit_ts) = split_ts(&key)?;
+                Ok((commit_ts, Write::decode(&value)?))
+            })
+    }
+
+    /// The newest put or delete of an encoded key committed at or before `ts`.
+    pub fn newest_data_write(&self, encoded: &[u8], ts: u64) -> Result<Option<(u64, Write)>> {
+        for version in self.versions(encoded, ts, 0) {
+            let (commit_ts, write) = version?;
+            if write.is_data() {
+                return Ok(Some((commit_ts, write)));
+            }
+        }
+        Ok(None)
+    }
+
+    /// What the transaction `start_ts` did to an encoded key. Its record, if
+    /// any, has `commit_ts >= start_ts`, so only newer versions are searched.
+    pub fn txn_record(&self, encoded: &[u8], start_ts: u64) -> Result<TxnRecord> {
+        for version in self.versions(encoded, u64::MAX, start_ts) {
+            let (commit_ts, write) = version?;
+            if write.start_ts == start_ts {
+                return Ok(match write.write_type {
+                    WriteType::Rollback => TxnRecord::RolledBack,
+                    _ => TxnRecord::Committed { commit_ts },
+                });
+            }
+        }
+        Ok(TxnRecord::Unknown)
+    }
+
+    /// The value a put record stands for: inline, or in `default` at `key ‖ !start_ts`.
+    fn load_value(&self, encoded: &[u8], write: Write) -> Result<Vec<u8>> {
+        if let Some(value) = write.short_value {
+            return Ok(value);
+        }
+        self.snap
+            .get(Cf::Default, &key_with_ts(encoded, write.start_ts))?
+            .map(|v| v.to_vec())
+            .ok_or(Error::Corrupt("write record without its value"))
+    }
+
+    /// Fail if a lock hides what a reader at `ts` should see: a lock taken at
+    /// or before `ts` may belong to a transaction that commits before `ts`.
+    fn check_lock(&self, raw_key: &[u8], lock: &Lock, ts: u64) -> Result<()> {
+        if lock.start_ts <= ts && matches!(lock.lock_type, LockType::Put | LockType::Delete) {
+            return Err(Error::KeyIsLocked(lock_info(raw_key, lock)));
+        }
+        Ok(())
+    }
+
+    /// The value of a raw key as of `ts`.
+    pub fn get(&self, raw_key: &[u8], ts: u64) -> Result<Option<Vec<u8>>> {
+        let encoded = codec::mvcc::encode_key(raw_key);
+        if let Some(lock) = self.load_lock(&encoded)? {
+            self.check_lock(raw_key, &lock, ts)?;
+        }
+        match self.newest_data_write(&encoded, ts)? {
+            Some((_, write)) if write.write_type == WriteType::Put => {
+                self.load_value(&encoded, write).map(Some)
+            }
+            _ => Ok(None),
+        }
+    }
+
+    /// Up to `limit` live key-value pairs of the raw range `[start, end)` as of
+    /// `ts`, in ascending key order or, with `reverse`, descending.
+    ///
+    /// Fails with [`Error::KeyIsLocked`] if a lock at or before `ts` sits on a
+    /// key the result covers, since that key's visible value is not known yet.
+    pub fn scan(
+        &self,
+        start: &[u8],
+        end: Option<&[u8]>,
+        limit: usize,
+        ts: u64,
+        reverse: bool,
+    ) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
+        let range = KeyRange::new(
+            codec::mvcc::encode_key(start),
+            end.map(codec::mvcc::encode_key),
+        );
+        let mut out: Vec<(Vec<u8>, Vec<u8>)> = Vec::new();
+        if limit == 0 {
+            return Ok(out);
+        }
+        // The newest visible data version of the key being walked. Forward,
+        // the first one found wins; in reverse the versions arrive oldest
+        // first, so each newer one replaces the candidate until the key changes.
+        let mut current: Vec<u8> = Vec::new();
+        let mut found: Option<Write> = None;
+        let mut done_with_current = false;
+        let mut full = false;
+        for item in self.snap.scan(Cf::Write, &range, reverse) {
+            let (key, value) = item?;
+            let (encoded, commit_ts) = split_ts(&key)?;
+            if encoded != current.as_slice() {
+                if let Some(write) = found.take() {
+                    self.emit(&current, write, &mut out)?;
+                    if out.len() >= limit {
+                        full = true;
+                        break;
+                    }
+                }
+                current.clear();
+                current.extend_from_slice(encoded);
+                done_with_current = false;
+            }
+            if done_with_current || commit_ts > ts {
+                continue;
+            }
+            let write = Write::decode(&value)?;
+            if write.is_data() {
+                found = Some(write);
+                done_with_current = !reverse;
+            }
+        }
+        if !full && let Some(write) = found.take() {
+            self.emit(&current, write, &mut out)?;
+        }
+        out.truncate(limit);
+        self.check_locks_in_scan(&range, &out, limit, ts, reverse)?;
+        Ok(out)
+    }
+
+    fn emit(&self, encoded: &[u8], write: Write, out: &mut Vec<(Vec<u8>, Vec<u8>)>) -> Result<()> {
+        if write.write_type == WriteType::Put {
+            out.push((decode_key(encoded)?, self.load_value(encoded, write)?));
+        }
+        Ok(())
+    }
+
+    /// Look for locks over the part of `range` the scan result covers: the
+    /// whole range if the scan ran out of keys, otherwise up to the last key
+    /// returned. The lock family is small, so this second pass is cheap.
+    fn check_locks_in_scan(
+        &self,
+        range: &KeyRange,
+        out: &[(Vec<u8>, Vec<u8>)],
+        limit: usize,
+        ts: u64,
+        reverse: bool,
+    ) -> Result<()> {
+        let mut covered = range.clone();
+        if out.len() >= limit
+            && let Some((last, _)) = out.last()
+        {
+            let last = codec::mvcc::encode_key(last);
+            if reverse {
+                covered.start = last;
+            } else {
+                let mut end = last;
+                end.push(0);
+                covered.end = Some(end);
+            }
+        }
+        for item in self.snap.scan(Cf::Lock, &covered, reverse) {
+            let (key, value) = item?;
+            let lock = Lock::decode(&value)?;
+            self.check_lock(&decode_key(&key)?, &lock, ts)?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,216 @@
+//! The transactional commands a storage node serves, each one a unit of work:
+//! take the latches of its keys, read a fresh snapshot, run the per-key
+//! [`actions`](crate::actions), apply all changes in one atomic batch.
+//!
+//! Durability is chosen per command. A commit or rollback decides a
+//! transaction's fate, so it is synced before it returns. A prewrite is not:
+//! the engine has one sequential journal, so the commit that follows a
+//! prewrite makes the prewrite durable too, and a prewrite lost in a crash
+//! belongs to a transaction that never got to commit.
+
+use crate::actions::{self, Mutation, PrewriteProps, TxnStatus};
+use crate::gc::{self, GcStats};
+use crate::latch::Latches;
+use crate::reader::{MvccReader, lock_info};
+use crate::record::Lock;
+use crate::{Error, LockInfo, Result};
+use codec::mvcc::decode_key;
+use storage::{Cf, Engine, KeyRange, Snapshot, WriteBatch};
+
+/// Latch slots per store: enough that unrelated keys rarely share one.
+const LATCH_SLOTS: usize = 1 << 14;
+
+/// Percolator commands over one local engine.
+pub struct TxnStore<E: Engine> {
+    engine: E,
+    latches: Latches,
+}
+
+impl<E: Engine> TxnStore<E> {
+    /// Serve transactions out of `engine`.
+    pub fn new(engine: E) -> Self {
+        Self { engine, latches: Latches::new(LATCH_SLOTS) }
+    }
+
+    /// The engine underneath, for maintenance (GC, delete-range).
+    pub fn engine(&self) -> &E {
+        &self.engine
+    }
+
+    fn reader(&self) -> MvccReader<E::Snap> {
+        MvccReader::new(self.engine.snapshot())
+    }
+
+    /// Run a write command: latches on `keys`, a fresh snapshot, one batch.
+    fn write_command<'k, T>(
+        &self,
+        keys: impl IntoIterator<Item = &'k [u8]>,
+        sync: bool,
+        command: impl FnOnce(&MvccReader<E::Snap>, &mut WriteBatch) -> Result<T>,
+    ) -> Result<T> {
+        let _latches = self.latches.acquire(keys);
+        let reader = self.reader();
+        let mut batch = WriteBatch::new();
+        let out = command(&reader, &mut batch)?;
+        if !batch.is_empty() {
+            batch.set_sync(sync);
+            self.engine.write(batch)?;
+        }
+        Ok(out)
+    }
+
+    /// The value of `key` as of `ts`.
+    pub fn get(&self, key: &[u8], ts: u64) -> Result<Option<Vec<u8>>> {
+        self.reader().get(key, ts)
+    }
+
+    /// The values of several keys as of `ts`, from one snapshot; absent keys
+    /// are left out.
+    pub fn batch_get(&self, keys: &[Vec<u8>], ts: u64) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
+        let reader = self.reader();
+        let mut out = Vec::with_capacity(keys.len());
+        for key in keys {
+            if let Some(value) = reader.get(key, ts)? {
+                out.push((key.clone(), value));
+            }
+        }
+        Ok(out)
+    }
+
+    /// Up to `limit` pairs of `[start, end)` as of `ts`, ascending or descending.
+    pub fn scan(
+        &self,
+        start: &[u8],
+        end: Option<&[u8]>,
+        limit: usize,
+        ts: u64,
+        reverse: bool,
+    ) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
+        self.reader().scan(start, end, limit, ts, reverse)
+    }
+
+    /// First phase of two-phase commit: lock every key of `mutations`, or
+    /// none of them if any key conflicts or is locked.
+    pub fn prewrite(
+        &self,
+        mutations: &[Mutation],
+        primary: &[u8],
+        start_ts: u64,
+        lock_ttl: u64,
+        txn_size: u64,
+    ) -> Result<()> {
+        let props = PrewriteProps { primary, start_ts, lock_ttl, txn_size };
+        self.write_command(mutations.iter().map(Mutation::key), false, |reader, batch| {
+            mutations.iter().try_for_each(|m| actions::prewrite(reader, batch, m, &props))
+        })
+    }
+
+    /// Second phase: commit `keys` of transaction `start_ts` at `commit_ts`.
+    pub fn commit(&self, keys: &[Vec<u8>], start_ts: u64, commit_ts: u64) -> Result<()> {
+        if commit_ts <= start_ts {
+            return Err(Error::InvalidRequest(format!(
+                "commit_ts {commit_ts} must be greater than start_ts {start_ts}"
+            )));
+        }
+        self.write_command(keys.iter().map(Vec::as_slice), true, |reader, batch| {
+            keys.iter().try_for_each(|k| actions::commit(reader, batch, k, start_ts, commit_ts))
+        })
+    }
+
+    /// Roll back `keys` of transaction `start_ts`.
+    pub fn batch_rollback(&self, keys: &[Vec<u8>], start_ts: u64) -> Result<()> {
+        self.write_command(keys.iter().map(Vec::as_slice), true, |reader, batch| {
+            keys.iter().try_for_each(|k| actions::rollback(reader, batch, k, start_ts))
+        })
+    }
+
+    /// The fate of transaction `lock_ts` as its primary tells it; rolls it
+    /// back if its lock expired by `current_ts`. See [`actions::check_txn_status`].
+    pub fn check_txn_status(
+        &self,
+        primary: &[u8],
+        lock_ts: u64,
+        current_ts: u64,
+        rollback_if_not_exist: bool,
+    ) -> Result<TxnStatus> {
+        self.write_command([primary], true, |reader, batch| {
+            actions::check_txn_status(reader, batch, primary, lock_ts, current_ts, rollback_if_not_exist)
+        })
+    }
+
+    /// Roll the locks of transaction `start_ts` on `keys` forward (when
+    /// `commit_ts` is given) or back. With no keys, every lock of the
+    /// transaction in the store is resolved.
+    pub fn resolve_lock(&self, start_ts: u64, commit_ts: Option<u64>, keys: &[Vec<u8>]) -> Result<()> {
+        let found;
+        let keys = if keys.is_empty() {
+            found = self.locks_of(start_ts)?;
+            &found
+        } else {
+            keys
+        };
+        self.write_command(keys.iter().map(Vec::as_slice), true, |reader, batch| {
+            for key in keys {
+                match reader.load_lock(&codec::mvcc::encode_key(key))? {
+                    Some(lock) if lock.start_ts == start_ts => match commit_ts {
+                        Some(commit_ts) => actions::commit(reader, batch, key, start_ts, commit_ts)?,
+                        None => actions::rollback(reader, batch, key, start_ts)?,
+                    },
+                    _ => {} // already resolved by someone else
+                }
+            }
+            Ok(())
+        })
+    }
+
+    /// Roll back `key` of transaction `start_ts` if its lock expired at
+    /// `current_ts` (or unconditionally when `current_ts` is 0).
+    pub fn cleanup(&self, key: &[u8], start_ts: u64, current_ts: u64) -> Result<()> {
+        self.write_command([key], true, |reader, batch| {
+            actions::cleanup(reader, batch, key, start_ts, current_ts)
+        })
+    }
+
+    /// Up to `limit` locks taken at or before `max_ts`, in key order: what GC
+    /// must resolve before it may collect below `max_ts`.
+    pub fn scan_locks(&self, max_ts: u64, limit: usize) -> Result<Vec<LockInfo>> {
+        let mut out = Vec::new();
+        for item in self.each_lock() {
+            let (key, lock) = item?;
+            if lock.start_ts <= max_ts {
+                out.push(lock_info(&key, &lock));
+                if out.len() >= limit {
+                    break;
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    fn locks_of(&self, start_ts: u64) -> Result<Vec<Vec<u8>>> {
+        let mut keys = Vec::new();
+        for item in self.each_lock() {
+            let (key, lock) = item?;
+            if lock.start_ts == start_ts {
+                keys.push(key);
+            }
+        }
+        Ok(keys)
+    }
+
+    fn each_lock(&self) -> impl Iterator<Item = Result<(Vec<u8>, Lock)>> {
+        self.engine
+            .snapshot()
+            .scan(Cf::Lock, &KeyRange::new(Vec::new(), None), false)
+            .map(|item| {
+                let (key, value) = item?;
+                Ok((decode_key(&key)?, Lock::decode(&value)?))
+            })
+    }
+
+    /// Drop versions no reader at or above `safe_point` can see. The caller
+    /// resolves locks below the safe point first ([`TxnStore::scan_locks`]).
+    pub fn gc(&self, safe_point: u64) -> Result<GcStats> {
+        gc::gc(&self.engine, &KeyRange::new(Vec::new(), None), safe_point)
+    }
+}
