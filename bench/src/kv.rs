@@ -45,7 +45,13 @@ impl Case {
         match self {
             Case::PointGet => {
                 let ts = client.current_ts().await?;
-                anyhow::ensure!(client.snapshot(ts).get(&key(rng.random_range(0..KEYS))).await?.is_some());
+                anyhow::ensure!(
+                    client
+                        .snapshot(ts)
+                        .get(&key(rng.random_range(0..KEYS)))
+                        .await?
+                        .is_some()
+                );
             }
             Case::BatchGet10 => {
                 let ts = client.current_ts().await?;
@@ -55,7 +61,14 @@ impl Case {
             Case::Scan100 => {
                 let ts = client.current_ts().await?;
                 let start = key(rng.random_range(0..KEYS - 100));
-                anyhow::ensure!(client.snapshot(ts).scan(&start, None, 100, false).await?.len() == 100);
+                anyhow::ensure!(
+                    client
+                        .snapshot(ts)
+                        .scan(&start, None, 100, false)
+                        .await?
+                        .len()
+                        == 100
+                );
             }
             Case::Commit1 | Case::Commit10 => {
                 let n = if matches!(self, Case::Commit1) { 1 } else { 10 };

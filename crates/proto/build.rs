@@ -7,7 +7,6 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         println!("cargo:rerun-if-changed={file}");
     }
     let descriptors = protox::compile(files, ["proto"])?;
-    prost_build::Config::new()
-        .compile_fds(descriptors)?;
+    prost_build::Config::new().compile_fds(descriptors)?;
     Ok(())
 }

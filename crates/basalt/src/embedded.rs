@@ -28,7 +28,10 @@ fn whole_key_space() -> Region {
         id: 1,
         start_key: Vec::new(),
         end_key: Vec::new(),
-        epoch: Some(RegionEpoch { conf_ver: 1, version: 1 }),
+        epoch: Some(RegionEpoch {
+            conf_ver: 1,
+            version: 1,
+        }),
     }
 }
 
@@ -49,7 +52,11 @@ impl Embedded {
         let region = whole_key_space();
         let pd = Pd::open(pd_engine, vec![(region.clone(), STORE_ID)])?;
         let store = Arc::new(TxnStore::new(engine.clone()));
-        Ok(Self { engine, kv: Arc::new(KvNode::new(store, region)), pd: Arc::new(pd) })
+        Ok(Self {
+            engine,
+            kv: Arc::new(KvNode::new(store, region)),
+            pd: Arc::new(pd),
+        })
     }
 
     /// A KV client over this cluster. Needs a tokio runtime.
@@ -70,6 +77,9 @@ impl Embedded {
     /// The request context of the embedded region.
     pub fn context(&self) -> proto::kvrpc::Context {
         let region = whole_key_space();
-        proto::kvrpc::Context { region_id: region.id, region_epoch: region.epoch }
+        proto::kvrpc::Context {
+            region_id: region.id,
+            region_epoch: region.epoch,
+        }
     }
 }

@@ -5,7 +5,11 @@ use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 
 #[derive(Parser)]
-#[command(name = "basalt", version, about = "A MySQL-compatible, horizontally scalable SQL database")]
+#[command(
+    name = "basalt",
+    version,
+    about = "A MySQL-compatible, horizontally scalable SQL database"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -32,7 +36,12 @@ enum Command {
 
 fn main() -> Result<()> {
     match Cli::parse().command {
-        Command::Playground { data_dir, port, status_port, host } => {
+        Command::Playground {
+            data_dir,
+            port,
+            status_port,
+            host,
+        } => {
             let runtime = tokio::runtime::Runtime::new()?;
             runtime.block_on(async {
                 let cluster = basalt::embedded::Embedded::open(&data_dir)?;

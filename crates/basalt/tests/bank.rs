@@ -24,14 +24,22 @@ fn balance(v: &[u8]) -> i64 {
 
 async fn total(c: &kv_client::Client) -> i64 {
     let ts = c.current_ts().await.unwrap();
-    let all = c.snapshot(ts).scan(b"acct/", Some(b"acct0"), usize::MAX, false).await.unwrap();
+    let all = c
+        .snapshot(ts)
+        .scan(b"acct/", Some(b"acct0"), usize::MAX, false)
+        .await
+        .unwrap();
     assert_eq!(all.len() as u64, ACCOUNTS);
     all.iter().map(|(_, v)| balance(v)).sum()
 }
 
 #[test]
 fn transfers_preserve_the_total() {
-    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
     let cluster = Arc::new(runtime.block_on(async { Cluster::new() }));
     runtime.block_on(async {
         let mut txn = cluster.client.begin().await.unwrap();
@@ -48,7 +56,12 @@ fn transfers_preserve_the_total() {
     let started = std::time::Instant::now();
     let threads: Vec<_> = (0..THREADS)
         .map(|t| {
-            let (cluster, done, conflicts, audits) = (cluster.clone(), done.clone(), conflicts.clone(), audits.clone());
+            let (cluster, done, conflicts, audits) = (
+                cluster.clone(),
+                done.clone(),
+                conflicts.clone(),
+                audits.clone(),
+            );
             let handle = runtime.handle().clone();
             std::thread::spawn(move || {
                 handle.block_on(async move {
@@ -56,7 +69,11 @@ fn transfers_preserve_the_total() {
                     let mut rng = rand::rng();
                     for n in 0..TRANSFERS / THREADS {
                         if n % 50 == 0 && t % 4 == 0 {
-                            assert_eq!(total(client).await, expected, "a snapshot saw money appear or vanish");
+                            assert_eq!(
+                                total(client).await,
+                                expected,
+                                "a snapshot saw money appear or vanish"
+                            );
                             audits.fetch_add(1, Ordering::Relaxed);
                         }
                         let from = rng.random_range(0..ACCOUNTS);
@@ -65,7 +82,9 @@ fn transfers_preserve_the_total() {
                         loop {
                             let mut txn = client.begin().await.unwrap();
                             let pairs = txn.batch_get(&[account(from), account(to)]).await.unwrap();
-                            let get = |k: &[u8]| balance(&pairs.iter().find(|(key, _)| key == k).unwrap().1);
+                            let get = |k: &[u8]| {
+                                balance(&pairs.iter().find(|(key, _)| key == k).unwrap().1)
+                            };
                             let (a, b) = (get(&account(from)), get(&account(to)));
                             txn.put(account(from), (a - amount).to_be_bytes().to_vec());
                             txn.put(account(to), (b + amount).to_be_bytes().to_vec());

@@ -31,9 +31,18 @@ fn big_value(n: u64) -> Vec<u8> {
 
 #[test]
 fn child_workload() {
-    let Ok(dir) = std::env::var(CHILD_DIR) else { return };
-    let start: u64 = std::env::var("BASALT_CRASH_FIRST").unwrap().parse().unwrap();
-    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    let Ok(dir) = std::env::var(CHILD_DIR) else {
+        return;
+    };
+    let start: u64 = std::env::var("BASALT_CRASH_FIRST")
+        .unwrap()
+        .parse()
+        .unwrap();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
     runtime.block_on(async {
         let cluster = Embedded::open(std::path::Path::new(&dir)).unwrap();
         let client = cluster.client(common::fast_config());
@@ -66,10 +75,19 @@ fn killed_writer_loses_nothing_it_reported() {
     let mut max_commit_ts = 0u64;
     let mut next_n = 0u64;
     let mut rng = rand::rng();
-    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
     for round in 0..ROUNDS {
         let mut child = Command::new(std::env::current_exe().unwrap())
-            .args(["--exact", "child_workload", "--nocapture", "--test-threads=1"])
+            .args([
+                "--exact",
+                "child_workload",
+                "--nocapture",
+                "--test-threads=1",
+            ])
             .env(CHILD_DIR, dir.path())
             .env("BASALT_CRASH_FIRST", next_n.to_string())
             .stdout(Stdio::piped())
@@ -87,7 +105,10 @@ fn killed_writer_loses_nothing_it_reported() {
         let mut this_round = 0;
         for line in stdout.lines() {
             let Ok(line) = line else { break };
-            let mut parts = line.strip_prefix("committed ").into_iter().flat_map(|r| r.split(' '));
+            let mut parts = line
+                .strip_prefix("committed ")
+                .into_iter()
+                .flat_map(|r| r.split(' '));
             if let (Some(n), Some(ts)) = (parts.next(), parts.next()) {
                 committed.push(n.parse().unwrap());
                 max_commit_ts = max_commit_ts.max(ts.parse().unwrap());
@@ -102,20 +123,41 @@ fn killed_writer_loses_nothing_it_reported() {
             let cluster = Embedded::open(dir.path()).unwrap();
             let client = cluster.client(common::fast_config());
             let now = client.current_ts().await.unwrap();
-            assert!(now > max_commit_ts, "timestamps went backwards after restart: {now} <= {max_commit_ts}");
+            assert!(
+                now > max_commit_ts,
+                "timestamps went backwards after restart: {now} <= {max_commit_ts}"
+            );
             let snap = client.snapshot(now);
-            let a = snap.scan(b"a/", Some(b"a0"), usize::MAX, false).await.unwrap();
-            let b = snap.scan(b"b/", Some(b"b0"), usize::MAX, false).await.unwrap();
-            let c = snap.scan(b"c/", Some(b"c0"), usize::MAX, false).await.unwrap();
-            let present: Vec<u64> =
-                a.iter().map(|(_, v)| u64::from_be_bytes(v.as_slice().try_into().unwrap())).collect();
+            let a = snap
+                .scan(b"a/", Some(b"a0"), usize::MAX, false)
+                .await
+                .unwrap();
+            let b = snap
+                .scan(b"b/", Some(b"b0"), usize::MAX, false)
+                .await
+                .unwrap();
+            let c = snap
+                .scan(b"c/", Some(b"c0"), usize::MAX, false)
+                .await
+                .unwrap();
+            let present: Vec<u64> = a
+                .iter()
+                .map(|(_, v)| u64::from_be_bytes(v.as_slice().try_into().unwrap()))
+                .collect();
             for (i, n) in present.iter().enumerate() {
                 assert_eq!(b[i].1, n.to_be_bytes(), "transaction {n} is torn");
                 assert_eq!(c[i].1, big_value(*n), "transaction {n} lost its big value");
             }
-            assert_eq!((a.len(), b.len()), (c.len(), c.len()), "a transaction is half visible");
+            assert_eq!(
+                (a.len(), b.len()),
+                (c.len(), c.len()),
+                "a transaction is half visible"
+            );
             for n in &committed {
-                assert!(present.binary_search(n).is_ok(), "round {round}: reported commit {n} is missing");
+                assert!(
+                    present.binary_search(n).is_ok(),
+                    "round {round}: reported commit {n} is missing"
+                );
             }
             // Everything the kill left locked is resolved by GC's lock pass.
             client.gc(now).await.unwrap();
@@ -128,7 +170,11 @@ fn killed_writer_loses_nothing_it_reported() {
                 })
                 .await
                 .unwrap();
-            assert!(resp.locks.is_empty(), "locks survived resolution: {:?}", resp.locks);
+            assert!(
+                resp.locks.is_empty(),
+                "locks survived resolution: {:?}",
+                resp.locks
+            );
             eprintln!(
                 "round {round}: {this_round} reported this round, {} total, {} present",
                 committed.len(),
@@ -136,5 +182,8 @@ fn killed_writer_loses_nothing_it_reported() {
             );
         });
     }
-    assert!(committed.len() > ROUNDS, "the child should commit in most rounds");
+    assert!(
+        committed.len() > ROUNDS,
+        "the child should commit in most rounds"
+    );
 }

@@ -8,7 +8,11 @@ use storage::{Cf, Engine, KeyRange, Snapshot};
 
 /// Write records per encoded user key, straight from the engine.
 fn versions(c: &Cluster) -> usize {
-    c.embedded.engine().snapshot().scan(Cf::Write, &KeyRange::new(Vec::new(), None), false).count()
+    c.embedded
+        .engine()
+        .snapshot()
+        .scan(Cf::Write, &KeyRange::new(Vec::new(), None), false)
+        .count()
 }
 
 async fn read_all(c: &Cluster, ts: u64) -> Vec<(Vec<u8>, Vec<u8>)> {
@@ -57,8 +61,14 @@ async fn gc_keeps_what_readers_at_the_safe_point_see() {
     // Kept: the newest version at the safe point of k0, k1, k2, big (4) and
     // k1's version after it (1). "gone" ends in a delete: nothing is kept.
     assert_eq!(after, 5, "versions left: {after}");
-    assert_eq!(before, 40, "10 + 11 + 10 versions of k0..k2, 5 of big, 4 of gone");
+    assert_eq!(
+        before, 40,
+        "10 + 11 + 10 versions of k0..k2, 5 of big, 4 of gone"
+    );
     assert_eq!(summary.versions_deleted, 35, "{summary:?}");
-    assert_eq!(summary.values_deleted, 4, "big's four older out-of-line values");
+    assert_eq!(
+        summary.values_deleted, 4,
+        "big's four older out-of-line values"
+    );
     eprintln!("gc: {before} write records before, {after} after, {summary:?}");
 }

@@ -10,7 +10,11 @@ use proto::kvrpc::{CommitRequest, KeyError, Mutation, Op, PrewriteRequest, key_e
 use std::time::Duration;
 
 fn put(key: &[u8], value: &[u8]) -> Mutation {
-    Mutation { op: Op::Put as i32, key: key.to_vec(), value: value.to_vec() }
+    Mutation {
+        op: Op::Put as i32,
+        key: key.to_vec(),
+        value: value.to_vec(),
+    }
 }
 
 /// Prewrite `mutations` (the first is the primary) as transaction `start_ts`.
@@ -28,7 +32,10 @@ async fn prewrite(c: &Cluster, mutations: Vec<Mutation>, start_ts: u64, ttl: u64
         })
         .await
         .unwrap();
-    assert!(resp.region_error.is_none() && resp.error.is_none(), "{resp:?}");
+    assert!(
+        resp.region_error.is_none() && resp.error.is_none(),
+        "{resp:?}"
+    );
 }
 
 async fn commit(c: &Cluster, keys: &[&[u8]], start_ts: u64, commit_ts: u64) -> Option<KeyError> {
@@ -55,7 +62,11 @@ async fn buffered_and_prewritten_writes_are_not_visible() {
     let mut writer = c.client.begin().await.unwrap();
     writer.put(b"k".to_vec(), b"dirty".to_vec());
     assert_eq!(c.get(b"k").await.as_deref(), Some(&b"old"[..]));
-    assert_eq!(writer.get(b"k").await.unwrap().as_deref(), Some(&b"dirty"[..]), "reads its own writes");
+    assert_eq!(
+        writer.get(b"k").await.unwrap().as_deref(),
+        Some(&b"dirty"[..]),
+        "reads its own writes"
+    );
 
     // Prewritten but never committed: a reader waits out the lock, rolls the
     // abandoned transaction back and sees the old value.
@@ -82,17 +93,29 @@ async fn snapshot_stays_stable_while_others_commit() {
     writer.delete(vec![b'k', 3]);
     writer.commit().await.unwrap();
 
-    assert_eq!(reader.scan(b"k", Some(b"l"), 100, false).await.unwrap(), before);
-    assert_eq!(reader.get(&[b'k', 3]).await.unwrap().as_deref(), Some(&b"v0"[..]));
+    assert_eq!(
+        reader.scan(b"k", Some(b"l"), 100, false).await.unwrap(),
+        before
+    );
+    assert_eq!(
+        reader.get(&[b'k', 3]).await.unwrap().as_deref(),
+        Some(&b"v0"[..])
+    );
     let mut reversed = before.clone();
     reversed.reverse();
-    assert_eq!(reader.scan(b"k", Some(b"l"), 100, true).await.unwrap(), reversed);
+    assert_eq!(
+        reader.scan(b"k", Some(b"l"), 100, true).await.unwrap(),
+        reversed
+    );
 
     let now = c.client.begin().await.unwrap();
     let after = now.scan(b"k", Some(b"l"), 100, false).await.unwrap();
     assert_eq!(after.len(), 10, "9 updated + 1 new, 1 deleted");
     assert!(after.iter().all(|(k, v)| v == b"v1" || k == b"k\xff"));
-    assert_eq!(now.scan(b"k", Some(b"l"), 3, true).await.unwrap()[0].0, b"k\xff");
+    assert_eq!(
+        now.scan(b"k", Some(b"l"), 3, true).await.unwrap()[0].0,
+        b"k\xff"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -120,7 +143,13 @@ async fn write_skew_is_allowed() {
     let mut t1 = c.client.begin().await.unwrap();
     let mut t2 = c.client.begin().await.unwrap();
     for t in [&t1, &t2] {
-        assert_eq!(t.batch_get(&[b"x".to_vec(), b"y".to_vec()]).await.unwrap().len(), 2);
+        assert_eq!(
+            t.batch_get(&[b"x".to_vec(), b"y".to_vec()])
+                .await
+                .unwrap()
+                .len(),
+            2
+        );
     }
     t1.put(b"x".to_vec(), b"0".to_vec());
     t2.put(b"y".to_vec(), b"0".to_vec());
@@ -135,7 +164,13 @@ async fn committed_primary_makes_locked_secondaries_visible() {
     let c = Cluster::new();
     let start_ts = c.client.current_ts().await.unwrap();
     let big = vec![7u8; 4096]; // stored out of line, in the default family
-    prewrite(&c, vec![put(b"p", b"1"), put(b"s1", b"2"), put(b"s2", &big)], start_ts, 60_000).await;
+    prewrite(
+        &c,
+        vec![put(b"p", b"1"), put(b"s1", b"2"), put(b"s2", &big)],
+        start_ts,
+        60_000,
+    )
+    .await;
     let commit_ts = c.client.current_ts().await.unwrap();
     assert!(commit(&c, &[b"p"], start_ts, commit_ts).await.is_none());
 
@@ -143,10 +178,29 @@ async fn committed_primary_makes_locked_secondaries_visible() {
     // primary, learn it committed, and roll the locks forward.
     assert_eq!(c.get(b"s1").await.as_deref(), Some(&b"2"[..]));
     let ts = c.client.current_ts().await.unwrap();
-    let all = c.client.snapshot(ts).scan(b"", None, 10, false).await.unwrap();
-    assert_eq!(all, vec![(b"p".to_vec(), b"1".to_vec()), (b"s1".to_vec(), b"2".to_vec()), (b"s2".to_vec(), big)]);
+    let all = c
+        .client
+        .snapshot(ts)
+        .scan(b"", None, 10, false)
+        .await
+        .unwrap();
+    assert_eq!(
+        all,
+        vec![
+            (b"p".to_vec(), b"1".to_vec()),
+            (b"s1".to_vec(), b"2".to_vec()),
+            (b"s2".to_vec(), big)
+        ]
+    );
     // A reader from before the commit still does not see them.
-    assert!(c.client.snapshot(commit_ts - 1).get(b"s1").await.unwrap().is_none());
+    assert!(
+        c.client
+            .snapshot(commit_ts - 1)
+            .get(b"s1")
+            .await
+            .unwrap()
+            .is_none()
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -154,7 +208,13 @@ async fn expired_transaction_is_rolled_back_and_cannot_commit_late() {
     let c = Cluster::new();
     c.put(b"a", b"before").await;
     let start_ts = c.client.current_ts().await.unwrap();
-    prewrite(&c, vec![put(b"a", b"after"), put(b"b", b"after")], start_ts, 100).await;
+    prewrite(
+        &c,
+        vec![put(b"a", b"after"), put(b"b", b"after")],
+        start_ts,
+        100,
+    )
+    .await;
     tokio::time::sleep(Duration::from_millis(150)).await;
 
     // The reader meets the expired secondary lock, rolls the transaction back.
@@ -162,7 +222,9 @@ async fn expired_transaction_is_rolled_back_and_cannot_commit_late() {
     assert_eq!(c.get(b"a").await.as_deref(), Some(&b"before"[..]));
 
     let commit_ts = c.client.current_ts().await.unwrap();
-    let err = commit(&c, &[b"a"], start_ts, commit_ts).await.expect("late commit must fail");
+    let err = commit(&c, &[b"a"], start_ts, commit_ts)
+        .await
+        .expect("late commit must fail");
     assert!(matches!(err.kind, Some(Kind::RolledBack(_))), "{err:?}");
 
     // A late prewrite of the same transaction fails too: the rollback record stays.
@@ -179,7 +241,10 @@ async fn expired_transaction_is_rolled_back_and_cannot_commit_late() {
         })
         .await
         .unwrap();
-    assert!(matches!(resp.error.and_then(|e| e.kind), Some(Kind::RolledBack(_))));
+    assert!(matches!(
+        resp.error.and_then(|e| e.kind),
+        Some(Kind::RolledBack(_))
+    ));
     assert_eq!(c.get(b"a").await.as_deref(), Some(&b"before"[..]));
 }
 

@@ -46,7 +46,10 @@ pub fn split_ts(key: &[u8]) -> Result<(&[u8], u64)> {
         return Err(Error::Truncated("mvcc timestamp"));
     }
     let (encoded, ts) = key.split_at(key.len() - TS_LEN);
-    let ts = u64::from_be_bytes(ts.try_into().map_err(|_| Error::Invalid("mvcc timestamp"))?);
+    let ts = u64::from_be_bytes(
+        ts.try_into()
+            .map_err(|_| Error::Invalid("mvcc timestamp"))?,
+    );
     Ok((encoded, !ts))
 }
 

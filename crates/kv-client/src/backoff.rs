@@ -23,17 +23,26 @@ pub struct Backoff {
 impl Backoff {
     /// A fresh backoff allowed to wait `budget` in total.
     pub fn new(budget: Duration) -> Self {
-        Self { budget, waited: Duration::ZERO, attempt: 0 }
+        Self {
+            budget,
+            waited: Duration::ZERO,
+            attempt: 0,
+        }
     }
 
     /// Sleep before the next try, or fail if the budget is spent. `reason`
     /// says why, for the error.
     pub async fn wait(&mut self, reason: impl Into<String>) -> Result<()> {
         if self.waited >= self.budget {
-            return Err(Error::BackoffExhausted { waited: self.waited, last: reason.into() });
+            return Err(Error::BackoffExhausted {
+                waited: self.waited,
+                last: reason.into(),
+            });
         }
         let bound = BASE.saturating_mul(1 << self.attempt.min(16)).min(CAP);
-        let delay = rand::rng().random_range(bound / 2..=bound).min(self.budget - self.waited);
+        let delay = rand::rng()
+            .random_range(bound / 2..=bound)
+            .min(self.budget - self.waited);
         self.attempt += 1;
         self.waited += delay;
         tokio::time::sleep(delay).await;

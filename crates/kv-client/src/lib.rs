@@ -41,7 +41,10 @@ pub struct Config {
 
 impl Default for Config {
     fn default() -> Self {
-        Self { lock_ttl_ms: 3_000, backoff_budget: Duration::from_secs(20) }
+        Self {
+            lock_ttl_ms: 3_000,
+            backoff_budget: Duration::from_secs(20),
+        }
     }
 }
 
@@ -50,7 +53,9 @@ impl Default for Config {
 pub enum Error {
     /// Another transaction committed a key we write after our snapshot. The
     /// whole transaction may be retried with a new start timestamp.
-    #[error("write conflict on key {key:?}: committed at {conflict_commit_ts} by transaction {conflict_start_ts}, after our start {start_ts}")]
+    #[error(
+        "write conflict on key {key:?}: committed at {conflict_commit_ts} by transaction {conflict_start_ts}, after our start {start_ts}"
+    )]
     WriteConflict {
         /// Our start timestamp.
         start_ts: u64,
@@ -135,7 +140,14 @@ impl Client {
     pub fn new(pd: Arc<dyn PdService>, kv: Arc<dyn KvService>, config: Config) -> Self {
         let tso = tso::TsoClient::spawn(pd.clone());
         let regions = region::RegionCache::new(pd.clone());
-        Self { inner: Arc::new(Inner { kv, tso, regions, config }) }
+        Self {
+            inner: Arc::new(Inner {
+                kv,
+                tso,
+                regions,
+                config,
+            }),
+        }
     }
 
     /// A fresh timestamp: everything committed before this call is visible at it.
@@ -165,7 +177,11 @@ impl Client {
             let context = Some(region.context());
             let locks = inner
                 .kv
-                .kv_scan_lock(ScanLockRequest { context: context.clone(), max_version: safe_point, limit: 0 })
+                .kv_scan_lock(ScanLockRequest {
+                    context,
+                    max_version: safe_point,
+                    limit: 0,
+                })
                 .await?;
             if let Some(e) = locks.region_error {
                 inner.regions.on_region_error(e, &mut backoff).await?;
@@ -183,7 +199,13 @@ impl Client {
                 regions.push(region); // check again: a live lock may have been waited for
                 continue;
             }
-            let resp = inner.kv.kv_gc(GcRequest { context, safe_point }).await?;
+            let resp = inner
+                .kv
+                .kv_gc(GcRequest {
+                    context,
+                    safe_point,
+                })
+                .await?;
             if let Some(e) = resp.region_error {
                 inner.regions.on_region_error(e, &mut backoff).await?;
                 regions = inner.regions.all_regions().await?;
@@ -208,12 +230,17 @@ pub(crate) fn key_error(e: KeyError) -> Error {
             conflict_commit_ts: c.conflict_commit_ts,
             key: c.key,
         },
-        Some(Kind::RolledBack(r)) => Error::RolledBack { start_ts: r.start_ts },
+        Some(Kind::RolledBack(r)) => Error::RolledBack {
+            start_ts: r.start_ts,
+        },
         Some(Kind::Locked(l)) => Error::Refused(format!("key locked by transaction {}", l.lock_ts)),
-        Some(Kind::Committed(c)) => {
-            Error::Refused(format!("transaction {} already committed at {}", c.start_ts, c.commit_ts))
+        Some(Kind::Committed(c)) => Error::Refused(format!(
+            "transaction {} already committed at {}",
+            c.start_ts, c.commit_ts
+        )),
+        Some(Kind::TxnNotFound(t)) => {
+            Error::Refused(format!("transaction {} not found", t.start_ts))
         }
-        Some(Kind::TxnNotFound(t)) => Error::Refused(format!("transaction {} not found", t.start_ts)),
         Some(Kind::Abort(msg)) => Error::Refused(msg),
         None => Error::Refused("empty key error".into()),
     }

@@ -29,7 +29,10 @@ pub struct RegionInfo {
 impl RegionInfo {
     /// The request context naming this region and epoch.
     pub fn context(&self) -> Context {
-        Context { region_id: self.region.id, region_epoch: self.region.epoch }
+        Context {
+            region_id: self.region.id,
+            region_epoch: self.region.epoch,
+        }
     }
 
     fn contains_encoded(&self, encoded: &[u8]) -> bool {
@@ -42,7 +45,8 @@ impl RegionInfo {
         if self.region.start_key.is_empty() {
             return Ok(Vec::new());
         }
-        decode_key(&self.region.start_key).map_err(|e| Error::Refused(format!("bad region boundary: {e}")))
+        decode_key(&self.region.start_key)
+            .map_err(|e| Error::Refused(format!("bad region boundary: {e}")))
     }
 
     /// The raw end key of the region, `None` for the last region.
@@ -65,12 +69,17 @@ pub struct RegionCache {
 impl RegionCache {
     /// An empty cache filled from `pd` on demand.
     pub fn new(pd: Arc<dyn PdService>) -> Self {
-        Self { pd, by_start: ArcSwap::from_pointee(BTreeMap::new()) }
+        Self {
+            pd,
+            by_start: ArcSwap::from_pointee(BTreeMap::new()),
+        }
     }
 
     fn cached(&self, encoded: &[u8]) -> Option<RegionInfo> {
         let map = self.by_start.load();
-        let (_, info) = map.range::<[u8], _>((Bound::Unbounded, Bound::Included(encoded))).next_back()?;
+        let (_, info) = map
+            .range::<[u8], _>((Bound::Unbounded, Bound::Included(encoded)))
+            .next_back()?;
         info.contains_encoded(encoded).then(|| info.clone())
     }
 
@@ -81,7 +90,8 @@ impl RegionCache {
             for info in &fresh {
                 map.retain(|_, old| {
                     let r = &info.region;
-                    let before = !old.region.end_key.is_empty() && old.region.end_key <= r.start_key;
+                    let before =
+                        !old.region.end_key.is_empty() && old.region.end_key <= r.start_key;
                     let after = !r.end_key.is_empty() && old.region.start_key >= r.end_key;
                     before || after
                 });
@@ -100,11 +110,23 @@ impl RegionCache {
         if let Some(info) = self.cached(encoded) {
             return Ok(info);
         }
-        let resp = self.pd.get_region(GetRegionRequest { key: encoded.to_vec() }).await?;
-        let region = resp.region.ok_or_else(|| Error::Refused("PD knows no region for the key".into()))?;
-        let info = RegionInfo { region, leader_store: resp.leader_store_id };
+        let resp = self
+            .pd
+            .get_region(GetRegionRequest {
+                key: encoded.to_vec(),
+            })
+            .await?;
+        let region = resp
+            .region
+            .ok_or_else(|| Error::Refused("PD knows no region for the key".into()))?;
+        let info = RegionInfo {
+            region,
+            leader_store: resp.leader_store_id,
+        };
         if !info.contains_encoded(encoded) {
-            return Err(Error::Refused("PD answered a region that does not hold the key".into()));
+            return Err(Error::Refused(
+                "PD answered a region that does not hold the key".into(),
+            ));
         }
         self.insert(vec![info.clone()]);
         Ok(info)
@@ -141,7 +163,10 @@ impl RegionCache {
         let mut groups: Vec<(RegionInfo, Vec<T>)> = Vec::new();
         for item in items {
             let info = self.locate(key(&item)).await?;
-            match groups.iter_mut().find(|(r, _)| r.region.id == info.region.id) {
+            match groups
+                .iter_mut()
+                .find(|(r, _)| r.region.id == info.region.id)
+            {
                 Some((_, group)) => group.push(item),
                 None => groups.push((info, vec![item])),
             }
@@ -153,13 +178,15 @@ impl RegionCache {
     pub async fn on_region_error(&self, err: RegionError, backoff: &mut Backoff) -> Result<()> {
         match err.kind {
             Some(Kind::EpochNotMatch(e)) if !e.current_regions.is_empty() => {
-                let leader = |r: &Region| {
-                    self.cached(&r.start_key).map_or(0, |old| old.leader_store)
-                };
+                let leader =
+                    |r: &Region| self.cached(&r.start_key).map_or(0, |old| old.leader_store);
                 let fresh = e
                     .current_regions
                     .into_iter()
-                    .map(|region| RegionInfo { leader_store: leader(&region), region })
+                    .map(|region| RegionInfo {
+                        leader_store: leader(&region),
+                        region,
+                    })
                     .collect();
                 self.insert(fresh);
             }

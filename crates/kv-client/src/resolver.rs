@@ -65,8 +65,8 @@ impl<'a> LockResolver<'a> {
     async fn fate(&self, lock: &LockInfo) -> Result<Fate> {
         let inner = &self.client.inner;
         let current_ts = self.client.current_ts().await?;
-        let expired = codec::ts::physical_ms(current_ts)
-            >= codec::ts::physical_ms(lock.lock_ts) + lock.ttl;
+        let expired =
+            codec::ts::physical_ms(current_ts) >= codec::ts::physical_ms(lock.lock_ts) + lock.ttl;
         let mut backoff = Backoff::new(inner.config.backoff_budget);
         loop {
             let region = inner.regions.locate(&lock.primary).await?;
@@ -97,9 +97,15 @@ impl<'a> LockResolver<'a> {
 }
 
 /// Resolve `lock` or, if its holder is alive, back off; the caller retries.
-pub(crate) async fn resolve_or_wait(client: &Client, lock: &LockInfo, backoff: &mut Backoff) -> Result<()> {
+pub(crate) async fn resolve_or_wait(
+    client: &Client,
+    lock: &LockInfo,
+    backoff: &mut Backoff,
+) -> Result<()> {
     if !LockResolver::new(client).resolve(lock).await? {
-        backoff.wait(format!("key locked by live transaction {}", lock.lock_ts)).await?;
+        backoff
+            .wait(format!("key locked by live transaction {}", lock.lock_ts))
+            .await?;
     }
     Ok(())
 }

@@ -50,7 +50,11 @@ impl Snapshot {
         let mut backoff = self.backoff();
         loop {
             let region = inner.regions.locate(key).await?;
-            let req = GetRequest { context: Some(region.context()), key: key.to_vec(), version: self.ts };
+            let req = GetRequest {
+                context: Some(region.context()),
+                key: key.to_vec(),
+                version: self.ts,
+            };
             let resp = inner.kv.kv_get(req).await?;
             if let Some(e) = resp.region_error {
                 inner.regions.on_region_error(e, &mut backoff).await?;
@@ -70,8 +74,16 @@ impl Snapshot {
         let mut pending: Vec<Vec<u8>> = keys.to_vec();
         let mut out = Vec::with_capacity(keys.len());
         'groups: while !pending.is_empty() {
-            for (region, group) in inner.regions.group_by_region(std::mem::take(&mut pending), |k| k).await? {
-                let req = BatchGetRequest { context: Some(region.context()), keys: group, version: self.ts };
+            for (region, group) in inner
+                .regions
+                .group_by_region(std::mem::take(&mut pending), |k| k)
+                .await?
+            {
+                let req = BatchGetRequest {
+                    context: Some(region.context()),
+                    keys: group,
+                    version: self.ts,
+                };
                 let keys_sent = req.keys.clone();
                 let resp = inner.kv.kv_batch_get(req).await?;
                 if let Some(e) = resp.region_error {

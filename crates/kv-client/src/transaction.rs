@@ -13,7 +13,9 @@
 use crate::backoff::Backoff;
 use crate::resolver::resolve_or_wait;
 use crate::{Client, Error, Result, Snapshot, key_error};
-use proto::kvrpc::{BatchRollbackRequest, CommitRequest, KeyError, Mutation, Op, PrewriteRequest, key_error::Kind};
+use proto::kvrpc::{
+    BatchRollbackRequest, CommitRequest, KeyError, Mutation, Op, PrewriteRequest, key_error::Kind,
+};
 use std::collections::BTreeMap;
 
 /// A transaction in progress. Dropping it without commit rolls it back (it
@@ -26,7 +28,10 @@ pub struct Transaction {
 
 impl Transaction {
     pub(crate) fn new(client: Client, start_ts: u64) -> Self {
-        Self { snapshot: Snapshot::new(client, start_ts), buffer: BTreeMap::new() }
+        Self {
+            snapshot: Snapshot::new(client, start_ts),
+            buffer: BTreeMap::new(),
+        }
     }
 
     /// The transaction's start timestamp (its snapshot and its identity).
@@ -48,7 +53,10 @@ impl Transaction {
             keys.iter().partition(|k| self.buffer.contains_key(*k));
         let theirs: Vec<Vec<u8>> = theirs.into_iter().cloned().collect();
         let mut out = self.snapshot.batch_get(&theirs).await?;
-        out.extend(mine.into_iter().filter_map(|k| Some((k.clone(), self.buffer.get(k)?.clone()?))));
+        out.extend(
+            mine.into_iter()
+                .filter_map(|k| Some((k.clone(), self.buffer.get(k)?.clone()?))),
+        );
         Ok(out)
     }
 
@@ -63,12 +71,21 @@ impl Transaction {
     ) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
         let upper = end.map_or(std::ops::Bound::Unbounded, std::ops::Bound::Excluded);
         let mine: Vec<(&Vec<u8>, &Option<Vec<u8>>)> = {
-            let range = self.buffer.range::<[u8], _>((std::ops::Bound::Included(start), upper));
-            if reverse { range.rev().collect() } else { range.collect() }
+            let range = self
+                .buffer
+                .range::<[u8], _>((std::ops::Bound::Included(start), upper));
+            if reverse {
+                range.rev().collect()
+            } else {
+                range.collect()
+            }
         };
         // Buffered deletes may hide stored keys: ask for that many more.
         let hidden = mine.iter().filter(|(_, v)| v.is_none()).count();
-        let stored = self.snapshot.scan(start, end, limit.saturating_add(hidden), reverse).await?;
+        let stored = self
+            .snapshot
+            .scan(start, end, limit.saturating_add(hidden), reverse)
+            .await?;
         let mut merged = Vec::with_capacity(limit.min(stored.len() + mine.len()));
         let (mut a, mut b) = (stored.into_iter().peekable(), mine.into_iter().peekable());
         while merged.len() < limit {
@@ -119,15 +136,28 @@ impl Transaction {
             .buffer
             .into_iter()
             .map(|(key, value)| match value {
-                Some(value) => Mutation { op: Op::Put as i32, key, value },
-                None => Mutation { op: Op::Del as i32, key, value: Vec::new() },
+                Some(value) => Mutation {
+                    op: Op::Put as i32,
+                    key,
+                    value,
+                },
+                None => Mutation {
+                    op: Op::Del as i32,
+                    key,
+                    value: Vec::new(),
+                },
             })
             .collect();
         let Some(primary) = mutations.first().map(|m| m.key.clone()) else {
             return Ok(start_ts);
         };
         let keys: Vec<Vec<u8>> = mutations.iter().map(|m| m.key.clone()).collect();
-        let committer = Committer { client, start_ts, primary, txn_size: mutations.len() as u64 };
+        let committer = Committer {
+            client,
+            start_ts,
+            primary,
+            txn_size: mutations.len() as u64,
+        };
         if let Err(e) = committer.prewrite(mutations).await {
             committer.rollback_in_background(keys);
             return Err(e);
@@ -154,7 +184,12 @@ impl Committer {
 
     /// Prewrite all mutations, each region's group in its own task.
     async fn prewrite(&self, mutations: Vec<Mutation>) -> Result<()> {
-        let groups = self.client.inner.regions.group_by_region(mutations, |m| &m.key).await?;
+        let groups = self
+            .client
+            .inner
+            .regions
+            .group_by_region(mutations, |m| &m.key)
+            .await?;
         let mut tasks = tokio::task::JoinSet::new();
         for (_, group) in groups {
             let this = self.clone_for_task();
@@ -162,7 +197,8 @@ impl Committer {
         }
         let mut first_error = None;
         while let Some(joined) = tasks.join_next().await {
-            let result = joined.unwrap_or_else(|e| Err(Error::Refused(format!("prewrite task failed: {e}"))));
+            let result = joined
+                .unwrap_or_else(|e| Err(Error::Refused(format!("prewrite task failed: {e}"))));
             if let Err(e) = result {
                 first_error.get_or_insert(e);
             }
@@ -184,7 +220,11 @@ impl Committer {
         let inner = &self.client.inner;
         let mut backoff = self.backoff();
         while !pending.is_empty() {
-            for (region, group) in inner.regions.group_by_region(std::mem::take(&mut pending), |m| &m.key).await? {
+            for (region, group) in inner
+                .regions
+                .group_by_region(std::mem::take(&mut pending), |m| &m.key)
+                .await?
+            {
                 let req = PrewriteRequest {
                     context: Some(region.context()),
                     mutations: group,
@@ -226,10 +266,14 @@ impl Committer {
                 keys: vec![self.primary.clone()],
                 commit_version: commit_ts,
             };
-            let resp = inner.kv.kv_commit(req).await.map_err(|e| Error::Undetermined {
-                start_ts: self.start_ts,
-                cause: e.to_string(),
-            })?;
+            let resp = inner
+                .kv
+                .kv_commit(req)
+                .await
+                .map_err(|e| Error::Undetermined {
+                    start_ts: self.start_ts,
+                    cause: e.to_string(),
+                })?;
             if let Some(e) = resp.region_error {
                 inner.regions.on_region_error(e, &mut backoff).await?;
                 continue;
@@ -250,7 +294,9 @@ impl Committer {
         }
         tokio::spawn(async move {
             let inner = &self.client.inner;
-            let Ok(groups) = inner.regions.group_by_region(secondaries, |k| k).await else { return };
+            let Ok(groups) = inner.regions.group_by_region(secondaries, |k| k).await else {
+                return;
+            };
             for (region, keys) in groups {
                 let req = CommitRequest {
                     context: Some(region.context()),
@@ -259,7 +305,10 @@ impl Committer {
                     commit_version: commit_ts,
                 };
                 if let Err(e) = inner.kv.kv_commit(req).await {
-                    tracing::debug!(start_ts = self.start_ts, "secondary commit left to readers: {e}");
+                    tracing::debug!(
+                        start_ts = self.start_ts,
+                        "secondary commit left to readers: {e}"
+                    );
                 }
             }
         });
@@ -270,9 +319,15 @@ impl Committer {
     fn rollback_in_background(self, keys: Vec<Vec<u8>>) {
         tokio::spawn(async move {
             let inner = &self.client.inner;
-            let Ok(groups) = inner.regions.group_by_region(keys, |k| k).await else { return };
+            let Ok(groups) = inner.regions.group_by_region(keys, |k| k).await else {
+                return;
+            };
             for (region, keys) in groups {
-                let req = BatchRollbackRequest { context: Some(region.context()), start_version: self.start_ts, keys };
+                let req = BatchRollbackRequest {
+                    context: Some(region.context()),
+                    start_version: self.start_ts,
+                    keys,
+                };
                 if let Err(e) = inner.kv.kv_batch_rollback(req).await {
                     tracing::debug!(start_ts = self.start_ts, "rollback left to lock TTL: {e}");
                 }

@@ -36,7 +36,13 @@ impl TsoClient {
                             let _ = waiter.send(Ok(resp.first_ts + i as u64));
                         }
                     }
-                    Ok(resp) => fail(&mut batch, RpcError::Internal(format!("PD returned {} timestamps, asked {count}", resp.count))),
+                    Ok(resp) => fail(
+                        &mut batch,
+                        RpcError::Internal(format!(
+                            "PD returned {} timestamps, asked {count}",
+                            resp.count
+                        )),
+                    ),
                     Err(e) => fail(&mut batch, e),
                 }
             }

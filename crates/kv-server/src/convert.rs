@@ -5,7 +5,13 @@ use proto::kvrpc::{self, KeyError, Region, RegionError, key_error::Kind};
 
 /// The wire form of a lock.
 pub fn lock_info(l: txn::LockInfo) -> kvrpc::LockInfo {
-    kvrpc::LockInfo { key: l.key, primary: l.primary, lock_ts: l.lock_ts, ttl: l.ttl, txn_size: l.txn_size }
+    kvrpc::LockInfo {
+        key: l.key,
+        primary: l.primary,
+        lock_ts: l.lock_ts,
+        ttl: l.ttl,
+        txn_size: l.txn_size,
+    }
 }
 
 /// A per-key outcome for the client, or a failed call when the node itself
@@ -14,13 +20,27 @@ pub fn key_error(e: txn::Error) -> Result<KeyError, RpcError> {
     use txn::Error as E;
     let kind = match e {
         E::KeyIsLocked(l) => Kind::Locked(lock_info(l)),
-        E::WriteConflict { start_ts, conflict_start_ts, conflict_commit_ts, key } => {
-            Kind::Conflict(kvrpc::WriteConflict { start_ts, conflict_start_ts, conflict_commit_ts, key })
-        }
+        E::WriteConflict {
+            start_ts,
+            conflict_start_ts,
+            conflict_commit_ts,
+            key,
+        } => Kind::Conflict(kvrpc::WriteConflict {
+            start_ts,
+            conflict_start_ts,
+            conflict_commit_ts,
+            key,
+        }),
         E::RolledBack { start_ts, key } => Kind::RolledBack(kvrpc::RolledBack { start_ts, key }),
-        E::Committed { start_ts, commit_ts, key } => {
-            Kind::Committed(kvrpc::Committed { start_ts, commit_ts, key })
-        }
+        E::Committed {
+            start_ts,
+            commit_ts,
+            key,
+        } => Kind::Committed(kvrpc::Committed {
+            start_ts,
+            commit_ts,
+            key,
+        }),
         E::TxnNotFound { start_ts, key } => Kind::TxnNotFound(kvrpc::TxnNotFound { start_ts, key }),
         E::InvalidRequest(msg) => Kind::Abort(msg),
         e @ (E::Storage(_) | E::Corrupt(_)) => return Err(RpcError::Internal(e.to_string())),

@@ -41,7 +41,11 @@ impl<E: Engine> KvNode<E> {
         Ok(())
     }
 
-    fn check_keys<'a>(&self, ctx: &Option<Context>, keys: impl IntoIterator<Item = &'a [u8]>) -> Routed {
+    fn check_keys<'a>(
+        &self,
+        ctx: &Option<Context>,
+        keys: impl IntoIterator<Item = &'a [u8]>,
+    ) -> Routed {
         self.check_context(ctx)?;
         for key in keys {
             let encoded = codec::mvcc::encode_key(key);
@@ -90,14 +94,19 @@ fn split<T>(result: txn::Result<T>) -> Result<(Option<T>, Option<KeyError>), Rpc
 }
 
 fn pairs(kvs: Vec<(Vec<u8>, Vec<u8>)>) -> Vec<KvPair> {
-    kvs.into_iter().map(|(key, value)| KvPair { key, value }).collect()
+    kvs.into_iter()
+        .map(|(key, value)| KvPair { key, value })
+        .collect()
 }
 
 #[async_trait]
 impl<E: Engine> KvService for KvNode<E> {
     async fn kv_get(&self, req: GetRequest) -> Result<GetResponse, RpcError> {
         if let Err(e) = self.check_keys(&req.context, [req.key.as_slice()]) {
-            return Ok(GetResponse { region_error: Some(e), ..Default::default() });
+            return Ok(GetResponse {
+                region_error: Some(e),
+                ..Default::default()
+            });
         }
         let (value, error) = split(self.store.get(&req.key, req.version))?;
         let value = value.flatten();
@@ -111,26 +120,52 @@ impl<E: Engine> KvService for KvNode<E> {
 
     async fn kv_batch_get(&self, req: BatchGetRequest) -> Result<BatchGetResponse, RpcError> {
         if let Err(e) = self.check_keys(&req.context, req.keys.iter().map(Vec::as_slice)) {
-            return Ok(BatchGetResponse { region_error: Some(e), ..Default::default() });
+            return Ok(BatchGetResponse {
+                region_error: Some(e),
+                ..Default::default()
+            });
         }
         let (found, error) = split(self.store.batch_get(&req.keys, req.version))?;
-        Ok(BatchGetResponse { pairs: pairs(found.unwrap_or_default()), error, ..Default::default() })
+        Ok(BatchGetResponse {
+            pairs: pairs(found.unwrap_or_default()),
+            error,
+            ..Default::default()
+        })
     }
 
     async fn kv_scan(&self, req: ScanRequest) -> Result<ScanResponse, RpcError> {
         if let Err(e) = self.check_range(&req.context, &req.start_key, &req.end_key) {
-            return Ok(ScanResponse { region_error: Some(e), ..Default::default() });
+            return Ok(ScanResponse {
+                region_error: Some(e),
+                ..Default::default()
+            });
         }
         let end = (!req.end_key.is_empty()).then_some(req.end_key.as_slice());
-        let limit = if req.limit == 0 { usize::MAX } else { req.limit as usize };
+        let limit = if req.limit == 0 {
+            usize::MAX
+        } else {
+            req.limit as usize
+        };
         let (found, error) =
-            split(self.store.scan(&req.start_key, end, limit, req.version, req.reverse))?;
-        Ok(ScanResponse { pairs: pairs(found.unwrap_or_default()), error, ..Default::default() })
+            split(
+                self.store
+                    .scan(&req.start_key, end, limit, req.version, req.reverse),
+            )?;
+        Ok(ScanResponse {
+            pairs: pairs(found.unwrap_or_default()),
+            error,
+            ..Default::default()
+        })
     }
 
     async fn kv_prewrite(&self, req: PrewriteRequest) -> Result<PrewriteResponse, RpcError> {
-        if let Err(e) = self.check_keys(&req.context, req.mutations.iter().map(|m| m.key.as_slice())) {
-            return Ok(PrewriteResponse { region_error: Some(e), ..Default::default() });
+        if let Err(e) =
+            self.check_keys(&req.context, req.mutations.iter().map(|m| m.key.as_slice()))
+        {
+            return Ok(PrewriteResponse {
+                region_error: Some(e),
+                ..Default::default()
+            });
         }
         let mutations: Vec<Mutation> = req
             .mutations
@@ -140,42 +175,83 @@ impl<E: Engine> KvService for KvNode<E> {
                 Op::Del => Mutation::Delete(m.key),
             })
             .collect();
-        let (primary, start_ts, ttl, size) = (req.primary_lock, req.start_version, req.lock_ttl, req.txn_size);
+        let (primary, start_ts, ttl, size) = (
+            req.primary_lock,
+            req.start_version,
+            req.lock_ttl,
+            req.txn_size,
+        );
         let result = self
             .blocking(move |s| s.prewrite(&mutations, &primary, start_ts, ttl, size))
             .await?;
-        Ok(PrewriteResponse { error: split(result)?.1, ..Default::default() })
+        Ok(PrewriteResponse {
+            error: split(result)?.1,
+            ..Default::default()
+        })
     }
 
     async fn kv_commit(&self, req: CommitRequest) -> Result<CommitResponse, RpcError> {
         if let Err(e) = self.check_keys(&req.context, req.keys.iter().map(Vec::as_slice)) {
-            return Ok(CommitResponse { region_error: Some(e), ..Default::default() });
+            return Ok(CommitResponse {
+                region_error: Some(e),
+                ..Default::default()
+            });
         }
         let (keys, start_ts, commit_ts) = (req.keys, req.start_version, req.commit_version);
-        let result = self.blocking(move |s| s.commit(&keys, start_ts, commit_ts)).await?;
-        Ok(CommitResponse { error: split(result)?.1, ..Default::default() })
+        let result = self
+            .blocking(move |s| s.commit(&keys, start_ts, commit_ts))
+            .await?;
+        Ok(CommitResponse {
+            error: split(result)?.1,
+            ..Default::default()
+        })
     }
 
-    async fn kv_batch_rollback(&self, req: BatchRollbackRequest) -> Result<BatchRollbackResponse, RpcError> {
+    async fn kv_batch_rollback(
+        &self,
+        req: BatchRollbackRequest,
+    ) -> Result<BatchRollbackResponse, RpcError> {
         if let Err(e) = self.check_keys(&req.context, req.keys.iter().map(Vec::as_slice)) {
-            return Ok(BatchRollbackResponse { region_error: Some(e), ..Default::default() });
+            return Ok(BatchRollbackResponse {
+                region_error: Some(e),
+                ..Default::default()
+            });
         }
         let (keys, start_ts) = (req.keys, req.start_version);
-        let result = self.blocking(move |s| s.batch_rollback(&keys, start_ts)).await?;
-        Ok(BatchRollbackResponse { error: split(result)?.1, ..Default::default() })
+        let result = self
+            .blocking(move |s| s.batch_rollback(&keys, start_ts))
+            .await?;
+        Ok(BatchRollbackResponse {
+            error: split(result)?.1,
+            ..Default::default()
+        })
     }
 
-    async fn kv_check_txn_status(&self, req: CheckTxnStatusRequest) -> Result<CheckTxnStatusResponse, RpcError> {
+    async fn kv_check_txn_status(
+        &self,
+        req: CheckTxnStatusRequest,
+    ) -> Result<CheckTxnStatusResponse, RpcError> {
         if let Err(e) = self.check_keys(&req.context, [req.primary_key.as_slice()]) {
-            return Ok(CheckTxnStatusResponse { region_error: Some(e), ..Default::default() });
+            return Ok(CheckTxnStatusResponse {
+                region_error: Some(e),
+                ..Default::default()
+            });
         }
         let result = self
             .blocking(move |s| {
-                s.check_txn_status(&req.primary_key, req.lock_ts, req.current_ts, req.rollback_if_not_exist)
+                s.check_txn_status(
+                    &req.primary_key,
+                    req.lock_ts,
+                    req.current_ts,
+                    req.rollback_if_not_exist,
+                )
             })
             .await?;
         let (status, error) = split(result)?;
-        let mut resp = CheckTxnStatusResponse { error, ..Default::default() };
+        let mut resp = CheckTxnStatusResponse {
+            error,
+            ..Default::default()
+        };
         match status {
             Some(TxnStatus::Locked { ttl }) => {
                 resp.set_state(TxnState::Locked);
@@ -191,39 +267,74 @@ impl<E: Engine> KvService for KvNode<E> {
         Ok(resp)
     }
 
-    async fn kv_resolve_lock(&self, req: ResolveLockRequest) -> Result<ResolveLockResponse, RpcError> {
+    async fn kv_resolve_lock(
+        &self,
+        req: ResolveLockRequest,
+    ) -> Result<ResolveLockResponse, RpcError> {
         if let Err(e) = self.check_keys(&req.context, req.keys.iter().map(Vec::as_slice)) {
-            return Ok(ResolveLockResponse { region_error: Some(e), ..Default::default() });
+            return Ok(ResolveLockResponse {
+                region_error: Some(e),
+                ..Default::default()
+            });
         }
         let commit_ts = (req.commit_version != 0).then_some(req.commit_version);
         let (keys, start_ts) = (req.keys, req.start_version);
-        let result = self.blocking(move |s| s.resolve_lock(start_ts, commit_ts, &keys)).await?;
-        Ok(ResolveLockResponse { error: split(result)?.1, ..Default::default() })
+        let result = self
+            .blocking(move |s| s.resolve_lock(start_ts, commit_ts, &keys))
+            .await?;
+        Ok(ResolveLockResponse {
+            error: split(result)?.1,
+            ..Default::default()
+        })
     }
 
     async fn kv_cleanup(&self, req: CleanupRequest) -> Result<CleanupResponse, RpcError> {
         if let Err(e) = self.check_keys(&req.context, [req.key.as_slice()]) {
-            return Ok(CleanupResponse { region_error: Some(e), ..Default::default() });
+            return Ok(CleanupResponse {
+                region_error: Some(e),
+                ..Default::default()
+            });
         }
         let result = self
             .blocking(move |s| s.cleanup(&req.key, req.start_version, req.current_ts))
             .await?;
-        Ok(CleanupResponse { error: split(result)?.1, ..Default::default() })
+        Ok(CleanupResponse {
+            error: split(result)?.1,
+            ..Default::default()
+        })
     }
 
     async fn kv_scan_lock(&self, req: ScanLockRequest) -> Result<ScanLockResponse, RpcError> {
         if let Err(e) = self.check_context(&req.context) {
-            return Ok(ScanLockResponse { region_error: Some(e), ..Default::default() });
+            return Ok(ScanLockResponse {
+                region_error: Some(e),
+                ..Default::default()
+            });
         }
-        let limit = if req.limit == 0 { usize::MAX } else { req.limit as usize };
+        let limit = if req.limit == 0 {
+            usize::MAX
+        } else {
+            req.limit as usize
+        };
         let (locks, error) = split(self.store.scan_locks(req.max_version, limit))?;
-        let locks = locks.unwrap_or_default().into_iter().map(convert::lock_info).collect();
-        Ok(ScanLockResponse { locks, error, ..Default::default() })
+        let locks = locks
+            .unwrap_or_default()
+            .into_iter()
+            .map(convert::lock_info)
+            .collect();
+        Ok(ScanLockResponse {
+            locks,
+            error,
+            ..Default::default()
+        })
     }
 
     async fn kv_gc(&self, req: GcRequest) -> Result<GcResponse, RpcError> {
         if let Err(e) = self.check_context(&req.context) {
-            return Ok(GcResponse { region_error: Some(e), ..Default::default() });
+            return Ok(GcResponse {
+                region_error: Some(e),
+                ..Default::default()
+            });
         }
         let safe_point = req.safe_point;
         let (stats, error) = split(self.blocking(move |s| s.gc(safe_point)).await?)?;

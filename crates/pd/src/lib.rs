@@ -40,7 +40,10 @@ impl<E: Engine> Pd<E> {
     /// Serve timestamps persisted in `engine` and the given initial regions,
     /// each with its leader's store id.
     pub fn open(engine: E, regions: Vec<(Region, u64)>) -> Result<Self> {
-        Ok(Self { tso: Tso::open(engine)?, regions: RegionMap::new(regions) })
+        Ok(Self {
+            tso: Tso::open(engine)?,
+            regions: RegionMap::new(regions),
+        })
     }
 
     /// The timestamp oracle.
@@ -56,14 +59,23 @@ impl<E: Engine> PdService for Pd<E> {
             .tso
             .allocate(req.count.max(1))
             .map_err(|e| RpcError::Internal(e.to_string()))?;
-        Ok(TsoResponse { first_ts, count: req.count.max(1) })
+        Ok(TsoResponse {
+            first_ts,
+            count: req.count.max(1),
+        })
     }
 
-    async fn get_region(&self, req: GetRegionRequest) -> std::result::Result<GetRegionResponse, RpcError> {
+    async fn get_region(
+        &self,
+        req: GetRegionRequest,
+    ) -> std::result::Result<GetRegionResponse, RpcError> {
         let (region, leader_store_id) = self
             .regions
             .locate(&req.key)
             .ok_or_else(|| RpcError::Internal("no region covers the key".into()))?;
-        Ok(GetRegionResponse { region: Some(region), leader_store_id })
+        Ok(GetRegionResponse {
+            region: Some(region),
+            leader_store_id,
+        })
     }
 }

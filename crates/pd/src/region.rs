@@ -14,14 +14,21 @@ pub struct RegionMap {
 impl RegionMap {
     /// A map of the given regions, each with its leader's store id.
     pub fn new(regions: Vec<(Region, u64)>) -> Self {
-        let by_start = regions.into_iter().map(|(r, leader)| (r.start_key.clone(), (r, leader))).collect();
-        Self { by_start: RwLock::new(by_start) }
+        let by_start = regions
+            .into_iter()
+            .map(|(r, leader)| (r.start_key.clone(), (r, leader)))
+            .collect();
+        Self {
+            by_start: RwLock::new(by_start),
+        }
     }
 
     /// The region whose range holds `key`, and its leader's store id.
     pub fn locate(&self, key: &[u8]) -> Option<(Region, u64)> {
         let map = self.by_start.read().unwrap_or_else(|e| e.into_inner());
-        let (_, (region, leader)) = map.range::<[u8], _>((Bound::Unbounded, Bound::Included(key))).next_back()?;
+        let (_, (region, leader)) = map
+            .range::<[u8], _>((Bound::Unbounded, Bound::Included(key)))
+            .next_back()?;
         let inside = region.end_key.is_empty() || key < region.end_key.as_slice();
         inside.then(|| (region.clone(), *leader))
     }
@@ -32,7 +39,12 @@ mod tests {
     use super::*;
 
     fn region(id: u64, start: &[u8], end: &[u8]) -> Region {
-        Region { id, start_key: start.to_vec(), end_key: end.to_vec(), epoch: None }
+        Region {
+            id,
+            start_key: start.to_vec(),
+            end_key: end.to_vec(),
+            epoch: None,
+        }
     }
 
     #[test]

@@ -31,17 +31,26 @@ pub struct Tso<E: Engine> {
 }
 
 fn now_ms() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64)
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
 }
 
 impl<E: Engine> Tso<E> {
     /// Open the oracle, continuing above whatever it handed out before.
     pub fn open(engine: E) -> Result<Self> {
         let limit = match engine.snapshot().get(Cf::Default, LIMIT_KEY)? {
-            Some(v) => u64::from_be_bytes(v.as_ref().try_into().map_err(|_| Error::Corrupt("tso limit"))?),
+            Some(v) => u64::from_be_bytes(
+                v.as_ref()
+                    .try_into()
+                    .map_err(|_| Error::Corrupt("tso limit"))?,
+            ),
             None => 0,
         };
-        Ok(Self { engine, state: Mutex::new(State { last: limit, limit }) })
+        Ok(Self {
+            engine,
+            state: Mutex::new(State { last: limit, limit }),
+        })
     }
 
     /// Allocate `count` consecutive timestamps and return the first. One call
@@ -95,14 +104,19 @@ mod tests {
             .map(|_| {
                 let tso = tso.clone();
                 std::thread::spawn(move || {
-                    (0..2000).flat_map(|_| {
-                        let first = tso.allocate(3).unwrap();
-                        first..first + 3
-                    }).collect::<Vec<u64>>()
+                    (0..2000)
+                        .flat_map(|_| {
+                            let first = tso.allocate(3).unwrap();
+                            first..first + 3
+                        })
+                        .collect::<Vec<u64>>()
                 })
             })
             .collect();
-        let mut all: Vec<u64> = threads.into_iter().flat_map(|t| t.join().unwrap()).collect();
+        let mut all: Vec<u64> = threads
+            .into_iter()
+            .flat_map(|t| t.join().unwrap())
+            .collect();
         let n = all.len();
         all.sort_unstable();
         all.dedup();

@@ -33,11 +33,20 @@ pub trait KvService: Send + Sync + 'static {
     /// Commit prewritten keys (second phase).
     async fn kv_commit(&self, req: CommitRequest) -> Result<CommitResponse, RpcError>;
     /// Roll back a transaction's keys.
-    async fn kv_batch_rollback(&self, req: BatchRollbackRequest) -> Result<BatchRollbackResponse, RpcError>;
+    async fn kv_batch_rollback(
+        &self,
+        req: BatchRollbackRequest,
+    ) -> Result<BatchRollbackResponse, RpcError>;
     /// Ask a primary key what became of its transaction.
-    async fn kv_check_txn_status(&self, req: CheckTxnStatusRequest) -> Result<CheckTxnStatusResponse, RpcError>;
+    async fn kv_check_txn_status(
+        &self,
+        req: CheckTxnStatusRequest,
+    ) -> Result<CheckTxnStatusResponse, RpcError>;
     /// Roll a transaction's locks forward or back.
-    async fn kv_resolve_lock(&self, req: ResolveLockRequest) -> Result<ResolveLockResponse, RpcError>;
+    async fn kv_resolve_lock(
+        &self,
+        req: ResolveLockRequest,
+    ) -> Result<ResolveLockResponse, RpcError>;
     /// Roll back one key of an abandoned transaction.
     async fn kv_cleanup(&self, req: CleanupRequest) -> Result<CleanupResponse, RpcError>;
     /// List locks older than a timestamp (before GC).

@@ -82,7 +82,10 @@ pub fn prewrite<S: Snapshot>(
         let (commit_ts, write) = version?;
         if write.start_ts == start_ts {
             return match write.write_type {
-                WriteType::Rollback => Err(Error::RolledBack { start_ts, key: raw_key.to_vec() }),
+                WriteType::Rollback => Err(Error::RolledBack {
+                    start_ts,
+                    key: raw_key.to_vec(),
+                }),
                 _ => Ok(()), // already committed: a prewrite retried after commit
             };
         }
@@ -143,9 +146,10 @@ pub fn commit<S: Snapshot>(
         }
         _ => match reader.txn_record(&encoded, start_ts)? {
             TxnRecord::Committed { .. } => Ok(()),
-            TxnRecord::RolledBack | TxnRecord::Unknown => {
-                Err(Error::RolledBack { start_ts, key: raw_key.to_vec() })
-            }
+            TxnRecord::RolledBack | TxnRecord::Unknown => Err(Error::RolledBack {
+                start_ts,
+                key: raw_key.to_vec(),
+            }),
         },
     }
 }
@@ -164,13 +168,21 @@ pub fn rollback<S: Snapshot>(
         Some(lock) if lock.start_ts == start_ts => remove_lock(batch, &encoded, &lock),
         _ => match reader.txn_record(&encoded, start_ts)? {
             TxnRecord::Committed { commit_ts } => {
-                return Err(Error::Committed { start_ts, commit_ts, key: raw_key.to_vec() });
+                return Err(Error::Committed {
+                    start_ts,
+                    commit_ts,
+                    key: raw_key.to_vec(),
+                });
             }
             TxnRecord::RolledBack => return Ok(()),
             TxnRecord::Unknown => {}
         },
     }
-    let marker = Write { write_type: WriteType::Rollback, start_ts, short_value: None };
+    let marker = Write {
+        write_type: WriteType::Rollback,
+        start_ts,
+        short_value: None,
+    };
     batch.put(Cf::Write, key_with_ts(&encoded, start_ts), marker.encode());
     Ok(())
 }
@@ -212,7 +224,10 @@ pub fn check_txn_status<S: Snapshot>(
             rollback(reader, batch, primary, lock_ts)?;
             Ok(TxnStatus::RolledBack)
         }
-        TxnRecord::Unknown => Err(Error::TxnNotFound { start_ts: lock_ts, key: primary.to_vec() }),
+        TxnRecord::Unknown => Err(Error::TxnNotFound {
+            start_ts: lock_ts,
+            key: primary.to_vec(),
+        }),
     }
 }
 

@@ -7,8 +7,8 @@
 //! along with rollback markers and the out-of-line values of dropped puts.
 //! Versions newer than the safe point are untouched.
 
-use crate::record::{Write, WriteType};
 use crate::Result;
+use crate::record::{Write, WriteType};
 use codec::mvcc::{key_with_ts, split_ts};
 use storage::{Cf, Engine, KeyRange, Snapshot, WriteBatch};
 

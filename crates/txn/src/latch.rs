@@ -25,11 +25,14 @@ impl Latches {
     /// A table of `slots` slots (rounded up to a power of two).
     pub fn new(slots: usize) -> Self {
         let n = slots.max(1).next_power_of_two();
-        Self { slots: (0..n).map(|_| Mutex::new(())).collect() }
+        Self {
+            slots: (0..n).map(|_| Mutex::new(())).collect(),
+        }
     }
 
     fn slot(&self, key: &[u8]) -> usize {
-        BuildHasherDefault::<DefaultHasher>::default().hash_one(key) as usize & (self.slots.len() - 1)
+        BuildHasherDefault::<DefaultHasher>::default().hash_one(key) as usize
+            & (self.slots.len() - 1)
     }
 
     /// Block until every slot of `keys` is held.
@@ -63,8 +66,11 @@ mod tests {
                 std::thread::spawn(move || {
                     for i in 0..500 {
                         // Opposite key orders on alternate threads.
-                        let keys: [&[u8]; 2] =
-                            if (t + i) % 2 == 0 { [b"a", b"b"] } else { [b"b", b"a"] };
+                        let keys: [&[u8]; 2] = if (t + i) % 2 == 0 {
+                            [b"a", b"b"]
+                        } else {
+                            [b"b", b"a"]
+                        };
                         let _g = latches.acquire(keys);
                         assert_eq!(inside.fetch_add(1, Ordering::SeqCst), 0);
                         inside.fetch_sub(1, Ordering::SeqCst);

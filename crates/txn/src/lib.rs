@@ -32,10 +32,10 @@ pub mod reader;
 pub mod record;
 pub mod store;
 
+pub use actions::Mutation;
 pub use actions::TxnStatus;
 pub use gc::GcStats;
 pub use record::{Lock, LockType, Write, WriteType};
-pub use actions::Mutation;
 pub use store::TxnStore;
 
 /// A lock found in a reader's or writer's way, with what is needed to resolve it.

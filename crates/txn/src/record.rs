@@ -158,7 +158,11 @@ impl Write {
             _ => return Err(Error::Corrupt("write type")),
         };
         let start_ts = take_u64(&mut rest)?;
-        Ok(Write { write_type, start_ts, short_value: take_short_value(rest)? })
+        Ok(Write {
+            write_type,
+            start_ts,
+            short_value: take_short_value(rest)?,
+        })
     }
 
     /// Whether this version changes the key's value (rollbacks do not).
@@ -183,7 +187,11 @@ mod tests {
                 short_value: short_value.clone(),
             };
             assert_eq!(Lock::decode(&lock.encode()).unwrap(), lock);
-            let write = Write { write_type: WriteType::Put, start_ts: 9, short_value };
+            let write = Write {
+                write_type: WriteType::Put,
+                start_ts: 9,
+                short_value,
+            };
             assert_eq!(Write::decode(&write.encode()).unwrap(), write);
         }
         assert!(Lock::decode(b"X").is_err());

@@ -29,7 +29,10 @@ pub struct TxnStore<E: Engine> {
 impl<E: Engine> TxnStore<E> {
     /// Serve transactions out of `engine`.
     pub fn new(engine: E) -> Self {
-        Self { engine, latches: Latches::new(LATCH_SLOTS) }
+        Self {
+            engine,
+            latches: Latches::new(LATCH_SLOTS),
+        }
     }
 
     /// The engine underneath, for maintenance (GC, delete-range).
@@ -99,10 +102,21 @@ impl<E: Engine> TxnStore<E> {
         lock_ttl: u64,
         txn_size: u64,
     ) -> Result<()> {
-        let props = PrewriteProps { primary, start_ts, lock_ttl, txn_size };
-        self.write_command(mutations.iter().map(Mutation::key), false, |reader, batch| {
-            mutations.iter().try_for_each(|m| actions::prewrite(reader, batch, m, &props))
-        })
+        let props = PrewriteProps {
+            primary,
+            start_ts,
+            lock_ttl,
+            txn_size,
+        };
+        self.write_command(
+            mutations.iter().map(Mutation::key),
+            false,
+            |reader, batch| {
+                mutations
+                    .iter()
+                    .try_for_each(|m| actions::prewrite(reader, batch, m, &props))
+            },
+        )
     }
 
     /// Second phase: commit `keys` of transaction `start_ts` at `commit_ts`.
@@ -113,14 +127,16 @@ impl<E: Engine> TxnStore<E> {
             )));
         }
         self.write_command(keys.iter().map(Vec::as_slice), true, |reader, batch| {
-            keys.iter().try_for_each(|k| actions::commit(reader, batch, k, start_ts, commit_ts))
+            keys.iter()
+                .try_for_each(|k| actions::commit(reader, batch, k, start_ts, commit_ts))
         })
     }
 
     /// Roll back `keys` of transaction `start_ts`.
     pub fn batch_rollback(&self, keys: &[Vec<u8>], start_ts: u64) -> Result<()> {
         self.write_command(keys.iter().map(Vec::as_slice), true, |reader, batch| {
-            keys.iter().try_for_each(|k| actions::rollback(reader, batch, k, start_ts))
+            keys.iter()
+                .try_for_each(|k| actions::rollback(reader, batch, k, start_ts))
         })
     }
 
@@ -134,14 +150,26 @@ impl<E: Engine> TxnStore<E> {
         rollback_if_not_exist: bool,
     ) -> Result<TxnStatus> {
         self.write_command([primary], true, |reader, batch| {
-            actions::check_txn_status(reader, batch, primary, lock_ts, current_ts, rollback_if_not_exist)
+            actions::check_txn_status(
+                reader,
+                batch,
+                primary,
+                lock_ts,
+                current_ts,
+                rollback_if_not_exist,
+            )
         })
     }
 
     /// Roll the locks of transaction `start_ts` on `keys` forward (when
     /// `commit_ts` is given) or back. With no keys, every lock of the
     /// transaction in the store is resolved.
-    pub fn resolve_lock(&self, start_ts: u64, commit_ts: Option<u64>, keys: &[Vec<u8>]) -> Result<()> {
+    pub fn resolve_lock(
+        &self,
+        start_ts: u64,
+        commit_ts: Option<u64>,
+        keys: &[Vec<u8>],
+    ) -> Result<()> {
         let found;
         let keys = if keys.is_empty() {
             found = self.locks_of(start_ts)?;
@@ -153,7 +181,9 @@ impl<E: Engine> TxnStore<E> {
             for key in keys {
                 match reader.load_lock(&codec::mvcc::encode_key(key))? {
                     Some(lock) if lock.start_ts == start_ts => match commit_ts {
-                        Some(commit_ts) => actions::commit(reader, batch, key, start_ts, commit_ts)?,
+                        Some(commit_ts) => {
+                            actions::commit(reader, batch, key, start_ts, commit_ts)?
+                        }
                         None => actions::rollback(reader, batch, key, start_ts)?,
                     },
                     _ => {} // already resolved by someone else

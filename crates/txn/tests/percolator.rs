@@ -37,16 +37,27 @@ fn prewrite_checks_conflicts_and_locks() {
     let (_d, s) = store();
     write(&s, put(b"k", b"v"), 10, 20);
     // Started before the commit at 20: conflict.
-    assert!(matches!(s.prewrite(&[put(b"k", b"x")], b"k", 15, 1000, 1), Err(Error::WriteConflict { conflict_commit_ts: 20, .. })));
+    assert!(matches!(
+        s.prewrite(&[put(b"k", b"x")], b"k", 15, 1000, 1),
+        Err(Error::WriteConflict {
+            conflict_commit_ts: 20,
+            ..
+        })
+    ));
     // Started after: fine, and a retry of the same prewrite is harmless.
     s.prewrite(&[put(b"k", b"x")], b"k", 25, 1000, 1).unwrap();
     s.prewrite(&[put(b"k", b"x")], b"k", 25, 1000, 1).unwrap();
     // Someone else meets the lock, and so do readers after it, not before.
-    assert!(matches!(s.prewrite(&[put(b"k", b"y")], b"k", 30, 1000, 1), Err(Error::KeyIsLocked(l)) if l.lock_ts == 25));
+    assert!(
+        matches!(s.prewrite(&[put(b"k", b"y")], b"k", 30, 1000, 1), Err(Error::KeyIsLocked(l)) if l.lock_ts == 25)
+    );
     assert!(matches!(s.get(b"k", 26), Err(Error::KeyIsLocked(_))));
     assert_eq!(s.get(b"k", 24).unwrap().as_deref(), Some(&b"v"[..]));
     // All-or-nothing: a batch with one locked key locks nothing.
-    assert!(s.prewrite(&[put(b"a", b"1"), put(b"k", b"1")], b"a", 40, 1000, 2).is_err());
+    assert!(
+        s.prewrite(&[put(b"a", b"1"), put(b"k", b"1")], b"a", 40, 1000, 2)
+            .is_err()
+    );
     assert_eq!(s.scan_locks(u64::MAX, 10).unwrap().len(), 1);
 }
 
@@ -54,12 +65,24 @@ fn prewrite_checks_conflicts_and_locks() {
 fn rollback_blocks_late_prewrite_and_commit() {
     let (_d, s) = store();
     s.batch_rollback(&[b"k".to_vec()], 10).unwrap();
-    assert!(matches!(s.prewrite(&[put(b"k", b"v")], b"k", 10, 1000, 1), Err(Error::RolledBack { .. })));
-    assert!(matches!(s.commit(&[b"k".to_vec()], 10, 11), Err(Error::RolledBack { .. })));
+    assert!(matches!(
+        s.prewrite(&[put(b"k", b"v")], b"k", 10, 1000, 1),
+        Err(Error::RolledBack { .. })
+    ));
+    assert!(matches!(
+        s.commit(&[b"k".to_vec()], 10, 11),
+        Err(Error::RolledBack { .. })
+    ));
     write(&s, put(b"j", b"v"), 20, 21);
-    assert!(matches!(s.batch_rollback(&[b"j".to_vec()], 20), Err(Error::Committed { commit_ts: 21, .. })));
+    assert!(matches!(
+        s.batch_rollback(&[b"j".to_vec()], 20),
+        Err(Error::Committed { commit_ts: 21, .. })
+    ));
     s.commit(&[b"j".to_vec()], 20, 21).unwrap(); // committing again is harmless
-    assert!(s.commit(&[b"j".to_vec()], 30, 30).is_err(), "commit_ts must exceed start_ts");
+    assert!(
+        s.commit(&[b"j".to_vec()], 30, 30).is_err(),
+        "commit_ts must exceed start_ts"
+    );
 }
 
 #[test]
@@ -67,22 +90,42 @@ fn txn_status_follows_the_primary() {
     let (_d, s) = store();
     let now = codec::ts::compose(1_000_000, 0);
     let start = codec::ts::compose(999_000, 0);
-    s.prewrite(&[put(b"p", b"1"), put(b"s", b"2")], b"p", start, 5_000, 2).unwrap();
-    assert_eq!(s.check_txn_status(b"p", start, now, false).unwrap(), TxnStatus::Locked { ttl: 5_000 });
+    s.prewrite(&[put(b"p", b"1"), put(b"s", b"2")], b"p", start, 5_000, 2)
+        .unwrap();
+    assert_eq!(
+        s.check_txn_status(b"p", start, now, false).unwrap(),
+        TxnStatus::Locked { ttl: 5_000 }
+    );
     // Expired: checking rolls it back, and the secondary's lock goes with resolve.
     let later = codec::ts::compose(1_004_000, 0);
-    assert_eq!(s.check_txn_status(b"p", start, later, false).unwrap(), TxnStatus::RolledBack);
+    assert_eq!(
+        s.check_txn_status(b"p", start, later, false).unwrap(),
+        TxnStatus::RolledBack
+    );
     s.resolve_lock(start, None, &[]).unwrap();
     assert!(s.scan_locks(u64::MAX, 10).unwrap().is_empty());
     assert_eq!(s.get(b"s", later).unwrap(), None);
     // Unknown transaction: reported, or rolled back on request.
-    assert!(matches!(s.check_txn_status(b"q", 5, later, false), Err(Error::TxnNotFound { .. })));
-    assert_eq!(s.check_txn_status(b"q", 5, later, true).unwrap(), TxnStatus::RolledBack);
+    assert!(matches!(
+        s.check_txn_status(b"q", 5, later, false),
+        Err(Error::TxnNotFound { .. })
+    ));
+    assert_eq!(
+        s.check_txn_status(b"q", 5, later, true).unwrap(),
+        TxnStatus::RolledBack
+    );
     write(&s, put(b"c", b"v"), 50, 60);
-    assert_eq!(s.check_txn_status(b"c", 50, later, true).unwrap(), TxnStatus::Committed { commit_ts: 60 });
+    assert_eq!(
+        s.check_txn_status(b"c", 50, later, true).unwrap(),
+        TxnStatus::Committed { commit_ts: 60 }
+    );
     // Cleanup refuses a live lock unless forced.
-    s.prewrite(&[put(b"live", b"1")], b"live", start, 5_000, 1).unwrap();
-    assert!(matches!(s.cleanup(b"live", start, now), Err(Error::KeyIsLocked(_))));
+    s.prewrite(&[put(b"live", b"1")], b"live", start, 5_000, 1)
+        .unwrap();
+    assert!(matches!(
+        s.cleanup(b"live", start, now),
+        Err(Error::KeyIsLocked(_))
+    ));
     s.cleanup(b"live", start, 0).unwrap();
     assert!(s.scan_locks(u64::MAX, 10).unwrap().is_empty());
 }
@@ -91,21 +134,53 @@ fn txn_status_follows_the_primary() {
 fn scans_merge_versions_locks_and_limits() {
     let (_d, s) = store();
     for (i, k) in [b"a", b"b", b"c", b"d"].iter().enumerate() {
-        write(&s, put(*k, &[i as u8]), 10 + i as u64 * 10, 11 + i as u64 * 10);
+        write(
+            &s,
+            put(*k, &[i as u8]),
+            10 + i as u64 * 10,
+            11 + i as u64 * 10,
+        );
     }
     write(&s, Mutation::Delete(b"b".to_vec()), 100, 101);
     let keys = |v: Vec<(Vec<u8>, Vec<u8>)>| v.into_iter().map(|(k, _)| k).collect::<Vec<_>>();
-    assert_eq!(keys(s.scan(b"", None, 10, 200, false).unwrap()), [b"a", b"c", b"d"]);
-    assert_eq!(keys(s.scan(b"", None, 10, 200, true).unwrap()), [b"d", b"c", b"a"]);
-    assert_eq!(keys(s.scan(b"", None, 10, 50, true).unwrap()), [b"d", b"c", b"b", b"a"]);
-    assert_eq!(keys(s.scan(b"b", Some(b"d"), 10, 50, false).unwrap()), [b"b", b"c"]);
-    assert_eq!(keys(s.scan(b"", None, 2, 200, false).unwrap()), [b"a", b"c"]);
+    assert_eq!(
+        keys(s.scan(b"", None, 10, 200, false).unwrap()),
+        [b"a", b"c", b"d"]
+    );
+    assert_eq!(
+        keys(s.scan(b"", None, 10, 200, true).unwrap()),
+        [b"d", b"c", b"a"]
+    );
+    assert_eq!(
+        keys(s.scan(b"", None, 10, 50, true).unwrap()),
+        [b"d", b"c", b"b", b"a"]
+    );
+    assert_eq!(
+        keys(s.scan(b"b", Some(b"d"), 10, 50, false).unwrap()),
+        [b"b", b"c"]
+    );
+    assert_eq!(
+        keys(s.scan(b"", None, 2, 200, false).unwrap()),
+        [b"a", b"c"]
+    );
     // A lock past the limit does not matter; one inside the result does.
     s.prewrite(&[put(b"d", b"x")], b"d", 150, 1000, 1).unwrap();
-    assert_eq!(keys(s.scan(b"", None, 2, 200, false).unwrap()), [b"a", b"c"]);
-    assert!(matches!(s.scan(b"", None, 3, 200, false), Err(Error::KeyIsLocked(_))));
-    assert!(matches!(s.scan(b"", None, 1, 200, true), Err(Error::KeyIsLocked(_))));
-    assert_eq!(keys(s.scan(b"", None, 10, 149, false).unwrap()), [b"a", b"c", b"d"]);
+    assert_eq!(
+        keys(s.scan(b"", None, 2, 200, false).unwrap()),
+        [b"a", b"c"]
+    );
+    assert!(matches!(
+        s.scan(b"", None, 3, 200, false),
+        Err(Error::KeyIsLocked(_))
+    ));
+    assert!(matches!(
+        s.scan(b"", None, 1, 200, true),
+        Err(Error::KeyIsLocked(_))
+    ));
+    assert_eq!(
+        keys(s.scan(b"", None, 10, 149, false).unwrap()),
+        [b"a", b"c", b"d"]
+    );
 }
 
 #[test]
@@ -116,10 +191,18 @@ fn gc_drops_rollbacks_and_old_versions() {
     write(&s, put(b"k", &[2; 1000]), 20, 21);
     write(&s, put(b"k", b"3"), 30, 31);
     let stats = s.gc(25).unwrap();
-    assert_eq!((stats.versions_deleted, stats.values_deleted), (2, 0), "{stats:?}");
+    assert_eq!(
+        (stats.versions_deleted, stats.values_deleted),
+        (2, 0),
+        "{stats:?}"
+    );
     assert_eq!(s.get(b"k", 25).unwrap(), Some(vec![2; 1000]));
     assert_eq!(s.get(b"k", 40).unwrap().as_deref(), Some(&b"3"[..]));
     let stats = s.gc(40).unwrap();
-    assert_eq!((stats.versions_deleted, stats.values_deleted), (1, 1), "{stats:?}");
+    assert_eq!(
+        (stats.versions_deleted, stats.values_deleted),
+        (1, 1),
+        "{stats:?}"
+    );
     assert_eq!(s.get(b"k", 40).unwrap().as_deref(), Some(&b"3"[..]));
 }

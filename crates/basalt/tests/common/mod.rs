@@ -16,7 +16,10 @@ pub struct Cluster {
 /// Client settings with a short lock TTL, so tests that abandon locks do not
 /// wait long for them to expire.
 pub fn fast_config() -> Config {
-    Config { lock_ttl_ms: 300, backoff_budget: Duration::from_secs(20) }
+    Config {
+        lock_ttl_ms: 300,
+        backoff_budget: Duration::from_secs(20),
+    }
 }
 
 impl Cluster {
@@ -25,7 +28,11 @@ impl Cluster {
         let dir = tempfile::tempdir().expect("tempdir");
         let embedded = Embedded::open(dir.path()).expect("open embedded cluster");
         let client = embedded.client(fast_config());
-        Self { dir, embedded, client }
+        Self {
+            dir,
+            embedded,
+            client,
+        }
     }
 
     pub async fn put(&self, key: &[u8], value: &[u8]) -> u64 {
