@@ -159,12 +159,16 @@ impl Transaction {
             txn_size: mutations.len() as u64,
         };
         if let Err(e) = committer.prewrite(mutations).await {
-            committer.rollback_in_background(keys);
+            committer.finish_in_background(keys, None);
             return Err(e);
         }
         let commit_ts = committer.client.current_ts().await?;
         committer.commit_primary(commit_ts).await?;
-        committer.commit_secondaries_in_background(keys, commit_ts);
+        let secondaries = keys
+            .into_iter()
+            .filter(|k| *k != committer.primary)
+            .collect();
+        committer.finish_in_background(secondaries, Some(commit_ts));
         Ok(commit_ts)
     }
 }
@@ -285,51 +289,43 @@ impl Committer {
         }
     }
 
-    /// Commit the other keys. Failures are harmless: the locks left behind are
-    /// rolled forward by whoever meets them.
-    fn commit_secondaries_in_background(self, keys: Vec<Vec<u8>>, commit_ts: u64) {
-        let secondaries: Vec<Vec<u8>> = keys.into_iter().filter(|k| *k != self.primary).collect();
-        if secondaries.is_empty() {
+    /// Commit (`Some(commit_ts)`) or roll back (`None`) `keys` in the
+    /// background, one request per region. Failures are harmless: readers
+    /// roll leftover locks forward or back by asking the primary, and a
+    /// rolled-back transaction's locks also expire with their TTL.
+    fn finish_in_background(self, keys: Vec<Vec<u8>>, commit_ts: Option<u64>) {
+        if keys.is_empty() {
             return;
         }
         tokio::spawn(async move {
             let inner = &self.client.inner;
-            let Ok(groups) = inner.regions.group_by_region(secondaries, |k| k).await else {
-                return;
-            };
-            for (region, keys) in groups {
-                let req = CommitRequest {
-                    context: Some(region.context()),
-                    start_version: self.start_ts,
-                    keys,
-                    commit_version: commit_ts,
-                };
-                if let Err(e) = inner.kv.kv_commit(req).await {
-                    tracing::debug!(
-                        start_ts = self.start_ts,
-                        "secondary commit left to readers: {e}"
-                    );
-                }
-            }
-        });
-    }
-
-    /// Remove whatever a failed prewrite left behind, so other transactions
-    /// need not wait for our locks' TTL.
-    fn rollback_in_background(self, keys: Vec<Vec<u8>>) {
-        tokio::spawn(async move {
-            let inner = &self.client.inner;
+            let start_version = self.start_ts;
             let Ok(groups) = inner.regions.group_by_region(keys, |k| k).await else {
                 return;
             };
             for (region, keys) in groups {
-                let req = BatchRollbackRequest {
-                    context: Some(region.context()),
-                    start_version: self.start_ts,
-                    keys,
+                let context = Some(region.context());
+                let sent = match commit_ts {
+                    Some(commit_version) => {
+                        let req = CommitRequest {
+                            context,
+                            start_version,
+                            keys,
+                            commit_version,
+                        };
+                        inner.kv.kv_commit(req).await.map(drop)
+                    }
+                    None => {
+                        let req = BatchRollbackRequest {
+                            context,
+                            start_version,
+                            keys,
+                        };
+                        inner.kv.kv_batch_rollback(req).await.map(drop)
+                    }
                 };
-                if let Err(e) = inner.kv.kv_batch_rollback(req).await {
-                    tracing::debug!(start_ts = self.start_ts, "rollback left to lock TTL: {e}");
+                if let Err(e) = sent {
+                    tracing::debug!(start_version, "left to readers and lock TTL: {e}");
                 }
             }
         });
