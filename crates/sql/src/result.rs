@@ -1,0 +1,162 @@
+//! What a statement returns, in MySQL's terms: column definitions with
+//! MySQL type codes and flags, rows of [`Datum`]s, affected-row counts, and
+//! errors with MySQL error codes and SQLSTATEs. The protocol layer turns these
+//! into packets; nothing here knows about bytes on the wire.
+
+use codec::Datum;
+use std::sync::Arc;
+
+/// MySQL column type codes, as sent in column definitions and the binary
+/// protocol. The numbers are MySQL's.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+#[repr(u8)]
+pub enum ColumnType {
+    /// DECIMAL (as MySQL 5+ sends it).
+    NewDecimal = 246,
+    /// TINYINT.
+    Tiny = 1,
+    /// SMALLINT.
+    Short = 2,
+    /// INT.
+    Long = 3,
+    /// FLOAT.
+    Float = 4,
+    /// DOUBLE.
+    Double = 5,
+    /// The type of a NULL literal.
+    Null = 6,
+    /// TIMESTAMP.
+    Timestamp = 7,
+    /// BIGINT.
+    LongLong = 8,
+    /// MEDIUMINT.
+    Int24 = 9,
+    /// DATE.
+    Date = 10,
+    /// TIME.
+    Time = 11,
+    /// DATETIME.
+    DateTime = 12,
+    /// YEAR.
+    Year = 13,
+    /// VARCHAR and VARBINARY.
+    VarString = 253,
+    /// CHAR and BINARY; also ENUM and SET, flagged.
+    String = 254,
+    /// TEXT and BLOB kinds.
+    Blob = 252,
+    /// JSON.
+    Json = 245,
+}
+
+/// Column flags of MySQL's column definition.
+pub mod flags {
+    /// NOT NULL.
+    pub const NOT_NULL: u16 = 1;
+    /// Part of the primary key.
+    pub const PRI_KEY: u16 = 2;
+    /// Part of a unique key.
+    pub const UNIQUE_KEY: u16 = 4;
+    /// Part of a non-unique key.
+    pub const MULTIPLE_KEY: u16 = 8;
+    /// BLOB or TEXT.
+    pub const BLOB: u16 = 16;
+    /// UNSIGNED.
+    pub const UNSIGNED: u16 = 32;
+    /// Binary string (binary collation).
+    pub const BINARY: u16 = 128;
+    /// ENUM.
+    pub const ENUM: u16 = 256;
+    /// AUTO_INCREMENT.
+    pub const AUTO_INCREMENT: u16 = 512;
+    /// TIMESTAMP.
+    pub const TIMESTAMP: u16 = 1024;
+    /// SET.
+    pub const SET: u16 = 2048;
+    /// Has no default value.
+    pub const NO_DEFAULT_VALUE: u16 = 4096;
+    /// Numeric.
+    pub const NUM: u16 = 32768;
+}
+
+/// Character set ids as MySQL numbers its collations.
+pub mod charset {
+    /// utf8mb4_general_ci: the default for text.
+    pub const UTF8MB4_GENERAL_CI: u16 = 45;
+    /// utf8mb4_bin.
+    pub const UTF8MB4_BIN: u16 = 46;
+    /// binary: numbers, dates and binary strings.
+    pub const BINARY: u16 = 63;
+}
+
+/// One column of a result set, as MySQL describes it to clients.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ColumnInfo {
+    /// Database of the underlying table (empty for expressions).
+    pub schema: String,
+    /// Table alias as written in the query.
+    pub table: String,
+    /// The underlying table's name.
+    pub org_table: String,
+    /// Column alias as written in the query.
+    pub name: String,
+    /// The underlying column's name.
+    pub org_name: String,
+    /// Collation id ([`charset`]).
+    pub charset: u16,
+    /// Maximum display length.
+    pub length: u32,
+    /// Type code.
+    pub column_type: ColumnType,
+    /// [`flags`].
+    pub flags: u16,
+    /// Digits after the point (DECIMAL, FLOAT, DOUBLE), or fractional-second
+    /// precision (TIME, DATETIME, TIMESTAMP).
+    pub decimals: u8,
+}
+
+/// What one statement produced.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Output {
+    /// A statement that changes or sets things: an OK packet.
+    Affected {
+        /// Rows inserted, updated or deleted (MySQL's counting rules).
+        rows: u64,
+        /// The first AUTO_INCREMENT value generated, or 0.
+        last_insert_id: u64,
+        /// The human-readable info string ("Rows matched: 1  Changed: 1  Warnings: 0").
+        info: String,
+    },
+    /// A result set.
+    Rows {
+        /// Column definitions, shared by every execution of a prepared statement.
+        columns: Arc<[ColumnInfo]>,
+        /// The rows; each row has one datum per column. Values are already of
+        /// the column's type (an integer column holds `I64`/`U64`, a string
+        /// column `Bytes`, a DATE `Date`...).
+        rows: Vec<Vec<Datum>>,
+    },
+}
+
+/// A statement error as MySQL reports it.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("ERROR {code} ({state}): {message}")]
+pub struct SqlError {
+    /// MySQL error number (1064, 1146...).
+    pub code: u16,
+    /// Five-character SQLSTATE.
+    pub state: &'static str,
+    /// The message, worded as MySQL words it.
+    pub message: String,
+}
+
+/// A statement prepared with COM_STMT_PREPARE.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Prepared {
+    /// The statement id the client uses to execute it.
+    pub id: u32,
+    /// Number of `?` placeholders.
+    pub params: u16,
+    /// Result columns (empty for statements that return no rows).
+    pub columns: Arc<[ColumnInfo]>,
+}
