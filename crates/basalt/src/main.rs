@@ -1,8 +1,9 @@
 //! `basalt`: one binary for every role.
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
+use std::sync::Arc;
 
 #[derive(Parser)]
 #[command(
@@ -25,7 +26,7 @@ enum Command {
         /// MySQL protocol port.
         #[arg(long, default_value_t = 4000)]
         port: u16,
-        /// Status HTTP port.
+        /// Status HTTP port (served once the status endpoints exist).
         #[arg(long, default_value_t = 10080)]
         status_port: u16,
         /// Address to listen on.
@@ -34,24 +35,58 @@ enum Command {
     },
 }
 
+/// Resolves on SIGINT or SIGTERM.
+async fn shutdown_signal() {
+    let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("basalt: cannot watch SIGTERM ({e}); stop with Ctrl-C");
+            let _ = tokio::signal::ctrl_c().await;
+            return;
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term.recv() => {}
+    }
+}
+
+async fn playground(data_dir: PathBuf, host: String, port: u16) -> Result<()> {
+    let cluster = basalt::embedded::Embedded::open(&data_dir)?;
+    let engine = sql::SqlEngine::open(cluster.client(kv_client::Config::default()))
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))
+        .context("loading the catalog")?;
+    let listener = tokio::net::TcpListener::bind((host.as_str(), port))
+        .await
+        .with_context(|| format!("listening on {host}:{port}"))?;
+    println!(
+        "basalt playground: MySQL protocol on {host}:{port}, data in {}",
+        data_dir.display()
+    );
+    let factory = Arc::new(server::SqlBackendFactory::new(engine));
+    server::serve(
+        listener,
+        factory,
+        server::ServerConfig::default(),
+        shutdown_signal(),
+    )
+    .await;
+    storage::Engine::sync(cluster.engine()).context("flushing the store")?;
+    println!("basalt playground: stopped");
+    Ok(())
+}
+
 fn main() -> Result<()> {
     match Cli::parse().command {
         Command::Playground {
             data_dir,
             port,
-            status_port,
+            status_port: _,
             host,
         } => {
             let runtime = tokio::runtime::Runtime::new()?;
-            runtime.block_on(async {
-                let cluster = basalt::embedded::Embedded::open(&data_dir)?;
-                let ts = cluster.client(kv_client::Config::default()).current_ts().await?;
-                println!("basalt: transactional store open in {} (timestamp {ts})", data_dir.display());
-                println!(
-                    "basalt: the SQL server ({host}:{port}, status {host}:{status_port}) is not yet built; it arrives with the SQL issue"
-                );
-                anyhow::Ok(())
-            })
+            runtime.block_on(playground(data_dir, host, port))
         }
     }
 }

@@ -21,7 +21,7 @@ mod transaction;
 pub mod tso;
 
 pub use snapshot::Snapshot;
-pub use transaction::Transaction;
+pub use transaction::{Savepoint, Transaction};
 
 use proto::kvrpc::{GcRequest, KeyError, ScanLockRequest, key_error::Kind};
 use proto::{KvService, PdService, RpcError};

@@ -18,6 +18,9 @@ use proto::kvrpc::{
 };
 use std::collections::BTreeMap;
 
+/// Buffered writes at one moment of a transaction ([`Transaction::savepoint`]).
+pub struct Savepoint(BTreeMap<Vec<u8>, Option<Vec<u8>>>);
+
 /// A transaction in progress. Dropping it without commit rolls it back (it
 /// has written nothing to the stores before commit).
 pub struct Transaction {
@@ -121,6 +124,23 @@ impl Transaction {
     /// Buffer a deletion of `key`.
     pub fn delete(&mut self, key: Vec<u8>) {
         self.buffer.insert(key, None);
+    }
+
+    /// The buffered writes as they are now, to return to if a statement
+    /// fails half-way (MySQL undoes the failed statement, not the
+    /// transaction).
+    pub fn savepoint(&self) -> Savepoint {
+        Savepoint(self.buffer.clone())
+    }
+
+    /// Forget every write buffered since `savepoint`.
+    pub fn rollback_to(&mut self, savepoint: Savepoint) {
+        self.buffer = savepoint.0;
+    }
+
+    /// Whether the transaction has buffered any write.
+    pub fn is_read_only(&self) -> bool {
+        self.buffer.is_empty()
     }
 
     /// Abandon the transaction. Nothing reached the stores before commit, so

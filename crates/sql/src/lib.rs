@@ -4,7 +4,26 @@
 //! The protocol layer (crate `server`) owns bytes on the wire; this crate
 //! owns meaning. They meet at [`Session`] (one per connection) and the result
 //! types of [`result`].
+//!
+//! A statement goes: text → `sqlparser` AST ([`session`]) → bound
+//! expressions and a [`plan::Plan`] ([`plan`], reading the catalog snapshot
+//! of [`catalog`]) → rows ([`exec`]) or writes ([`dml`]), all inside one
+//! `kv_client::Transaction`. Rows and index entries become key-value pairs
+//! in [`table`].
 
+pub mod catalog;
+pub mod ddl;
+pub mod dml;
+pub mod error;
+pub mod exec;
+pub mod expr;
+pub mod plan;
 pub mod result;
+pub mod session;
+pub mod show;
+pub mod table;
+pub mod types;
+pub mod variables;
 
 pub use result::{ColumnInfo, ColumnType, Output, Prepared, SqlError};
+pub use session::{Session, SqlEngine};

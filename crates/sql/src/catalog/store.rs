@@ -1,0 +1,327 @@
+//! Reading and changing the catalog in the key-value store.
+
+use super::{DatabaseDef, IndexDef, InfoSchema, TableDef};
+use crate::error::{self, from_kv};
+use crate::result::SqlError;
+use arc_swap::ArcSwap;
+use codec::table::{encode_meta_key, meta_fields_range};
+use kv_client::{Client, Transaction};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+const NEXT_ID: &[u8] = b"NextID";
+const SCHEMA_VERSION: &[u8] = b"SchemaVersion";
+const DATABASES: &[u8] = b"DBs";
+const AUTO_ID: &[u8] = b"AutoID";
+/// AUTO_INCREMENT values (and hidden row ids) a node takes per trip to the
+/// store: inserts then allocate from memory (DESIGN §6, issue: "allocated in
+/// batches, not one round-trip per row").
+const AUTO_ID_BATCH: u64 = 4_000;
+
+fn meta(key: &[u8], field: Option<&[u8]>) -> Vec<u8> {
+    let mut buf = Vec::new();
+    encode_meta_key(&mut buf, key, field);
+    buf
+}
+
+fn db_key(db_id: i64) -> Vec<u8> {
+    format!("DB:{db_id}").into_bytes()
+}
+
+fn corrupt(what: &str, e: impl std::fmt::Display) -> SqlError {
+    error::internal(format!("corrupt catalog {what}: {e}"))
+}
+
+async fn get_u64(txn: &Transaction, key: &[u8]) -> Result<u64, SqlError> {
+    match txn.get(key).await.map_err(from_kv)? {
+        None => Ok(0),
+        Some(v) => Ok(u64::from_be_bytes(
+            v.as_slice()
+                .try_into()
+                .map_err(|_| corrupt("counter", "length"))?,
+        )),
+    }
+}
+
+/// A per-table range of AUTO_INCREMENT values already reserved in the store.
+#[derive(Default)]
+struct Reserved {
+    next: u64,
+    end: u64,
+}
+
+/// The catalog of one SQL node: the current [`InfoSchema`] and the DDL
+/// operations that change it.
+pub struct Catalog {
+    client: Client,
+    schema: ArcSwap<InfoSchema>,
+    /// One DDL at a time on this node (DDL is rare; DML never takes this).
+    ddl: tokio::sync::Mutex<()>,
+    /// Reserved AUTO_INCREMENT ranges by table id. The map lock is held only
+    /// to find a table's entry; allocation itself locks that table's entry.
+    auto_ids: Mutex<HashMap<i64, Arc<tokio::sync::Mutex<Reserved>>>>,
+}
+
+impl Catalog {
+    /// Load the catalog from the store.
+    pub async fn open(client: Client) -> Result<Self, SqlError> {
+        let catalog = Catalog {
+            client,
+            schema: ArcSwap::from_pointee(InfoSchema::default()),
+            ddl: tokio::sync::Mutex::new(()),
+            auto_ids: Mutex::new(HashMap::new()),
+        };
+        catalog.reload().await?;
+        Ok(catalog)
+    }
+
+    /// The current schema: an `Arc` read, no lock.
+    pub fn snapshot(&self) -> Arc<InfoSchema> {
+        self.schema.load_full()
+    }
+
+    /// The KV client.
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
+    async fn reload(&self) -> Result<(), SqlError> {
+        let txn = self.client.begin().await.map_err(from_kv)?;
+        let version = get_u64(&txn, &meta(SCHEMA_VERSION, None)).await?;
+        let mut content = Vec::new();
+        for (_, value) in scan_fields(&txn, DATABASES).await? {
+            let db: DatabaseDef =
+                serde_json::from_slice(&value).map_err(|e| corrupt("database", e))?;
+            let mut tables = Vec::new();
+            for (_, value) in scan_fields(&txn, &db_key(db.id)).await? {
+                tables.push(serde_json::from_slice(&value).map_err(|e| corrupt("table", e))?);
+            }
+            content.push((db, tables));
+        }
+        self.schema
+            .store(Arc::new(InfoSchema::new(version, content)));
+        Ok(())
+    }
+
+    /// Run one DDL change in its own transaction, bump the schema version,
+    /// commit, and publish the new schema. `change` gets fresh ids from
+    /// `next_id`.
+    async fn ddl<T>(
+        &self,
+        change: impl AsyncFnOnce(&mut Transaction, &InfoSchema, &mut IdAllocator) -> Result<T, SqlError>,
+    ) -> Result<T, SqlError> {
+        let _one_at_a_time = self.ddl.lock().await;
+        let schema = self.snapshot();
+        let mut txn = self.client.begin().await.map_err(from_kv)?;
+        let mut ids = IdAllocator {
+            next: get_u64(&txn, &meta(NEXT_ID, None)).await?.max(1),
+        };
+        let out = change(&mut txn, &schema, &mut ids).await?;
+        txn.put(meta(NEXT_ID, None), ids.next.to_be_bytes().to_vec());
+        let version = get_u64(&txn, &meta(SCHEMA_VERSION, None)).await? + 1;
+        txn.put(meta(SCHEMA_VERSION, None), version.to_be_bytes().to_vec());
+        txn.commit().await.map_err(from_kv)?;
+        self.reload().await?;
+        Ok(out)
+    }
+
+    /// CREATE DATABASE.
+    pub async fn create_database(&self, name: &str, if_not_exists: bool) -> Result<(), SqlError> {
+        self.ddl(async |txn, schema, ids| {
+            if schema.database(name).is_some() {
+                return if if_not_exists {
+                    Ok(())
+                } else {
+                    Err(error::database_exists(name))
+                };
+            }
+            let db = DatabaseDef {
+                id: ids.take(),
+                name: name.to_string(),
+            };
+            put_json(txn, meta(DATABASES, Some(&db.id.to_be_bytes())), &db);
+            Ok(())
+        })
+        .await
+    }
+
+    /// DROP DATABASE with its tables. Their rows are left for a later
+    /// delete-range job (table ids are never reused, so nothing sees them).
+    pub async fn drop_database(&self, name: &str, if_exists: bool) -> Result<bool, SqlError> {
+        self.ddl(async |txn, schema, _| {
+            let Some(db) = schema.database(name) else {
+                return if if_exists {
+                    Ok(false)
+                } else {
+                    Err(error::cannot_drop_missing_database(name))
+                };
+            };
+            for table in schema.tables(&db.name) {
+                txn.delete(meta(&db_key(db.id), Some(&table.id.to_be_bytes())));
+            }
+            txn.delete(meta(DATABASES, Some(&db.id.to_be_bytes())));
+            Ok(true)
+        })
+        .await
+    }
+
+    /// CREATE TABLE: `table` comes with column ids set; its table and index
+    /// ids are assigned here.
+    pub async fn create_table(
+        &self,
+        db: &str,
+        mut table: TableDef,
+        if_not_exists: bool,
+    ) -> Result<(), SqlError> {
+        self.ddl(async |txn, schema, ids| {
+            let db_def = schema
+                .database(db)
+                .ok_or_else(|| error::unknown_database(db))?;
+            if schema.table(db, &table.name).is_some() {
+                return if if_not_exists {
+                    Ok(())
+                } else {
+                    Err(error::table_exists(&table.name))
+                };
+            }
+            table.id = ids.take();
+            for index in &mut table.indexes {
+                index.id = ids.take();
+            }
+            put_json(
+                txn,
+                meta(&db_key(db_def.id), Some(&table.id.to_be_bytes())),
+                &table,
+            );
+            Ok(())
+        })
+        .await
+    }
+
+    /// Replace a table's definition (ALTER TABLE, RENAME, TRUNCATE), running
+    /// `change` on the stored definition. `change` may give the table a new id
+    /// (TRUNCATE) and returns new indexes needing ids.
+    pub async fn alter_table(
+        &self,
+        db: &str,
+        table: &str,
+        change: impl AsyncFnOnce(
+            &mut Transaction,
+            &mut TableDef,
+            &mut IdAllocator,
+        ) -> Result<(), SqlError>,
+    ) -> Result<(), SqlError> {
+        self.ddl(async |txn, schema, ids| {
+            let db_def = schema
+                .database(db)
+                .ok_or_else(|| error::unknown_database(db))?;
+            let old = schema
+                .table(db, table)
+                .ok_or_else(|| error::no_such_table(db, table))?;
+            let mut new = TableDef::clone(old);
+            change(txn, &mut new, ids).await?;
+            if !new.name.eq_ignore_ascii_case(&old.name) && schema.table(db, &new.name).is_some() {
+                return Err(error::table_exists(&new.name));
+            }
+            txn.delete(meta(&db_key(db_def.id), Some(&old.id.to_be_bytes())));
+            put_json(
+                txn,
+                meta(&db_key(db_def.id), Some(&new.id.to_be_bytes())),
+                &new,
+            );
+            Ok(())
+        })
+        .await
+    }
+
+    /// DROP TABLE. Its rows are left for a later delete-range job.
+    pub async fn drop_table(&self, db: &str, table: &str) -> Result<(), SqlError> {
+        self.ddl(async |txn, schema, _| {
+            let db_def = schema
+                .database(db)
+                .ok_or_else(|| error::unknown_database(db))?;
+            let def = schema
+                .table(db, table)
+                .ok_or_else(|| error::unknown_table(&format!("{db}.{table}")))?;
+            txn.delete(meta(&db_key(db_def.id), Some(&def.id.to_be_bytes())));
+            Ok(())
+        })
+        .await
+    }
+
+    /// Reserve `n` consecutive AUTO_INCREMENT values (or hidden row ids) for
+    /// `table` at or above `at_least`, and return the first.
+    pub async fn allocate_auto_ids(
+        &self,
+        table: &TableDef,
+        n: u64,
+        at_least: u64,
+    ) -> Result<u64, SqlError> {
+        let entry = {
+            let mut map = self.auto_ids.lock().unwrap_or_else(|e| e.into_inner());
+            map.entry(table.id).or_default().clone()
+        };
+        let mut reserved = entry.lock().await;
+        reserved.next = reserved.next.max(at_least).max(table.auto_increment_start);
+        if reserved.next + n > reserved.end {
+            let want = n.max(AUTO_ID_BATCH);
+            let (start, end) = self.reserve(table.id, want, reserved.next).await?;
+            reserved.next = start;
+            reserved.end = end;
+        }
+        let first = reserved.next;
+        reserved.next += n;
+        Ok(first)
+    }
+
+    /// Move the stored high-water mark of `table` past `want` more ids,
+    /// starting no lower than `floor`.
+    async fn reserve(&self, table_id: i64, want: u64, floor: u64) -> Result<(u64, u64), SqlError> {
+        loop {
+            let mut txn = self.client.begin().await.map_err(from_kv)?;
+            let key = meta(AUTO_ID, Some(&table_id.to_be_bytes()));
+            let start = get_u64(&txn, &key).await?.max(floor).max(1);
+            let end = start + want;
+            txn.put(key, end.to_be_bytes().to_vec());
+            match txn.commit().await {
+                Ok(_) => return Ok((start, end)),
+                Err(e) if e.is_retryable() => continue,
+                Err(e) => return Err(from_kv(e)),
+            }
+        }
+    }
+}
+
+/// Hands out catalog ids inside one DDL transaction.
+pub struct IdAllocator {
+    next: u64,
+}
+
+impl IdAllocator {
+    /// A fresh id.
+    pub fn take(&mut self) -> i64 {
+        let id = self.next as i64;
+        self.next += 1;
+        id
+    }
+
+    /// Ids for indexes that have none yet (id 0).
+    pub fn assign_index_ids(&mut self, indexes: &mut [IndexDef]) {
+        for index in indexes.iter_mut().filter(|i| i.id == 0) {
+            index.id = self.take();
+        }
+    }
+}
+
+fn put_json<T: serde::Serialize>(txn: &mut Transaction, key: Vec<u8>, value: &T) {
+    // Serializing plain structs of strings and numbers cannot fail.
+    let bytes = serde_json::to_vec(value).unwrap_or_default();
+    txn.put(key, bytes);
+}
+
+async fn scan_fields(txn: &Transaction, key: &[u8]) -> Result<Vec<(Vec<u8>, Vec<u8>)>, SqlError> {
+    let range = meta_fields_range(key);
+    txn.scan(&range.start, Some(&range.end), usize::MAX, false)
+        .await
+        .map_err(from_kv)
+}

@@ -1,0 +1,349 @@
+//! Turning DDL statements into catalog definitions.
+
+use crate::catalog::{ColumnDef, DefaultValue, IndexDef, TableDef};
+use crate::error;
+use crate::result::SqlError;
+use crate::types::{Collation, TypeKind, column_type};
+use sqlparser::ast;
+
+fn index_name(base: &str, taken: &[IndexDef]) -> String {
+    if !taken.iter().any(|i| i.name.eq_ignore_ascii_case(base)) {
+        return base.to_string();
+    }
+    (2..)
+        .map(|n| format!("{base}_{n}"))
+        .find(|n| !taken.iter().any(|i| i.name.eq_ignore_ascii_case(n)))
+        .unwrap_or_default()
+}
+
+/// Index columns as positions in `columns`, with prefix lengths (`c(10)`).
+pub fn index_columns(
+    columns: &[ColumnDef],
+    items: &[ast::IndexColumn],
+) -> Result<Vec<(usize, Option<u32>)>, SqlError> {
+    items
+        .iter()
+        .map(|item| {
+            let (name, prefix) = match &item.column.expr {
+                ast::Expr::Identifier(id) => (id.value.clone(), None),
+                ast::Expr::Function(f) => {
+                    let prefix = match &f.args {
+                        ast::FunctionArguments::List(l) => match l.args.as_slice() {
+                            [
+                                ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(
+                                    ast::Expr::Value(v),
+                                )),
+                            ] => v.value.to_string().parse::<u32>().ok(),
+                            _ => None,
+                        },
+                        _ => None,
+                    };
+                    (
+                        f.name.to_string(),
+                        Some(prefix.ok_or_else(|| error::unsupported("index expressions"))?),
+                    )
+                }
+                other => return Err(error::unsupported(&format!("index on {other}"))),
+            };
+            let pos = columns
+                .iter()
+                .position(|c| c.name.eq_ignore_ascii_case(&name))
+                .ok_or_else(|| {
+                    SqlError::new(
+                        1072,
+                        "42000",
+                        format!("Key column '{name}' doesn't exist in table"),
+                    )
+                })?;
+            Ok((pos, prefix))
+        })
+        .collect()
+}
+
+fn default_text(e: &ast::Expr) -> Result<DefaultValue, SqlError> {
+    Ok(match e {
+        ast::Expr::Value(v) => match &v.value {
+            ast::Value::Null => DefaultValue::Null,
+            ast::Value::SingleQuotedString(s) | ast::Value::DoubleQuotedString(s) => {
+                DefaultValue::Literal(s.clone())
+            }
+            ast::Value::Number(n, _) => DefaultValue::Literal(n.clone()),
+            ast::Value::Boolean(b) => DefaultValue::Literal(if *b { "1" } else { "0" }.into()),
+            other => DefaultValue::Literal(other.to_string()),
+        },
+        ast::Expr::UnaryOp {
+            op: ast::UnaryOperator::Minus,
+            expr,
+        } => match default_text(expr)? {
+            DefaultValue::Literal(s) => DefaultValue::Literal(format!("-{s}")),
+            other => other,
+        },
+        ast::Expr::Function(f)
+            if matches!(
+                f.name.to_string().to_uppercase().as_str(),
+                "CURRENT_TIMESTAMP" | "NOW" | "LOCALTIME" | "LOCALTIMESTAMP"
+            ) =>
+        {
+            DefaultValue::CurrentTimestamp
+        }
+        ast::Expr::Identifier(id) if id.value.eq_ignore_ascii_case("CURRENT_TIMESTAMP") => {
+            DefaultValue::CurrentTimestamp
+        }
+        other => return Err(error::unsupported(&format!("DEFAULT {other}"))),
+    })
+}
+
+/// A column definition from its declaration. Returns it and whether the
+/// declaration says PRIMARY KEY / UNIQUE.
+pub fn column_def(id: i64, col: &ast::ColumnDef) -> Result<(ColumnDef, bool, bool), SqlError> {
+    let mut ty = column_type(&col.data_type)?;
+    let mut def = ColumnDef {
+        id,
+        name: col.name.value.clone(),
+        ty: ty.clone(),
+        nullable: true,
+        default: None,
+        auto_increment: false,
+        on_update_now: false,
+        comment: String::new(),
+    };
+    let (mut primary, mut unique) = (false, false);
+    for opt in &col.options {
+        match &opt.option {
+            ast::ColumnOption::Null => def.nullable = true,
+            ast::ColumnOption::NotNull => def.nullable = false,
+            ast::ColumnOption::Default(e) => def.default = Some(default_text(e)?),
+            ast::ColumnOption::PrimaryKey(_) => primary = true,
+            ast::ColumnOption::Unique(_) => unique = true,
+            ast::ColumnOption::Comment(c) => def.comment = c.clone(),
+            ast::ColumnOption::OnUpdate(_) => def.on_update_now = true,
+            ast::ColumnOption::CharacterSet(_) => {}
+            ast::ColumnOption::Collation(name) => {
+                let name = name.to_string();
+                ty.collation = Collation::from_name(&name).ok_or_else(|| {
+                    SqlError::new(1273, "HY000", format!("Unknown collation: '{name}'"))
+                })?;
+            }
+            ast::ColumnOption::DialectSpecific(tokens) => {
+                let text = tokens
+                    .iter()
+                    .map(|t| t.to_string())
+                    .collect::<String>()
+                    .to_uppercase();
+                if text.contains("AUTO_INCREMENT") {
+                    def.auto_increment = true;
+                } else {
+                    return Err(error::unsupported(&text));
+                }
+            }
+            other => return Err(error::unsupported(&other.to_string())),
+        }
+    }
+    def.ty = ty;
+    if primary {
+        def.nullable = false;
+    }
+    if def.auto_increment
+        && !(def.ty.is_integer() || matches!(def.ty.kind, TypeKind::Float | TypeKind::Double))
+    {
+        return Err(SqlError::new(
+            1063,
+            "42000",
+            format!("Incorrect column specifier for column '{}'", def.name),
+        ));
+    }
+    if matches!(def.default, Some(DefaultValue::Null)) && !def.nullable {
+        return Err(SqlError::new(
+            1067,
+            "42000",
+            format!("Invalid default value for '{}'", def.name),
+        ));
+    }
+    if def.default.is_some()
+        && matches!(
+            def.ty.kind,
+            TypeKind::Text | TypeKind::Blob | TypeKind::Json
+        )
+    {
+        return Err(SqlError::new(
+            1101,
+            "42000",
+            format!(
+                "BLOB, TEXT, GEOMETRY or JSON column '{}' can't have a default value",
+                def.name
+            ),
+        ));
+    }
+    Ok((def, primary, unique))
+}
+
+/// A new table's definition from CREATE TABLE (ids of the table and its
+/// indexes are assigned by the catalog).
+pub fn table_def(name: &str, ct: &ast::CreateTable) -> Result<TableDef, SqlError> {
+    if ct.query.is_some() || ct.like.is_some() {
+        return Err(error::unsupported("CREATE TABLE ... AS / LIKE"));
+    }
+    let mut table = TableDef {
+        id: 0,
+        name: name.to_string(),
+        columns: Vec::new(),
+        indexes: Vec::new(),
+        handle_column: None,
+        next_column_id: 1,
+        comment: String::new(),
+        auto_increment_start: 1,
+    };
+    let mut pk: Option<Vec<(usize, Option<u32>)>> = None;
+    let mut uniques = Vec::new();
+    for (i, col) in ct.columns.iter().enumerate() {
+        if table.column(&col.name.value).is_some() {
+            return Err(SqlError::new(
+                1060,
+                "42S21",
+                format!("Duplicate column name '{}'", col.name.value),
+            ));
+        }
+        let (def, primary, unique) = column_def(table.next_column_id, col)?;
+        table.next_column_id += 1;
+        table.columns.push(def);
+        if primary {
+            if pk.is_some() {
+                return Err(SqlError::new(1068, "42000", "Multiple primary key defined"));
+            }
+            pk = Some(vec![(i, None)]);
+        }
+        if unique {
+            uniques.push((table.columns[i].name.clone(), vec![(i, None)]));
+        }
+    }
+    let mut secondary = Vec::new();
+    for constraint in &ct.constraints {
+        match constraint {
+            ast::TableConstraint::PrimaryKey(p) => {
+                if pk.is_some() {
+                    return Err(SqlError::new(1068, "42000", "Multiple primary key defined"));
+                }
+                let cols = index_columns(&table.columns, &p.columns)?;
+                for &(c, _) in &cols {
+                    table.columns[c].nullable = false;
+                }
+                pk = Some(cols);
+            }
+            ast::TableConstraint::Unique(u) => {
+                let cols = index_columns(&table.columns, &u.columns)?;
+                let name = u
+                    .name
+                    .as_ref()
+                    .or(u.index_name.as_ref())
+                    .map(|n| n.value.clone());
+                uniques.push((
+                    name.unwrap_or_else(|| table.columns[cols[0].0].name.clone()),
+                    cols,
+                ));
+            }
+            ast::TableConstraint::Index(ix) => {
+                let cols = index_columns(&table.columns, &ix.columns)?;
+                let name = ix
+                    .name
+                    .as_ref()
+                    .map(|n| n.value.clone())
+                    .unwrap_or_else(|| table.columns[cols[0].0].name.clone());
+                secondary.push((name, cols));
+            }
+            ast::TableConstraint::ForeignKey(_) | ast::TableConstraint::Check(_) => {} // accepted, not enforced (as TiDB)
+            other => return Err(error::unsupported(&other.to_string())),
+        }
+    }
+    if let Some(cols) = pk {
+        if let [(c, None)] = cols.as_slice()
+            && table.columns[*c].ty.is_integer()
+        {
+            table.handle_column = Some(*c);
+        }
+        table.indexes.push(IndexDef {
+            id: 0,
+            name: "PRIMARY".into(),
+            columns: cols,
+            unique: true,
+            primary: true,
+            comment: String::new(),
+        });
+    }
+    for (name, cols) in uniques {
+        let name = index_name(&name, &table.indexes);
+        table.indexes.push(IndexDef {
+            id: 0,
+            name,
+            columns: cols,
+            unique: true,
+            primary: false,
+            comment: String::new(),
+        });
+    }
+    for (name, cols) in secondary {
+        if table
+            .indexes
+            .iter()
+            .any(|i| i.name.eq_ignore_ascii_case(&name))
+        {
+            return Err(SqlError::new(
+                1061,
+                "42000",
+                format!("Duplicate key name '{name}'"),
+            ));
+        }
+        table.indexes.push(IndexDef {
+            id: 0,
+            name,
+            columns: cols,
+            unique: false,
+            primary: false,
+            comment: String::new(),
+        });
+    }
+    let autos = table.columns.iter().filter(|c| c.auto_increment).count();
+    if autos > 1
+        || (autos == 1
+            && !table
+                .indexes
+                .iter()
+                .any(|i| table.auto_increment_column() == Some(i.columns[0].0)))
+    {
+        return Err(SqlError::new(
+            1075,
+            "42000",
+            "Incorrect table definition; there can be only one auto column and it must be defined as a key",
+        ));
+    }
+    for opt in table_options(&ct.table_options) {
+        match opt {
+            ast::SqlOption::KeyValue { key, value } => {
+                match key.to_string().to_uppercase().as_str() {
+                    "AUTO_INCREMENT" => {
+                        table.auto_increment_start = value.to_string().parse().unwrap_or(1)
+                    }
+                    "COMMENT" => table.comment = value.to_string().trim_matches('\'').to_string(),
+                    _ => {} // ENGINE, CHARSET, COLLATE... accepted
+                }
+            }
+            ast::SqlOption::Comment(ast::CommentDef::WithEq(c) | ast::CommentDef::WithoutEq(c)) => {
+                table.comment = c.clone()
+            }
+            _ => {}
+        }
+    }
+    if let Some(ast::CommentDef::WithEq(c) | ast::CommentDef::WithoutEq(c)) = &ct.comment {
+        table.comment = c.clone();
+    }
+    Ok(table)
+}
+
+fn table_options(opts: &ast::CreateTableOptions) -> &[ast::SqlOption] {
+    match opts {
+        ast::CreateTableOptions::None => &[],
+        ast::CreateTableOptions::With(o)
+        | ast::CreateTableOptions::Options(o)
+        | ast::CreateTableOptions::Plain(o)
+        | ast::CreateTableOptions::TableProperties(o) => o,
+    }
+}

@@ -1,0 +1,662 @@
+//! INSERT, REPLACE, UPDATE and DELETE: rows and their index entries written
+//! through the session's transaction, with MySQL's duplicate-key, NULL and
+//! value-conversion rules.
+
+use crate::catalog::{Catalog, DefaultValue, TableDef};
+use crate::error::{self, from_kv};
+use crate::exec;
+use crate::expr::cast::store;
+use crate::expr::{EvalContext, Expr, Level, Warning};
+use crate::plan::{Planner, Scope, ScopeColumn, SortKey};
+use crate::result::{Output, SqlError};
+use crate::table::{
+    self, duplicate_value, encode_row, handle_of, index_entry, is_unique_entry, row_key,
+};
+use codec::Datum;
+use kv_client::Transaction;
+use sqlparser::ast;
+use std::sync::Arc;
+
+/// How an INSERT treats a row whose key already exists.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum OnDuplicate {
+    Error,
+    Ignore,
+    Replace,
+    Update,
+}
+
+/// The value a column takes when a write names none.
+fn default_of(
+    table: &TableDef,
+    pos: usize,
+    row_no: u64,
+    ctx: &mut EvalContext<'_>,
+) -> Result<Datum, SqlError> {
+    let col = &table.columns[pos];
+    match &col.default {
+        Some(DefaultValue::Null) => Ok(Datum::Null),
+        Some(DefaultValue::Literal(text)) => store(
+            Datum::Bytes(text.clone().into_bytes()),
+            &col.ty,
+            &col.name,
+            row_no,
+            ctx,
+        ),
+        Some(DefaultValue::CurrentTimestamp) => {
+            store(Datum::DateTime(ctx.now), &col.ty, &col.name, row_no, ctx)
+        }
+        None if col.nullable || col.auto_increment => Ok(Datum::Null),
+        None => {
+            if ctx.sql_mode.strict {
+                return Err(SqlError::new(
+                    1364,
+                    "HY000",
+                    format!("Field '{}' doesn't have a default value", col.name),
+                ));
+            }
+            ctx.warnings.push(Warning {
+                level: Level::Warning,
+                code: 1364,
+                message: format!("Field '{}' doesn't have a default value", col.name),
+            });
+            Ok(implicit_default(table, pos, row_no, ctx))
+        }
+    }
+}
+
+/// MySQL's "implicit default" for a NOT NULL column: zero, empty string,
+/// zero date.
+fn implicit_default(table: &TableDef, pos: usize, row_no: u64, ctx: &mut EvalContext<'_>) -> Datum {
+    let col = &table.columns[pos];
+    let zero = if col.ty.is_string() {
+        Datum::Bytes(Vec::new())
+    } else {
+        Datum::I64(0)
+    };
+    let strict = std::mem::replace(&mut ctx.sql_mode.strict, false);
+    let value = store(zero, &col.ty, &col.name, row_no, ctx).unwrap_or(Datum::Null);
+    ctx.sql_mode.strict = strict;
+    value
+}
+
+/// Refuse NULL in a NOT NULL column (in strict mode, or for a single-row
+/// statement), or replace it by the implicit default with a warning.
+fn check_not_null(
+    table: &TableDef,
+    row: &mut [Datum],
+    row_no: u64,
+    single_row: bool,
+    ctx: &mut EvalContext<'_>,
+) -> Result<(), SqlError> {
+    for (pos, col) in table.columns.iter().enumerate() {
+        if col.nullable || col.auto_increment || !matches!(row[pos], Datum::Null) {
+            continue;
+        }
+        if ctx.sql_mode.strict || single_row {
+            return Err(error::column_cannot_be_null(&col.name));
+        }
+        ctx.warnings.push(Warning {
+            level: Level::Warning,
+            code: 1048,
+            message: format!("Column '{}' cannot be null", col.name),
+        });
+        row[pos] = implicit_default(table, pos, row_no, ctx);
+    }
+    Ok(())
+}
+
+/// The existing row whose key a new row collides with: its handle and
+/// values, and the index reported in the error.
+async fn find_duplicate(
+    table: &TableDef,
+    row: &[Datum],
+    handle: i64,
+    txn: &Transaction,
+) -> Result<Option<(i64, Vec<Datum>, String)>, SqlError> {
+    if table.handle_column.is_some()
+        && let Some(value) = txn.get(&row_key(table, handle)).await.map_err(from_kv)?
+    {
+        let pk = table
+            .indexes
+            .iter()
+            .find(|i| i.primary)
+            .map_or(String::new(), |i| duplicate_value(i, row));
+        return Ok(Some((
+            handle,
+            table::decode_row(table, &value)?,
+            format!("{}.PRIMARY:{pk}", table.name),
+        )));
+    }
+    for index in table.stored_indexes() {
+        let values = table::index_values(table, index, row);
+        if !is_unique_entry(index, &values) {
+            continue;
+        }
+        let (key, _) = index_entry(table, index, row, handle);
+        if let Some(v) = txn.get(&key).await.map_err(from_kv)? {
+            let other = table::handle_from_entry(index, &key, &v)?;
+            let value = txn
+                .get(&row_key(table, other))
+                .await
+                .map_err(from_kv)?
+                .ok_or_else(|| {
+                    error::internal(format!(
+                        "index {} of {} points at a missing row",
+                        index.name, table.name
+                    ))
+                })?;
+            let shown = duplicate_value(index, row);
+            return Ok(Some((
+                other,
+                table::decode_row(table, &value)?,
+                format!("{}.{}:{shown}", table.name, index.name),
+            )));
+        }
+    }
+    Ok(None)
+}
+
+fn duplicate_error(described: &str) -> SqlError {
+    let (key, value) = described.split_once(':').unwrap_or((described, ""));
+    error::duplicate_entry(value, key)
+}
+
+/// Write a new row and its index entries.
+fn put_row(
+    table: &TableDef,
+    row: &[Datum],
+    handle: i64,
+    txn: &mut Transaction,
+) -> Result<(), SqlError> {
+    txn.put(row_key(table, handle), encode_row(table, row)?);
+    for index in table.stored_indexes() {
+        let (key, value) = index_entry(table, index, row, handle);
+        txn.put(key, value);
+    }
+    Ok(())
+}
+
+/// Remove a row and its index entries.
+fn delete_row(table: &TableDef, row: &[Datum], handle: i64, txn: &mut Transaction) {
+    txn.delete(row_key(table, handle));
+    for index in table.stored_indexes() {
+        txn.delete(index_entry(table, index, row, handle).0);
+    }
+}
+
+/// Replace row `old` (at `handle`) by `new`, keeping indexes in step and
+/// refusing to collide with another row's unique key.
+async fn change_row(
+    table: &TableDef,
+    old: &[Datum],
+    new: &[Datum],
+    handle: i64,
+    txn: &mut Transaction,
+) -> Result<i64, SqlError> {
+    let new_handle = handle_of(table, new).unwrap_or(handle);
+    if new_handle != handle {
+        if txn
+            .get(&row_key(table, new_handle))
+            .await
+            .map_err(from_kv)?
+            .is_some()
+        {
+            let pk = table
+                .indexes
+                .iter()
+                .find(|i| i.primary)
+                .map_or(String::new(), |i| duplicate_value(i, new));
+            return Err(error::duplicate_entry(
+                &pk,
+                &format!("{}.PRIMARY", table.name),
+            ));
+        }
+        txn.delete(row_key(table, handle));
+    }
+    for index in table.stored_indexes() {
+        let (old_key, _) = index_entry(table, index, old, handle);
+        let (new_key, new_value) = index_entry(table, index, new, new_handle);
+        if old_key == new_key && new_handle == handle {
+            continue;
+        }
+        txn.delete(old_key);
+        if is_unique_entry(index, &table::index_values(table, index, new))
+            && txn.get(&new_key).await.map_err(from_kv)?.is_some()
+        {
+            return Err(error::duplicate_entry(
+                &duplicate_value(index, new),
+                &format!("{}.{}", table.name, index.name),
+            ));
+        }
+        txn.put(new_key, new_value);
+    }
+    txn.put(row_key(table, new_handle), encode_row(table, new)?);
+    Ok(new_handle)
+}
+
+fn column_positions(table: &TableDef, names: &[ast::ObjectName]) -> Result<Vec<usize>, SqlError> {
+    if names.is_empty() {
+        return Ok((0..table.columns.len()).collect());
+    }
+    names
+        .iter()
+        .map(|n| {
+            let name = n.0.last().map(|p| p.to_string()).unwrap_or_default();
+            table
+                .column(&name)
+                .ok_or_else(|| error::unknown_column(&name, "field list"))
+        })
+        .collect()
+}
+
+/// One value of a VALUES row: `DEFAULT`, or an expression.
+enum Source {
+    Default,
+    Value(Datum),
+}
+
+/// INSERT / REPLACE.
+pub async fn insert(
+    p: &mut Planner<'_, '_>,
+    ins: &ast::Insert,
+    txn: &mut Transaction,
+    catalog: &Catalog,
+) -> Result<Output, SqlError> {
+    let ast::TableObject::TableName(name) = &ins.table else {
+        return Err(error::unsupported("INSERT into a table function"));
+    };
+    let (db, table) = p.table(name)?;
+    let targets = column_positions(&table, &ins.columns)?;
+    let mode = match (&ins.on, ins.replace_into, ins.ignore) {
+        (Some(ast::OnInsert::DuplicateKeyUpdate(_)), _, _) => OnDuplicate::Update,
+        (_, true, _) => OnDuplicate::Replace,
+        (_, _, true) => OnDuplicate::Ignore,
+        _ => OnDuplicate::Error,
+    };
+
+    // The rows to insert, as values for `targets`.
+    let mut sources: Vec<Vec<Source>> = Vec::new();
+    let empty = Scope::default();
+    match ins.source.as_deref() {
+        Some(query) => match query.body.as_ref() {
+            ast::SetExpr::Values(values) => {
+                for row in &values.rows {
+                    let mut out = Vec::with_capacity(row.len());
+                    for e in row.iter() {
+                        out.push(match e {
+                            ast::Expr::Identifier(id)
+                                if id.quote_style.is_none()
+                                    && id.value.eq_ignore_ascii_case("DEFAULT") =>
+                            {
+                                Source::Default
+                            }
+                            e => Source::Value(p.bind(e, &empty, "field list")?.eval(&[], p.ctx)?),
+                        });
+                    }
+                    sources.push(out);
+                }
+            }
+            _ => {
+                let planned = p.plan_query(query)?;
+                for row in exec::run(&planned.plan, txn, p.ctx).await? {
+                    sources.push(row.into_iter().map(Source::Value).collect());
+                }
+            }
+        },
+        None if !ins.assignments.is_empty() => {
+            return Err(error::unsupported("INSERT ... SET"));
+        }
+        None => return Err(error::syntax("", 1)),
+    }
+
+    let single_row = sources.len() == 1;
+    let auto = table.auto_increment_column();
+    let mut rows: Vec<Vec<Datum>> = Vec::with_capacity(sources.len());
+    for (i, values) in sources.into_iter().enumerate() {
+        let row_no = i as u64 + 1;
+        if values.len() != targets.len() {
+            return Err(SqlError::new(
+                1136,
+                "21S01",
+                format!("Column count doesn't match value count at row {row_no}"),
+            ));
+        }
+        let mut row: Vec<Option<Datum>> = vec![None; table.columns.len()];
+        for (&pos, value) in targets.iter().zip(values) {
+            let col = &table.columns[pos];
+            row[pos] = Some(match value {
+                Source::Default => default_of(&table, pos, row_no, p.ctx)?,
+                Source::Value(v) => store(v, &col.ty, &col.name, row_no, p.ctx)?,
+            });
+        }
+        let mut full = Vec::with_capacity(row.len());
+        for (pos, v) in row.into_iter().enumerate() {
+            full.push(match v {
+                Some(v) => v,
+                None => default_of(&table, pos, row_no, p.ctx)?,
+            });
+        }
+        check_not_null(&table, &mut full, row_no, single_row, p.ctx)?;
+        rows.push(full);
+    }
+
+    // AUTO_INCREMENT: NULL or 0 asks for a value; explicit values move the
+    // counter past them. One allocation serves the whole statement.
+    let mut first_generated = 0;
+    if let Some(a) = auto {
+        let wants = |d: &Datum| matches!(d, Datum::Null | Datum::I64(0) | Datum::U64(0));
+        let needed = rows.iter().filter(|r| wants(&r[a])).count() as u64;
+        let explicit_max = rows
+            .iter()
+            .filter_map(|r| match r[a] {
+                Datum::I64(v) if v > 0 => Some(v as u64),
+                Datum::U64(v) if v > 0 => Some(v),
+                _ => None,
+            })
+            .max();
+        let floor = explicit_max.map_or(0, |m| m + 1);
+        if needed > 0 {
+            let mut next = catalog.allocate_auto_ids(&table, needed, floor).await?;
+            first_generated = next;
+            for row in rows.iter_mut().filter(|r| wants(&r[a])) {
+                let col = &table.columns[a];
+                row[a] = store(Datum::U64(next), &col.ty, &col.name, 0, p.ctx)?;
+                next += 1;
+            }
+        } else if explicit_max.is_some() {
+            catalog.allocate_auto_ids(&table, 0, floor).await?;
+        }
+    }
+    let hidden_ids = if table.handle_column.is_none() {
+        catalog
+            .allocate_auto_ids(&table, rows.len() as u64, 0)
+            .await?
+    } else {
+        0
+    };
+
+    let mut affected = 0u64;
+    let mut duplicates = 0u64;
+    let assignments = match &ins.on {
+        Some(ast::OnInsert::DuplicateKeyUpdate(a)) => Some(bind_upsert(p, &db, &table, a)?),
+        _ => None,
+    };
+    for (i, row) in rows.into_iter().enumerate() {
+        let handle = handle_of(&table, &row).unwrap_or(hidden_ids as i64 + i as i64);
+        let Some((other, existing, described)) = find_duplicate(&table, &row, handle, txn).await?
+        else {
+            put_row(&table, &row, handle, txn)?;
+            affected += 1;
+            continue;
+        };
+        duplicates += 1;
+        match mode {
+            OnDuplicate::Error => return Err(duplicate_error(&described)),
+            OnDuplicate::Ignore => {
+                let e = duplicate_error(&described);
+                p.ctx.warnings.push(Warning {
+                    level: Level::Warning,
+                    code: e.code,
+                    message: e.message,
+                });
+            }
+            OnDuplicate::Replace => {
+                // Remove every row the new one collides with, then insert it.
+                let mut collision = Some((other, existing));
+                while let Some((h, old)) = collision.take() {
+                    delete_row(&table, &old, h, txn);
+                    affected += 1;
+                    collision = find_duplicate(&table, &row, handle, txn)
+                        .await?
+                        .map(|(h, r, _)| (h, r));
+                }
+                put_row(&table, &row, handle, txn)?;
+                affected += 1;
+            }
+            OnDuplicate::Update => {
+                let Some(assignments) = &assignments else {
+                    continue;
+                };
+                let mut eval_row = existing.clone();
+                eval_row.push(Datum::I64(other));
+                eval_row.extend(row.iter().cloned());
+                let mut new = existing.clone();
+                for (pos, expr) in assignments {
+                    let v = expr.eval(&eval_row, p.ctx)?;
+                    let col = &table.columns[*pos];
+                    new[*pos] = store(v, &col.ty, &col.name, i as u64 + 1, p.ctx)?;
+                    eval_row[*pos] = new[*pos].clone();
+                }
+                check_not_null(&table, &mut new, i as u64 + 1, true, p.ctx)?;
+                if new != existing {
+                    change_row(&table, &existing, &new, other, txn).await?;
+                    affected += 2;
+                }
+            }
+        }
+    }
+    let info = if single_row && mode != OnDuplicate::Ignore {
+        String::new()
+    } else {
+        format!(
+            "Records: {}  Duplicates: {duplicates}  Warnings: {}",
+            affected.max(duplicates),
+            p.ctx.warnings.len()
+        )
+    };
+    if first_generated > 0 {
+        p.ctx.last_insert_id = first_generated;
+    }
+    Ok(Output::Affected {
+        rows: affected,
+        last_insert_id: first_generated,
+        info,
+    })
+}
+
+/// Bind ON DUPLICATE KEY UPDATE assignments over `[old row, handle, new row]`;
+/// `VALUES(c)` reads the new row.
+fn bind_upsert(
+    p: &mut Planner<'_, '_>,
+    db: &str,
+    table: &Arc<TableDef>,
+    assignments: &[ast::Assignment],
+) -> Result<Vec<(usize, Expr)>, SqlError> {
+    let mut scope = p.table_scope(db, table, None);
+    let new_columns: Vec<ScopeColumn> = scope.columns[..table.columns.len()]
+        .iter()
+        .map(|c| ScopeColumn {
+            qualifier: Some("\0new".into()),
+            hidden: true,
+            ..c.clone()
+        })
+        .collect();
+    scope.columns.extend(new_columns);
+    assignments
+        .iter()
+        .map(|a| {
+            let pos = assignment_column(table, a)?;
+            Ok((pos, p.bind(&a.value, &scope, "field list")?))
+        })
+        .collect()
+}
+
+fn assignment_column(table: &TableDef, a: &ast::Assignment) -> Result<usize, SqlError> {
+    match &a.target {
+        ast::AssignmentTarget::ColumnName(n) => {
+            let name = n.0.last().map(|p| p.to_string()).unwrap_or_default();
+            table
+                .column(&name)
+                .ok_or_else(|| error::unknown_column(&name, "field list"))
+        }
+        ast::AssignmentTarget::Tuple(_) => Err(error::unsupported("tuple assignment")),
+    }
+}
+
+/// The single table an UPDATE or DELETE names.
+fn single_table(twj: &ast::TableWithJoins) -> Result<&ast::ObjectName, SqlError> {
+    match (&twj.relation, twj.joins.is_empty()) {
+        (ast::TableFactor::Table { name, .. }, true) => Ok(name),
+        _ => Err(error::unsupported("multi-table UPDATE/DELETE")),
+    }
+}
+
+/// Plan the rows an UPDATE/DELETE touches, with its ORDER BY and LIMIT.
+async fn target_rows(
+    p: &mut Planner<'_, '_>,
+    db: &str,
+    table: &Arc<TableDef>,
+    selection: Option<&ast::Expr>,
+    order_by: &[ast::OrderByExpr],
+    limit: Option<&ast::Expr>,
+    txn: &Transaction,
+) -> Result<(Vec<Vec<Datum>>, Scope), SqlError> {
+    let (mut plan, scope) = p.plan_table_where(db, table, selection)?;
+    if !order_by.is_empty() {
+        let mut keys = Vec::new();
+        for item in order_by {
+            let Expr::Column(column) = p.bind(&item.expr, &scope, "order clause")? else {
+                return Err(error::unsupported("ORDER BY expressions in UPDATE/DELETE"));
+            };
+            let desc = matches!(item.options.sort, Some(ast::OrderBySort::Desc));
+            keys.push(SortKey {
+                column,
+                desc,
+                collation: scope.columns[column].ty.collation,
+            });
+        }
+        plan = crate::plan::Plan::Sort(Box::new(plan), keys);
+    }
+    if let Some(limit) = limit {
+        let count = match p
+            .bind(limit, &Scope::default(), "limit clause")?
+            .eval(&[], p.ctx)?
+        {
+            Datum::I64(v) if v >= 0 => v as usize,
+            Datum::U64(v) => v as usize,
+            _ => return Err(SqlError::new(1210, "HY000", "Incorrect arguments to LIMIT")),
+        };
+        plan = crate::plan::Plan::Limit {
+            input: Box::new(plan),
+            offset: 0,
+            count: Some(count),
+        };
+    }
+    Ok((exec::run(&plan, txn, p.ctx).await?, scope))
+}
+
+/// UPDATE (single table).
+pub async fn update(
+    p: &mut Planner<'_, '_>,
+    upd: &ast::Update,
+    txn: &mut Transaction,
+) -> Result<Output, SqlError> {
+    if upd.from.is_some() {
+        return Err(error::unsupported("UPDATE ... FROM"));
+    }
+    let (db, table) = p.table(single_table(&upd.table)?)?;
+    let (rows, scope) = target_rows(
+        p,
+        &db,
+        &table,
+        upd.selection.as_ref(),
+        &upd.order_by,
+        upd.limit.as_ref(),
+        txn,
+    )
+    .await?;
+    let assignments = upd
+        .assignments
+        .iter()
+        .map(|a| {
+            Ok((
+                assignment_column(&table, a)?,
+                p.bind(&a.value, &scope, "field list")?,
+            ))
+        })
+        .collect::<Result<Vec<_>, SqlError>>()?;
+    let width = table.columns.len();
+    let (mut matched, mut changed) = (0u64, 0u64);
+    for (i, mut row) in rows.into_iter().enumerate() {
+        let row_no = i as u64 + 1;
+        let handle = match row[width] {
+            Datum::I64(h) => h,
+            _ => return Err(error::internal("row without handle")),
+        };
+        matched += 1;
+        let old: Vec<Datum> = row[..width].to_vec();
+        let mut assigned = vec![false; width];
+        // Assignments see the values of earlier ones, as in MySQL.
+        for (pos, expr) in &assignments {
+            let v = expr.eval(&row, p.ctx)?;
+            let col = &table.columns[*pos];
+            row[*pos] = store(v, &col.ty, &col.name, row_no, p.ctx)?;
+            assigned[*pos] = true;
+        }
+        let mut new: Vec<Datum> = row[..width].to_vec();
+        check_not_null(&table, &mut new, row_no, false, p.ctx)?;
+        if new == old {
+            continue;
+        }
+        for (pos, col) in table.columns.iter().enumerate() {
+            if col.on_update_now && !assigned[pos] {
+                new[pos] = store(
+                    Datum::DateTime(p.ctx.now),
+                    &col.ty,
+                    &col.name,
+                    row_no,
+                    p.ctx,
+                )?;
+            }
+        }
+        change_row(&table, &old, &new, handle, txn).await?;
+        changed += 1;
+    }
+    let info = format!(
+        "Rows matched: {matched}  Changed: {changed}  Warnings: {}",
+        p.ctx.warnings.len()
+    );
+    Ok(Output::Affected {
+        rows: changed,
+        last_insert_id: 0,
+        info,
+    })
+}
+
+/// DELETE (single table).
+pub async fn delete(
+    p: &mut Planner<'_, '_>,
+    del: &ast::Delete,
+    txn: &mut Transaction,
+) -> Result<Output, SqlError> {
+    let from = match &del.from {
+        ast::FromTable::WithFromKeyword(t) | ast::FromTable::WithoutKeyword(t) => t,
+    };
+    if !del.tables.is_empty() || from.len() != 1 || del.using.is_some() {
+        return Err(error::unsupported("multi-table DELETE"));
+    }
+    let (db, table) = p.table(single_table(&from[0])?)?;
+    let (rows, _) = target_rows(
+        p,
+        &db,
+        &table,
+        del.selection.as_ref(),
+        &del.order_by,
+        del.limit.as_ref(),
+        txn,
+    )
+    .await?;
+    let width = table.columns.len();
+    for row in &rows {
+        let Datum::I64(handle) = row[width] else {
+            return Err(error::internal("row without handle"));
+        };
+        delete_row(&table, &row[..width], handle, txn);
+    }
+    Ok(Output::Affected {
+        rows: rows.len() as u64,
+        last_insert_id: 0,
+        info: String::new(),
+    })
+}

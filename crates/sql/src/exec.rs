@@ -1,0 +1,344 @@
+//! Running a [`Plan`] inside a transaction. Every operator materialises its
+//! rows; memory quotas and streaming come later (DESIGN §7 rule 8).
+
+use crate::error::{self, from_kv};
+use crate::expr::eval::{compare, group_key, truthy};
+use crate::expr::{EvalContext, Expr};
+use crate::plan::{Access, JoinKind, Plan};
+use crate::result::SqlError;
+use crate::table::{decode_row, handle_from_entry, row_key};
+use codec::Datum;
+use kv_client::Transaction;
+use std::collections::{HashMap, HashSet};
+use std::future::Future;
+use std::pin::Pin;
+
+/// A row: one datum per output column.
+pub type Row = Vec<Datum>;
+
+/// Row keys fetched per batch-get when reading through an index.
+const LOOKUP_BATCH: usize = 256;
+
+type Rows<'a> = Pin<Box<dyn Future<Output = Result<Vec<Row>, SqlError>> + Send + 'a>>;
+
+/// Run `plan` and return its rows.
+pub fn run<'a>(plan: &'a Plan, txn: &'a Transaction, ctx: &'a mut EvalContext<'_>) -> Rows<'a> {
+    Box::pin(async move {
+        Ok(match plan {
+            Plan::Dual => vec![Vec::new()],
+            Plan::Read { table, access } => read(table, access, txn).await?,
+            Plan::Filter(input, predicate) => {
+                let rows = run(input, txn, ctx).await?;
+                let mut out = Vec::with_capacity(rows.len());
+                for row in rows {
+                    if truthy(&predicate.eval(&row, ctx)?) {
+                        out.push(row);
+                    }
+                }
+                out
+            }
+            Plan::Project(input, exprs) => {
+                let rows = run(input, txn, ctx).await?;
+                let mut out = Vec::with_capacity(rows.len());
+                for row in rows {
+                    out.push(
+                        exprs
+                            .iter()
+                            .map(|e| e.eval(&row, ctx))
+                            .collect::<Result<Row, _>>()?,
+                    );
+                }
+                out
+            }
+            Plan::Join {
+                left,
+                right,
+                kind,
+                on,
+                right_width,
+            } => {
+                let outer = run(left, txn, ctx).await?;
+                let inner = run(right, txn, ctx).await?;
+                join(outer, &inner, *kind, on.as_ref(), *right_width, ctx)?
+            }
+            Plan::Aggregate {
+                input,
+                group_by,
+                aggs,
+            } => {
+                let rows = run(input, txn, ctx).await?;
+                aggregate(rows, group_by, aggs, ctx)?
+            }
+            Plan::Distinct(input, width, collations) => {
+                let rows = run(input, txn, ctx).await?;
+                let mut seen = HashSet::new();
+                rows.into_iter()
+                    .filter(|row| seen.insert(row_key_bytes(&row[..*width], collations)))
+                    .collect()
+            }
+            Plan::Sort(input, keys) => {
+                let mut rows = run(input, txn, ctx).await?;
+                rows.sort_by(|a, b| {
+                    for k in keys {
+                        let ord = match compare(&a[k.column], &b[k.column], k.collation) {
+                            Some(o) => o,
+                            // NULLs sort first ascending, as in MySQL.
+                            None => matches!(b[k.column], Datum::Null)
+                                .cmp(&matches!(a[k.column], Datum::Null)),
+                        };
+                        let ord = if k.desc { ord.reverse() } else { ord };
+                        if ord.is_ne() {
+                            return ord;
+                        }
+                    }
+                    std::cmp::Ordering::Equal
+                });
+                rows
+            }
+            Plan::Limit {
+                input,
+                offset,
+                count,
+            } => {
+                let rows = run(input, txn, ctx).await?;
+                rows.into_iter()
+                    .skip(*offset)
+                    .take(count.unwrap_or(usize::MAX))
+                    .collect()
+            }
+            Plan::Truncate(input, width) => {
+                let mut rows = run(input, txn, ctx).await?;
+                rows.iter_mut().for_each(|r| r.truncate(*width));
+                rows
+            }
+            Plan::Union(inputs, distinct) => {
+                let mut out = Vec::new();
+                for input in inputs {
+                    out.extend(run(input, txn, ctx).await?);
+                }
+                if *distinct {
+                    let mut seen = HashSet::new();
+                    let collations: Vec<_> = out.first().map_or(Vec::new(), |r| {
+                        r.iter().map(|_| Default::default()).collect()
+                    });
+                    out.retain(|row| seen.insert(row_key_bytes(row, &collations)));
+                }
+                out
+            }
+        })
+    })
+}
+
+fn row_key_bytes(values: &[Datum], collations: &[crate::types::Collation]) -> Vec<u8> {
+    let mut key = Vec::new();
+    for (d, c) in values.iter().zip(collations) {
+        let part = group_key(d, *c);
+        key.extend_from_slice(&(part.len() as u32).to_be_bytes());
+        key.extend_from_slice(&part);
+    }
+    key
+}
+
+/// Read a table's rows (columns, then the handle) along an access path.
+async fn read(
+    table: &crate::catalog::TableDef,
+    access: &Access,
+    txn: &Transaction,
+) -> Result<Vec<Row>, SqlError> {
+    let decode = |handle: i64, value: &[u8]| -> Result<Row, SqlError> {
+        let mut row = decode_row(table, value)?;
+        row.push(Datum::I64(handle));
+        Ok(row)
+    };
+    let handle_of_key = |key: &[u8]| -> Result<i64, SqlError> {
+        codec::table::decode_row_key(key)
+            .map(|(_, h)| h)
+            .map_err(error::internal)
+    };
+    match access {
+        Access::Handles(handles) => {
+            let mut handles = handles.clone();
+            handles.sort_unstable();
+            handles.dedup();
+            if let [h] = handles.as_slice() {
+                return match txn.get(&row_key(table, *h)).await.map_err(from_kv)? {
+                    Some(v) => Ok(vec![decode(*h, &v)?]),
+                    None => Ok(Vec::new()),
+                };
+            }
+            lookup(table, &handles, txn).await
+        }
+        Access::HandleRange(start, end) => {
+            let pairs = txn
+                .scan(start, Some(end), usize::MAX, false)
+                .await
+                .map_err(from_kv)?;
+            pairs
+                .iter()
+                .map(|(k, v)| decode(handle_of_key(k)?, v))
+                .collect()
+        }
+        Access::Full => {
+            let range = codec::table::row_range(table.id);
+            let pairs = txn
+                .scan(&range.start, Some(&range.end), usize::MAX, false)
+                .await
+                .map_err(from_kv)?;
+            pairs
+                .iter()
+                .map(|(k, v)| decode(handle_of_key(k)?, v))
+                .collect()
+        }
+        Access::Index { index, ranges } => {
+            let index = &table.indexes[*index];
+            let mut handles = Vec::new();
+            for (start, end) in ranges {
+                for (k, v) in txn
+                    .scan(start, Some(end), usize::MAX, false)
+                    .await
+                    .map_err(from_kv)?
+                {
+                    handles.push(handle_from_entry(index, &k, &v)?);
+                }
+            }
+            lookup(table, &handles, txn).await
+        }
+    }
+}
+
+/// Fetch rows by handle, in the given order.
+async fn lookup(
+    table: &crate::catalog::TableDef,
+    handles: &[i64],
+    txn: &Transaction,
+) -> Result<Vec<Row>, SqlError> {
+    let mut out = Vec::with_capacity(handles.len());
+    for chunk in handles.chunks(LOOKUP_BATCH) {
+        let keys: Vec<Vec<u8>> = chunk.iter().map(|h| row_key(table, *h)).collect();
+        let found: HashMap<Vec<u8>, Vec<u8>> = txn
+            .batch_get(&keys)
+            .await
+            .map_err(from_kv)?
+            .into_iter()
+            .collect();
+        for (h, key) in chunk.iter().zip(&keys) {
+            if let Some(v) = found.get(key) {
+                let mut row = decode_row(table, v)?;
+                row.push(Datum::I64(*h));
+                out.push(row);
+            }
+        }
+    }
+    Ok(out)
+}
+
+fn join(
+    outer: Vec<Row>,
+    inner: &[Row],
+    kind: JoinKind,
+    on: Option<&Expr>,
+    right_width: usize,
+    ctx: &mut EvalContext<'_>,
+) -> Result<Vec<Row>, SqlError> {
+    let mut out = Vec::new();
+    for l in outer {
+        let mut matched = false;
+        for r in inner {
+            let mut row = l.clone();
+            row.extend_from_slice(r);
+            if on.map_or(Ok(true), |e| e.eval(&row, ctx).map(|d| truthy(&d)))? {
+                matched = true;
+                out.push(row);
+            }
+        }
+        if !matched && kind == JoinKind::Left {
+            let mut row = l;
+            row.extend(std::iter::repeat_n(Datum::Null, right_width));
+            out.push(row);
+        }
+    }
+    Ok(out)
+}
+
+/// Group rows and compute aggregates; output rows are the group values then
+/// one value per aggregate, groups in order of first appearance.
+fn aggregate(
+    rows: Vec<Row>,
+    group_by: &[Expr],
+    aggs: &[crate::plan::AggCall],
+    ctx: &mut EvalContext<'_>,
+) -> Result<Vec<Row>, SqlError> {
+    struct Group {
+        values: Row,
+        states: Vec<AggState>,
+    }
+    enum AggState {
+        Func(crate::expr::agg::Accumulator, Option<HashSet<Vec<u8>>>),
+        First(Option<Datum>),
+    }
+    let new_states = || -> Vec<AggState> {
+        aggs.iter()
+            .map(|a| match a.func {
+                Some(f) => {
+                    AggState::Func(f.accumulator(a.collation), a.distinct.then(HashSet::new))
+                }
+                None => AggState::First(None),
+            })
+            .collect()
+    };
+    let mut index: HashMap<Vec<u8>, usize> = HashMap::new();
+    let mut groups: Vec<Group> = Vec::new();
+    if group_by.is_empty() {
+        groups.push(Group {
+            values: Vec::new(),
+            states: new_states(),
+        });
+        index.insert(Vec::new(), 0);
+    }
+    for row in rows {
+        let values = group_by
+            .iter()
+            .map(|g| g.eval(&row, ctx))
+            .collect::<Result<Row, _>>()?;
+        let key = row_key_bytes(&values, &vec![Default::default(); values.len()]);
+        let g = match index.get(&key) {
+            Some(&g) => g,
+            None => {
+                groups.push(Group {
+                    values,
+                    states: new_states(),
+                });
+                index.insert(key, groups.len() - 1);
+                groups.len() - 1
+            }
+        };
+        for (state, call) in groups[g].states.iter_mut().zip(aggs) {
+            let arg = call.arg.eval(&row, ctx)?;
+            match state {
+                AggState::Func(acc, distinct) => {
+                    if let Some(seen) = distinct
+                        && !matches!(arg, Datum::Null)
+                        && !seen.insert(group_key(&arg, call.collation))
+                    {
+                        continue;
+                    }
+                    acc.update(&arg, ctx)?;
+                }
+                AggState::First(first) => {
+                    first.get_or_insert(arg);
+                }
+            }
+        }
+    }
+    Ok(groups
+        .into_iter()
+        .map(|g| {
+            let mut row = g.values;
+            row.extend(g.states.into_iter().map(|s| match s {
+                AggState::Func(acc, _) => acc.finish(),
+                AggState::First(first) => first.unwrap_or(Datum::Null),
+            }));
+            row
+        })
+        .collect())
+}

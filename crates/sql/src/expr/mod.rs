@@ -1,0 +1,252 @@
+//! Bound expressions: SQL expressions after name resolution, ready to
+//! evaluate against a row.
+//!
+//! The planner turns parsed expressions into [`Expr`] trees whose column
+//! references are positions in the input row, so evaluation never looks a
+//! name up. Evaluation follows MySQL's value semantics (implicit casts,
+//! collations, NULL rules, warnings versus errors under `sql_mode`); the
+//! rules live in the submodules:
+//!
+//! - [`eval`]: evaluating a tree against a row, operators and comparisons;
+//! - [`func`]: scalar functions by name;
+//! - [`agg`]: aggregate functions and their accumulators;
+//! - [`cast`]: conversions between kinds, and storing a value into a column
+//!   of a declared type (range and length checks).
+
+pub mod agg;
+pub mod cast;
+pub mod eval;
+pub mod func;
+
+use crate::types::{Collation, SqlType};
+use codec::Datum;
+use std::collections::HashMap;
+
+/// Unary operators.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum UnaryOp {
+    /// `-x`.
+    Neg,
+    /// `NOT x` / `!x`.
+    Not,
+    /// `~x`.
+    BitNot,
+}
+
+/// Binary operators.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum BinaryOp {
+    /// `+`.
+    Add,
+    /// `-`.
+    Sub,
+    /// `*`.
+    Mul,
+    /// `/` (decimal or double division, NULL on division by zero).
+    Div,
+    /// `DIV` (integer division).
+    IntDiv,
+    /// `%` / `MOD`.
+    Mod,
+    /// `=`.
+    Eq,
+    /// `<=>` (NULL-safe equality).
+    NullSafeEq,
+    /// `<>` / `!=`.
+    Ne,
+    /// `<`.
+    Lt,
+    /// `<=`.
+    Le,
+    /// `>`.
+    Gt,
+    /// `>=`.
+    Ge,
+    /// `AND` / `&&`.
+    And,
+    /// `OR` / `||`.
+    Or,
+    /// `XOR`.
+    Xor,
+    /// `&`.
+    BitAnd,
+    /// `|`.
+    BitOr,
+    /// `^`.
+    BitXor,
+    /// `<<`.
+    Shl,
+    /// `>>`.
+    Shr,
+}
+
+/// A bound expression.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Expr {
+    /// A constant, already of its final kind.
+    Literal(Datum),
+    /// The value at this position of the input row.
+    Column(usize),
+    /// A user variable `@name` (NULL when unset).
+    UserVar(String),
+    /// A unary operation.
+    Unary(UnaryOp, Box<Expr>),
+    /// A binary operation. `collation` decides string comparisons; the
+    /// planner derives it from the operands (a column's collation wins over
+    /// a literal's, as MySQL's coercibility rules say).
+    Binary {
+        /// The operator.
+        op: BinaryOp,
+        /// Left operand.
+        left: Box<Expr>,
+        /// Right operand.
+        right: Box<Expr>,
+        /// How strings compare.
+        collation: Collation,
+    },
+    /// `expr IS [NOT] NULL`.
+    IsNull {
+        /// The operand.
+        expr: Box<Expr>,
+        /// `IS NOT NULL`.
+        negated: bool,
+    },
+    /// `expr IS [NOT] TRUE|FALSE`.
+    IsBool {
+        /// The operand.
+        expr: Box<Expr>,
+        /// TRUE or FALSE.
+        value: bool,
+        /// `IS NOT`.
+        negated: bool,
+    },
+    /// `expr [NOT] IN (list)`.
+    InList {
+        /// The operand.
+        expr: Box<Expr>,
+        /// The candidates.
+        list: Vec<Expr>,
+        /// `NOT IN`.
+        negated: bool,
+        /// How strings compare.
+        collation: Collation,
+    },
+    /// `expr [NOT] BETWEEN low AND high`.
+    Between {
+        /// The operand.
+        expr: Box<Expr>,
+        /// Lower bound (inclusive).
+        low: Box<Expr>,
+        /// Upper bound (inclusive).
+        high: Box<Expr>,
+        /// `NOT BETWEEN`.
+        negated: bool,
+        /// How strings compare.
+        collation: Collation,
+    },
+    /// `expr [NOT] LIKE pattern [ESCAPE c]`.
+    Like {
+        /// The operand.
+        expr: Box<Expr>,
+        /// The pattern (`%`, `_`).
+        pattern: Box<Expr>,
+        /// The escape character (default `\`).
+        escape: u8,
+        /// `NOT LIKE`.
+        negated: bool,
+        /// How characters compare.
+        collation: Collation,
+    },
+    /// `CASE [operand] WHEN .. THEN .. [ELSE ..] END`.
+    Case {
+        /// The simple-CASE operand, if any.
+        operand: Option<Box<Expr>>,
+        /// `(WHEN, THEN)` pairs.
+        whens: Vec<(Expr, Expr)>,
+        /// The ELSE branch (NULL when absent).
+        otherwise: Option<Box<Expr>>,
+        /// How strings compare (simple CASE).
+        collation: Collation,
+    },
+    /// `CAST(expr AS type)` / `CONVERT(expr, type)`.
+    Cast(Box<Expr>, SqlType),
+    /// A scalar function call.
+    Call(func::Func, Vec<Expr>),
+}
+
+/// Bits of `sql_mode` that change evaluation.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub struct SqlMode {
+    /// STRICT_TRANS_TABLES or STRICT_ALL_TABLES: bad values in writes are errors.
+    pub strict: bool,
+    /// ERROR_FOR_DIVISION_BY_ZERO: division by zero in writes warns or errs.
+    pub error_for_division_by_zero: bool,
+    /// NO_ZERO_DATE.
+    pub no_zero_date: bool,
+    /// NO_ZERO_IN_DATE.
+    pub no_zero_in_date: bool,
+    /// ONLY_FULL_GROUP_BY.
+    pub only_full_group_by: bool,
+    /// PIPES_AS_CONCAT: `||` concatenates.
+    pub pipes_as_concat: bool,
+}
+
+impl Default for SqlMode {
+    /// MySQL 8's default: ONLY_FULL_GROUP_BY, STRICT_TRANS_TABLES,
+    /// NO_ZERO_IN_DATE, NO_ZERO_DATE, ERROR_FOR_DIVISION_BY_ZERO,
+    /// NO_ENGINE_SUBSTITUTION.
+    fn default() -> Self {
+        Self {
+            strict: true,
+            error_for_division_by_zero: true,
+            no_zero_date: true,
+            no_zero_in_date: true,
+            only_full_group_by: true,
+            pipes_as_concat: false,
+        }
+    }
+}
+
+/// Severity of a diagnostic, as `SHOW WARNINGS` prints it.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum Level {
+    /// Note.
+    Note,
+    /// Warning.
+    Warning,
+    /// Error.
+    Error,
+}
+
+/// One entry of `SHOW WARNINGS`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Warning {
+    /// Severity.
+    pub level: Level,
+    /// MySQL error number.
+    pub code: u16,
+    /// Message.
+    pub message: String,
+}
+
+/// What evaluation needs besides the row: the rules in force, the clock,
+/// session variables, and where to put warnings.
+#[derive(Debug)]
+pub struct EvalContext<'a> {
+    /// The session's sql_mode.
+    pub sql_mode: SqlMode,
+    /// Whether the statement writes (INSERT/UPDATE/...): strict mode turns
+    /// some warnings into errors only for writes.
+    pub in_write: bool,
+    /// The statement's start time, local to the session time zone: NOW(),
+    /// CURDATE() and friends return it for the whole statement.
+    pub now: codec::DateTime,
+    /// The session's user variables.
+    pub user_vars: &'a HashMap<String, Datum>,
+    /// Warnings raised so far by this statement.
+    pub warnings: Vec<Warning>,
+    /// LAST_INSERT_ID() as the session knows it.
+    pub last_insert_id: u64,
+    /// The current database, for DATABASE().
+    pub database: Option<String>,
+}

@@ -1,0 +1,1806 @@
+//! From a parsed query to a [`Plan`]: resolve names against the schema,
+//! bind expressions, choose how each table is read, and lay out the SELECT
+//! pipeline (filter → aggregate → having → project → distinct → sort →
+//! limit).
+//!
+//! Access paths, best first: point get by handle (`pk = c`, `pk IN (..)`),
+//! unique-index point lookup, handle range (`pk BETWEEN a AND b`), index
+//! range on an index's first column, full scan. Whatever the path, the whole
+//! WHERE clause is still applied to the rows read, so a path only has to be
+//! a superset of the answer.
+
+use crate::catalog::{IndexDef, InfoSchema, TableDef};
+use crate::error::{self, unknown_column};
+use crate::expr::agg::AggFunc;
+use crate::expr::func::Func;
+use crate::expr::{BinaryOp, EvalContext, Expr, UnaryOp};
+use crate::result::{ColumnInfo, SqlError};
+use crate::types::{Collation, SqlType, TypeKind};
+use codec::Datum;
+use sqlparser::ast;
+use std::sync::Arc;
+
+/// One column visible to expressions: where it comes from and its type.
+#[derive(Clone, Debug)]
+pub struct ScopeColumn {
+    /// The table alias (lowercase) it can be qualified with.
+    pub qualifier: Option<String>,
+    /// Its name.
+    pub name: String,
+    /// Its type.
+    pub ty: SqlType,
+    /// How it is described to clients when selected as is.
+    pub info: ColumnInfo,
+    /// Hidden columns (a table's row handle) are not part of `*`.
+    pub hidden: bool,
+}
+
+/// The columns of a plan's output rows, by position.
+#[derive(Clone, Debug, Default)]
+pub struct Scope {
+    /// Columns in row order.
+    pub columns: Vec<ScopeColumn>,
+}
+
+impl Scope {
+    fn resolve(
+        &self,
+        qualifier: Option<&str>,
+        name: &str,
+        clause: &str,
+    ) -> Result<usize, SqlError> {
+        let mut found = None;
+        for (i, c) in self.columns.iter().enumerate() {
+            let name_ok = c.name.eq_ignore_ascii_case(name);
+            let qual_ok = match qualifier {
+                None => true,
+                Some(q) => c
+                    .qualifier
+                    .as_deref()
+                    .is_some_and(|cq| cq.eq_ignore_ascii_case(q)),
+            };
+            if name_ok && qual_ok {
+                if found.is_some() {
+                    return Err(SqlError::new(
+                        1052,
+                        "23000",
+                        format!("Column '{name}' in {clause} is ambiguous"),
+                    ));
+                }
+                found = Some(i);
+            }
+        }
+        found.ok_or_else(|| {
+            let full = qualifier.map_or(name.to_string(), |q| format!("{q}.{name}"));
+            unknown_column(&full, clause)
+        })
+    }
+
+    /// The types of all columns, for type inference.
+    pub fn types(&self) -> Vec<SqlType> {
+        self.columns.iter().map(|c| c.ty.clone()).collect()
+    }
+}
+
+/// How one table's rows are found.
+#[derive(Clone, Debug)]
+pub enum Access {
+    /// Rows by handle.
+    Handles(Vec<i64>),
+    /// Row keys in `[start, end)`.
+    HandleRange(Vec<u8>, Vec<u8>),
+    /// Index keys in each `[start, end)`, then their rows.
+    Index {
+        /// Position in `TableDef::indexes`.
+        index: usize,
+        /// Key ranges.
+        ranges: Vec<(Vec<u8>, Vec<u8>)>,
+    },
+    /// Every row.
+    Full,
+}
+
+/// An aggregate computed by [`Plan::Aggregate`].
+#[derive(Clone, Debug)]
+pub struct AggCall {
+    /// The function; `None` keeps the group's first value (a column that is
+    /// neither grouped nor aggregated, as MySQL without ONLY_FULL_GROUP_BY).
+    pub func: Option<AggFunc>,
+    /// Its argument.
+    pub arg: Expr,
+    /// `DISTINCT` arguments only.
+    pub distinct: bool,
+    /// How string arguments compare (MIN, MAX, DISTINCT).
+    pub collation: Collation,
+}
+
+/// One ORDER BY key over a plan's output.
+#[derive(Clone, Debug)]
+pub struct SortKey {
+    /// Output column.
+    pub column: usize,
+    /// DESC.
+    pub desc: bool,
+    /// String order.
+    pub collation: Collation,
+}
+
+/// Join kinds the executor runs.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum JoinKind {
+    /// INNER / CROSS.
+    Inner,
+    /// LEFT OUTER.
+    Left,
+}
+
+/// A query plan: a tree of operators producing rows.
+#[derive(Clone, Debug)]
+pub enum Plan {
+    /// One row with no columns (`SELECT 1`).
+    Dual,
+    /// Rows of a table: every column, then the handle.
+    Read {
+        /// The table.
+        table: Arc<TableDef>,
+        /// How rows are found.
+        access: Access,
+    },
+    /// Rows for which the predicate is true.
+    Filter(Box<Plan>, Expr),
+    /// Nested-loop join; output is left columns then right columns.
+    Join {
+        /// Outer side.
+        left: Box<Plan>,
+        /// Inner side.
+        right: Box<Plan>,
+        /// INNER or LEFT.
+        kind: JoinKind,
+        /// The ON condition, over the concatenated row.
+        on: Option<Expr>,
+        /// Number of right columns (for NULL-extending).
+        right_width: usize,
+    },
+    /// Group rows; output is the group-by values then the aggregates. With no
+    /// GROUP BY, exactly one row (even over no input).
+    Aggregate {
+        /// Input.
+        input: Box<Plan>,
+        /// Grouping expressions.
+        group_by: Vec<Expr>,
+        /// Aggregates.
+        aggs: Vec<AggCall>,
+    },
+    /// Compute expressions.
+    Project(Box<Plan>, Vec<Expr>),
+    /// Remove duplicate rows, comparing the first `width` columns.
+    Distinct(Box<Plan>, usize, Vec<Collation>),
+    /// Order rows.
+    Sort(Box<Plan>, Vec<SortKey>),
+    /// Skip `offset` rows, keep at most `count`.
+    Limit {
+        /// Input.
+        input: Box<Plan>,
+        /// Rows to skip.
+        offset: usize,
+        /// Rows to keep.
+        count: Option<usize>,
+    },
+    /// Keep the first `width` columns (drops hidden ORDER BY keys).
+    Truncate(Box<Plan>, usize),
+    /// UNION [ALL].
+    Union(Vec<Plan>, bool),
+}
+
+/// A planned SELECT: the operator tree and its result columns.
+#[derive(Clone, Debug)]
+pub struct SelectPlan {
+    /// Operators.
+    pub plan: Plan,
+    /// Result set columns.
+    pub columns: Vec<ColumnInfo>,
+    /// Result column types.
+    pub types: Vec<SqlType>,
+}
+
+/// Name resolution and planning for one statement.
+pub struct Planner<'a, 'c> {
+    /// The schema snapshot the statement runs against.
+    pub schema: &'a InfoSchema,
+    /// The current database.
+    pub database: Option<&'a str>,
+    /// Values of `?` placeholders, in order.
+    pub params: &'a [Datum],
+    /// Evaluation context for folding constants at plan time.
+    pub ctx: &'a mut EvalContext<'c>,
+    /// The next `?` to bind.
+    pub next_param: usize,
+    /// Reads a system variable: `(name, global)` → value, or error 1193.
+    pub sysvar: &'a (dyn Fn(&str, bool) -> Result<Datum, SqlError> + Sync),
+}
+
+/// Column description for an expression result.
+pub fn expr_info(name: &str, ty: &SqlType) -> ColumnInfo {
+    crate::types::column_info(ty, "", "", "", name, "")
+}
+
+fn ident_name(name: &ast::ObjectName) -> Vec<String> {
+    name.0
+        .iter()
+        .map(|part| match part {
+            ast::ObjectNamePart::Identifier(i) => i.value.clone(),
+            ast::ObjectNamePart::Function(f) => f.name.value.clone(),
+        })
+        .collect()
+}
+
+/// `(database, table)` of a possibly qualified table name.
+pub fn table_name(
+    name: &ast::ObjectName,
+    current: Option<&str>,
+) -> Result<(String, String), SqlError> {
+    let parts = ident_name(name);
+    match parts.as_slice() {
+        [table] => Ok((
+            current.ok_or_else(error::no_database_selected)?.to_string(),
+            table.clone(),
+        )),
+        [db, table] => Ok((db.clone(), table.clone())),
+        _ => Err(error::unsupported(&format!("table name {name}"))),
+    }
+}
+
+/// The constant an expression folds to, when it reads no column.
+fn constant(expr: &Expr) -> bool {
+    match expr {
+        Expr::Literal(_) => true,
+        Expr::Column(_) | Expr::UserVar(_) => false,
+        Expr::Unary(_, e) | Expr::Cast(e, _) => constant(e),
+        Expr::Binary { left, right, .. } => constant(left) && constant(right),
+        Expr::Call(f, args) => f.is_deterministic() && args.iter().all(constant),
+        _ => false,
+    }
+}
+
+impl<'a, 'c> Planner<'a, 'c> {
+    /// Resolve a table by name.
+    pub fn table(&self, name: &ast::ObjectName) -> Result<(String, Arc<TableDef>), SqlError> {
+        let (db, table) = table_name(name, self.database)?;
+        if self.schema.database(&db).is_none() {
+            return Err(error::unknown_database(&db));
+        }
+        let def = self
+            .schema
+            .table(&db, &table)
+            .ok_or_else(|| error::no_such_table(&db, &table))?;
+        Ok((db, def.clone()))
+    }
+
+    /// The scope of a table read: its columns then its hidden handle.
+    pub fn table_scope(&self, db: &str, table: &TableDef, alias: Option<&str>) -> Scope {
+        let qualifier = alias.unwrap_or(&table.name).to_lowercase();
+        let shown = alias.unwrap_or(&table.name);
+        let mut columns: Vec<ScopeColumn> = table
+            .columns
+            .iter()
+            .enumerate()
+            .map(|(pos, c)| ScopeColumn {
+                qualifier: Some(qualifier.clone()),
+                name: c.name.clone(),
+                ty: c.ty.clone(),
+                info: crate::types::table_column_info(db, shown, table, pos),
+                hidden: false,
+            })
+            .collect();
+        let handle_ty = SqlType::new(TypeKind::BigInt);
+        columns.push(ScopeColumn {
+            qualifier: Some(qualifier),
+            name: "_tidb_rowid".into(),
+            info: expr_info("_tidb_rowid", &handle_ty),
+            ty: handle_ty,
+            hidden: true,
+        });
+        Scope { columns }
+    }
+
+    /// Bind a parsed expression over `scope`. Aggregate calls are refused
+    /// here; [`Planner::bind_select`] binds them separately.
+    pub fn bind(
+        &mut self,
+        expr: &ast::Expr,
+        scope: &Scope,
+        clause: &str,
+    ) -> Result<Expr, SqlError> {
+        self.bind_with(expr, scope, clause, &mut None)
+    }
+
+    fn bind_with(
+        &mut self,
+        expr: &ast::Expr,
+        scope: &Scope,
+        clause: &str,
+        aggs: &mut Option<&mut AggCollector>,
+    ) -> Result<Expr, SqlError> {
+        use ast::Expr as E;
+        let bound = match expr {
+            E::Identifier(id) if id.quote_style.is_none() && id.value.starts_with("@@") => {
+                let name = id.value[2..].to_lowercase();
+                let (global, name) = match name.split_once('.') {
+                    Some(("global", n)) => (true, n.to_string()),
+                    Some(("session" | "local", n)) => (false, n.to_string()),
+                    _ => (false, name),
+                };
+                Expr::Literal((self.sysvar)(&name, global)?)
+            }
+            E::Identifier(id) if id.quote_style.is_none() && id.value.starts_with('@') => {
+                Expr::UserVar(id.value[1..].to_lowercase())
+            }
+            E::Identifier(id) => Expr::Column(scope.resolve(None, &id.value, clause)?),
+            E::CompoundIdentifier(parts)
+                if parts.first().is_some_and(|p| p.value.starts_with("@@")) =>
+            {
+                let global = parts[0].value.eq_ignore_ascii_case("@@global");
+                let name = parts
+                    .last()
+                    .map(|p| p.value.to_lowercase())
+                    .unwrap_or_default();
+                Expr::Literal((self.sysvar)(&name, global)?)
+            }
+            E::CompoundIdentifier(parts) => match parts.as_slice() {
+                [t, c] => Expr::Column(scope.resolve(Some(&t.value), &c.value, clause)?),
+                [_, t, c] => Expr::Column(scope.resolve(Some(&t.value), &c.value, clause)?),
+                _ => return Err(error::unsupported(&expr.to_string())),
+            },
+            E::Value(v) => Expr::Literal(self.literal(&v.value)?),
+            E::Nested(e) => self.bind_with(e, scope, clause, aggs)?,
+            E::UnaryOp { op, expr: inner } => {
+                let e = self.bind_with(inner, scope, clause, aggs)?;
+                match op {
+                    ast::UnaryOperator::Minus => Expr::Unary(UnaryOp::Neg, Box::new(e)),
+                    ast::UnaryOperator::Plus => e,
+                    ast::UnaryOperator::Not | ast::UnaryOperator::BangNot => {
+                        Expr::Unary(UnaryOp::Not, Box::new(e))
+                    }
+                    ast::UnaryOperator::BitwiseNot => Expr::Unary(UnaryOp::BitNot, Box::new(e)),
+                    _ => return Err(error::unsupported(&expr.to_string())),
+                }
+            }
+            E::BinaryOp { left, op, right } => {
+                let l = self.bind_with(left, scope, clause, aggs)?;
+                let r = self.bind_with(right, scope, clause, aggs)?;
+                let op = binary_op(op).ok_or_else(|| error::unsupported(&expr.to_string()))?;
+                self.binary(op, l, r, scope)
+            }
+            E::IsNull(e) => Expr::IsNull {
+                expr: Box::new(self.bind_with(e, scope, clause, aggs)?),
+                negated: false,
+            },
+            E::IsNotNull(e) => Expr::IsNull {
+                expr: Box::new(self.bind_with(e, scope, clause, aggs)?),
+                negated: true,
+            },
+            E::IsTrue(e) | E::IsNotTrue(e) | E::IsFalse(e) | E::IsNotFalse(e) => {
+                let value = matches!(expr, E::IsTrue(_) | E::IsNotTrue(_));
+                let negated = matches!(expr, E::IsNotTrue(_) | E::IsNotFalse(_));
+                Expr::IsBool {
+                    expr: Box::new(self.bind_with(e, scope, clause, aggs)?),
+                    value,
+                    negated,
+                }
+            }
+            E::In {
+                expr: e,
+                target: ast::InTarget::List(list),
+                negated,
+                ..
+            } => {
+                let e = self.bind_with(e, scope, clause, aggs)?;
+                let list = list
+                    .iter()
+                    .map(|x| self.bind_with(x, scope, clause, aggs))
+                    .collect::<Result<Vec<_>, _>>()?;
+                let collation = self.collation_of(&[&e], scope);
+                Expr::InList {
+                    expr: Box::new(e),
+                    list,
+                    negated: *negated,
+                    collation,
+                }
+            }
+            E::Between {
+                expr: e,
+                negated,
+                low,
+                high,
+            } => {
+                let e = self.bind_with(e, scope, clause, aggs)?;
+                let low = self.bind_with(low, scope, clause, aggs)?;
+                let high = self.bind_with(high, scope, clause, aggs)?;
+                let collation = self.collation_of(&[&e, &low, &high], scope);
+                Expr::Between {
+                    expr: Box::new(e),
+                    low: Box::new(low),
+                    high: Box::new(high),
+                    negated: *negated,
+                    collation,
+                }
+            }
+            E::Like {
+                negated,
+                expr: e,
+                pattern,
+                escape_char,
+                ..
+            } => {
+                let e = self.bind_with(e, scope, clause, aggs)?;
+                let pattern = self.bind_with(pattern, scope, clause, aggs)?;
+                let escape = match escape_char.as_deref() {
+                    None => b'\\',
+                    Some(ast::Expr::Value(v)) => match &v.value {
+                        ast::Value::SingleQuotedString(s) => s.bytes().next().unwrap_or(b'\\'),
+                        _ => return Err(error::unsupported("LIKE ESCAPE")),
+                    },
+                    Some(_) => return Err(error::unsupported("LIKE ESCAPE")),
+                };
+                let collation = self.collation_of(&[&e, &pattern], scope);
+                Expr::Like {
+                    expr: Box::new(e),
+                    pattern: Box::new(pattern),
+                    escape,
+                    negated: *negated,
+                    collation,
+                }
+            }
+            E::Case {
+                operand,
+                conditions,
+                else_result,
+                ..
+            } => {
+                let operand = operand
+                    .as_deref()
+                    .map(|o| self.bind_with(o, scope, clause, aggs).map(Box::new))
+                    .transpose()?;
+                let whens = conditions
+                    .iter()
+                    .map(|w| {
+                        Ok((
+                            self.bind_with(&w.condition, scope, clause, aggs)?,
+                            self.bind_with(&w.result, scope, clause, aggs)?,
+                        ))
+                    })
+                    .collect::<Result<Vec<_>, SqlError>>()?;
+                let otherwise = else_result
+                    .as_deref()
+                    .map(|o| self.bind_with(o, scope, clause, aggs).map(Box::new))
+                    .transpose()?;
+                let collation = operand
+                    .as_deref()
+                    .map_or(Collation::default(), |o| self.collation_of(&[o], scope));
+                Expr::Case {
+                    operand,
+                    whens,
+                    otherwise,
+                    collation,
+                }
+            }
+            E::Cast {
+                expr: e, data_type, ..
+            } => {
+                let e = self.bind_with(e, scope, clause, aggs)?;
+                Expr::Cast(Box::new(e), crate::types::cast_target(data_type)?)
+            }
+            E::Function(f) => self.bind_function(f, scope, clause, aggs)?,
+            E::Substring {
+                expr: e,
+                substring_from,
+                substring_for,
+                ..
+            } => {
+                let mut args = vec![self.bind_with(e, scope, clause, aggs)?];
+                for part in [substring_from, substring_for].into_iter().flatten() {
+                    args.push(self.bind_with(part, scope, clause, aggs)?);
+                }
+                self.call("SUBSTRING", args)?
+            }
+            E::Trim {
+                expr: e,
+                trim_where,
+                trim_what,
+                ..
+            } => {
+                let name = match trim_where {
+                    Some(ast::TrimWhereField::Leading) => "LTRIM",
+                    Some(ast::TrimWhereField::Trailing) => "RTRIM",
+                    _ => "TRIM",
+                };
+                if trim_what.is_some() {
+                    return Err(error::unsupported("TRIM(... FROM ...)"));
+                }
+                let arg = self.bind_with(e, scope, clause, aggs)?;
+                self.call(name, vec![arg])?
+            }
+            E::Collate { expr: e, collation } => {
+                let e = self.bind_with(e, scope, clause, aggs)?;
+                let name = collation.to_string();
+                let c = Collation::from_name(&name).ok_or_else(|| {
+                    SqlError::new(1273, "HY000", format!("Unknown collation: '{name}'"))
+                })?;
+                let mut ty = SqlType::new(TypeKind::VarChar);
+                ty.collation = c;
+                Expr::Cast(Box::new(e), ty)
+            }
+            E::Subquery(_)
+            | E::Exists { .. }
+            | E::In {
+                target: ast::InTarget::Subquery(_),
+                ..
+            } => {
+                return Err(error::unsupported("subqueries"));
+            }
+            _ => return Err(error::unsupported(&expr.to_string())),
+        };
+        Ok(bound)
+    }
+
+    fn call(&mut self, name: &str, args: Vec<Expr>) -> Result<Expr, SqlError> {
+        let func = Func::lookup(name).ok_or_else(|| {
+            SqlError::new(
+                1305,
+                "42000",
+                format!(
+                    "FUNCTION {}.{name} does not exist",
+                    self.database.unwrap_or("")
+                ),
+            )
+        })?;
+        let (min, max) = func.arity();
+        if args.len() < min || args.len() > max {
+            return Err(SqlError::new(
+                1582,
+                "42000",
+                format!("Incorrect parameter count in the call to native function '{name}'"),
+            ));
+        }
+        Ok(Expr::Call(func, args))
+    }
+
+    fn bind_function(
+        &mut self,
+        f: &ast::Function,
+        scope: &Scope,
+        clause: &str,
+        aggs: &mut Option<&mut AggCollector>,
+    ) -> Result<Expr, SqlError> {
+        let name = f.name.to_string().to_uppercase();
+        let (args, distinct) = match &f.args {
+            ast::FunctionArguments::None => (Vec::new(), false),
+            ast::FunctionArguments::Subquery(_) => return Err(error::unsupported("subqueries")),
+            ast::FunctionArguments::List(list) => (
+                list.args.clone(),
+                matches!(
+                    list.duplicate_treatment,
+                    Some(ast::DuplicateTreatment::Distinct)
+                ),
+            ),
+        };
+        // ON DUPLICATE KEY UPDATE's VALUES(c): the value c would have had.
+        if name == "VALUES"
+            && let [
+                ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(ast::Expr::Identifier(id))),
+            ] = args.as_slice()
+        {
+            return Ok(Expr::Column(scope.resolve(
+                Some("\0new"),
+                &id.value,
+                clause,
+            )?));
+        }
+        if let Some(agg) = AggFunc::lookup(&name) {
+            let Some(collector) = aggs.as_deref_mut() else {
+                return Err(SqlError::new(
+                    1111,
+                    "HY000",
+                    "Invalid use of group function",
+                ));
+            };
+            let arg = match args.as_slice() {
+                [ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Wildcard)] | [] => {
+                    Expr::Literal(Datum::I64(1))
+                }
+                [ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(e))] => {
+                    self.bind_with(e, &collector.input, clause, &mut None)?
+                }
+                _ => {
+                    return Err(error::unsupported(&format!(
+                        "{name} with several arguments"
+                    )));
+                }
+            };
+            let collation = self.collation_of(&[&arg], &collector.input);
+            return Ok(collector.add(AggCall {
+                func: Some(agg),
+                arg,
+                distinct,
+                collation,
+            }));
+        }
+        let mut bound = Vec::with_capacity(args.len());
+        for arg in &args {
+            match arg {
+                ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(e)) => {
+                    bound.push(self.bind_with(e, scope, clause, aggs)?)
+                }
+                _ => return Err(error::unsupported(&f.to_string())),
+            }
+        }
+        self.call(&name, bound)
+    }
+
+    /// A literal's datum, as MySQL types literals: `1` is an integer, `1.5`
+    /// a DECIMAL, `1e3` a DOUBLE, `'x'` a string.
+    fn literal(&mut self, v: &ast::Value) -> Result<Datum, SqlError> {
+        use ast::Value as V;
+        Ok(match v {
+            V::Null => Datum::Null,
+            V::Boolean(b) => Datum::I64(*b as i64),
+            V::Number(n, _) => number_literal(n)?,
+            V::SingleQuotedString(s)
+            | V::DoubleQuotedString(s)
+            | V::EscapedStringLiteral(s)
+            | V::NationalStringLiteral(s) => Datum::Bytes(s.clone().into_bytes()),
+            V::HexStringLiteral(h) => Datum::Bytes(hex_bytes(h)?),
+            V::Placeholder(p) if p.starts_with('?') => {
+                // `?` placeholders are numbered in text order at PREPARE
+                // (`?0`, `?1`, ...), whatever order binding visits them in.
+                let i = p[1..].parse::<usize>().unwrap_or_else(|_| {
+                    self.next_param += 1;
+                    self.next_param - 1
+                });
+                self.params.get(i).cloned().ok_or_else(|| {
+                    SqlError::new(1210, "HY000", "Incorrect arguments to mysqld_stmt_execute")
+                })?
+            }
+            _ => return Err(error::unsupported(&v.to_string())),
+        })
+    }
+
+    fn binary(&self, op: BinaryOp, left: Expr, right: Expr, scope: &Scope) -> Expr {
+        let collation = self.collation_of(&[&left, &right], scope);
+        Expr::Binary {
+            op,
+            left: Box::new(left),
+            right: Box::new(right),
+            collation,
+        }
+    }
+
+    /// The collation a comparison of these operands uses: a column's wins over
+    /// a literal's (MySQL's coercibility), binary wins over text.
+    fn collation_of(&self, operands: &[&Expr], scope: &Scope) -> Collation {
+        let types = scope.types();
+        let mut chosen = None;
+        for e in operands {
+            let ty = e.ty(&types);
+            if !ty.is_string() {
+                continue;
+            }
+            let column = matches!(e, Expr::Column(_));
+            match (chosen, column) {
+                (_, _) if ty.collation == Collation::Binary => return Collation::Binary,
+                (None, _) | (Some((_, false)), true) => chosen = Some((ty.collation, column)),
+                _ => {}
+            }
+        }
+        chosen.map_or(Collation::default(), |(c, _)| c)
+    }
+}
+
+fn binary_op(op: &ast::BinaryOperator) -> Option<BinaryOp> {
+    use ast::BinaryOperator as B;
+    Some(match op {
+        B::Plus => BinaryOp::Add,
+        B::Minus => BinaryOp::Sub,
+        B::Multiply => BinaryOp::Mul,
+        B::Divide => BinaryOp::Div,
+        B::MyIntegerDivide => BinaryOp::IntDiv,
+        B::Modulo => BinaryOp::Mod,
+        B::Eq => BinaryOp::Eq,
+        B::Spaceship => BinaryOp::NullSafeEq,
+        B::NotEq => BinaryOp::Ne,
+        B::Lt => BinaryOp::Lt,
+        B::LtEq => BinaryOp::Le,
+        B::Gt => BinaryOp::Gt,
+        B::GtEq => BinaryOp::Ge,
+        B::And => BinaryOp::And,
+        B::Or => BinaryOp::Or,
+        B::Xor => BinaryOp::Xor,
+        B::BitwiseAnd => BinaryOp::BitAnd,
+        B::BitwiseOr => BinaryOp::BitOr,
+        B::BitwiseXor => BinaryOp::BitXor,
+        B::PGBitwiseShiftLeft => BinaryOp::Shl,
+        B::PGBitwiseShiftRight => BinaryOp::Shr,
+        _ => return None,
+    })
+}
+
+/// A numeric literal's datum.
+pub fn number_literal(n: &str) -> Result<Datum, SqlError> {
+    if n.contains(['e', 'E']) {
+        return n.parse().map(Datum::F64).map_err(|_| error::syntax(n, 1));
+    }
+    if n.contains('.') {
+        return n
+            .parse()
+            .map(Datum::Decimal)
+            .map_err(|_| error::syntax(n, 1));
+    }
+    if let Ok(v) = n.parse::<i64>() {
+        return Ok(Datum::I64(v));
+    }
+    if let Ok(v) = n.parse::<u64>() {
+        return Ok(Datum::U64(v));
+    }
+    n.parse()
+        .map(Datum::Decimal)
+        .map_err(|_| error::syntax(n, 1))
+}
+
+fn hex_bytes(h: &str) -> Result<Vec<u8>, SqlError> {
+    let padded = if h.len() % 2 == 1 {
+        format!("0{h}")
+    } else {
+        h.to_string()
+    };
+    (0..padded.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&padded[i..i + 2], 16).map_err(|_| error::syntax(h, 1)))
+        .collect()
+}
+
+/// Aggregates found while binding a select list, HAVING or ORDER BY.
+pub struct AggCollector {
+    /// The scope aggregate arguments are bound in (the FROM clause's).
+    pub input: Scope,
+    /// Number of group-by expressions (aggregates follow them in the output).
+    pub groups: usize,
+    /// Aggregates so far.
+    pub calls: Vec<AggCall>,
+}
+
+/// Aggregate results are first bound as columns from this position on, then
+/// moved behind the group-by columns by [`post_aggregate`]; no input scope
+/// is ever this wide.
+const AGG_MARK: usize = 1 << 40;
+
+impl AggCollector {
+    /// Register an aggregate and return the expression that reads its result.
+    fn add(&mut self, call: AggCall) -> Expr {
+        let pos = self.calls.len();
+        self.calls.push(call);
+        Expr::Column(AGG_MARK + pos)
+    }
+}
+
+/// Rewrite an expression bound over the input of an aggregation into one over
+/// its output: grouped expressions and aggregates become output columns; a
+/// column that is neither keeps its group's first value.
+fn post_aggregate(expr: Expr, group_by: &[Expr], collector: &mut AggCollector) -> Expr {
+    if let Some(g) = group_by.iter().position(|g| *g == expr) {
+        return Expr::Column(g);
+    }
+    match expr {
+        Expr::Column(c) if c >= AGG_MARK => Expr::Column(group_by.len() + c - AGG_MARK),
+        Expr::Column(c) => {
+            let call = AggCall {
+                func: None,
+                arg: Expr::Column(c),
+                distinct: false,
+                collation: Collation::default(),
+            };
+            let e = collector.add(call);
+            post_aggregate(e, group_by, collector)
+        }
+        other => other.map_children(&mut |child| post_aggregate(child, group_by, collector)),
+    }
+}
+
+impl Expr {
+    /// Rebuild this node with `f` applied to each direct child.
+    pub fn map_children(self, f: &mut impl FnMut(Expr) -> Expr) -> Expr {
+        let mut b = |e: Box<Expr>| Box::new(f(*e));
+        match self {
+            Expr::Unary(op, e) => Expr::Unary(op, b(e)),
+            Expr::Binary {
+                op,
+                left,
+                right,
+                collation,
+            } => {
+                let left = b(left);
+                Expr::Binary {
+                    op,
+                    left,
+                    right: b(right),
+                    collation,
+                }
+            }
+            Expr::IsNull { expr, negated } => Expr::IsNull {
+                expr: b(expr),
+                negated,
+            },
+            Expr::IsBool {
+                expr,
+                value,
+                negated,
+            } => Expr::IsBool {
+                expr: b(expr),
+                value,
+                negated,
+            },
+            Expr::InList {
+                expr,
+                list,
+                negated,
+                collation,
+            } => {
+                let expr = b(expr);
+                Expr::InList {
+                    expr,
+                    list: list.into_iter().map(&mut *f).collect(),
+                    negated,
+                    collation,
+                }
+            }
+            Expr::Between {
+                expr,
+                low,
+                high,
+                negated,
+                collation,
+            } => {
+                let (expr, low) = (b(expr), b(low));
+                Expr::Between {
+                    expr,
+                    low,
+                    high: b(high),
+                    negated,
+                    collation,
+                }
+            }
+            Expr::Like {
+                expr,
+                pattern,
+                escape,
+                negated,
+                collation,
+            } => {
+                let expr = b(expr);
+                Expr::Like {
+                    expr,
+                    pattern: b(pattern),
+                    escape,
+                    negated,
+                    collation,
+                }
+            }
+            Expr::Case {
+                operand,
+                whens,
+                otherwise,
+                collation,
+            } => {
+                let operand = operand.map(&mut b);
+                let whens = whens.into_iter().map(|(w, t)| (f(w), f(t))).collect();
+                Expr::Case {
+                    operand,
+                    whens,
+                    otherwise: otherwise.map(|o| Box::new(f(*o))),
+                    collation,
+                }
+            }
+            Expr::Cast(e, ty) => Expr::Cast(b(e), ty),
+            Expr::Call(func, args) => Expr::Call(func, args.into_iter().map(f).collect()),
+            leaf @ (Expr::Literal(_) | Expr::Column(_) | Expr::UserVar(_)) => leaf,
+        }
+    }
+}
+
+/// Split a predicate into its AND-ed parts.
+fn conjuncts(expr: &Expr, out: &mut Vec<Expr>) {
+    match expr {
+        Expr::Binary {
+            op: BinaryOp::And,
+            left,
+            right,
+            ..
+        } => {
+            conjuncts(left, out);
+            conjuncts(right, out);
+        }
+        e => out.push(e.clone()),
+    }
+}
+
+/// What the WHERE clause says about one column: equal to one of some
+/// constants, or within bounds.
+#[derive(Default)]
+struct ColumnFacts {
+    equal: Option<Vec<Datum>>,
+    low: Option<(Datum, bool)>,
+    high: Option<(Datum, bool)>,
+}
+
+/// The datum an index or handle stores for a constant compared with a
+/// column of type `ty`, when that conversion is exact (otherwise the path is
+/// not used and the filter does the work).
+fn key_datum(ty: &SqlType, value: &Datum) -> Option<Datum> {
+    if ty.is_integer() {
+        let v = match value {
+            Datum::I64(v) => *v as i128,
+            Datum::U64(v) => *v as i128,
+            Datum::Decimal(d) => {
+                let s = d.to_string();
+                if s.contains('.') && !s.trim_end_matches('0').ends_with('.') {
+                    return None;
+                }
+                s.split('.').next()?.parse().ok()?
+            }
+            _ => return None,
+        };
+        return if ty.unsigned {
+            u64::try_from(v).ok().map(Datum::U64)
+        } else {
+            i64::try_from(v).ok().map(Datum::I64)
+        };
+    }
+    match (ty.kind, value) {
+        (_, Datum::Bytes(b))
+            if ty.is_string()
+                && !matches!(ty.kind, TypeKind::Enum | TypeKind::Set | TypeKind::Json) =>
+        {
+            Some(Datum::Bytes(ty.collation.sort_key(b)))
+        }
+        (TypeKind::Date, Datum::Date(_))
+        | (TypeKind::DateTime | TypeKind::Timestamp, Datum::DateTime(_)) => Some(value.clone()),
+        _ => None,
+    }
+}
+
+fn handle_of_datum(d: &Datum) -> Option<i64> {
+    match d {
+        Datum::I64(v) => Some(*v),
+        Datum::U64(v) => i64::try_from(*v).ok(),
+        _ => None,
+    }
+}
+
+impl<'a, 'c> Planner<'a, 'c> {
+    fn fold(&mut self, e: &Expr) -> Option<Datum> {
+        if !constant(e) {
+            return None;
+        }
+        e.eval(&[], self.ctx)
+            .ok()
+            .filter(|d| !matches!(d, Datum::Null))
+    }
+
+    /// Collect per-column facts from the conjuncts of a single-table WHERE.
+    fn facts(&mut self, table: &TableDef, parts: &[Expr]) -> Vec<ColumnFacts> {
+        let mut facts: Vec<ColumnFacts> = table
+            .columns
+            .iter()
+            .map(|_| ColumnFacts::default())
+            .collect();
+        let width = table.columns.len();
+        for part in parts {
+            match part {
+                Expr::Binary {
+                    op, left, right, ..
+                } => {
+                    let (col, value, op) = match (left.as_ref(), right.as_ref()) {
+                        (Expr::Column(c), other) if *c < width => (*c, other, *op),
+                        (other, Expr::Column(c)) if *c < width => (*c, other, flip(*op)),
+                        _ => continue,
+                    };
+                    let Some(v) = self.fold(value) else { continue };
+                    let Some(v) = key_datum(&table.columns[col].ty, &v) else {
+                        continue;
+                    };
+                    let f = &mut facts[col];
+                    match op {
+                        BinaryOp::Eq | BinaryOp::NullSafeEq => f.equal = Some(vec![v]),
+                        BinaryOp::Gt => f.low = Some((v, false)),
+                        BinaryOp::Ge => f.low = Some((v, true)),
+                        BinaryOp::Lt => f.high = Some((v, false)),
+                        BinaryOp::Le => f.high = Some((v, true)),
+                        _ => {}
+                    }
+                }
+                Expr::InList {
+                    expr,
+                    list,
+                    negated: false,
+                    ..
+                } => {
+                    let Expr::Column(col) = expr.as_ref() else {
+                        continue;
+                    };
+                    if *col >= width {
+                        continue;
+                    }
+                    let ty = table.columns[*col].ty.clone();
+                    let values: Option<Vec<Datum>> = list
+                        .iter()
+                        .map(|e| self.fold(e).and_then(|v| key_datum(&ty, &v)))
+                        .collect();
+                    if let Some(values) = values {
+                        facts[*col].equal = Some(values);
+                    }
+                }
+                Expr::Between {
+                    expr,
+                    low,
+                    high,
+                    negated: false,
+                    ..
+                } => {
+                    let Expr::Column(col) = expr.as_ref() else {
+                        continue;
+                    };
+                    if *col >= width {
+                        continue;
+                    }
+                    let ty = table.columns[*col].ty.clone();
+                    if let (Some(l), Some(h)) = (self.fold(low), self.fold(high))
+                        && let (Some(l), Some(h)) = (key_datum(&ty, &l), key_datum(&ty, &h))
+                    {
+                        facts[*col].low = Some((l, true));
+                        facts[*col].high = Some((h, true));
+                    }
+                }
+                _ => {}
+            }
+        }
+        facts
+    }
+
+    /// Choose how to read `table` given its WHERE clause (bound over the
+    /// table's scope).
+    pub fn access_path(&mut self, table: &TableDef, predicate: Option<&Expr>) -> Access {
+        let Some(predicate) = predicate else {
+            return Access::Full;
+        };
+        let mut parts = Vec::new();
+        conjuncts(predicate, &mut parts);
+        let facts = self.facts(table, &parts);
+        if let Some(h) = table.handle_column
+            && let Some(values) = &facts[h].equal
+        {
+            return Access::Handles(values.iter().filter_map(handle_of_datum).collect());
+        }
+        // A unique index with every column pinned to one value.
+        for (pos, index) in table.indexes.iter().enumerate() {
+            let clustered_pk = index.primary && table.handle_column.is_some();
+            if !index.unique
+                || clustered_pk
+                || index.columns.iter().any(|(_, prefix)| prefix.is_some())
+            {
+                continue;
+            }
+            let values: Option<Vec<Datum>> = index
+                .columns
+                .iter()
+                .map(|&(c, _)| {
+                    facts[c]
+                        .equal
+                        .as_ref()
+                        .filter(|v| v.len() == 1)
+                        .map(|v| v[0].clone())
+                })
+                .collect();
+            if let Some(values) = values {
+                return Access::Index {
+                    index: pos,
+                    ranges: vec![prefix_range(table, index, &values)],
+                };
+            }
+        }
+        if let Some(h) = table.handle_column
+            && (facts[h].low.is_some() || facts[h].high.is_some())
+        {
+            let low = facts[h]
+                .low
+                .as_ref()
+                .and_then(|(v, inc)| Some((handle_of_datum(v)?, *inc)));
+            let high = facts[h]
+                .high
+                .as_ref()
+                .and_then(|(v, inc)| Some((handle_of_datum(v)?, *inc)));
+            let range = codec::table::row_range(table.id);
+            let start = match low {
+                Some((v, true)) => crate::table::row_key(table, v),
+                Some((v, false)) if v < i64::MAX => crate::table::row_key(table, v + 1),
+                Some(_) => return Access::Handles(Vec::new()),
+                None => range.start,
+            };
+            let end = match high {
+                Some((v, true)) if v < i64::MAX => crate::table::row_key(table, v + 1),
+                Some((v, false)) => crate::table::row_key(table, v),
+                _ => range.end,
+            };
+            return Access::HandleRange(start, end);
+        }
+        // An index whose first column is pinned or bounded.
+        for (pos, index) in table.indexes.iter().enumerate() {
+            let clustered_pk = index.primary && table.handle_column.is_some();
+            let Some(&(first, prefix)) = index.columns.first() else {
+                continue;
+            };
+            if clustered_pk || prefix.is_some() {
+                continue;
+            }
+            let f = &facts[first];
+            if let Some(values) = &f.equal {
+                let ranges = values
+                    .iter()
+                    .map(|v| prefix_range(table, index, std::slice::from_ref(v)))
+                    .collect();
+                return Access::Index { index: pos, ranges };
+            }
+            if f.low.is_some() || f.high.is_some() {
+                return Access::Index {
+                    index: pos,
+                    ranges: vec![bounds_range(table, index, &f.low, &f.high)],
+                };
+            }
+        }
+        Access::Full
+    }
+}
+
+fn flip(op: BinaryOp) -> BinaryOp {
+    match op {
+        BinaryOp::Lt => BinaryOp::Gt,
+        BinaryOp::Le => BinaryOp::Ge,
+        BinaryOp::Gt => BinaryOp::Lt,
+        BinaryOp::Ge => BinaryOp::Le,
+        other => other,
+    }
+}
+
+fn index_key(table: &TableDef, index: &IndexDef, values: &[Datum]) -> Vec<u8> {
+    let mut key = Vec::new();
+    codec::table::encode_index_key(&mut key, table.id, index.id, values);
+    key
+}
+
+/// Every entry of `index` starting with `values`.
+fn prefix_range(table: &TableDef, index: &IndexDef, values: &[Datum]) -> (Vec<u8>, Vec<u8>) {
+    let start = index_key(table, index, values);
+    let end = codec::table::prefix_next(&start);
+    (start, end)
+}
+
+/// Entries of `index` whose first column lies within the bounds; NULLs
+/// (which sort first) never qualify.
+fn bounds_range(
+    table: &TableDef,
+    index: &IndexDef,
+    low: &Option<(Datum, bool)>,
+    high: &Option<(Datum, bool)>,
+) -> (Vec<u8>, Vec<u8>) {
+    let start = match low {
+        Some((v, true)) => index_key(table, index, std::slice::from_ref(v)),
+        Some((v, false)) => {
+            codec::table::prefix_next(&index_key(table, index, std::slice::from_ref(v)))
+        }
+        None => codec::table::prefix_next(&index_key(table, index, &[Datum::Null])),
+    };
+    let end = match high {
+        Some((v, true)) => {
+            codec::table::prefix_next(&index_key(table, index, std::slice::from_ref(v)))
+        }
+        Some((v, false)) => index_key(table, index, std::slice::from_ref(v)),
+        None => codec::table::index_range(table.id, index.id).end,
+    };
+    (start, end)
+}
+
+/// What the FROM clause produced.
+struct From {
+    plan: Plan,
+    scope: Scope,
+}
+
+impl<'a, 'c> Planner<'a, 'c> {
+    /// Plan a query (SELECT, UNION, VALUES) with its ORDER BY and LIMIT.
+    pub fn plan_query(&mut self, query: &ast::Query) -> Result<SelectPlan, SqlError> {
+        if query.with.is_some() {
+            return Err(error::unsupported("WITH"));
+        }
+        match query.body.as_ref() {
+            ast::SetExpr::Select(select) => self.plan_select(select, query),
+            ast::SetExpr::Query(inner)
+                if query.order_by.is_none() && query.limit_clause.is_none() =>
+            {
+                self.plan_query(inner)
+            }
+            _ => {
+                let (plan, columns, types) = self.plan_set(&query.body)?;
+                let scope = Scope {
+                    columns: columns
+                        .iter()
+                        .zip(&types)
+                        .map(|(info, ty)| ScopeColumn {
+                            qualifier: None,
+                            name: info.name.clone(),
+                            ty: ty.clone(),
+                            info: info.clone(),
+                            hidden: false,
+                        })
+                        .collect(),
+                };
+                let plan = self.order_and_limit(plan, &scope, query, &columns)?;
+                Ok(SelectPlan {
+                    plan,
+                    columns,
+                    types,
+                })
+            }
+        }
+    }
+
+    fn plan_set(
+        &mut self,
+        body: &ast::SetExpr,
+    ) -> Result<(Plan, Vec<ColumnInfo>, Vec<SqlType>), SqlError> {
+        match body {
+            ast::SetExpr::Select(_) | ast::SetExpr::Query(_) => {
+                let query = match body {
+                    ast::SetExpr::Query(q) => q.as_ref().clone(),
+                    _ => ast::Query {
+                        with: None,
+                        body: Box::new(body.clone()),
+                        order_by: None,
+                        limit_clause: None,
+                        fetch: None,
+                        locks: Vec::new(),
+                        for_clause: None,
+                        settings: None,
+                        format_clause: None,
+                        pipe_operators: Vec::new(),
+                    },
+                };
+                let p = self.plan_query(&query)?;
+                Ok((p.plan, p.columns, p.types))
+            }
+            ast::SetExpr::SetOperation {
+                left,
+                op: ast::SetOperator::Union,
+                set_quantifier,
+                right,
+            } => {
+                let (l, columns, types) = self.plan_set(left)?;
+                let (r, rcols, _) = self.plan_set(right)?;
+                if rcols.len() != columns.len() {
+                    return Err(SqlError::new(
+                        1222,
+                        "21000",
+                        "The used SELECT statements have a different number of columns",
+                    ));
+                }
+                let distinct = !matches!(set_quantifier, ast::SetQuantifier::All);
+                Ok((Plan::Union(vec![l, r], distinct), columns, types))
+            }
+            ast::SetExpr::Values(values) => {
+                let mut rows = Vec::new();
+                for row in &values.rows {
+                    let exprs = row
+                        .iter()
+                        .map(|e| self.bind(e, &Scope::default(), "field list"))
+                        .collect::<Result<Vec<_>, _>>()?;
+                    rows.push(Plan::Project(Box::new(Plan::Dual), exprs));
+                }
+                let first = rows.first().ok_or_else(|| error::syntax("VALUES", 1))?;
+                let Plan::Project(_, exprs) = first else {
+                    return Err(error::syntax("VALUES", 1));
+                };
+                let types: Vec<SqlType> = exprs.iter().map(|e| e.ty(&[])).collect();
+                let columns = types
+                    .iter()
+                    .enumerate()
+                    .map(|(i, t)| expr_info(&format!("column_{i}"), t))
+                    .collect();
+                Ok((Plan::Union(rows, false), columns, types))
+            }
+            _ => Err(error::unsupported(&body.to_string())),
+        }
+    }
+
+    fn plan_from(&mut self, from: &[ast::TableWithJoins]) -> Result<From, SqlError> {
+        let mut result: Option<From> = None;
+        for twj in from {
+            let mut item = self.plan_factor(&twj.relation)?;
+            for join in &twj.joins {
+                let right = self.plan_factor(&join.relation)?;
+                item = self.join(item, right, &join.join_operator)?;
+            }
+            result = Some(match result {
+                None => item,
+                Some(left) => self.join(
+                    left,
+                    item,
+                    &ast::JoinOperator::CrossJoin(ast::JoinConstraint::None),
+                )?,
+            });
+        }
+        Ok(result.unwrap_or(From {
+            plan: Plan::Dual,
+            scope: Scope::default(),
+        }))
+    }
+
+    fn plan_factor(&mut self, factor: &ast::TableFactor) -> Result<From, SqlError> {
+        match factor {
+            ast::TableFactor::Table { name, alias, .. } => {
+                let (db, table) = self.table(name)?;
+                let alias = alias.as_ref().map(|a| a.name.value.clone());
+                let scope = self.table_scope(&db, &table, alias.as_deref());
+                Ok(From {
+                    plan: Plan::Read {
+                        table,
+                        access: Access::Full,
+                    },
+                    scope,
+                })
+            }
+            ast::TableFactor::Derived {
+                subquery, alias, ..
+            } => {
+                let planned = self.plan_query(subquery)?;
+                let Some(alias) = alias else {
+                    return Err(SqlError::new(
+                        1248,
+                        "42000",
+                        "Every derived table must have its own alias",
+                    ));
+                };
+                let qualifier = alias.name.value.to_lowercase();
+                let columns = planned
+                    .columns
+                    .iter()
+                    .zip(&planned.types)
+                    .map(|(info, ty)| ScopeColumn {
+                        qualifier: Some(qualifier.clone()),
+                        name: info.name.clone(),
+                        ty: ty.clone(),
+                        info: ColumnInfo {
+                            table: alias.name.value.clone(),
+                            ..info.clone()
+                        },
+                        hidden: false,
+                    })
+                    .collect();
+                Ok(From {
+                    plan: planned.plan,
+                    scope: Scope { columns },
+                })
+            }
+            ast::TableFactor::NestedJoin {
+                table_with_joins, ..
+            } => self.plan_from(std::slice::from_ref(table_with_joins)),
+            other => Err(error::unsupported(&other.to_string())),
+        }
+    }
+
+    fn join(&mut self, left: From, right: From, op: &ast::JoinOperator) -> Result<From, SqlError> {
+        use ast::JoinOperator as J;
+        let (kind, constraint, swap) = match op {
+            J::Join(c) | J::Inner(c) | J::CrossJoin(c) | J::StraightJoin(c) => {
+                (JoinKind::Inner, c, false)
+            }
+            J::Left(c) | J::LeftOuter(c) => (JoinKind::Left, c, false),
+            J::Right(c) | J::RightOuter(c) => (JoinKind::Left, c, true),
+            other => return Err(error::unsupported(&format!("{other:?}"))),
+        };
+        let left_width = left.scope.columns.len();
+        let right_width = right.scope.columns.len();
+        // Outer side first for the executor; RIGHT JOIN puts the right side
+        // outside and restores the column order afterwards.
+        let (outer, inner) = if swap { (right, left) } else { (left, right) };
+        let mut scope = outer.scope.clone();
+        scope.columns.extend(inner.scope.columns.iter().cloned());
+        let on = match constraint {
+            ast::JoinConstraint::On(e) => Some(self.bind(e, &scope, "on clause")?),
+            ast::JoinConstraint::Using(names) => {
+                let mut cond: Option<Expr> = None;
+                for name in names {
+                    let col = ident_name(name).pop().unwrap_or_default();
+                    let l = outer.scope.resolve(None, &col, "from clause")?;
+                    let r =
+                        inner.scope.resolve(None, &col, "from clause")? + outer.scope.columns.len();
+                    let eq = self.binary(BinaryOp::Eq, Expr::Column(l), Expr::Column(r), &scope);
+                    cond = Some(match cond {
+                        None => eq,
+                        Some(c) => self.binary(BinaryOp::And, c, eq, &scope),
+                    });
+                }
+                cond
+            }
+            ast::JoinConstraint::None => None,
+            other => return Err(error::unsupported(&format!("{other:?}"))),
+        };
+        let inner_width = inner.scope.columns.len();
+        let plan = Plan::Join {
+            left: Box::new(outer.plan),
+            right: Box::new(inner.plan),
+            kind,
+            on,
+            right_width: inner_width,
+        };
+        if !swap {
+            return Ok(From { plan, scope });
+        }
+        let order: Vec<usize> = (right_width..right_width + left_width)
+            .chain(0..right_width)
+            .collect();
+        let columns = order.iter().map(|&i| scope.columns[i].clone()).collect();
+        let exprs = order.into_iter().map(Expr::Column).collect();
+        Ok(From {
+            plan: Plan::Project(Box::new(plan), exprs),
+            scope: Scope { columns },
+        })
+    }
+
+    /// Plan reading one table filtered by WHERE: the shape UPDATE and
+    /// DELETE use. Output rows are the table's columns then its handle.
+    pub fn plan_table_where(
+        &mut self,
+        db: &str,
+        table: &Arc<TableDef>,
+        selection: Option<&ast::Expr>,
+    ) -> Result<(Plan, Scope), SqlError> {
+        let scope = self.table_scope(db, table, None);
+        let predicate = selection
+            .map(|w| self.bind(w, &scope, "where clause"))
+            .transpose()?;
+        let access = self.access_path(table, predicate.as_ref());
+        let read = Plan::Read {
+            table: table.clone(),
+            access,
+        };
+        let plan = match predicate {
+            Some(p) => Plan::Filter(Box::new(read), p),
+            None => read,
+        };
+        Ok((plan, scope))
+    }
+
+    fn plan_select(
+        &mut self,
+        select: &ast::Select,
+        query: &ast::Query,
+    ) -> Result<SelectPlan, SqlError> {
+        if select.into.is_some() {
+            return Err(error::unsupported("SELECT ... INTO"));
+        }
+        let From { mut plan, scope } = self.plan_from(&select.from)?;
+        if let Some(selection) = &select.selection {
+            let predicate = self.bind(selection, &scope, "where clause")?;
+            if let Plan::Read { table, access } = &mut plan {
+                *access = self.access_path(table, Some(&predicate));
+            }
+            plan = Plan::Filter(Box::new(plan), predicate);
+        }
+        let group_by = match &select.group_by {
+            ast::GroupByExpr::Expressions(exprs, _) => exprs
+                .iter()
+                .map(|e| self.bind_group_item(e, &scope, select))
+                .collect::<Result<Vec<_>, _>>()?,
+            ast::GroupByExpr::All(_) => return Err(error::unsupported("GROUP BY ALL")),
+        };
+        let mut collector = AggCollector {
+            input: scope.clone(),
+            groups: group_by.len(),
+            calls: Vec::new(),
+        };
+
+        // The select list, bound over the FROM scope.
+        let mut exprs = Vec::new();
+        let mut columns = Vec::new();
+        for item in &select.projection {
+            match item {
+                ast::SelectItem::Wildcard(_) | ast::SelectItem::QualifiedWildcard(..) => {
+                    let qualifier = match item {
+                        ast::SelectItem::QualifiedWildcard(
+                            ast::SelectItemQualifiedWildcardKind::ObjectName(n),
+                            _,
+                        ) => Some(ident_name(n).pop().unwrap_or_default().to_lowercase()),
+                        _ => None,
+                    };
+                    let mut any = false;
+                    for (i, c) in scope.columns.iter().enumerate() {
+                        if c.hidden
+                            || qualifier
+                                .as_ref()
+                                .is_some_and(|q| c.qualifier.as_ref() != Some(q))
+                        {
+                            continue;
+                        }
+                        any = true;
+                        exprs.push(Expr::Column(i));
+                        columns.push(c.info.clone());
+                    }
+                    if !any && select.from.is_empty() {
+                        return Err(SqlError::new(1096, "HY000", "No tables used"));
+                    }
+                }
+                ast::SelectItem::UnnamedExpr(e)
+                | ast::SelectItem::ExprWithAlias { expr: e, .. } => {
+                    let bound =
+                        self.bind_with(e, &scope, "field list", &mut Some(&mut collector))?;
+                    let name = match item {
+                        ast::SelectItem::ExprWithAlias { alias, .. } => alias.value.clone(),
+                        _ => display_name(e),
+                    };
+                    let info = match (&bound, item) {
+                        (Expr::Column(c), _) if *c < scope.columns.len() => ColumnInfo {
+                            name: name.clone(),
+                            ..scope.columns[*c].info.clone()
+                        },
+                        _ => expr_info(&name, &SqlType::new(TypeKind::Null)),
+                    };
+                    exprs.push(bound);
+                    columns.push(info);
+                }
+                other => return Err(error::unsupported(&other.to_string())),
+            }
+        }
+        let having = select
+            .having
+            .as_ref()
+            .map(|h| self.bind_with(h, &scope, "having clause", &mut Some(&mut collector)))
+            .transpose()?;
+        let aggregate = !group_by.is_empty() || !collector.calls.is_empty() || having.is_some();
+
+        // ORDER BY keys that are not select items become hidden columns.
+        let visible = exprs.len();
+        let mut sort = Vec::new();
+        if let Some(order) = &query.order_by {
+            let ast::OrderByKind::Expressions(items) = &order.kind else {
+                return Err(error::unsupported("ORDER BY ALL"));
+            };
+            for item in items {
+                let desc = matches!(item.options.sort, Some(ast::OrderBySort::Desc));
+                let column = match &item.expr {
+                    ast::Expr::Value(v) if matches!(v.value, ast::Value::Number(..)) => {
+                        let n: usize = v.value.to_string().parse().unwrap_or(0);
+                        if n == 0 || n > visible {
+                            return Err(unknown_column(&n.to_string(), "order clause"));
+                        }
+                        n - 1
+                    }
+                    ast::Expr::Identifier(id)
+                        if columns
+                            .iter()
+                            .any(|c| c.name.eq_ignore_ascii_case(&id.value))
+                            && scope.resolve(None, &id.value, "order clause").is_err() =>
+                    {
+                        columns
+                            .iter()
+                            .position(|c| c.name.eq_ignore_ascii_case(&id.value))
+                            .unwrap_or(0)
+                    }
+                    e => {
+                        let bound =
+                            self.bind_with(e, &scope, "order clause", &mut Some(&mut collector))?;
+                        match exprs.iter().position(|x| *x == bound) {
+                            Some(i) => i,
+                            None => {
+                                exprs.push(bound);
+                                exprs.len() - 1
+                            }
+                        }
+                    }
+                };
+                sort.push((column, desc));
+            }
+        }
+
+        if aggregate {
+            let exprs_post: Vec<Expr> = exprs
+                .into_iter()
+                .map(|e| post_aggregate(e, &group_by, &mut collector))
+                .collect();
+            let having = having.map(|h| post_aggregate(h, &group_by, &mut collector));
+            let AggCollector { calls, .. } = collector;
+            plan = Plan::Aggregate {
+                input: Box::new(plan),
+                group_by: group_by.clone(),
+                aggs: calls,
+            };
+            if let Some(h) = having {
+                plan = Plan::Filter(Box::new(plan), h);
+            }
+            exprs = exprs_post;
+        }
+        let input_types = if aggregate {
+            self.aggregate_types(&plan, &scope)
+        } else {
+            scope.types()
+        };
+        let types: Vec<SqlType> = exprs.iter().map(|e| e.ty(&input_types)).collect();
+        for (i, info) in columns.iter_mut().enumerate() {
+            if info.org_name.is_empty() {
+                *info = expr_info(&info.name, &types[i]);
+            }
+        }
+        plan = Plan::Project(Box::new(plan), exprs);
+        if matches!(select.distinct, Some(ast::Distinct::Distinct)) {
+            let collations = types[..visible].iter().map(|t| t.collation).collect();
+            plan = Plan::Distinct(Box::new(plan), visible, collations);
+        }
+        if !sort.is_empty() {
+            let keys = sort
+                .into_iter()
+                .map(|(column, desc)| SortKey {
+                    column,
+                    desc,
+                    collation: types[column].collation,
+                })
+                .collect();
+            plan = Plan::Sort(Box::new(plan), keys);
+        }
+        plan = self.limit(plan, query)?;
+        if types.len() > visible {
+            plan = Plan::Truncate(Box::new(plan), visible);
+        }
+        Ok(SelectPlan {
+            plan,
+            columns,
+            types: types[..visible].to_vec(),
+        })
+    }
+
+    /// GROUP BY items may name a select alias or position, as in MySQL.
+    fn bind_group_item(
+        &mut self,
+        e: &ast::Expr,
+        scope: &Scope,
+        select: &ast::Select,
+    ) -> Result<Expr, SqlError> {
+        if let ast::Expr::Value(v) = e
+            && let ast::Value::Number(n, _) = &v.value
+        {
+            let n: usize = n.parse().unwrap_or(0);
+            return match select.projection.get(n.wrapping_sub(1)) {
+                Some(
+                    ast::SelectItem::UnnamedExpr(e)
+                    | ast::SelectItem::ExprWithAlias { expr: e, .. },
+                ) => self.bind(e, scope, "group statement"),
+                _ => Err(unknown_column(&n.to_string(), "group statement")),
+            };
+        }
+        if let ast::Expr::Identifier(id) = e
+            && scope.resolve(None, &id.value, "group statement").is_err()
+        {
+            for item in &select.projection {
+                if let ast::SelectItem::ExprWithAlias { expr, alias } = item
+                    && alias.value.eq_ignore_ascii_case(&id.value)
+                {
+                    return self.bind(expr, scope, "group statement");
+                }
+            }
+        }
+        self.bind(e, scope, "group statement")
+    }
+
+    fn aggregate_types(&self, plan: &Plan, scope: &Scope) -> Vec<SqlType> {
+        let input = scope.types();
+        let mut plan = plan;
+        if let Plan::Filter(inner, _) = plan {
+            plan = inner;
+        }
+        let Plan::Aggregate { group_by, aggs, .. } = plan else {
+            return input;
+        };
+        group_by
+            .iter()
+            .map(|g| g.ty(&input))
+            .chain(aggs.iter().map(|a| {
+                let arg = a.arg.ty(&input);
+                match a.func {
+                    Some(f) => f.return_type(&arg),
+                    None => arg,
+                }
+            }))
+            .collect()
+    }
+
+    /// ORDER BY (by name or position) and LIMIT over a UNION's output.
+    fn order_and_limit(
+        &mut self,
+        mut plan: Plan,
+        scope: &Scope,
+        query: &ast::Query,
+        columns: &[ColumnInfo],
+    ) -> Result<Plan, SqlError> {
+        if let Some(order) = &query.order_by {
+            let ast::OrderByKind::Expressions(items) = &order.kind else {
+                return Err(error::unsupported("ORDER BY ALL"));
+            };
+            let mut keys = Vec::new();
+            for item in items {
+                let column = match &item.expr {
+                    ast::Expr::Value(v) if matches!(v.value, ast::Value::Number(..)) => v
+                        .value
+                        .to_string()
+                        .parse::<usize>()
+                        .unwrap_or(0)
+                        .wrapping_sub(1),
+                    ast::Expr::Identifier(id) => columns
+                        .iter()
+                        .position(|c| c.name.eq_ignore_ascii_case(&id.value))
+                        .unwrap_or(usize::MAX),
+                    _ => usize::MAX,
+                };
+                if column >= columns.len() {
+                    return Err(unknown_column(&item.expr.to_string(), "order clause"));
+                }
+                let desc = matches!(item.options.sort, Some(ast::OrderBySort::Desc));
+                keys.push(SortKey {
+                    column,
+                    desc,
+                    collation: scope.columns[column].ty.collation,
+                });
+            }
+            plan = Plan::Sort(Box::new(plan), keys);
+        }
+        self.limit(plan, query)
+    }
+
+    fn limit(&mut self, plan: Plan, query: &ast::Query) -> Result<Plan, SqlError> {
+        let (limit, offset) = match &query.limit_clause {
+            None => return Ok(plan),
+            Some(ast::LimitClause::LimitOffset { limit, offset, .. }) => {
+                (limit.clone(), offset.as_ref().map(|o| o.value.clone()))
+            }
+            Some(ast::LimitClause::OffsetCommaLimit { offset, limit }) => {
+                (Some(limit.clone()), Some(offset.clone()))
+            }
+        };
+        let mut count_of = |e: Option<ast::Expr>| -> Result<Option<usize>, SqlError> {
+            let Some(e) = e else { return Ok(None) };
+            let bound = self.bind(&e, &Scope::default(), "limit clause")?;
+            match bound.eval(&[], self.ctx)? {
+                Datum::I64(v) if v >= 0 => Ok(Some(v as usize)),
+                Datum::U64(v) => Ok(Some(v as usize)),
+                _ => Err(SqlError::new(1210, "HY000", "Incorrect arguments to LIMIT")),
+            }
+        };
+        let count = count_of(limit)?;
+        let offset = count_of(offset)?.unwrap_or(0);
+        Ok(Plan::Limit {
+            input: Box::new(plan),
+            offset,
+            count,
+        })
+    }
+}
+
+/// How MySQL names an unaliased select item: the column name for a column
+/// reference, otherwise the expression's text.
+fn display_name(e: &ast::Expr) -> String {
+    match e {
+        ast::Expr::Identifier(id) => id.value.clone(),
+        ast::Expr::CompoundIdentifier(parts) => {
+            parts.last().map(|p| p.value.clone()).unwrap_or_default()
+        }
+        ast::Expr::Value(v) => match &v.value {
+            ast::Value::SingleQuotedString(s) | ast::Value::DoubleQuotedString(s) => s.clone(),
+            other => other.to_string(),
+        },
+        other => other.to_string(),
+    }
+}

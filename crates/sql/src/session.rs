@@ -1,0 +1,1244 @@
+//! One connection's view of the database: current database, transaction,
+//! variables, prepared statements and diagnostics; and the dispatch of each
+//! statement to its implementation.
+//!
+//! Transactions follow MySQL's autocommit rules. With autocommit on and no
+//! explicit transaction, each statement runs in its own transaction, and a
+//! write that loses a write conflict is run again from scratch inside the
+//! server, invisibly to the client. Inside BEGIN ... COMMIT the conflict can
+//! only surface at COMMIT, as error 1213, which applications (and sysbench)
+//! retry. A failed statement inside a transaction undoes only itself.
+
+use crate::catalog::{Catalog, IndexDef, InfoSchema};
+use crate::error::{self, from_kv};
+use crate::exec;
+use crate::expr::{EvalContext, Level, SqlMode, Warning};
+use crate::plan::{Planner, table_name};
+use crate::result::{ColumnInfo, Output, Prepared, SqlError};
+use crate::show::{self, text, text_rows};
+use crate::variables::GlobalVariables;
+use crate::{ddl, dml};
+use codec::Datum;
+use kv_client::{Client, Transaction};
+use sqlparser::ast::{self, Statement};
+use sqlparser::dialect::MySqlDialect;
+use sqlparser::parser::Parser;
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Instant;
+
+/// Times an autocommit write is run again after losing a write conflict.
+const AUTOCOMMIT_RETRIES: usize = 10;
+
+/// SERVER_STATUS_IN_TRANS.
+const STATUS_IN_TRANS: u16 = 1;
+/// SERVER_STATUS_AUTOCOMMIT.
+const STATUS_AUTOCOMMIT: u16 = 2;
+
+/// What all sessions of a SQL node share.
+pub struct SqlEngine {
+    catalog: Catalog,
+    globals: GlobalVariables,
+    started: Instant,
+    questions: AtomicU64,
+    connections: AtomicU64,
+}
+
+impl SqlEngine {
+    /// Open the SQL layer over a KV client, loading the catalog.
+    pub async fn open(client: Client) -> Result<Arc<Self>, SqlError> {
+        let catalog = Catalog::open(client).await?;
+        if catalog.snapshot().database("test").is_none() {
+            catalog.create_database("test", true).await?;
+        }
+        Ok(Arc::new(SqlEngine {
+            catalog,
+            globals: GlobalVariables::default(),
+            started: Instant::now(),
+            questions: AtomicU64::new(0),
+            connections: AtomicU64::new(0),
+        }))
+    }
+
+    /// A new session for connection `id`.
+    pub fn session(self: &Arc<Self>, id: u32, user: &str) -> Session {
+        self.connections.fetch_add(1, Ordering::Relaxed);
+        Session {
+            engine: self.clone(),
+            id,
+            user: user.to_string(),
+            database: None,
+            txn: None,
+            explicit: false,
+            vars: HashMap::new(),
+            user_vars: HashMap::new(),
+            warnings: Vec::new(),
+            last_insert_id: 0,
+            prepared: HashMap::new(),
+            next_statement: 1,
+            sql_mode: SqlMode::default(),
+        }
+    }
+
+    /// COM_STATISTICS text.
+    pub fn statistics(&self) -> String {
+        format!(
+            "Uptime: {}  Threads: {}  Questions: {}  Slow queries: 0  Opens: 0  Flush tables: 0  Open tables: 0  Queries per second avg: {:.3}",
+            self.started.elapsed().as_secs(),
+            self.connections.load(Ordering::Relaxed),
+            self.questions.load(Ordering::Relaxed),
+            self.questions.load(Ordering::Relaxed) as f64
+                / self.started.elapsed().as_secs_f64().max(1.0)
+        )
+    }
+}
+
+struct PreparedStatement {
+    statement: Statement,
+    info: Prepared,
+}
+
+/// One connection's session.
+pub struct Session {
+    engine: Arc<SqlEngine>,
+    id: u32,
+    user: String,
+    database: Option<String>,
+    txn: Option<Transaction>,
+    /// The transaction was opened by BEGIN (or autocommit=0), not by a statement.
+    explicit: bool,
+    vars: HashMap<String, Datum>,
+    user_vars: HashMap<String, Datum>,
+    warnings: Vec<Warning>,
+    last_insert_id: u64,
+    prepared: HashMap<u32, PreparedStatement>,
+    next_statement: u32,
+    sql_mode: SqlMode,
+}
+
+impl Drop for Session {
+    fn drop(&mut self) {
+        self.engine.connections.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+/// The position MySQL quotes in a 1064 error: the text from where the parser
+/// gave up.
+fn parse_error(sql: &str, e: sqlparser::parser::ParserError) -> SqlError {
+    let message = e.to_string();
+    let pos = message.rfind("Line: ").and_then(|at| {
+        let rest = &message[at + 6..];
+        let (line, rest) = rest.split_once(", Column: ")?;
+        let column: String = rest.chars().take_while(char::is_ascii_digit).collect();
+        Some((line.parse::<usize>().ok()?, column.parse::<usize>().ok()?))
+    });
+    match pos {
+        Some((line, column)) => {
+            let text_line = sql.lines().nth(line.saturating_sub(1)).unwrap_or("");
+            // sqlparser points at the start of the offending token.
+            let start = text_line
+                .char_indices()
+                .nth(column.saturating_sub(1))
+                .map_or(text_line.len(), |(i, _)| i);
+            let rest_of_line = &text_line[start..];
+            let mut near = rest_of_line.to_string();
+            for l in sql.lines().skip(line) {
+                near.push('\n');
+                near.push_str(l);
+            }
+            error::syntax(&near, line as u64)
+        }
+        None => error::syntax(sql.trim(), 1),
+    }
+}
+
+/// Prepare statement text for the parser, as MySQL's own lexer would see
+/// it: `/*!NNNNN ... */` executable comments are unwrapped (their content is
+/// SQL: mysqldump's `SET` lines, sysbench's `ENGINE` clause), and `?`
+/// placeholders are numbered in text order (`?0`, `?1`, ...). Quoted strings,
+/// quoted names and ordinary comments are left alone. Returns the text and the
+/// number of placeholders: binding visits clauses in its own order, so the
+/// numbers are what ties each placeholder to its parameter.
+fn preprocess(sql: &str) -> (String, u16) {
+    let chars: Vec<char> = sql.chars().collect();
+    let mut out = String::with_capacity(sql.len() + 8);
+    let mut params: u16 = 0;
+    let mut in_executable_comment = false;
+    let mut i = 0;
+    let at = |i: usize| chars.get(i).copied();
+    while let Some(c) = at(i) {
+        match c {
+            '\'' | '"' | '`' => {
+                out.push(c);
+                i += 1;
+                while let Some(d) = at(i) {
+                    out.push(d);
+                    i += 1;
+                    if d == '\\' && c != '`' {
+                        if let Some(e) = at(i) {
+                            out.push(e);
+                            i += 1;
+                        }
+                    } else if d == c {
+                        if at(i) == Some(c) {
+                            out.push(c);
+                            i += 1;
+                        } else {
+                            break;
+                        }
+                    }
+                }
+            }
+            '/' if at(i + 1) == Some('*') && at(i + 2) == Some('!') => {
+                i += 3;
+                while at(i).is_some_and(|d| d.is_ascii_digit()) {
+                    i += 1;
+                }
+                out.push(' ');
+                in_executable_comment = true;
+            }
+            '*' if in_executable_comment && at(i + 1) == Some('/') => {
+                out.push(' ');
+                in_executable_comment = false;
+                i += 2;
+            }
+            '/' if at(i + 1) == Some('*') => {
+                let end = (i + 2..chars.len().saturating_sub(1))
+                    .find(|&k| chars[k] == '*' && chars[k + 1] == '/')
+                    .map_or(chars.len(), |k| k + 2);
+                out.extend(&chars[i..end]);
+                i = end;
+            }
+            '#' => {
+                let end = (i..chars.len())
+                    .find(|&k| chars[k] == '\n')
+                    .unwrap_or(chars.len());
+                out.extend(&chars[i..end]);
+                i = end;
+            }
+            '-' if at(i + 1) == Some('-') && at(i + 2).is_none_or(char::is_whitespace) => {
+                let end = (i..chars.len())
+                    .find(|&k| chars[k] == '\n')
+                    .unwrap_or(chars.len());
+                out.extend(&chars[i..end]);
+                i = end;
+            }
+            '?' => {
+                out.push('?');
+                out.push_str(&params.to_string());
+                params = params.saturating_add(1);
+                i += 1;
+            }
+            _ => {
+                out.push(c);
+                i += 1;
+            }
+        }
+    }
+    (out, params)
+}
+
+/// Parse statements, with placeholders numbered in text order.
+fn parse(sql: &str) -> Result<(Vec<Statement>, u16), SqlError> {
+    let (numbered, params) = preprocess(sql);
+    let statements =
+        Parser::parse_sql(&MySqlDialect {}, &numbered).map_err(|e| parse_error(sql, e))?;
+    Ok((statements, params))
+}
+
+fn sql_mode_from(text: &str) -> SqlMode {
+    let has = |flag: &str| text.split(',').any(|f| f.trim().eq_ignore_ascii_case(flag));
+    SqlMode {
+        strict: has("STRICT_TRANS_TABLES") || has("STRICT_ALL_TABLES") || has("TRADITIONAL"),
+        error_for_division_by_zero: has("ERROR_FOR_DIVISION_BY_ZERO") || has("TRADITIONAL"),
+        no_zero_date: has("NO_ZERO_DATE") || has("TRADITIONAL"),
+        no_zero_in_date: has("NO_ZERO_IN_DATE") || has("TRADITIONAL"),
+        only_full_group_by: has("ONLY_FULL_GROUP_BY"),
+        pipes_as_concat: has("PIPES_AS_CONCAT") || has("ANSI"),
+    }
+}
+
+fn is_write(statement: &Statement) -> bool {
+    matches!(
+        statement,
+        Statement::Insert(_) | Statement::Update(_) | Statement::Delete(_)
+    )
+}
+
+fn ok() -> Output {
+    Output::Affected {
+        rows: 0,
+        last_insert_id: 0,
+        info: String::new(),
+    }
+}
+
+impl Session {
+    /// The connection id.
+    pub fn id(&self) -> u32 {
+        self.id
+    }
+
+    /// SERVER_STATUS flags for OK packets.
+    pub fn status_flags(&self) -> u16 {
+        let mut flags = 0;
+        if self.autocommit() {
+            flags |= STATUS_AUTOCOMMIT;
+        }
+        if self.txn.is_some() {
+            flags |= STATUS_IN_TRANS;
+        }
+        flags
+    }
+
+    /// Warnings of the last statement.
+    pub fn warning_count(&self) -> u16 {
+        self.warnings.len().min(u16::MAX as usize) as u16
+    }
+
+    fn autocommit(&self) -> bool {
+        !matches!(self.sysvar("autocommit", false), Ok(Datum::I64(0)))
+    }
+
+    fn sysvar(&self, name: &str, global: bool) -> Result<Datum, SqlError> {
+        match name {
+            "warning_count" => return Ok(Datum::I64(self.warnings.len() as i64)),
+            "error_count" => {
+                return Ok(Datum::I64(
+                    self.warnings
+                        .iter()
+                        .filter(|w| w.level == Level::Error)
+                        .count() as i64,
+                ));
+            }
+            "last_insert_id" | "identity" => return Ok(Datum::U64(self.last_insert_id)),
+            _ => {}
+        }
+        if !global && let Some(v) = self.vars.get(name) {
+            return Ok(v.clone());
+        }
+        self.engine.globals.get(name).ok_or_else(|| {
+            SqlError::new(1193, "HY000", format!("Unknown system variable '{name}'"))
+        })
+    }
+
+    /// COM_QUERY: run each statement; stop at the first error. Several
+    /// statements need the client's multi-statements capability.
+    pub async fn query(
+        &mut self,
+        sql: &str,
+        multi_statements: bool,
+    ) -> Vec<Result<Output, SqlError>> {
+        self.engine.questions.fetch_add(1, Ordering::Relaxed);
+        let statements = match parse(sql).map(|(s, _)| s) {
+            Ok(s) if s.is_empty() => {
+                return vec![Err(SqlError::new(1065, "42000", "Query was empty"))];
+            }
+            Ok(s) if s.len() > 1 && !multi_statements => {
+                return vec![Err(error::syntax(
+                    sql.split_once(';')
+                        .map_or("", |(_, rest)| rest.trim_start()),
+                    1,
+                ))];
+            }
+            Ok(s) => s,
+            Err(e) => {
+                self.warnings = vec![Warning {
+                    level: Level::Error,
+                    code: e.code,
+                    message: e.message.clone(),
+                }];
+                return vec![Err(e)];
+            }
+        };
+        let mut results = Vec::with_capacity(statements.len());
+        for statement in &statements {
+            let result = self.run(statement, &[]).await;
+            let failed = result.is_err();
+            results.push(result);
+            if failed {
+                break;
+            }
+        }
+        results
+    }
+
+    /// COM_INIT_DB / USE.
+    pub async fn use_database(&mut self, db: &str) -> Result<(), SqlError> {
+        let schema = self.engine.catalog.snapshot();
+        let found = schema
+            .database(db)
+            .ok_or_else(|| error::unknown_database(db))?;
+        self.database = Some(found.name.clone());
+        Ok(())
+    }
+
+    /// COM_STMT_PREPARE.
+    pub async fn prepare(&mut self, sql: &str) -> Result<Prepared, SqlError> {
+        let (mut statements, params) = parse(sql)?;
+        if statements.len() != 1 {
+            return Err(SqlError::new(
+                1064,
+                "42000",
+                "Only one statement can be prepared at a time",
+            ));
+        }
+        let statement = statements.remove(0);
+        // Result columns are known once the statement runs; clients get them
+        // again with every execution.
+        let columns: Arc<[ColumnInfo]> = match &statement {
+            Statement::Query(q) => {
+                let nulls = vec![Datum::Null; params as usize];
+                self.describe(q, &nulls)
+                    .unwrap_or_else(|_| Arc::from(Vec::new()))
+            }
+            _ => Arc::from(Vec::new()),
+        };
+        let id = self.next_statement;
+        self.next_statement = self.next_statement.wrapping_add(1).max(1);
+        let info = Prepared {
+            id,
+            params,
+            columns,
+        };
+        self.prepared.insert(
+            id,
+            PreparedStatement {
+                statement,
+                info: info.clone(),
+            },
+        );
+        Ok(info)
+    }
+
+    /// COM_STMT_EXECUTE.
+    pub async fn execute(&mut self, id: u32, params: Vec<Datum>) -> Result<Output, SqlError> {
+        self.engine.questions.fetch_add(1, Ordering::Relaxed);
+        let statement = match self.prepared.get(&id) {
+            Some(p) if p.info.params as usize == params.len() => p.statement.clone(),
+            Some(_) => {
+                return Err(SqlError::new(
+                    1210,
+                    "HY000",
+                    "Incorrect arguments to mysqld_stmt_execute",
+                ));
+            }
+            None => {
+                return Err(SqlError::new(
+                    1243,
+                    "HY000",
+                    format!(
+                        "Unknown prepared statement handler ({id}) given to mysqld_stmt_execute"
+                    ),
+                ));
+            }
+        };
+        self.run(&statement, &params).await
+    }
+
+    /// COM_STMT_CLOSE.
+    pub fn close_statement(&mut self, id: u32) {
+        self.prepared.remove(&id);
+    }
+
+    /// COM_RESET_CONNECTION: as if newly connected, keeping the login.
+    pub async fn reset(&mut self) {
+        self.txn = None;
+        self.explicit = false;
+        self.vars.clear();
+        self.user_vars.clear();
+        self.warnings.clear();
+        self.prepared.clear();
+        self.last_insert_id = 0;
+        self.sql_mode = SqlMode::default();
+    }
+
+    /// COM_FIELD_LIST.
+    pub async fn field_list(&mut self, table: &str) -> Result<Vec<ColumnInfo>, SqlError> {
+        let db = self
+            .database
+            .clone()
+            .ok_or_else(error::no_database_selected)?;
+        let schema = self.engine.catalog.snapshot();
+        let def = schema
+            .table(&db, table)
+            .ok_or_else(|| error::no_such_table(&db, table))?;
+        Ok((0..def.columns.len())
+            .map(|i| crate::types::table_column_info(&db, &def.name, def, i))
+            .collect())
+    }
+
+    fn eval_context<'v>(
+        &self,
+        user_vars: &'v HashMap<String, Datum>,
+        in_write: bool,
+    ) -> EvalContext<'v> {
+        EvalContext {
+            sql_mode: self.sql_mode,
+            in_write,
+            now: now(),
+            user_vars,
+            warnings: Vec::new(),
+            last_insert_id: self.last_insert_id,
+            database: self.database.clone(),
+        }
+    }
+
+    fn describe(
+        &self,
+        query: &ast::Query,
+        params: &[Datum],
+    ) -> Result<Arc<[ColumnInfo]>, SqlError> {
+        let schema = self.engine.catalog.snapshot();
+        let user_vars = self.user_vars.clone();
+        let mut ctx = self.eval_context(&user_vars, false);
+        let lookup = |name: &str, global: bool| self.sysvar(name, global);
+        let mut planner = Planner {
+            schema: &schema,
+            database: self.database.as_deref(),
+            params,
+            ctx: &mut ctx,
+            next_param: 0,
+            sysvar: &lookup,
+        };
+        Ok(planner.plan_query(query)?.columns.into())
+    }
+
+    /// Run one statement, keeping the warnings it raised for SHOW WARNINGS.
+    async fn run(&mut self, statement: &Statement, params: &[Datum]) -> Result<Output, SqlError> {
+        let keeps_diagnostics = matches!(statement, Statement::ShowVariable { .. })
+            || matches!(statement, Statement::Query(q) if q.to_string().to_lowercase().contains("@@warning_count"));
+        let result = self.dispatch(statement, params).await;
+        if let Err(e) = &result
+            && !keeps_diagnostics
+        {
+            self.warnings.push(Warning {
+                level: Level::Error,
+                code: e.code,
+                message: e.message.clone(),
+            });
+        }
+        result
+    }
+
+    async fn dispatch(
+        &mut self,
+        statement: &Statement,
+        params: &[Datum],
+    ) -> Result<Output, SqlError> {
+        use Statement as S;
+        if !matches!(statement, S::ShowVariable { .. }) {
+            self.warnings.clear();
+        }
+        match statement {
+            S::Query(_) | S::Insert(_) | S::Update(_) | S::Delete(_) => {
+                self.data_statement(statement, params).await
+            }
+            S::StartTransaction { .. } => {
+                self.commit().await?;
+                self.txn = Some(
+                    self.engine
+                        .catalog
+                        .client()
+                        .begin()
+                        .await
+                        .map_err(from_kv)?,
+                );
+                self.explicit = true;
+                Ok(ok())
+            }
+            S::Commit { .. } => self.commit().await.map(|_| ok()),
+            S::Rollback {
+                savepoint: None, ..
+            } => {
+                self.txn = None;
+                self.explicit = false;
+                Ok(ok())
+            }
+            S::Use(u) => {
+                let name = match u {
+                    ast::Use::Object(n) | ast::Use::Database(n) | ast::Use::Schema(n) => {
+                        n.to_string()
+                    }
+                    _ => return Err(error::unsupported(&statement.to_string())),
+                };
+                self.use_database(name.trim_matches('`'))
+                    .await
+                    .map(|_| ok())
+            }
+            S::Set(set) => self.set(set).await.map(|_| ok()),
+            S::CreateDatabase {
+                db_name,
+                if_not_exists,
+                ..
+            } => {
+                self.commit().await?;
+                self.engine
+                    .catalog
+                    .create_database(db_name.to_string().trim_matches('`'), *if_not_exists)
+                    .await?;
+                Ok(Output::Affected {
+                    rows: 1,
+                    last_insert_id: 0,
+                    info: String::new(),
+                })
+            }
+            S::CreateSchema {
+                schema_name,
+                if_not_exists,
+                ..
+            } => {
+                self.commit().await?;
+                self.engine
+                    .catalog
+                    .create_database(&schema_name.to_string(), *if_not_exists)
+                    .await?;
+                Ok(Output::Affected {
+                    rows: 1,
+                    last_insert_id: 0,
+                    info: String::new(),
+                })
+            }
+            S::CreateTable(ct) => {
+                self.commit().await?;
+                let (db, name) = table_name(&ct.name, self.database.as_deref())?;
+                let def = ddl::table_def(&name, ct)?;
+                self.engine
+                    .catalog
+                    .create_table(&db, def, ct.if_not_exists)
+                    .await?;
+                Ok(ok())
+            }
+            S::CreateIndex(ci) => {
+                self.commit().await?;
+                self.create_index(ci).await.map(|_| ok())
+            }
+            S::Drop {
+                object_type,
+                if_exists,
+                names,
+                ..
+            } => {
+                self.commit().await?;
+                self.drop(*object_type, *if_exists, names).await
+            }
+            S::ShowDatabases { show_options, .. } | S::ShowSchemas { show_options, .. } => {
+                let schema = self.engine.catalog.snapshot();
+                let pattern = like_pattern(show_options);
+                let mut names = vec!["information_schema".to_string()];
+                names.extend(schema.databases().into_iter().map(|d| d.name.clone()));
+                let rows = names
+                    .into_iter()
+                    .filter(|n| pattern.as_deref().is_none_or(|p| show::like(n, p)))
+                    .map(|n| vec![text(n)])
+                    .collect();
+                Ok(text_rows(&["Database"], rows))
+            }
+            S::ShowTables {
+                full, show_options, ..
+            } => {
+                let schema = self.engine.catalog.snapshot();
+                let db = match show_options
+                    .show_in
+                    .as_ref()
+                    .and_then(|i| i.parent_name.as_ref())
+                {
+                    Some(n) => n.to_string(),
+                    None => self
+                        .database
+                        .clone()
+                        .ok_or_else(error::no_database_selected)?,
+                };
+                let db = schema
+                    .database(&db)
+                    .ok_or_else(|| error::unknown_database(&db))?
+                    .name
+                    .clone();
+                Ok(show::tables_rows(
+                    &schema,
+                    &db,
+                    *full,
+                    like_pattern(show_options).as_deref(),
+                ))
+            }
+            S::ShowColumns {
+                full, show_options, ..
+            } => {
+                let name = show_options
+                    .show_in
+                    .as_ref()
+                    .and_then(|i| i.parent_name.clone())
+                    .ok_or_else(|| error::syntax("", 1))?;
+                let (_, table) = self.resolve_table(&name)?;
+                Ok(show::columns_rows(&table, *full))
+            }
+            S::ExplainTable { table_name, .. } => {
+                let (_, table) = self.resolve_table(table_name)?;
+                Ok(show::columns_rows(&table, false))
+            }
+            S::ShowCreate {
+                obj_type: ast::ShowCreateObject::Table,
+                obj_name,
+            } => {
+                let (_, table) = self.resolve_table(obj_name)?;
+                Ok(text_rows(
+                    &["Table", "Create Table"],
+                    vec![vec![
+                        text(&table.name),
+                        text(show::create_table_sql(&table)),
+                    ]],
+                ))
+            }
+            S::ShowVariables { filter, global, .. } => {
+                let pattern = match filter {
+                    Some(ast::ShowStatementFilter::Like(p)) => Some(p.clone()),
+                    _ => None,
+                };
+                let rows = self
+                    .engine
+                    .globals
+                    .all()
+                    .into_iter()
+                    .filter(|(name, _)| pattern.as_deref().is_none_or(|p| show::like(name, p)))
+                    .map(|(name, v)| {
+                        let v = if *global {
+                            v
+                        } else {
+                            self.sysvar(&name, false).unwrap_or(v)
+                        };
+                        vec![text(&name), text(crate::expr::cast::to_text(&v))]
+                    })
+                    .collect();
+                Ok(text_rows(&["Variable_name", "Value"], rows))
+            }
+            S::ShowStatus { .. } => Ok(text_rows(
+                &["Variable_name", "Value"],
+                vec![
+                    vec![
+                        text("Uptime"),
+                        text(self.engine.started.elapsed().as_secs().to_string()),
+                    ],
+                    vec![
+                        text("Threads_connected"),
+                        text(self.engine.connections.load(Ordering::Relaxed).to_string()),
+                    ],
+                    vec![
+                        text("Questions"),
+                        text(self.engine.questions.load(Ordering::Relaxed).to_string()),
+                    ],
+                ],
+            )),
+            S::ShowCollation { .. } => Ok(text_rows(
+                &[
+                    "Collation",
+                    "Charset",
+                    "Id",
+                    "Default",
+                    "Compiled",
+                    "Sortlen",
+                    "Pad_attribute",
+                ],
+                vec![
+                    vec![
+                        text("utf8mb4_bin"),
+                        text("utf8mb4"),
+                        Datum::I64(46),
+                        text(""),
+                        text("Yes"),
+                        Datum::I64(1),
+                        text("PAD SPACE"),
+                    ],
+                    vec![
+                        text("utf8mb4_general_ci"),
+                        text("utf8mb4"),
+                        Datum::I64(45),
+                        text("Yes"),
+                        text("Yes"),
+                        Datum::I64(1),
+                        text("PAD SPACE"),
+                    ],
+                    vec![
+                        text("binary"),
+                        text("binary"),
+                        Datum::I64(63),
+                        text("Yes"),
+                        text("Yes"),
+                        Datum::I64(1),
+                        text("NO PAD"),
+                    ],
+                ],
+            )),
+            S::ShowCharset(_) => Ok(text_rows(
+                &["Charset", "Description", "Default collation", "Maxlen"],
+                vec![
+                    vec![
+                        text("binary"),
+                        text("Binary pseudo charset"),
+                        text("binary"),
+                        Datum::I64(1),
+                    ],
+                    vec![
+                        text("utf8mb4"),
+                        text("UTF-8 Unicode"),
+                        text("utf8mb4_general_ci"),
+                        Datum::I64(4),
+                    ],
+                ],
+            )),
+            S::ShowProcessList { .. } => Ok(text_rows(
+                &[
+                    "Id", "User", "Host", "db", "Command", "Time", "State", "Info",
+                ],
+                vec![vec![
+                    Datum::I64(self.id as i64),
+                    text(&self.user),
+                    text("localhost"),
+                    self.database.as_deref().map_or(Datum::Null, text),
+                    text("Query"),
+                    Datum::I64(0),
+                    text("executing"),
+                    text("SHOW PROCESSLIST"),
+                ]],
+            )),
+            S::LockTables { .. } | S::UnlockTables => Ok(ok()),
+            other => self.text_command(other),
+        }
+    }
+
+    /// Statements sqlparser parses loosely, recognised by their text.
+    fn text_command(&mut self, statement: &Statement) -> Result<Output, SqlError> {
+        let sql = statement.to_string();
+        let upper = sql.to_uppercase();
+        if upper.starts_with("SHOW WARNINGS") || upper.starts_with("SHOW ERRORS") {
+            let errors_only = upper.starts_with("SHOW ERRORS");
+            let rows = self
+                .warnings
+                .iter()
+                .filter(|w| !errors_only || w.level == Level::Error)
+                .map(|w| {
+                    let level = match w.level {
+                        Level::Note => "Note",
+                        Level::Warning => "Warning",
+                        Level::Error => "Error",
+                    };
+                    vec![text(level), Datum::I64(w.code as i64), text(&w.message)]
+                })
+                .collect();
+            return Ok(text_rows(&["Level", "Code", "Message"], rows));
+        }
+        if upper.starts_with("SHOW ENGINES") {
+            return Ok(text_rows(
+                &[
+                    "Engine",
+                    "Support",
+                    "Comment",
+                    "Transactions",
+                    "XA",
+                    "Savepoints",
+                ],
+                vec![vec![
+                    text("InnoDB"),
+                    text("DEFAULT"),
+                    text("Basalt's distributed transactional storage"),
+                    text("YES"),
+                    text("NO"),
+                    text("YES"),
+                ]],
+            ));
+        }
+        Err(error::unsupported(&sql))
+    }
+
+    fn resolve_table(
+        &self,
+        name: &ast::ObjectName,
+    ) -> Result<(String, Arc<crate::catalog::TableDef>), SqlError> {
+        let (db, table) = table_name(name, self.database.as_deref())?;
+        let schema = self.engine.catalog.snapshot();
+        let def = schema
+            .table(&db, &table)
+            .ok_or_else(|| error::no_such_table(&db, &table))?;
+        Ok((db, def.clone()))
+    }
+
+    /// COMMIT: make the current transaction durable.
+    async fn commit(&mut self) -> Result<(), SqlError> {
+        self.explicit = false;
+        if let Some(txn) = self.txn.take() {
+            txn.commit().await.map_err(from_kv)?;
+        }
+        Ok(())
+    }
+
+    /// A query or DML statement, in the session's transaction or its own.
+    async fn data_statement(
+        &mut self,
+        statement: &Statement,
+        params: &[Datum],
+    ) -> Result<Output, SqlError> {
+        let schema = self.engine.catalog.snapshot();
+        if self.txn.is_some() || !self.autocommit() {
+            if self.txn.is_none() {
+                self.txn = Some(
+                    self.engine
+                        .catalog
+                        .client()
+                        .begin()
+                        .await
+                        .map_err(from_kv)?,
+                );
+                self.explicit = true;
+            }
+            let mut txn = self
+                .txn
+                .take()
+                .ok_or_else(|| error::internal("transaction vanished"))?;
+            let savepoint = txn.savepoint();
+            let result = self.execute_in(&schema, statement, params, &mut txn).await;
+            if result.is_err() {
+                txn.rollback_to(savepoint);
+            }
+            self.txn = Some(txn);
+            return result;
+        }
+        let mut attempt = 0;
+        loop {
+            let mut txn = self
+                .engine
+                .catalog
+                .client()
+                .begin()
+                .await
+                .map_err(from_kv)?;
+            let result = self.execute_in(&schema, statement, params, &mut txn).await;
+            let output = match result {
+                Ok(output) => output,
+                Err(e) => return Err(e),
+            };
+            if txn.is_read_only() {
+                return Ok(output);
+            }
+            match txn.commit().await {
+                Ok(_) => return Ok(output),
+                Err(e)
+                    if e.is_retryable() && is_write(statement) && attempt < AUTOCOMMIT_RETRIES =>
+                {
+                    attempt += 1;
+                }
+                Err(e) => return Err(from_kv(e)),
+            }
+        }
+    }
+
+    async fn execute_in(
+        &mut self,
+        schema: &Arc<InfoSchema>,
+        statement: &Statement,
+        params: &[Datum],
+        txn: &mut Transaction,
+    ) -> Result<Output, SqlError> {
+        let user_vars = self.user_vars.clone();
+        let mut ctx = self.eval_context(&user_vars, is_write(statement));
+        let this = &*self;
+        let lookup = |name: &str, global: bool| this.sysvar(name, global);
+        let mut planner = Planner {
+            schema,
+            database: this.database.as_deref(),
+            params,
+            ctx: &mut ctx,
+            next_param: 0,
+            sysvar: &lookup,
+        };
+        let output = match statement {
+            Statement::Query(q) => {
+                let planned = planner.plan_query(q)?;
+                let rows = exec::run(&planned.plan, txn, planner.ctx).await?;
+                Output::Rows {
+                    columns: planned.columns.into(),
+                    rows,
+                }
+            }
+            Statement::Insert(ins) => {
+                dml::insert(&mut planner, ins, txn, &this.engine.catalog).await?
+            }
+            Statement::Update(upd) => dml::update(&mut planner, upd, txn).await?,
+            Statement::Delete(del) => dml::delete(&mut planner, del, txn).await?,
+            other => return Err(error::unsupported(&other.to_string())),
+        };
+        let warnings = std::mem::take(&mut ctx.warnings);
+        let last_insert_id = ctx.last_insert_id;
+        self.warnings.extend(warnings);
+        self.last_insert_id = last_insert_id;
+        Ok(output)
+    }
+
+    async fn set(&mut self, set: &ast::Set) -> Result<(), SqlError> {
+        match set {
+            ast::Set::SingleAssignment {
+                scope,
+                variable,
+                values,
+                ..
+            } => {
+                let global = matches!(scope, Some(ast::ContextModifier::Global));
+                let value = values.first().ok_or_else(|| error::syntax("", 1))?;
+                self.assign(&variable.to_string(), global, value).await
+            }
+            ast::Set::MultipleAssignments { assignments } => {
+                for a in assignments {
+                    let global = matches!(a.scope, Some(ast::ContextModifier::Global));
+                    self.assign(&a.name.to_string(), global, &a.value).await?;
+                }
+                Ok(())
+            }
+            ast::Set::SetNames { .. } | ast::Set::SetNamesDefault {} => Ok(()),
+            ast::Set::SetTransaction { .. } => Ok(()),
+            ast::Set::SetTimeZone { .. } => Ok(()),
+            other => Err(error::unsupported(&other.to_string())),
+        }
+    }
+
+    async fn assign(
+        &mut self,
+        name: &str,
+        global: bool,
+        value: &ast::Expr,
+    ) -> Result<(), SqlError> {
+        // The value: a constant expression, or a bare word (SET sql_mode = TRADITIONAL, autocommit = ON).
+        let datum = match value {
+            ast::Expr::Identifier(id) if !id.value.starts_with('@') => {
+                match id.value.to_uppercase().as_str() {
+                    "ON" | "TRUE" => Datum::I64(1),
+                    "OFF" | "FALSE" => Datum::I64(0),
+                    other => text(other),
+                }
+            }
+            e => {
+                let schema = self.engine.catalog.snapshot();
+                let user_vars = self.user_vars.clone();
+                let mut ctx = self.eval_context(&user_vars, false);
+                let lookup = |n: &str, g: bool| self.sysvar(n, g);
+                let mut planner = Planner {
+                    schema: &schema,
+                    database: self.database.as_deref(),
+                    params: &[],
+                    ctx: &mut ctx,
+                    next_param: 0,
+                    sysvar: &lookup,
+                };
+                let bound = planner.bind(e, &crate::plan::Scope::default(), "field list")?;
+                bound.eval(&[], planner.ctx)?
+            }
+        };
+        let lower = name.to_lowercase();
+        if let Some(user_var) = lower.strip_prefix('@').filter(|n| !n.starts_with('@')) {
+            self.user_vars.insert(user_var.to_string(), datum);
+            return Ok(());
+        }
+        let (global, var) = match lower.trim_start_matches("@@").split_once('.') {
+            Some(("global", n)) => (true, n.to_string()),
+            Some(("session" | "local", n)) => (false, n.to_string()),
+            _ => (global, lower.trim_start_matches("@@").to_string()),
+        };
+        if self.engine.globals.get(&var).is_none() {
+            return Err(SqlError::new(
+                1193,
+                "HY000",
+                format!("Unknown system variable '{var}'"),
+            ));
+        }
+        let datum = match var.as_str() {
+            "autocommit" => {
+                let on = crate::expr::eval::truthy(&datum);
+                if on && !self.autocommit() && !global {
+                    // Turning autocommit on commits the open transaction.
+                    self.commit().await?;
+                }
+                Datum::I64(on as i64)
+            }
+            "sql_mode" => {
+                let mode = crate::expr::cast::to_text(&datum).to_uppercase();
+                if !global {
+                    self.sql_mode = sql_mode_from(&mode);
+                }
+                text(mode)
+            }
+            _ => datum,
+        };
+        if global {
+            self.engine.globals.set(&var, datum);
+        } else {
+            self.vars.insert(var, datum);
+        }
+        Ok(())
+    }
+
+    async fn create_index(&mut self, ci: &ast::CreateIndex) -> Result<(), SqlError> {
+        let (db, table) = table_name(&ci.table_name, self.database.as_deref())?;
+        let index_name = ci
+            .name
+            .as_ref()
+            .map(|n| n.to_string())
+            .ok_or_else(|| error::syntax("", 1))?;
+        let unique = ci.unique;
+        let items = ci.columns.clone();
+        self.engine
+            .catalog
+            .alter_table(&db, &table, async |txn, def, ids| {
+                if def.index(&index_name).is_some() {
+                    return Err(SqlError::new(
+                        1061,
+                        "42000",
+                        format!("Duplicate key name '{index_name}'"),
+                    ));
+                }
+                let columns = ddl::index_columns(&def.columns, &items)?;
+                let index = IndexDef {
+                    id: ids.take(),
+                    name: index_name.clone(),
+                    columns,
+                    unique,
+                    primary: false,
+                    comment: String::new(),
+                };
+                backfill(txn, def, &index).await?;
+                def.indexes.push(index);
+                Ok(())
+            })
+            .await
+    }
+
+    async fn drop(
+        &mut self,
+        kind: ast::ObjectType,
+        if_exists: bool,
+        names: &[ast::ObjectName],
+    ) -> Result<Output, SqlError> {
+        match kind {
+            ast::ObjectType::Database | ast::ObjectType::Schema => {
+                let mut rows = 0;
+                for name in names {
+                    let name = name.to_string();
+                    if self.engine.catalog.drop_database(&name, if_exists).await? {
+                        rows += 1;
+                        if self
+                            .database
+                            .as_deref()
+                            .is_some_and(|d| d.eq_ignore_ascii_case(&name))
+                        {
+                            self.database = None;
+                        }
+                    }
+                }
+                Ok(Output::Affected {
+                    rows,
+                    last_insert_id: 0,
+                    info: String::new(),
+                })
+            }
+            ast::ObjectType::Table => {
+                let schema = self.engine.catalog.snapshot();
+                let mut missing = Vec::new();
+                for name in names {
+                    let (db, table) = table_name(name, self.database.as_deref())?;
+                    if schema.table(&db, &table).is_none() {
+                        missing.push(format!("{db}.{table}"));
+                        continue;
+                    }
+                    self.engine.catalog.drop_table(&db, &table).await?;
+                }
+                match (missing.is_empty(), if_exists) {
+                    (true, _) => Ok(ok()),
+                    (false, true) => {
+                        for m in missing {
+                            self.warnings.push(Warning {
+                                level: Level::Note,
+                                code: 1051,
+                                message: format!("Unknown table '{m}'"),
+                            });
+                        }
+                        Ok(ok())
+                    }
+                    (false, false) => Err(error::unknown_table(&missing.join(","))),
+                }
+            }
+            ast::ObjectType::Index => Err(error::unsupported("DROP INDEX without ON")),
+            other => Err(error::unsupported(&format!("DROP {other}"))),
+        }
+    }
+}
+
+/// Write the entries of a new index for every existing row, refusing
+/// duplicates of a unique index.
+async fn backfill(
+    txn: &mut Transaction,
+    table: &crate::catalog::TableDef,
+    index: &IndexDef,
+) -> Result<(), SqlError> {
+    let range = codec::table::row_range(table.id);
+    let rows = txn
+        .scan(&range.start, Some(&range.end), usize::MAX, false)
+        .await
+        .map_err(from_kv)?;
+    for (key, value) in rows {
+        let (_, handle) = codec::table::decode_row_key(&key).map_err(error::internal)?;
+        let row = crate::table::decode_row(table, &value)?;
+        let (k, v) = crate::table::index_entry(table, index, &row, handle);
+        if crate::table::is_unique_entry(index, &crate::table::index_values(table, index, &row))
+            && txn.get(&k).await.map_err(from_kv)?.is_some()
+        {
+            return Err(error::duplicate_entry(
+                &crate::table::duplicate_value(index, &row),
+                &format!("{}.{}", table.name, index.name),
+            ));
+        }
+        txn.put(k, v);
+    }
+    Ok(())
+}
+
+fn like_pattern(options: &ast::ShowStatementOptions) -> Option<String> {
+    match &options.filter_position {
+        Some(ast::ShowStatementFilterPosition::Suffix(ast::ShowStatementFilter::Like(p)))
+        | Some(ast::ShowStatementFilterPosition::Infix(ast::ShowStatementFilter::Like(p))) => {
+            Some(p.clone())
+        }
+        _ => None,
+    }
+}
+
+/// The wall-clock time in UTC (the session time zone, for now), computed
+/// without libc's localtime (DESIGN §7 rule 4).
+fn now() -> codec::DateTime {
+    let micros = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_micros() as i64);
+    crate::expr::cast::datetime_from_unix_micros(micros)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::preprocess;
+
+    #[test]
+    fn placeholders_are_numbered_outside_quotes_and_comments() {
+        let (sql, n) = preprocess(
+            "SELECT '?', `?`, ? /* ? */ FROM t WHERE a = ? -- ?\n AND b = \"it''s ?\" # ?",
+        );
+        assert_eq!(n, 2);
+        assert!(sql.contains(", ?0 /* ? */"), "{sql}");
+        assert!(sql.contains("a = ?1"), "{sql}");
+    }
+
+    #[test]
+    fn executable_comments_are_unwrapped() {
+        let (sql, _) = preprocess(
+            "/*!40101 SET @OLD=@@SQL_MODE */;CREATE TABLE t (a int) /*! ENGINE = innodb */",
+        );
+        assert_eq!(
+            sql.trim_start(),
+            "SET @OLD=@@SQL_MODE  ;CREATE TABLE t (a int)   ENGINE = innodb  "
+        );
+    }
+}
