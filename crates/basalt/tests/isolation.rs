@@ -29,6 +29,7 @@ async fn prewrite(c: &Cluster, mutations: Vec<Mutation>, start_ts: u64, ttl: u64
             mutations,
             start_version: start_ts,
             lock_ttl: ttl,
+            ..Default::default()
         })
         .await
         .unwrap();
@@ -238,6 +239,7 @@ async fn expired_transaction_is_rolled_back_and_cannot_commit_late() {
             start_version: start_ts,
             lock_ttl: 100,
             txn_size: 1,
+            ..Default::default()
         })
         .await
         .unwrap();

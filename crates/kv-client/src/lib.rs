@@ -37,6 +37,9 @@ pub struct Config {
     /// Total time one operation may spend backing off (waiting for locks,
     /// refreshing routes) before it gives up.
     pub backoff_budget: Duration,
+    /// How long a pessimistic statement waits for another transaction's row
+    /// lock before failing (MySQL's `innodb_lock_wait_timeout`).
+    pub lock_wait_timeout: Duration,
 }
 
 impl Default for Config {
@@ -44,6 +47,7 @@ impl Default for Config {
         Self {
             lock_ttl_ms: 3_000,
             backoff_budget: Duration::from_secs(20),
+            lock_wait_timeout: Duration::from_secs(50),
         }
     }
 }
@@ -82,6 +86,25 @@ pub enum Error {
         /// What went wrong.
         cause: String,
     },
+    /// Waiting for a row lock would close a cycle of waiting transactions;
+    /// this transaction is the one chosen to give up.
+    #[error("deadlock: transaction {start_ts} waits for {lock_ts}, which waits for it")]
+    Deadlock {
+        /// Our start timestamp.
+        start_ts: u64,
+        /// The transaction we would wait for.
+        lock_ts: u64,
+    },
+    /// A pessimistic statement waited for a row lock longer than allowed.
+    #[error("lock wait timeout: transaction {start_ts} waited {waited:?} for a lock of {lock_ts}")]
+    LockWaitTimeout {
+        /// Our start timestamp.
+        start_ts: u64,
+        /// The holder.
+        lock_ts: u64,
+        /// How long we waited.
+        waited: Duration,
+    },
     /// The operation waited (for locks, for routes) longer than its budget.
     #[error("gave up after backing off {waited:?}: {last}")]
     BackoffExhausted {
@@ -101,7 +124,10 @@ pub enum Error {
 impl Error {
     /// Whether running the whole transaction again may succeed.
     pub fn is_retryable(&self) -> bool {
-        matches!(self, Error::WriteConflict { .. } | Error::RolledBack { .. })
+        matches!(
+            self,
+            Error::WriteConflict { .. } | Error::RolledBack { .. } | Error::Deadlock { .. }
+        )
     }
 }
 
@@ -242,6 +268,10 @@ pub(crate) fn key_error(e: KeyError) -> Error {
             Error::Refused(format!("transaction {} not found", t.start_ts))
         }
         Some(Kind::Abort(msg)) => Error::Refused(msg),
+        Some(Kind::Deadlock(d)) => Error::Deadlock {
+            start_ts: 0,
+            lock_ts: d.lock_ts,
+        },
         None => Error::Refused("empty key error".into()),
     }
 }

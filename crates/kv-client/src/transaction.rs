@@ -11,12 +11,15 @@
 //!    their locks first asks the primary and rolls the lock forward itself.
 
 use crate::backoff::Backoff;
+use crate::resolver::LockResolver;
 use crate::resolver::resolve_or_wait;
 use crate::{Client, Error, Result, Snapshot, key_error};
 use proto::kvrpc::{
-    BatchRollbackRequest, CommitRequest, KeyError, Mutation, Op, PrewriteRequest, key_error::Kind,
+    BatchRollbackRequest, CommitRequest, KeyError, Mutation, Op, PessimisticLockRequest,
+    PessimisticRollbackRequest, PrewriteRequest, key_error::Kind,
 };
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
 /// Buffered writes at one moment of a transaction ([`Transaction::savepoint`]).
 pub struct Savepoint(BTreeMap<Vec<u8>, Option<Vec<u8>>>);
@@ -24,22 +27,174 @@ pub struct Savepoint(BTreeMap<Vec<u8>, Option<Vec<u8>>>);
 /// A transaction in progress. Dropping it without commit rolls it back (it
 /// has written nothing to the stores before commit).
 pub struct Transaction {
+    /// Where reads go: the snapshot at `start_ts`, or a newer one for the
+    /// "current reads" of a pessimistic statement.
     snapshot: Snapshot,
+    start_ts: u64,
     /// Buffered writes: `Some(value)` to put, `None` to delete.
     buffer: BTreeMap<Vec<u8>, Option<Vec<u8>>>,
+    /// Present for a pessimistic transaction.
+    pessimistic: Option<Pessimistic>,
+}
+
+/// The row locks a pessimistic transaction holds.
+#[derive(Default)]
+struct Pessimistic {
+    /// Keys locked so far; they are released at commit or rollback.
+    locked: BTreeSet<Vec<u8>>,
+    /// The first locked key: what other transactions ask about our fate.
+    primary: Option<Vec<u8>>,
+    /// The newest statement timestamp.
+    for_update_ts: u64,
+}
+
+/// Time to live of pessimistic locks: a transaction may sit idle between
+/// statements, so its locks outlive optimistic ones (TiDB's managed TTL).
+const PESSIMISTIC_LOCK_TTL_MS: u64 = 20_000;
+/// How long the store waits for a lock per request before the client checks
+/// whether the holder is still alive.
+const LOCK_WAIT_SLICE_MS: u64 = 1_000;
+
+impl Drop for Transaction {
+    /// A transaction dropped while holding row locks releases them.
+    fn drop(&mut self) {
+        if let Some(p) = self.pessimistic.take()
+            && !p.locked.is_empty()
+            && tokio::runtime::Handle::try_current().is_ok()
+        {
+            let committer = Committer {
+                client: self.snapshot.client().clone(),
+                start_ts: self.start_ts,
+                primary: Vec::new(),
+                txn_size: 0,
+                locked: Arc::new(BTreeSet::new()),
+                for_update_ts: 0,
+            };
+            committer.unlock_in_background(p.locked.into_iter().collect());
+        }
+    }
 }
 
 impl Transaction {
     pub(crate) fn new(client: Client, start_ts: u64) -> Self {
         Self {
             snapshot: Snapshot::new(client, start_ts),
+            start_ts,
+            pessimistic: None,
             buffer: BTreeMap::new(),
         }
     }
 
     /// The transaction's start timestamp (its snapshot and its identity).
     pub fn start_ts(&self) -> u64 {
-        self.snapshot.ts()
+        self.start_ts
+    }
+
+    /// Make this a pessimistic transaction: statements lock the keys they
+    /// write ([`Transaction::lock_keys`]), so conflicts are met (and waited
+    /// for) at the statement, as MySQL applications expect, not at commit.
+    pub fn set_pessimistic(&mut self) {
+        self.pessimistic.get_or_insert_with(Pessimistic::default);
+    }
+
+    /// Whether the transaction is pessimistic.
+    pub fn is_pessimistic(&self) -> bool {
+        self.pessimistic.is_some()
+    }
+
+    /// Read at `ts` from now on (a pessimistic statement reads the latest
+    /// committed data at its `for_update_ts`); `start_ts` restores the
+    /// transaction's snapshot.
+    pub fn read_at(&mut self, ts: u64) {
+        if self.snapshot.ts() != ts {
+            self.snapshot = Snapshot::new(self.snapshot.client().clone(), ts);
+        }
+    }
+
+    /// Keys whose buffered write changed since `savepoint`.
+    pub fn written_since(&self, savepoint: &Savepoint) -> Vec<Vec<u8>> {
+        self.buffer
+            .iter()
+            .filter(|(k, v)| savepoint.0.get(*k) != Some(*v))
+            .map(|(k, _)| k.clone())
+            .chain(
+                savepoint
+                    .0
+                    .keys()
+                    .filter(|k| !self.buffer.contains_key(*k))
+                    .cloned(),
+            )
+            .collect()
+    }
+
+    /// Lock `keys` for the current statement at `for_update_ts`, waiting for
+    /// other transactions' locks. Fails with [`Error::WriteConflict`] when a
+    /// key changed after `for_update_ts` (the statement must run again at a
+    /// newer timestamp), [`Error::Deadlock`], or [`Error::LockWaitTimeout`].
+    pub async fn lock_keys(&mut self, keys: Vec<Vec<u8>>, for_update_ts: u64) -> Result<()> {
+        let start_ts = self.start_ts;
+        let client = self.snapshot.client().clone();
+        let Some(p) = self.pessimistic.as_mut() else {
+            return Ok(());
+        };
+        let mut pending: Vec<Vec<u8>> =
+            keys.into_iter().filter(|k| !p.locked.contains(k)).collect();
+        let Some(first) = pending.first() else {
+            return Ok(());
+        };
+        let primary = p.primary.get_or_insert_with(|| first.clone()).clone();
+        p.for_update_ts = p.for_update_ts.max(for_update_ts);
+        let inner = &client.inner;
+        let started = std::time::Instant::now();
+        let mut backoff = Backoff::new(inner.config.backoff_budget);
+        while !pending.is_empty() {
+            for (region, group) in inner
+                .regions
+                .group_by_region(std::mem::take(&mut pending), |k| k)
+                .await?
+            {
+                let req = PessimisticLockRequest {
+                    context: Some(region.context()),
+                    keys: group,
+                    primary_lock: primary.clone(),
+                    start_version: start_ts,
+                    for_update_ts,
+                    lock_ttl: PESSIMISTIC_LOCK_TTL_MS,
+                    wait_timeout_ms: LOCK_WAIT_SLICE_MS,
+                };
+                let sent = req.keys.clone();
+                let resp = inner.kv.kv_pessimistic_lock(req).await?;
+                if let Some(e) = resp.region_error {
+                    pending.extend(sent);
+                    inner.regions.on_region_error(e, &mut backoff).await?;
+                    continue;
+                }
+                match resp.error.and_then(|e| e.kind) {
+                    None => p.locked.extend(sent),
+                    Some(Kind::Locked(lock)) => {
+                        // The store waited its slice; an expired holder is
+                        // rolled back here, a live one is waited for again.
+                        if started.elapsed() >= inner.config.lock_wait_timeout {
+                            return Err(Error::LockWaitTimeout {
+                                start_ts,
+                                lock_ts: lock.lock_ts,
+                                waited: started.elapsed(),
+                            });
+                        }
+                        LockResolver::new(&client).resolve(&lock).await?;
+                        pending.extend(sent);
+                    }
+                    Some(Kind::Deadlock(d)) => {
+                        return Err(Error::Deadlock {
+                            start_ts,
+                            lock_ts: d.lock_ts,
+                        });
+                    }
+                    Some(kind) => return Err(key_error(KeyError { kind: Some(kind) })),
+                }
+            }
+        }
+        Ok(())
     }
 
     /// The value of `key`, seeing this transaction's own writes.
@@ -143,17 +298,38 @@ impl Transaction {
         self.buffer.is_empty()
     }
 
-    /// Abandon the transaction. Nothing reached the stores before commit, so
-    /// there is nothing to undo.
+    /// Abandon the transaction. Only row locks of a pessimistic transaction
+    /// reached the stores before commit; dropping releases them.
     pub fn rollback(self) {}
 
     /// Two-phase commit. Returns the commit timestamp (or `start_ts` for a
     /// transaction that wrote nothing).
-    pub async fn commit(self) -> Result<u64> {
-        let start_ts = self.start_ts();
+    pub async fn commit(mut self) -> Result<u64> {
+        let start_ts = self.start_ts;
         let client = self.snapshot.client().clone();
-        let mutations: Vec<Mutation> = self
-            .buffer
+        let buffer = std::mem::take(&mut self.buffer);
+        let pessimistic = self.pessimistic.take().unwrap_or_default();
+        let locked = Arc::new(pessimistic.locked);
+        let committer = Committer {
+            client,
+            start_ts,
+            primary: buffer.keys().next().cloned().unwrap_or_default(),
+            txn_size: buffer.len() as u64,
+            locked: locked.clone(),
+            for_update_ts: pessimistic.for_update_ts,
+        };
+        // Locks on keys the transaction ended up not writing are released
+        // whatever happens next.
+        let unwritten: Vec<Vec<u8>> = locked
+            .iter()
+            .filter(|k| !buffer.contains_key(*k))
+            .cloned()
+            .collect();
+        committer.unlock_in_background(unwritten);
+        if buffer.is_empty() {
+            return Ok(start_ts);
+        }
+        let mutations: Vec<Mutation> = buffer
             .into_iter()
             .map(|(key, value)| match value {
                 Some(value) => Mutation {
@@ -168,16 +344,7 @@ impl Transaction {
                 },
             })
             .collect();
-        let Some(primary) = mutations.first().map(|m| m.key.clone()) else {
-            return Ok(start_ts);
-        };
         let keys: Vec<Vec<u8>> = mutations.iter().map(|m| m.key.clone()).collect();
-        let committer = Committer {
-            client,
-            start_ts,
-            primary,
-            txn_size: mutations.len() as u64,
-        };
         if let Err(e) = committer.prewrite(mutations).await {
             committer.finish_in_background(keys, None);
             return Err(e);
@@ -199,6 +366,9 @@ struct Committer {
     start_ts: u64,
     primary: Vec<u8>,
     txn_size: u64,
+    /// Keys holding a pessimistic lock of the transaction.
+    locked: Arc<BTreeSet<Vec<u8>>>,
+    for_update_ts: u64,
 }
 
 impl Committer {
@@ -236,6 +406,8 @@ impl Committer {
             start_ts: self.start_ts,
             primary: self.primary.clone(),
             txn_size: self.txn_size,
+            locked: self.locked.clone(),
+            for_update_ts: self.for_update_ts,
         }
     }
 
@@ -249,13 +421,23 @@ impl Committer {
                 .group_by_region(std::mem::take(&mut pending), |m| &m.key)
                 .await?
             {
+                let pessimistic = !self.locked.is_empty();
                 let req = PrewriteRequest {
                     context: Some(region.context()),
+                    is_pessimistic_lock: group
+                        .iter()
+                        .map(|m| self.locked.contains(&m.key))
+                        .collect(),
                     mutations: group,
                     primary_lock: self.primary.clone(),
                     start_version: self.start_ts,
-                    lock_ttl: inner.config.lock_ttl_ms,
+                    lock_ttl: if pessimistic {
+                        PESSIMISTIC_LOCK_TTL_MS
+                    } else {
+                        inner.config.lock_ttl_ms
+                    },
                     txn_size: self.txn_size,
+                    for_update_ts: self.for_update_ts,
                 };
                 let sent = req.mutations.clone();
                 let resp = inner.kv.kv_prewrite(req).await?;
@@ -307,6 +489,30 @@ impl Committer {
                 Some(e) => Err(key_error(e)),
             };
         }
+    }
+
+    /// Release pessimistic locks on `keys` in the background.
+    fn unlock_in_background(&self, keys: Vec<Vec<u8>>) {
+        if keys.is_empty() {
+            return;
+        }
+        let (client, start_version) = (self.client.clone(), self.start_ts);
+        tokio::spawn(async move {
+            let inner = &client.inner;
+            let Ok(groups) = inner.regions.group_by_region(keys, |k| k).await else {
+                return;
+            };
+            for (region, keys) in groups {
+                let req = PessimisticRollbackRequest {
+                    context: Some(region.context()),
+                    start_version,
+                    keys,
+                };
+                if let Err(e) = inner.kv.kv_pessimistic_rollback(req).await {
+                    tracing::debug!(start_version, "row locks left to expire: {e}");
+                }
+            }
+        });
     }
 
     /// Commit (`Some(commit_ts)`) or roll back (`None`) `keys` in the

@@ -4,19 +4,22 @@
 //! call the same [`KvNode`].
 
 mod convert;
+mod lock_wait;
 
 use async_trait::async_trait;
 use convert::{key_error, route};
 use proto::kvrpc::*;
 use proto::{KvService, RpcError};
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 use storage::Engine;
-use txn::{Mutation, TxnStatus, TxnStore};
+use txn::{Mutation, PrewriteProps, TxnStatus, TxnStore};
 
 /// The KV service of one store holding one region.
 pub struct KvNode<E: Engine> {
     store: Arc<TxnStore<E>>,
     region: Region,
+    waits: lock_wait::LockWaits,
 }
 
 /// How a request's routing was judged.
@@ -25,7 +28,11 @@ type Routed = Result<(), RegionError>;
 impl<E: Engine> KvNode<E> {
     /// Serve `region` out of `store`.
     pub fn new(store: Arc<TxnStore<E>>, region: Region) -> Self {
-        Self { store, region }
+        Self {
+            store,
+            region,
+            waits: lock_wait::LockWaits::default(),
+        }
     }
 
     /// Refuse requests meant for another region or an older epoch, so a
@@ -175,16 +182,115 @@ impl<E: Engine> KvService for KvNode<E> {
                 Op::Del => Mutation::Delete(m.key),
             })
             .collect();
-        let (primary, start_ts, ttl, size) = (
+        let pessimistic = req.is_pessimistic_lock;
+        let (primary, start_ts, lock_ttl, txn_size, for_update_ts) = (
             req.primary_lock,
             req.start_version,
             req.lock_ttl,
             req.txn_size,
+            req.for_update_ts,
         );
         let result = self
-            .blocking(move |s| s.prewrite(&mutations, &primary, start_ts, ttl, size))
+            .blocking(move |s| {
+                let props = PrewriteProps {
+                    primary: &primary,
+                    start_ts,
+                    lock_ttl,
+                    txn_size,
+                    for_update_ts,
+                };
+                s.prewrite(&mutations, &pessimistic, &props)
+            })
             .await?;
         Ok(PrewriteResponse {
+            error: split(result)?.1,
+            ..Default::default()
+        })
+    }
+
+    async fn kv_pessimistic_lock(
+        &self,
+        req: PessimisticLockRequest,
+    ) -> Result<PessimisticLockResponse, RpcError> {
+        if let Err(e) = self.check_keys(&req.context, req.keys.iter().map(Vec::as_slice)) {
+            return Ok(PessimisticLockResponse {
+                region_error: Some(e),
+                ..Default::default()
+            });
+        }
+        let deadline = Instant::now() + Duration::from_millis(req.wait_timeout_ms);
+        let keys = Arc::new(req.keys);
+        let start_ts = req.start_version;
+        let attempt = || {
+            let (keys, primary) = (keys.clone(), req.primary_lock.clone());
+            let (lock_ttl, for_update_ts, txn_size) =
+                (req.lock_ttl, req.for_update_ts, keys.len() as u64);
+            self.blocking(move |s| {
+                let props = PrewriteProps {
+                    primary: &primary,
+                    start_ts,
+                    lock_ttl,
+                    txn_size,
+                    for_update_ts,
+                };
+                s.acquire_pessimistic_lock(&keys, &props)
+            })
+        };
+        let mut result = attempt().await?;
+        // Wait while another transaction holds a lock, as a MySQL statement
+        // waits for a row lock: register, try again (a release in between
+        // wakes the registration), then sleep until woken or timed out.
+        while let Err(txn::Error::KeyIsLocked(lock)) = &result {
+            let now = Instant::now();
+            if now >= deadline {
+                break;
+            }
+            let (holder, key) = (lock.lock_ts, lock.key.clone());
+            let waiter = self.waits.register(&key);
+            let woken = waiter.armed();
+            result = attempt().await?;
+            if !matches!(&result, Err(txn::Error::KeyIsLocked(l)) if l.lock_ts == holder) {
+                continue;
+            }
+            if !self.waits.begin_wait(start_ts, holder) {
+                let deadlock = KeyError {
+                    kind: Some(key_error::Kind::Deadlock(Deadlock {
+                        lock_ts: holder,
+                        lock_key: key,
+                    })),
+                };
+                return Ok(PessimisticLockResponse {
+                    error: Some(deadlock),
+                    ..Default::default()
+                });
+            }
+            let _ = tokio::time::timeout(deadline - now, woken).await;
+            self.waits.end_wait(start_ts);
+            result = attempt().await?;
+        }
+        Ok(PessimisticLockResponse {
+            error: split(result)?.1,
+            ..Default::default()
+        })
+    }
+
+    async fn kv_pessimistic_rollback(
+        &self,
+        req: PessimisticRollbackRequest,
+    ) -> Result<PessimisticRollbackResponse, RpcError> {
+        if let Err(e) = self.check_keys(&req.context, req.keys.iter().map(Vec::as_slice)) {
+            return Ok(PessimisticRollbackResponse {
+                region_error: Some(e),
+                ..Default::default()
+            });
+        }
+        let keys = Arc::new(req.keys);
+        let (held, start_ts) = (keys.clone(), req.start_version);
+        let result = self
+            .blocking(move |s| s.pessimistic_rollback(&held, start_ts))
+            .await?;
+        self.waits.wake(keys.iter().map(Vec::as_slice));
+        Ok(PessimisticRollbackResponse {
             error: split(result)?.1,
             ..Default::default()
         })
@@ -197,10 +303,12 @@ impl<E: Engine> KvService for KvNode<E> {
                 ..Default::default()
             });
         }
-        let (keys, start_ts, commit_ts) = (req.keys, req.start_version, req.commit_version);
+        let keys = Arc::new(req.keys);
+        let (held, start_ts, commit_ts) = (keys.clone(), req.start_version, req.commit_version);
         let result = self
-            .blocking(move |s| s.commit(&keys, start_ts, commit_ts))
+            .blocking(move |s| s.commit(&held, start_ts, commit_ts))
             .await?;
+        self.waits.wake(keys.iter().map(Vec::as_slice));
         Ok(CommitResponse {
             error: split(result)?.1,
             ..Default::default()
@@ -217,10 +325,12 @@ impl<E: Engine> KvService for KvNode<E> {
                 ..Default::default()
             });
         }
-        let (keys, start_ts) = (req.keys, req.start_version);
+        let keys = Arc::new(req.keys);
+        let (held, start_ts) = (keys.clone(), req.start_version);
         let result = self
-            .blocking(move |s| s.batch_rollback(&keys, start_ts))
+            .blocking(move |s| s.batch_rollback(&held, start_ts))
             .await?;
+        self.waits.wake(keys.iter().map(Vec::as_slice));
         Ok(BatchRollbackResponse {
             error: split(result)?.1,
             ..Default::default()
@@ -237,6 +347,7 @@ impl<E: Engine> KvService for KvNode<E> {
                 ..Default::default()
             });
         }
+        let primary = req.primary_key.clone();
         let result = self
             .blocking(move |s| {
                 s.check_txn_status(
@@ -247,6 +358,9 @@ impl<E: Engine> KvService for KvNode<E> {
                 )
             })
             .await?;
+        if matches!(result, Ok(TxnStatus::RolledBack)) {
+            self.waits.wake([primary.as_slice()]);
+        }
         let (status, error) = split(result)?;
         let mut resp = CheckTxnStatusResponse {
             error,
@@ -278,10 +392,12 @@ impl<E: Engine> KvService for KvNode<E> {
             });
         }
         let commit_ts = (req.commit_version != 0).then_some(req.commit_version);
-        let (keys, start_ts) = (req.keys, req.start_version);
+        let keys = Arc::new(req.keys);
+        let (held, start_ts) = (keys.clone(), req.start_version);
         let result = self
-            .blocking(move |s| s.resolve_lock(start_ts, commit_ts, &keys))
+            .blocking(move |s| s.resolve_lock(start_ts, commit_ts, &held))
             .await?;
+        self.waits.wake(keys.iter().map(Vec::as_slice));
         Ok(ResolveLockResponse {
             error: split(result)?.1,
             ..Default::default()
@@ -295,9 +411,11 @@ impl<E: Engine> KvService for KvNode<E> {
                 ..Default::default()
             });
         }
+        let key = req.key.clone();
         let result = self
             .blocking(move |s| s.cleanup(&req.key, req.start_version, req.current_ts))
             .await?;
+        self.waits.wake([key.as_slice()]);
         Ok(CleanupResponse {
             error: split(result)?.1,
             ..Default::default()

@@ -30,6 +30,17 @@ pub trait KvService: Send + Sync + 'static {
     async fn kv_scan(&self, req: ScanRequest) -> Result<ScanResponse, RpcError>;
     /// Lock and stage a transaction's writes (first phase of 2PC).
     async fn kv_prewrite(&self, req: PrewriteRequest) -> Result<PrewriteResponse, RpcError>;
+    /// Lock keys for a statement of a pessimistic transaction, waiting a
+    /// bounded time for other transactions' locks.
+    async fn kv_pessimistic_lock(
+        &self,
+        req: PessimisticLockRequest,
+    ) -> Result<PessimisticLockResponse, RpcError>;
+    /// Release pessimistic locks.
+    async fn kv_pessimistic_rollback(
+        &self,
+        req: PessimisticRollbackRequest,
+    ) -> Result<PessimisticRollbackResponse, RpcError>;
     /// Commit prewritten keys (second phase).
     async fn kv_commit(&self, req: CommitRequest) -> Result<CommitResponse, RpcError>;
     /// Roll back a transaction's keys.

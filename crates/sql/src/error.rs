@@ -149,11 +149,18 @@ pub fn from_kv(e: kv_client::Error) -> SqlError {
         kv_client::Error::WriteConflict { .. } | kv_client::Error::RolledBack { .. } => {
             write_conflict(&e.to_string())
         }
-        kv_client::Error::BackoffExhausted { .. } => SqlError::new(
-            1205,
-            "HY000",
-            format!("Lock wait timeout exceeded; try restarting transaction ({e})"),
+        kv_client::Error::Deadlock { .. } => SqlError::new(
+            1213,
+            "40001",
+            "Deadlock found when trying to get lock; try restarting transaction",
         ),
+        kv_client::Error::LockWaitTimeout { .. } | kv_client::Error::BackoffExhausted { .. } => {
+            SqlError::new(
+                1205,
+                "HY000",
+                format!("Lock wait timeout exceeded; try restarting transaction ({e})"),
+            )
+        }
         e => internal(e),
     }
 }

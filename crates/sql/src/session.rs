@@ -30,6 +30,9 @@ use std::time::Instant;
 
 /// Times an autocommit write is run again after losing a write conflict.
 const AUTOCOMMIT_RETRIES: usize = 10;
+/// Times a pessimistic statement is run again at a newer timestamp because
+/// a row changed between its read and its lock.
+const STATEMENT_RETRIES: usize = 100;
 
 /// SERVER_STATUS_IN_TRANS.
 const STATUS_IN_TRANS: u16 = 1;
@@ -537,14 +540,7 @@ impl Session {
             }
             S::StartTransaction { .. } => {
                 self.commit().await?;
-                self.txn = Some(
-                    self.engine
-                        .catalog
-                        .client()
-                        .begin()
-                        .await
-                        .map_err(from_kv)?,
-                );
+                self.txn = Some(self.begin().await?);
                 self.explicit = true;
                 Ok(ok())
             }
@@ -880,26 +876,29 @@ impl Session {
         let schema = self.engine.catalog.snapshot();
         if self.txn.is_some() || !self.autocommit() {
             if self.txn.is_none() {
-                self.txn = Some(
-                    self.engine
-                        .catalog
-                        .client()
-                        .begin()
-                        .await
-                        .map_err(from_kv)?,
-                );
+                self.txn = Some(self.begin().await?);
                 self.explicit = true;
             }
             let mut txn = self
                 .txn
                 .take()
                 .ok_or_else(|| error::internal("transaction vanished"))?;
-            let savepoint = txn.savepoint();
-            let result = self.execute_in(&schema, statement, params, &mut txn).await;
-            if result.is_err() {
-                txn.rollback_to(savepoint);
+            let result = if txn.is_pessimistic() && is_write(statement) {
+                self.pessimistic_statement(&schema, statement, params, &mut txn)
+                    .await
+            } else {
+                let savepoint = txn.savepoint();
+                let result = self.execute_in(&schema, statement, params, &mut txn).await;
+                if result.is_err() {
+                    txn.rollback_to(savepoint);
+                }
+                result
+            };
+            match &result {
+                // A deadlock victim loses its whole transaction, as in MySQL.
+                Err(e) if e.code == 1213 => self.explicit = false,
+                _ => self.txn = Some(txn),
             }
-            self.txn = Some(txn);
             return result;
         }
         let mut attempt = 0;
@@ -927,6 +926,66 @@ impl Session {
                     attempt += 1;
                 }
                 Err(e) => return Err(from_kv(e)),
+            }
+        }
+    }
+
+    /// Start the session's explicit transaction, pessimistic unless
+    /// `tidb_txn_mode` says optimistic.
+    async fn begin(&self) -> Result<Transaction, SqlError> {
+        let mut txn = self
+            .engine
+            .catalog
+            .client()
+            .begin()
+            .await
+            .map_err(from_kv)?;
+        let mode = self
+            .sysvar("tidb_txn_mode", false)
+            .map(|v| crate::expr::cast::to_text(&v));
+        if !mode.is_ok_and(|m| m.eq_ignore_ascii_case("optimistic")) {
+            txn.set_pessimistic();
+        }
+        Ok(txn)
+    }
+
+    /// A write statement of a pessimistic transaction: read the latest data
+    /// at a fresh `for_update_ts`, then lock every key it wrote. If a row
+    /// changed between that read and the lock, undo the statement and run it
+    /// again at a newer timestamp; other transactions' locks are waited for.
+    async fn pessimistic_statement(
+        &mut self,
+        schema: &Arc<InfoSchema>,
+        statement: &Statement,
+        params: &[Datum],
+        txn: &mut Transaction,
+    ) -> Result<Output, SqlError> {
+        let client = self.engine.catalog.client().clone();
+        let mut attempt = 0;
+        loop {
+            let for_update_ts = client.current_ts().await.map_err(from_kv)?;
+            let savepoint = txn.savepoint();
+            txn.read_at(for_update_ts);
+            let result = self.execute_in(schema, statement, params, txn).await;
+            txn.read_at(txn.start_ts());
+            let output = match result {
+                Ok(output) => output,
+                Err(e) => {
+                    txn.rollback_to(savepoint);
+                    return Err(e);
+                }
+            };
+            let written = txn.written_since(&savepoint);
+            match txn.lock_keys(written, for_update_ts).await {
+                Ok(()) => return Ok(output),
+                Err(kv_client::Error::WriteConflict { .. }) if attempt < STATEMENT_RETRIES => {
+                    txn.rollback_to(savepoint);
+                    attempt += 1;
+                }
+                Err(e) => {
+                    txn.rollback_to(savepoint);
+                    return Err(from_kv(e));
+                }
             }
         }
     }

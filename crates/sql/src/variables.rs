@@ -61,6 +61,7 @@ fn defaults() -> Vec<(&'static str, Datum)> {
         ("sql_safe_updates", Datum::I64(0)),
         ("sql_select_limit", Datum::U64(u64::MAX)),
         ("system_time_zone", s("UTC")),
+        ("tidb_txn_mode", s("pessimistic")),
         ("time_zone", s("SYSTEM")),
         ("transaction_isolation", s("REPEATABLE-READ")),
         ("transaction_read_only", Datum::I64(0)),

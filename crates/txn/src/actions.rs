@@ -37,6 +37,8 @@ pub struct PrewriteProps<'a> {
     pub lock_ttl: u64,
     /// Number of keys in the whole transaction.
     pub txn_size: u64,
+    /// For a pessimistic transaction, the latest statement timestamp.
+    pub for_update_ts: u64,
 }
 
 /// The state of a transaction as its primary key tells it.
@@ -63,20 +65,37 @@ pub fn lock_expired(lock: &Lock, current_ts: u64) -> bool {
 
 /// Prewrite one key: refuse if anyone committed it after our snapshot or
 /// holds a lock on it, otherwise lock it and stage the value.
+///
+/// A key of a pessimistic transaction (`pessimistic`) was locked by the
+/// statement that wrote it, and conflicts were checked then: its pessimistic
+/// lock just becomes a `Put`/`Delete` lock. If that lock is gone, the
+/// transaction was rolled back by someone who found it expired.
 pub fn prewrite<S: Snapshot>(
     reader: &MvccReader<S>,
     batch: &mut WriteBatch,
     mutation: &Mutation,
+    pessimistic: bool,
     props: &PrewriteProps<'_>,
 ) -> Result<()> {
     let raw_key = mutation.key();
     let encoded = encode_key(raw_key);
     let start_ts = props.start_ts;
-    if let Some(lock) = reader.load_lock(&encoded)? {
-        if lock.start_ts == start_ts {
-            return Ok(()); // a retried prewrite: already done
+    match reader.load_lock(&encoded)? {
+        Some(lock) if lock.start_ts == start_ts && lock.lock_type == LockType::Pessimistic => {
+            return stage(batch, encoded, mutation, props);
         }
-        return Err(Error::KeyIsLocked(lock_info(raw_key, &lock)));
+        Some(lock) if lock.start_ts == start_ts => return Ok(()), // a retried prewrite: already done
+        Some(lock) => return Err(Error::KeyIsLocked(lock_info(raw_key, &lock))),
+        None if pessimistic => {
+            return match reader.txn_record(&encoded, start_ts)? {
+                TxnRecord::Committed { .. } => Ok(()), // a prewrite retried after commit
+                _ => Err(Error::RolledBack {
+                    start_ts,
+                    key: raw_key.to_vec(),
+                }),
+            };
+        }
+        None => {}
     }
     for version in reader.versions(&encoded, u64::MAX, start_ts) {
         let (commit_ts, write) = version?;
@@ -98,6 +117,17 @@ pub fn prewrite<S: Snapshot>(
             });
         }
     }
+    stage(batch, encoded, mutation, props)
+}
+
+/// Write the lock (and, for a long value, the value) of a prewritten key.
+fn stage(
+    batch: &mut WriteBatch,
+    encoded: Vec<u8>,
+    mutation: &Mutation,
+    props: &PrewriteProps<'_>,
+) -> Result<()> {
+    let start_ts = props.start_ts;
     let (lock_type, short_value) = match mutation {
         Mutation::Put(_, value) if value.len() <= SHORT_VALUE_MAX => {
             (LockType::Put, Some(value.clone()))
@@ -114,6 +144,7 @@ pub fn prewrite<S: Snapshot>(
         start_ts,
         ttl: props.lock_ttl,
         txn_size: props.txn_size,
+        for_update_ts: props.for_update_ts,
         short_value,
     };
     batch.put(Cf::Lock, encoded, lock.encode());
@@ -131,10 +162,13 @@ pub fn commit<S: Snapshot>(
 ) -> Result<()> {
     let encoded = encode_key(raw_key);
     match reader.load_lock(&encoded)? {
+        Some(lock) if lock.start_ts == start_ts && lock.lock_type == LockType::Pessimistic => Err(
+            Error::InvalidRequest("commit of a key that was locked but never prewritten".into()),
+        ),
         Some(lock) if lock.start_ts == start_ts => {
             let write = Write {
                 write_type: match lock.lock_type {
-                    LockType::Put => WriteType::Put,
+                    LockType::Put | LockType::Pessimistic => WriteType::Put,
                     LockType::Delete => WriteType::Delete,
                 },
                 start_ts,
@@ -248,4 +282,73 @@ pub fn cleanup<S: Snapshot>(
         return Err(Error::KeyIsLocked(lock_info(raw_key, &lock)));
     }
     rollback(reader, batch, raw_key, start_ts)
+}
+
+/// Lock one key for a pessimistic transaction's statement at
+/// `for_update_ts`: refuse if another transaction holds a lock (the caller
+/// waits) or if someone committed the key after `for_update_ts` (the
+/// statement must read again at a newer timestamp).
+pub fn acquire_pessimistic_lock<S: Snapshot>(
+    reader: &MvccReader<S>,
+    batch: &mut WriteBatch,
+    raw_key: &[u8],
+    props: &PrewriteProps<'_>,
+) -> Result<()> {
+    let encoded = encode_key(raw_key);
+    let start_ts = props.start_ts;
+    if let Some(lock) = reader.load_lock(&encoded)? {
+        if lock.start_ts != start_ts {
+            return Err(Error::KeyIsLocked(lock_info(raw_key, &lock)));
+        }
+        if lock.lock_type != LockType::Pessimistic || lock.for_update_ts >= props.for_update_ts {
+            return Ok(()); // already ours
+        }
+    }
+    for version in reader.versions(&encoded, u64::MAX, start_ts) {
+        let (commit_ts, write) = version?;
+        if write.start_ts == start_ts {
+            return Err(Error::RolledBack {
+                start_ts,
+                key: raw_key.to_vec(),
+            });
+        }
+        if write.is_data() && commit_ts > props.for_update_ts {
+            return Err(Error::WriteConflict {
+                start_ts,
+                conflict_start_ts: write.start_ts,
+                conflict_commit_ts: commit_ts,
+                key: raw_key.to_vec(),
+            });
+        }
+    }
+    let lock = Lock {
+        lock_type: LockType::Pessimistic,
+        primary: props.primary.to_vec(),
+        start_ts,
+        ttl: props.lock_ttl,
+        txn_size: props.txn_size,
+        for_update_ts: props.for_update_ts,
+        short_value: None,
+    };
+    batch.put(Cf::Lock, encoded, lock.encode());
+    Ok(())
+}
+
+/// Release a pessimistic lock of ours (a statement failed, or the
+/// transaction ended without writing the key). Leaves no rollback record:
+/// nothing was ever prewritten.
+pub fn pessimistic_rollback<S: Snapshot>(
+    reader: &MvccReader<S>,
+    batch: &mut WriteBatch,
+    raw_key: &[u8],
+    start_ts: u64,
+) -> Result<()> {
+    let encoded = encode_key(raw_key);
+    if let Some(lock) = reader.load_lock(&encoded)?
+        && lock.start_ts == start_ts
+        && lock.lock_type == LockType::Pessimistic
+    {
+        batch.delete(Cf::Lock, encoded);
+    }
+    Ok(())
 }

@@ -33,7 +33,7 @@ pub mod record;
 pub mod store;
 
 pub use actions::Mutation;
-pub use actions::TxnStatus;
+pub use actions::{PrewriteProps, TxnStatus};
 pub use gc::GcStats;
 pub use record::{Lock, LockType, Write, WriteType};
 pub use store::TxnStore;

@@ -18,6 +18,10 @@ pub enum LockType {
     Put,
     /// The key is deleted.
     Delete,
+    /// A pessimistic lock taken by a statement before commit: it reserves
+    /// the key (other writers wait) but holds no value and does not block
+    /// readers. Prewrite turns it into a `Put` or `Delete` lock.
+    Pessimistic,
 }
 
 /// A Percolator lock. `primary` names the key whose fate decides this
@@ -35,6 +39,9 @@ pub struct Lock {
     pub ttl: u64,
     /// Number of keys the transaction writes, a hint for resolvers.
     pub txn_size: u64,
+    /// For pessimistic transactions, the timestamp of the statement that
+    /// locked the key (0 for optimistic locks).
+    pub for_update_ts: u64,
     /// The value, when short enough to inline.
     pub short_value: Option<Vec<u8>>,
 }
@@ -86,17 +93,20 @@ fn take_short_value(input: &[u8]) -> Result<Option<Vec<u8>>> {
 }
 
 impl Lock {
-    /// Serialized form: `type, start_ts, ttl, txn_size, primary_len(u32), primary, [1, value]`.
+    /// Serialized form: `type, start_ts, ttl, txn_size, for_update_ts,
+    /// primary_len(u32), primary, [1, value]`.
     pub fn encode(&self) -> Vec<u8> {
         let value_len = self.short_value.as_ref().map_or(0, |v| v.len() + 1);
-        let mut buf = Vec::with_capacity(29 + self.primary.len() + value_len);
+        let mut buf = Vec::with_capacity(37 + self.primary.len() + value_len);
         buf.push(match self.lock_type {
             LockType::Put => b'P',
             LockType::Delete => b'D',
+            LockType::Pessimistic => b'S',
         });
         buf.extend_from_slice(&self.start_ts.to_be_bytes());
         buf.extend_from_slice(&self.ttl.to_be_bytes());
         buf.extend_from_slice(&self.txn_size.to_be_bytes());
+        buf.extend_from_slice(&self.for_update_ts.to_be_bytes());
         buf.extend_from_slice(&(self.primary.len() as u32).to_be_bytes());
         buf.extend_from_slice(&self.primary);
         put_short_value(&mut buf, &self.short_value);
@@ -110,11 +120,13 @@ impl Lock {
         let lock_type = match kind {
             b'P' => LockType::Put,
             b'D' => LockType::Delete,
+            b'S' => LockType::Pessimistic,
             _ => return Err(Error::Corrupt("lock type")),
         };
         let start_ts = take_u64(&mut input)?;
         let ttl = take_u64(&mut input)?;
         let txn_size = take_u64(&mut input)?;
+        let for_update_ts = take_u64(&mut input)?;
         let (len, rest) = input
             .split_first_chunk::<4>()
             .ok_or(Error::Corrupt("lock primary length"))?;
@@ -129,6 +141,7 @@ impl Lock {
             start_ts,
             ttl,
             txn_size,
+            for_update_ts,
             short_value: take_short_value(rest)?,
         })
     }
@@ -184,6 +197,7 @@ mod tests {
                 start_ts: 42,
                 ttl: 3000,
                 txn_size: 7,
+                for_update_ts: 50,
                 short_value: short_value.clone(),
             };
             assert_eq!(Lock::decode(&lock.encode()).unwrap(), lock);

@@ -93,30 +93,46 @@ impl<E: Engine> TxnStore<E> {
     }
 
     /// First phase of two-phase commit: lock every key of `mutations`, or
-    /// none of them if any key conflicts or is locked.
+    /// none of them if any key conflicts or is locked. `pessimistic[i]` says
+    /// mutation `i` holds a pessimistic lock of this transaction (empty for
+    /// an optimistic transaction).
     pub fn prewrite(
         &self,
         mutations: &[Mutation],
-        primary: &[u8],
-        start_ts: u64,
-        lock_ttl: u64,
-        txn_size: u64,
+        pessimistic: &[bool],
+        props: &PrewriteProps<'_>,
     ) -> Result<()> {
-        let props = PrewriteProps {
-            primary,
-            start_ts,
-            lock_ttl,
-            txn_size,
-        };
         self.write_command(
             mutations.iter().map(Mutation::key),
             false,
             |reader, batch| {
-                mutations
-                    .iter()
-                    .try_for_each(|m| actions::prewrite(reader, batch, m, &props))
+                mutations.iter().enumerate().try_for_each(|(i, m)| {
+                    let locked = pessimistic.get(i).copied().unwrap_or(false);
+                    actions::prewrite(reader, batch, m, locked, props)
+                })
             },
         )
+    }
+
+    /// Lock `keys` for a statement of pessimistic transaction
+    /// `props.start_ts` at `props.for_update_ts`: all of them, or none.
+    pub fn acquire_pessimistic_lock(
+        &self,
+        keys: &[Vec<u8>],
+        props: &PrewriteProps<'_>,
+    ) -> Result<()> {
+        self.write_command(keys.iter().map(Vec::as_slice), false, |reader, batch| {
+            keys.iter()
+                .try_for_each(|k| actions::acquire_pessimistic_lock(reader, batch, k, props))
+        })
+    }
+
+    /// Release pessimistic locks of transaction `start_ts` on `keys`.
+    pub fn pessimistic_rollback(&self, keys: &[Vec<u8>], start_ts: u64) -> Result<()> {
+        self.write_command(keys.iter().map(Vec::as_slice), false, |reader, batch| {
+            keys.iter()
+                .try_for_each(|k| actions::pessimistic_rollback(reader, batch, k, start_ts))
+        })
     }
 
     /// Second phase: commit `keys` of transaction `start_ts` at `commit_ts`.

@@ -1,7 +1,29 @@
 //! Percolator commands on a real engine, one protocol rule per test.
 
 use storage::{EngineConfig, FjallEngine};
-use txn::{Error, Mutation, TxnStatus, TxnStore};
+use txn::{Error, Mutation, PrewriteProps, TxnStatus, TxnStore};
+
+/// Prewrite for an optimistic transaction.
+fn prewrite(
+    s: &TxnStore<FjallEngine>,
+    m: &[Mutation],
+    primary: &[u8],
+    start_ts: u64,
+    ttl: u64,
+    size: u64,
+) -> txn::Result<()> {
+    s.prewrite(
+        m,
+        &[],
+        &PrewriteProps {
+            primary,
+            start_ts,
+            lock_ttl: ttl,
+            txn_size: size,
+            for_update_ts: 0,
+        },
+    )
+}
 
 fn store() -> (tempfile::TempDir, TxnStore<FjallEngine>) {
     let dir = tempfile::tempdir().unwrap();
@@ -16,7 +38,7 @@ fn put(k: &[u8], v: &[u8]) -> Mutation {
 /// Commit a one-key write.
 fn write(s: &TxnStore<FjallEngine>, m: Mutation, start_ts: u64, commit_ts: u64) {
     let key = m.key().to_vec();
-    s.prewrite(&[m], &key, start_ts, 1000, 1).unwrap();
+    prewrite(s, &[m], &key, start_ts, 1000, 1).unwrap();
     s.commit(&[key], start_ts, commit_ts).unwrap();
 }
 
@@ -38,26 +60,23 @@ fn prewrite_checks_conflicts_and_locks() {
     write(&s, put(b"k", b"v"), 10, 20);
     // Started before the commit at 20: conflict.
     assert!(matches!(
-        s.prewrite(&[put(b"k", b"x")], b"k", 15, 1000, 1),
+        prewrite(&s, &[put(b"k", b"x")], b"k", 15, 1000, 1),
         Err(Error::WriteConflict {
             conflict_commit_ts: 20,
             ..
         })
     ));
     // Started after: fine, and a retry of the same prewrite is harmless.
-    s.prewrite(&[put(b"k", b"x")], b"k", 25, 1000, 1).unwrap();
-    s.prewrite(&[put(b"k", b"x")], b"k", 25, 1000, 1).unwrap();
+    prewrite(&s, &[put(b"k", b"x")], b"k", 25, 1000, 1).unwrap();
+    prewrite(&s, &[put(b"k", b"x")], b"k", 25, 1000, 1).unwrap();
     // Someone else meets the lock, and so do readers after it, not before.
     assert!(
-        matches!(s.prewrite(&[put(b"k", b"y")], b"k", 30, 1000, 1), Err(Error::KeyIsLocked(l)) if l.lock_ts == 25)
+        matches!(prewrite(&s, &[put(b"k", b"y")], b"k", 30, 1000, 1), Err(Error::KeyIsLocked(l)) if l.lock_ts == 25)
     );
     assert!(matches!(s.get(b"k", 26), Err(Error::KeyIsLocked(_))));
     assert_eq!(s.get(b"k", 24).unwrap().as_deref(), Some(&b"v"[..]));
     // All-or-nothing: a batch with one locked key locks nothing.
-    assert!(
-        s.prewrite(&[put(b"a", b"1"), put(b"k", b"1")], b"a", 40, 1000, 2)
-            .is_err()
-    );
+    assert!(prewrite(&s, &[put(b"a", b"1"), put(b"k", b"1")], b"a", 40, 1000, 2).is_err());
     assert_eq!(s.scan_locks(u64::MAX, 10).unwrap().len(), 1);
 }
 
@@ -66,7 +85,7 @@ fn rollback_blocks_late_prewrite_and_commit() {
     let (_d, s) = store();
     s.batch_rollback(&[b"k".to_vec()], 10).unwrap();
     assert!(matches!(
-        s.prewrite(&[put(b"k", b"v")], b"k", 10, 1000, 1),
+        prewrite(&s, &[put(b"k", b"v")], b"k", 10, 1000, 1),
         Err(Error::RolledBack { .. })
     ));
     assert!(matches!(
@@ -90,8 +109,15 @@ fn txn_status_follows_the_primary() {
     let (_d, s) = store();
     let now = codec::ts::compose(1_000_000, 0);
     let start = codec::ts::compose(999_000, 0);
-    s.prewrite(&[put(b"p", b"1"), put(b"s", b"2")], b"p", start, 5_000, 2)
-        .unwrap();
+    prewrite(
+        &s,
+        &[put(b"p", b"1"), put(b"s", b"2")],
+        b"p",
+        start,
+        5_000,
+        2,
+    )
+    .unwrap();
     assert_eq!(
         s.check_txn_status(b"p", start, now, false).unwrap(),
         TxnStatus::Locked { ttl: 5_000 }
@@ -120,8 +146,7 @@ fn txn_status_follows_the_primary() {
         TxnStatus::Committed { commit_ts: 60 }
     );
     // Cleanup refuses a live lock unless forced.
-    s.prewrite(&[put(b"live", b"1")], b"live", start, 5_000, 1)
-        .unwrap();
+    prewrite(&s, &[put(b"live", b"1")], b"live", start, 5_000, 1).unwrap();
     assert!(matches!(
         s.cleanup(b"live", start, now),
         Err(Error::KeyIsLocked(_))
@@ -164,7 +189,7 @@ fn scans_merge_versions_locks_and_limits() {
         [b"a", b"c"]
     );
     // A lock past the limit does not matter; one inside the result does.
-    s.prewrite(&[put(b"d", b"x")], b"d", 150, 1000, 1).unwrap();
+    prewrite(&s, &[put(b"d", b"x")], b"d", 150, 1000, 1).unwrap();
     assert_eq!(
         keys(s.scan(b"", None, 2, 200, false).unwrap()),
         [b"a", b"c"]
@@ -205,4 +230,61 @@ fn gc_drops_rollbacks_and_old_versions() {
         "{stats:?}"
     );
     assert_eq!(s.get(b"k", 40).unwrap().as_deref(), Some(&b"3"[..]));
+}
+
+#[test]
+fn pessimistic_locks_reserve_keys_until_prewrite() {
+    let (_d, s) = store();
+    write(&s, put(b"k", b"v1"), 10, 20);
+    let props = |for_update_ts| PrewriteProps {
+        primary: b"k",
+        start_ts: 15,
+        lock_ttl: 1000,
+        txn_size: 1,
+        for_update_ts,
+    };
+    // Locking at a for_update_ts below a newer commit is a conflict: the
+    // statement must read again.
+    assert!(matches!(
+        s.acquire_pessimistic_lock(&[b"k".to_vec()], &props(18)),
+        Err(Error::WriteConflict { .. })
+    ));
+    s.acquire_pessimistic_lock(&[b"k".to_vec()], &props(25))
+        .unwrap();
+    s.acquire_pessimistic_lock(&[b"k".to_vec()], &props(25))
+        .unwrap(); // idempotent
+    // Readers do not see or wait for a pessimistic lock; other lockers do.
+    assert_eq!(s.get(b"k", 30).unwrap().as_deref(), Some(&b"v1"[..]));
+    let other = PrewriteProps {
+        primary: b"k",
+        start_ts: 16,
+        lock_ttl: 1000,
+        txn_size: 1,
+        for_update_ts: 26,
+    };
+    assert!(
+        matches!(s.acquire_pessimistic_lock(&[b"k".to_vec()], &other), Err(Error::KeyIsLocked(l)) if l.lock_ts == 15)
+    );
+    // Prewrite turns the lock into a value lock without a conflict check
+    // against start_ts (the commit at 20 is after start_ts 15, but before the
+    // lock's for_update_ts).
+    s.prewrite(&[put(b"k", b"v2")], &[true], &props(25))
+        .unwrap();
+    s.commit(&[b"k".to_vec()], 15, 30).unwrap();
+    assert_eq!(s.get(b"k", 31).unwrap().as_deref(), Some(&b"v2"[..]));
+    // A pessimistic key whose lock vanished (rolled back by someone) fails prewrite.
+    let lost = PrewriteProps {
+        primary: b"j",
+        start_ts: 40,
+        lock_ttl: 1000,
+        txn_size: 1,
+        for_update_ts: 41,
+    };
+    s.acquire_pessimistic_lock(&[b"j".to_vec()], &lost).unwrap();
+    s.pessimistic_rollback(&[b"j".to_vec()], 40).unwrap();
+    assert!(s.scan_locks(u64::MAX, 10).unwrap().is_empty());
+    assert!(matches!(
+        s.prewrite(&[put(b"j", b"x")], &[true], &lost),
+        Err(Error::RolledBack { .. })
+    ));
 }

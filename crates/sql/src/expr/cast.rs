@@ -4,7 +4,7 @@
 //! MySQL converts silently where it can and warns where it loses something
 //! ("Truncated incorrect DOUBLE value: '12abc'"). In a write statement under
 //! a strict `sql_mode` those warnings become errors, so every lossy step goes
-//! through [`bad_value`], which decides between the two.
+//! through one helper (`bad_value`), which decides between the two.
 
 pub(crate) mod decimal_ops;
 pub(crate) mod temporal;
@@ -181,11 +181,7 @@ pub fn datetime_from_unix_micros(micros: i64) -> DateTime {
     let epoch = temporal::daynr(1970, 1, 1) * temporal::DAY_MICROS;
     let max = temporal::daynr(9999, 12, 31) * temporal::DAY_MICROS + temporal::DAY_MICROS - 1;
     let at = epoch.saturating_add(micros).clamp(epoch, max);
-    temporal::micros_datetime(at).unwrap_or_else(|| {
-        temporal::midnight(
-            Date::new(1970, 1, 1).unwrap_or_else(|_| unreachable!("1970-01-01 is valid")),
-        )
-    })
+    temporal::micros_datetime(at).unwrap_or_else(|| temporal::midnight(temporal::zero_date()))
 }
 
 // ---------------------------------------------------------------------------
@@ -1409,9 +1405,7 @@ fn store_datetime(
     };
     let Some(dt) = fields.datetime() else {
         t.incorrect_temporal(ctx, what, value)?;
-        return Ok(Datum::Date(
-            Date::new(0, 0, 0).unwrap_or_else(|_| unreachable!("the zero date is valid")),
-        ));
+        return Ok(Datum::Date(temporal::zero_date()));
     };
     if ty.kind == TypeKind::Date {
         return Ok(Datum::Date(dt.date()));

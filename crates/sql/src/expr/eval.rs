@@ -235,6 +235,16 @@ impl Expr {
                 }
                 merge_types(&types)
             }
+            // CAST AS CHAR / BINARY without a length: as long as the value's text.
+            Expr::Cast(e, ty)
+                if matches!(ty.kind, TypeKind::VarChar | TypeKind::VarBinary)
+                    && ty.length == u32::MAX =>
+            {
+                SqlType {
+                    length: text_length(&e.ty(input)),
+                    ..ty.clone()
+                }
+            }
             Expr::Cast(_, ty) => ty.clone(),
             Expr::Call(func, args) => {
                 let types: Vec<SqlType> = args.iter().map(|a| a.ty(input)).collect();
@@ -849,18 +859,17 @@ fn compare_temporal(
                 compare_strings(x.to_string().as_bytes(), s, collation)
             }
         },
-        (Time(x), Date(_) | DateTime(_)) => match ctx {
+        // A TIME against a date is a time of today, which needs the clock;
+        // without a context both compare as numbers.
+        (Time(_), Date(_) | DateTime(_)) => match ctx {
             Some(ctx) => {
                 let today = cast::to_datetime(t, ctx)?;
                 let there = cast::to_datetime(other, ctx)?;
                 today.cmp(&there)
             }
-            None => x.to_packed().cmp(&0),
+            None => cmp_f64(temporal_f64(t), temporal_f64(other)),
         },
-        (Time(_), _) => {
-            let x = cast::temporal_number(t).map_or(0.0, |d| decimal_ops::to_f64(&d));
-            cmp_f64(x, double(other, ctx)?)
-        }
+        (Time(_), _) => cmp_f64(temporal_f64(t), double(other, ctx)?),
         (_, Date(_) | DateTime(_)) => datetime_of(t).cmp(&datetime_of(other)),
         (_, Bytes(s)) => match temporal::parse_datetime(s).and_then(|p| p.fields.datetime()) {
             Some(dt) => datetime_of(t).cmp(&Some(dt)),
@@ -889,14 +898,16 @@ fn compare_temporal(
             };
             match as_date.and_then(|p| p.fields.datetime()) {
                 Some(dt) => datetime_of(t).cmp(&Some(dt)),
-                None => {
-                    let x = cast::temporal_number(t).map_or(0.0, |d| decimal_ops::to_f64(&d));
-                    cmp_f64(x, double(other, ctx)?)
-                }
+                None => cmp_f64(temporal_f64(t), double(other, ctx)?),
             }
         }
     };
     Ok(Some(if flip { order.reverse() } else { order }))
+}
+
+/// A date or time as its number (`20240131`, `101112.5`).
+fn temporal_f64(d: &Datum) -> f64 {
+    cast::temporal_number(d).map_or(0.0, |n| decimal_ops::to_f64(&n))
 }
 
 fn datetime_of(d: &Datum) -> Option<codec::DateTime> {

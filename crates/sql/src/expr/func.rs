@@ -8,8 +8,8 @@
 //! STRCMP, FIELD, GREATEST/LEAST on strings) use utf8mb4_general_ci, the
 //! default collation, since a call carries no collation of its own.
 //!
-//! Date and time functions live in [`datetime`]; functions taking an
-//! `INTERVAL` carry its unit in the variant ([`IntervalUnit`]).
+//! Date and time functions live in the `datetime` submodule; functions
+//! taking an `INTERVAL` carry its unit in the variant ([`IntervalUnit`]).
 
 mod datetime;
 #[cfg(test)]

@@ -209,6 +209,13 @@ pub(crate) fn micros_datetime(micros: i64) -> Option<DateTime> {
     .ok()
 }
 
+/// 0000-00-00.
+pub(crate) fn zero_date() -> Date {
+    Fields::default()
+        .date()
+        .unwrap_or_else(|| unreachable!("the zero date is valid"))
+}
+
 /// The datetime of `date` at midnight.
 pub(crate) fn midnight(date: Date) -> DateTime {
     Fields::of_date(date)

@@ -7,7 +7,7 @@ use crate::expr::cast::{self, decimal_ops, temporal};
 use crate::expr::{EvalContext, Level};
 use crate::result::SqlError;
 use crate::types::{SqlType, TypeKind};
-use codec::{Date, DateTime, Datum, Time};
+use codec::{DateTime, Datum, Time};
 use decimal_ops::Rounding;
 use temporal::{DAY_MICROS, Fields, week};
 
@@ -1220,7 +1220,7 @@ pub(super) fn eval(
             let Some(n) = cast::to_i64(x, ctx)? else {
                 return Ok(Datum::Null);
             };
-            Datum::Date(temporal::from_daynr(n).unwrap_or_else(zero_date))
+            Datum::Date(temporal::from_daynr(n).unwrap_or_else(temporal::zero_date))
         }
         TimeToSec => match cast::to_time(x, ctx)? {
             Some(t) => seconds_datum(t.to_packed()),
@@ -1246,10 +1246,4 @@ pub(super) fn eval(
         }
         _ => Datum::Null,
     })
-}
-
-fn zero_date() -> Date {
-    Fields::default()
-        .date()
-        .unwrap_or_else(|| unreachable!("the zero date is valid"))
 }
