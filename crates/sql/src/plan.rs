@@ -351,7 +351,22 @@ impl<'a, 'c> Planner<'a, 'c> {
                 [_, t, c] => Expr::Column(scope.resolve(Some(&t.value), &c.value, clause)?),
                 _ => return Err(error::unsupported(&expr.to_string())),
             },
-            E::Value(v) => Expr::Literal(self.literal(&v.value)?),
+            E::Value(v) => match &v.value {
+                // X'..' is a binary string, not text in the connection charset.
+                ast::Value::HexStringLiteral(_) => Expr::Cast(
+                    Box::new(Expr::Literal(self.literal(&v.value)?)),
+                    binary_string(),
+                ),
+                value => Expr::Literal(self.literal(value)?),
+            },
+            E::Prefixed { prefix, value } => {
+                let inner = self.bind_with(value, scope, clause, aggs)?;
+                match prefix.value.to_lowercase().as_str() {
+                    "_binary" => Expr::Cast(Box::new(inner), binary_string()),
+                    p if p.starts_with('_') => inner, // _utf8mb4 'x' and friends: text already
+                    _ => return Err(error::unsupported(&expr.to_string())),
+                }
+            }
             E::Nested(e) => self.bind_with(e, scope, clause, aggs)?,
             E::UnaryOp { op, expr: inner } => {
                 let e = self.bind_with(inner, scope, clause, aggs)?;
@@ -722,6 +737,13 @@ fn binary_op(op: &ast::BinaryOperator) -> Option<BinaryOp> {
         B::PGBitwiseShiftRight => BinaryOp::Shr,
         _ => return None,
     })
+}
+
+/// The type of a binary string of any length (`_binary 'x'`, `X'..'`).
+fn binary_string() -> SqlType {
+    let mut ty = SqlType::new(TypeKind::VarBinary);
+    ty.length = u32::MAX;
+    ty
 }
 
 /// A numeric literal's datum.
