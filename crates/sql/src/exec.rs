@@ -192,13 +192,19 @@ async fn read(
         Access::Index { index, ranges } => {
             let index = &table.indexes[*index];
             let mut handles = Vec::new();
+            // Ranges may overlap (`k IN (5, 5)`, overlapping BETWEENs): each
+            // row once, in the order first found.
+            let mut seen = HashSet::new();
             for (start, end) in ranges {
-                for (k, v) in txn
+                let entries = txn
                     .scan(start, Some(end), usize::MAX, false)
                     .await
-                    .map_err(from_kv)?
-                {
-                    handles.push(handle_from_entry(index, &k, &v)?);
+                    .map_err(from_kv)?;
+                for (k, v) in entries {
+                    let handle = handle_from_entry(index, &k, &v)?;
+                    if seen.insert(handle) {
+                        handles.push(handle);
+                    }
                 }
             }
             lookup(table, &handles, txn).await

@@ -1177,7 +1177,64 @@ impl<'a, 'c> Planner<'a, 'c> {
                 };
             }
         }
-        Access::Full
+        self.disjunctive_ranges(table, predicate)
+            .unwrap_or(Access::Full)
+    }
+
+    /// `c BETWEEN a AND b OR c = d OR ...` on the first column of an index:
+    /// one index range per disjunct (sysbench's select_random_ranges).
+    fn disjunctive_ranges(&mut self, table: &TableDef, predicate: &Expr) -> Option<Access> {
+        fn disjuncts(e: &Expr, out: &mut Vec<Expr>) {
+            match e {
+                Expr::Binary {
+                    op: BinaryOp::Or,
+                    left,
+                    right,
+                    ..
+                } => {
+                    disjuncts(left, out);
+                    disjuncts(right, out);
+                }
+                e => out.push(e.clone()),
+            }
+        }
+        let mut parts = Vec::new();
+        disjuncts(predicate, &mut parts);
+        if parts.len() < 2 {
+            return None;
+        }
+        let facts: Vec<Vec<ColumnFacts>> = parts
+            .iter()
+            .map(|p| self.facts(table, std::slice::from_ref(p)))
+            .collect();
+        for (pos, index) in table.indexes.iter().enumerate() {
+            let clustered_pk = index.primary && table.handle_column.is_some();
+            let Some(&(first, None)) = index.columns.first() else {
+                continue;
+            };
+            if clustered_pk {
+                continue;
+            }
+            let mut ranges = Vec::new();
+            for f in &facts {
+                let f = &f[first];
+                match &f.equal {
+                    Some(values) => ranges.extend(
+                        values
+                            .iter()
+                            .map(|v| prefix_range(table, index, std::slice::from_ref(v))),
+                    ),
+                    None if f.low.is_some() || f.high.is_some() => {
+                        ranges.push(bounds_range(table, index, &f.low, &f.high))
+                    }
+                    None => break,
+                }
+            }
+            if ranges.len() >= parts.len() {
+                return Some(Access::Index { index: pos, ranges });
+            }
+        }
+        None
     }
 }
 
