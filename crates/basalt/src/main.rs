@@ -53,7 +53,18 @@ async fn shutdown_signal() {
 
 async fn playground(data_dir: PathBuf, host: String, port: u16) -> Result<()> {
     let cluster = basalt::embedded::Embedded::open(&data_dir)?;
-    let engine = sql::SqlEngine::open(cluster.client(kv_client::Config::default()))
+    let client = cluster.client(kv_client::Config::default());
+    // Every transaction of this store lived in this process, so locks found
+    // at start-up belong to transactions a crash ended: settle them now
+    // rather than make the first statements wait out their TTL.
+    let orphans = client
+        .resolve_orphan_locks()
+        .await
+        .context("resolving locks left by a crash")?;
+    if orphans > 0 {
+        println!("basalt playground: resolved {orphans} locks left by transactions a crash ended");
+    }
+    let engine = sql::SqlEngine::open(client)
         .await
         .map_err(|e| anyhow::anyhow!("{e}"))
         .context("loading the catalog")?;

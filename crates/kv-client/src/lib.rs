@@ -247,6 +247,40 @@ impl Client {
     }
 }
 
+impl Client {
+    /// Resolve every lock in every region as belonging to a dead transaction
+    /// (see [`resolver::LockResolver::for_orphans`]); returns how many. Only
+    /// for a process that knows no live transaction can exist, such as the
+    /// single-process playground at start-up.
+    pub async fn resolve_orphan_locks(&self) -> Result<u64> {
+        let inner = &self.inner;
+        let resolver = resolver::LockResolver::for_orphans(self);
+        let mut backoff = backoff::Backoff::new(inner.config.backoff_budget);
+        let mut resolved = 0;
+        for region in inner.regions.all_regions().await? {
+            let req = ScanLockRequest {
+                context: Some(region.context()),
+                max_version: u64::MAX,
+                limit: 0,
+            };
+            let resp = inner.kv.kv_scan_lock(req).await?;
+            if let Some(e) = resp.region_error {
+                inner.regions.on_region_error(e, &mut backoff).await?;
+                return Box::pin(self.resolve_orphan_locks()).await;
+            }
+            if let Some(e) = resp.error {
+                return Err(key_error(e));
+            }
+            for lock in &resp.locks {
+                if resolver.resolve(lock).await? {
+                    resolved += 1;
+                }
+            }
+        }
+        Ok(resolved)
+    }
+}
+
 /// The client-side error for a key error a store answered with.
 pub(crate) fn key_error(e: KeyError) -> Error {
     match e.kind {

@@ -13,6 +13,8 @@ use proto::kvrpc::{CheckTxnStatusRequest, LockInfo, ResolveLockRequest, TxnState
 /// Resolves locks on behalf of one client.
 pub struct LockResolver<'a> {
     client: &'a Client,
+    /// Treat every lock as abandoned, whatever its TTL says.
+    orphans: bool,
 }
 
 /// What the primary said about a transaction.
@@ -25,7 +27,21 @@ enum Fate {
 impl<'a> LockResolver<'a> {
     /// A resolver using `client`'s routes and timestamps.
     pub fn new(client: &'a Client) -> Self {
-        Self { client }
+        Self {
+            client,
+            orphans: false,
+        }
+    }
+
+    /// A resolver for locks known to belong to dead transactions (a process
+    /// that holds every client of its store restarted after a crash): they
+    /// are rolled back, or forward if their primary committed, without
+    /// waiting for their TTL to run out.
+    pub fn for_orphans(client: &'a Client) -> Self {
+        Self {
+            client,
+            orphans: true,
+        }
     }
 
     /// Try to clear `lock`: `Ok(true)` once it is gone, `Ok(false)` when its
@@ -64,7 +80,13 @@ impl<'a> LockResolver<'a> {
     /// primary that shows no trace of the transaction: its prewrite is lost.
     async fn fate(&self, lock: &LockInfo) -> Result<Fate> {
         let inner = &self.client.inner;
-        let current_ts = self.client.current_ts().await?;
+        // For orphans, a "current time" past every TTL makes the primary's
+        // lock count as expired.
+        let current_ts = if self.orphans {
+            u64::MAX
+        } else {
+            self.client.current_ts().await?
+        };
         let expired =
             codec::ts::physical_ms(current_ts) >= codec::ts::physical_ms(lock.lock_ts) + lock.ttl;
         let mut backoff = Backoff::new(inner.config.backoff_budget);

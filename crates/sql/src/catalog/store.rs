@@ -265,7 +265,9 @@ impl Catalog {
         reserved.next = reserved.next.max(at_least).max(table.auto_increment_start);
         if reserved.next + n > reserved.end {
             let want = n.max(AUTO_ID_BATCH);
-            let (start, end) = self.reserve(table.id, want, reserved.next).await?;
+            let (start, end) = self
+                .reserve(table.id, want, reserved.next, reserved.end)
+                .await?;
             reserved.next = start;
             reserved.end = end;
         }
@@ -275,12 +277,27 @@ impl Catalog {
     }
 
     /// Move the stored high-water mark of `table` past `want` more ids,
-    /// starting no lower than `floor`.
-    async fn reserve(&self, table_id: i64, want: u64, floor: u64) -> Result<(u64, u64), SqlError> {
+    /// starting no lower than `floor`. When the mark is still `ours_until`
+    /// (the end of this node's last block: nobody reserved since), the new
+    /// block starts at `floor`, so the unissued tail of the old block is used
+    /// rather than left as a gap.
+    async fn reserve(
+        &self,
+        table_id: i64,
+        want: u64,
+        floor: u64,
+        ours_until: u64,
+    ) -> Result<(u64, u64), SqlError> {
         loop {
             let mut txn = self.client.begin().await.map_err(from_kv)?;
             let key = meta(AUTO_ID, Some(&table_id.to_be_bytes()));
-            let start = get_u64(&txn, &key).await?.max(floor).max(1);
+            let stored = get_u64(&txn, &key).await?;
+            let start = if stored == ours_until && stored > 0 {
+                floor
+            } else {
+                stored.max(floor)
+            }
+            .max(1);
             let end = start + want;
             txn.put(key, end.to_be_bytes().to_vec());
             match txn.commit().await {
