@@ -6,6 +6,7 @@
 #
 #   bash bench/sysbench-vs-mariadb.sh            # defaults below
 #   TIME=60 WORKLOADS="oltp_point_select" bash bench/sysbench-vs-mariadb.sh
+#   BASALT_BIN=/path/to/basalt bash bench/sysbench-vs-mariadb.sh
 #
 # Both servers listen on 127.0.0.1 only and are stopped at the end.
 set -euo pipefail
@@ -27,8 +28,11 @@ if ! command -v mariadbd >/dev/null || ! command -v sysbench >/dev/null; then
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq mariadb-server mariadb-client sysbench >/dev/null
 fi
 
-cargo build --release --locked -p basalt
-BASALT_BIN="${CARGO_TARGET_DIR:-target}/release/basalt"
+# BASALT_BIN=path uses a binary already built instead of building one.
+if [ -z "${BASALT_BIN:-}" ]; then
+  cargo build --release --locked -p basalt
+  BASALT_BIN="${CARGO_TARGET_DIR:-target}/release/basalt"
+fi
 work=$(mktemp -d)
 basalt_pid=""
 cleanup() {
