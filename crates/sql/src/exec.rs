@@ -3,7 +3,7 @@
 
 use crate::error::{self, from_kv};
 use crate::expr::eval::{compare, group_key, truthy};
-use crate::expr::{EvalContext, Expr};
+use crate::expr::{EvalContext, Expr, SubqueryKind};
 use crate::plan::{Access, JoinKind, Plan};
 use crate::result::SqlError;
 use crate::table::{decode_row, handle_from_entry, row_key};
@@ -12,6 +12,7 @@ use kv_client::Transaction;
 use std::collections::{HashMap, HashSet};
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
 
 /// A row: one datum per output column.
 pub type Row = Vec<Datum>;
@@ -21,14 +22,95 @@ const LOOKUP_BATCH: usize = 256;
 
 type Rows<'a> = Pin<Box<dyn Future<Output = Result<Vec<Row>, SqlError>> + Send + 'a>>;
 
-/// Run `plan` and return its rows.
+/// Run `plan` and return its rows. Its subqueries run first, and their
+/// results replace them (they are uncorrelated, so once is enough).
 pub fn run<'a>(plan: &'a Plan, txn: &'a Transaction, ctx: &'a mut EvalContext<'_>) -> Rows<'a> {
+    Box::pin(async move {
+        if !plan.any_expr(&|e| matches!(e, Expr::Subquery(_))) {
+            return run_plan(plan, txn, ctx).await;
+        }
+        let mut results: Vec<(Arc<Plan>, Vec<Row>)> = Vec::new();
+        collect_subqueries(plan, &mut results);
+        for (subplan, rows) in &mut results {
+            *rows = run(subplan, txn, ctx).await?;
+        }
+        let mut failure = None;
+        let resolved = plan
+            .clone()
+            .map_exprs(&mut |e| substitute(e, &results, &mut failure));
+        match failure {
+            Some(e) => Err(e),
+            None => run_plan(&resolved, txn, ctx).await,
+        }
+    })
+}
+
+/// Every distinct subquery plan in `plan`'s expressions.
+fn collect_subqueries(plan: &Plan, out: &mut Vec<(Arc<Plan>, Vec<Row>)>) {
+    let found = std::cell::RefCell::new(Vec::<Arc<Plan>>::new());
+    plan.any_expr(&|e| {
+        if let Expr::Subquery(sq) = e {
+            let mut found = found.borrow_mut();
+            if !found.iter().any(|p| Arc::ptr_eq(p, &sq.plan)) {
+                found.push(sq.plan.clone());
+            }
+        }
+        false
+    });
+    out.extend(found.into_inner().into_iter().map(|p| (p, Vec::new())));
+}
+
+/// Replace the subqueries of `e` by their results.
+fn substitute(e: Expr, results: &[(Arc<Plan>, Vec<Row>)], failure: &mut Option<SqlError>) -> Expr {
+    let Expr::Subquery(sq) = e else {
+        return e.map_children(&mut |c| substitute(c, results, failure));
+    };
+    let rows = results
+        .iter()
+        .find(|(p, _)| Arc::ptr_eq(p, &sq.plan))
+        .map_or(&[][..], |(_, r)| r.as_slice());
+    match sq.kind {
+        SubqueryKind::Scalar => match rows {
+            [] => Expr::Literal(Datum::Null),
+            [row] => Expr::Literal(row.first().cloned().unwrap_or(Datum::Null)),
+            _ => {
+                failure.get_or_insert(SqlError::new(
+                    1242,
+                    "21000",
+                    "Subquery returns more than 1 row",
+                ));
+                Expr::Literal(Datum::Null)
+            }
+        },
+        SubqueryKind::Exists => Expr::Literal(Datum::I64(!rows.is_empty() as i64)),
+        SubqueryKind::In {
+            expr,
+            negated,
+            collation,
+        } => {
+            let list = rows
+                .iter()
+                .map(|r| Expr::Literal(r.first().cloned().unwrap_or(Datum::Null)))
+                .collect();
+            let expr = Box::new(substitute(*expr, results, failure));
+            Expr::InList {
+                expr,
+                list,
+                negated,
+                collation,
+            }
+        }
+    }
+}
+
+/// Run a plan whose expressions hold no subquery.
+fn run_plan<'a>(plan: &'a Plan, txn: &'a Transaction, ctx: &'a mut EvalContext<'_>) -> Rows<'a> {
     Box::pin(async move {
         Ok(match plan {
             Plan::Dual => vec![Vec::new()],
             Plan::Read { table, access } => read(table, access, txn).await?,
             Plan::Filter(input, predicate) => {
-                let rows = run(input, txn, ctx).await?;
+                let rows = run_plan(input, txn, ctx).await?;
                 let mut out = Vec::with_capacity(rows.len());
                 for row in rows {
                     if truthy(&predicate.eval(&row, ctx)?) {
@@ -38,7 +120,7 @@ pub fn run<'a>(plan: &'a Plan, txn: &'a Transaction, ctx: &'a mut EvalContext<'_
                 out
             }
             Plan::Project(input, exprs) => {
-                let rows = run(input, txn, ctx).await?;
+                let rows = run_plan(input, txn, ctx).await?;
                 let mut out = Vec::with_capacity(rows.len());
                 for row in rows {
                     out.push(
@@ -57,8 +139,8 @@ pub fn run<'a>(plan: &'a Plan, txn: &'a Transaction, ctx: &'a mut EvalContext<'_
                 on,
                 right_width,
             } => {
-                let outer = run(left, txn, ctx).await?;
-                let inner = run(right, txn, ctx).await?;
+                let outer = run_plan(left, txn, ctx).await?;
+                let inner = run_plan(right, txn, ctx).await?;
                 join(outer, &inner, *kind, on.as_ref(), *right_width, ctx)?
             }
             Plan::Aggregate {
@@ -66,18 +148,18 @@ pub fn run<'a>(plan: &'a Plan, txn: &'a Transaction, ctx: &'a mut EvalContext<'_
                 group_by,
                 aggs,
             } => {
-                let rows = run(input, txn, ctx).await?;
+                let rows = run_plan(input, txn, ctx).await?;
                 aggregate(rows, group_by, aggs, ctx)?
             }
             Plan::Distinct(input, width, collations) => {
-                let rows = run(input, txn, ctx).await?;
+                let rows = run_plan(input, txn, ctx).await?;
                 let mut seen = HashSet::new();
                 rows.into_iter()
                     .filter(|row| seen.insert(row_key_bytes(&row[..*width], collations)))
                     .collect()
             }
             Plan::Sort(input, keys) => {
-                let mut rows = run(input, txn, ctx).await?;
+                let mut rows = run_plan(input, txn, ctx).await?;
                 rows.sort_by(|a, b| {
                     for k in keys {
                         let ord = match compare(&a[k.column], &b[k.column], k.collation) {
@@ -100,21 +182,21 @@ pub fn run<'a>(plan: &'a Plan, txn: &'a Transaction, ctx: &'a mut EvalContext<'_
                 offset,
                 count,
             } => {
-                let rows = run(input, txn, ctx).await?;
+                let rows = run_plan(input, txn, ctx).await?;
                 rows.into_iter()
                     .skip(*offset)
                     .take(count.unwrap_or(usize::MAX))
                     .collect()
             }
             Plan::Truncate(input, width) => {
-                let mut rows = run(input, txn, ctx).await?;
+                let mut rows = run_plan(input, txn, ctx).await?;
                 rows.iter_mut().for_each(|r| r.truncate(*width));
                 rows
             }
             Plan::Union(inputs, distinct) => {
                 let mut out = Vec::new();
                 for input in inputs {
-                    out.extend(run(input, txn, ctx).await?);
+                    out.extend(run_plan(input, txn, ctx).await?);
                 }
                 if *distinct {
                     let mut seen = HashSet::new();

@@ -22,6 +22,7 @@ pub mod result;
 pub mod session;
 pub mod show;
 pub mod table;
+pub mod text_statement;
 pub mod types;
 pub mod variables;
 

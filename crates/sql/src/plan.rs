@@ -13,7 +13,7 @@ use crate::catalog::{IndexDef, InfoSchema, TableDef};
 use crate::error::{self, unknown_column};
 use crate::expr::agg::AggFunc;
 use crate::expr::func::Func;
-use crate::expr::{BinaryOp, EvalContext, Expr, UnaryOp};
+use crate::expr::{BinaryOp, EvalContext, Expr, Subquery, SubqueryKind, UnaryOp};
 use crate::result::{ColumnInfo, SqlError};
 use crate::types::{Collation, SqlType, TypeKind};
 use codec::Datum;
@@ -545,17 +545,58 @@ impl<'a, 'c> Planner<'a, 'c> {
                 ty.collation = c;
                 Expr::Cast(Box::new(e), ty)
             }
-            E::Subquery(_)
-            | E::Exists { .. }
-            | E::In {
-                target: ast::InTarget::Subquery(_),
+            E::Subquery(query) => self.subquery(query, SubqueryKind::Scalar)?,
+            E::Exists { subquery, negated } => {
+                let exists = self.subquery(subquery, SubqueryKind::Exists)?;
+                if *negated {
+                    Expr::Unary(UnaryOp::Not, Box::new(exists))
+                } else {
+                    exists
+                }
+            }
+            E::In {
+                expr: e,
+                target: ast::InTarget::Subquery(query),
+                negated,
                 ..
             } => {
-                return Err(error::unsupported("subqueries"));
+                let operand = self.bind_with(e, scope, clause, aggs)?;
+                let collation = self.collation_of(&[&operand], scope);
+                self.subquery(
+                    query,
+                    SubqueryKind::In {
+                        expr: Box::new(operand),
+                        negated: *negated,
+                        collation,
+                    },
+                )?
             }
             _ => return Err(error::unsupported(&expr.to_string())),
         };
         Ok(bound)
+    }
+
+    /// Plan an uncorrelated subquery (its names resolve in its own FROM
+    /// clause only; a reference to an outer column is an unknown column).
+    fn subquery(&mut self, query: &ast::Query, kind: SubqueryKind) -> Result<Expr, SqlError> {
+        let planned = self.plan_query(query)?;
+        if planned.columns.len() != 1 && kind != SubqueryKind::Exists {
+            return Err(SqlError::new(
+                1241,
+                "21000",
+                "Operand should contain 1 column(s)",
+            ));
+        }
+        let ty = planned
+            .types
+            .first()
+            .cloned()
+            .unwrap_or_else(|| SqlType::new(TypeKind::Null));
+        Ok(Expr::Subquery(Box::new(Subquery {
+            plan: Arc::new(planned.plan),
+            kind,
+            ty,
+        })))
     }
 
     fn call(&mut self, name: &str, args: Vec<Expr>) -> Result<Expr, SqlError> {
@@ -923,6 +964,13 @@ impl Expr {
             }
             Expr::Cast(e, ty) => Expr::Cast(b(e), ty),
             Expr::Call(func, args) => Expr::Call(func, args.into_iter().map(f).collect()),
+            Expr::Subquery(mut sq) => {
+                if let SubqueryKind::In { expr, .. } = &mut sq.kind {
+                    let operand = std::mem::replace(expr.as_mut(), Expr::Literal(Datum::Null));
+                    **expr = f(operand);
+                }
+                Expr::Subquery(sq)
+            }
             leaf @ (Expr::Literal(_) | Expr::Column(_) | Expr::UserVar(_)) => leaf,
         }
     }
@@ -1881,5 +1929,144 @@ fn display_name(e: &ast::Expr) -> String {
             other => other.to_string(),
         },
         other => other.to_string(),
+    }
+}
+
+impl Expr {
+    /// Whether `pred` holds for this node or any node below it.
+    pub fn any(&self, pred: &impl Fn(&Expr) -> bool) -> bool {
+        if pred(self) {
+            return true;
+        }
+        match self {
+            Expr::Unary(_, e)
+            | Expr::Cast(e, _)
+            | Expr::IsNull { expr: e, .. }
+            | Expr::IsBool { expr: e, .. } => e.any(pred),
+            Expr::Binary { left, right, .. } => left.any(pred) || right.any(pred),
+            Expr::InList { expr, list, .. } => expr.any(pred) || list.iter().any(|e| e.any(pred)),
+            Expr::Between {
+                expr, low, high, ..
+            } => expr.any(pred) || low.any(pred) || high.any(pred),
+            Expr::Like { expr, pattern, .. } => expr.any(pred) || pattern.any(pred),
+            Expr::Case {
+                operand,
+                whens,
+                otherwise,
+                ..
+            } => {
+                operand.as_ref().is_some_and(|o| o.any(pred))
+                    || whens.iter().any(|(w, t)| w.any(pred) || t.any(pred))
+                    || otherwise.as_ref().is_some_and(|o| o.any(pred))
+            }
+            Expr::Call(_, args) => args.iter().any(|e| e.any(pred)),
+            Expr::Subquery(sq) => match &sq.kind {
+                SubqueryKind::In { expr, .. } => expr.any(pred),
+                _ => false,
+            },
+            Expr::Literal(_) | Expr::Column(_) | Expr::UserVar(_) => false,
+        }
+    }
+}
+
+impl Plan {
+    /// Whether `pred` holds for any expression of this plan (subplans of
+    /// subqueries are not entered).
+    pub fn any_expr(&self, pred: &impl Fn(&Expr) -> bool) -> bool {
+        match self {
+            Plan::Dual | Plan::Read { .. } => false,
+            Plan::Filter(input, e) => e.any(pred) || input.any_expr(pred),
+            Plan::Project(input, exprs) => {
+                exprs.iter().any(|e| e.any(pred)) || input.any_expr(pred)
+            }
+            Plan::Join {
+                left, right, on, ..
+            } => {
+                on.as_ref().is_some_and(|e| e.any(pred))
+                    || left.any_expr(pred)
+                    || right.any_expr(pred)
+            }
+            Plan::Aggregate {
+                input,
+                group_by,
+                aggs,
+            } => {
+                group_by.iter().any(|e| e.any(pred))
+                    || aggs.iter().any(|a| a.arg.any(pred))
+                    || input.any_expr(pred)
+            }
+            Plan::Distinct(input, ..) | Plan::Sort(input, _) | Plan::Truncate(input, _) => {
+                input.any_expr(pred)
+            }
+            Plan::Limit { input, .. } => input.any_expr(pred),
+            Plan::Union(inputs, _) => inputs.iter().any(|p| p.any_expr(pred)),
+        }
+    }
+
+    /// Rebuild the plan with `f` applied to every expression.
+    pub fn map_exprs(self, f: &mut impl FnMut(Expr) -> Expr) -> Plan {
+        let boxed = |p: Box<Plan>, f: &mut _| Box::new(p.map_exprs(f));
+        match self {
+            leaf @ (Plan::Dual | Plan::Read { .. }) => leaf,
+            Plan::Filter(input, e) => {
+                let input = boxed(input, f);
+                Plan::Filter(input, f(e))
+            }
+            Plan::Project(input, exprs) => {
+                let input = boxed(input, f);
+                Plan::Project(input, exprs.into_iter().map(&mut *f).collect())
+            }
+            Plan::Join {
+                left,
+                right,
+                kind,
+                on,
+                right_width,
+            } => {
+                let (left, right) = (boxed(left, f), boxed(right, f));
+                Plan::Join {
+                    left,
+                    right,
+                    kind,
+                    on: on.map(&mut *f),
+                    right_width,
+                }
+            }
+            Plan::Aggregate {
+                input,
+                group_by,
+                aggs,
+            } => {
+                let input = boxed(input, f);
+                let group_by = group_by.into_iter().map(&mut *f).collect();
+                let aggs = aggs
+                    .into_iter()
+                    .map(|a| AggCall { arg: f(a.arg), ..a })
+                    .collect();
+                Plan::Aggregate {
+                    input,
+                    group_by,
+                    aggs,
+                }
+            }
+            Plan::Distinct(input, width, collations) => {
+                Plan::Distinct(boxed(input, f), width, collations)
+            }
+            Plan::Sort(input, keys) => Plan::Sort(boxed(input, f), keys),
+            Plan::Truncate(input, width) => Plan::Truncate(boxed(input, f), width),
+            Plan::Limit {
+                input,
+                offset,
+                count,
+            } => Plan::Limit {
+                input: boxed(input, f),
+                offset,
+                count,
+            },
+            Plan::Union(inputs, distinct) => Plan::Union(
+                inputs.into_iter().map(|p| p.map_exprs(f)).collect(),
+                distinct,
+            ),
+        }
     }
 }

@@ -16,10 +16,11 @@ use crate::expr::{EvalContext, Level, SqlMode, Warning};
 use crate::plan::{Planner, table_name};
 use crate::result::{ColumnInfo, Output, Prepared, SqlError};
 use crate::show::{self, text, text_rows};
+use crate::text_statement::{self, TextStatement};
 use crate::variables::GlobalVariables;
 use crate::{ddl, dml};
 use codec::Datum;
-use kv_client::{Client, Transaction};
+use kv_client::{Client, Savepoint, Transaction};
 use sqlparser::ast::{self, Statement};
 use sqlparser::dialect::MySqlDialect;
 use sqlparser::parser::Parser;
@@ -74,6 +75,7 @@ impl SqlEngine {
             database: None,
             txn: None,
             explicit: false,
+            savepoints: Vec::new(),
             vars: HashMap::new(),
             user_vars: HashMap::new(),
             warnings: Vec::new(),
@@ -111,6 +113,9 @@ pub struct Session {
     txn: Option<Transaction>,
     /// The transaction was opened by BEGIN (or autocommit=0), not by a statement.
     explicit: bool,
+    /// SAVEPOINTs, oldest first, each with the start timestamp of its
+    /// transaction: those of an ended transaction are gone.
+    savepoints: Vec<(String, u64, Savepoint)>,
     vars: HashMap<String, Datum>,
     user_vars: HashMap<String, Datum>,
     warnings: Vec<Warning>,
@@ -245,9 +250,12 @@ fn preprocess(sql: &str) -> (String, u16) {
 /// Parse statements, with placeholders numbered in text order.
 fn parse(sql: &str) -> Result<(Vec<Statement>, u16), SqlError> {
     let (numbered, params) = preprocess(sql);
-    let statements =
-        Parser::parse_sql(&MySqlDialect {}, &numbered).map_err(|e| parse_error(sql, e))?;
-    Ok((statements, params))
+    Ok((parse_preprocessed(sql, &numbered)?, params))
+}
+
+/// Parse `sql` as [`preprocess`] rewrote it into `numbered`.
+fn parse_preprocessed(sql: &str, numbered: &str) -> Result<Vec<Statement>, SqlError> {
+    Parser::parse_sql(&MySqlDialect {}, numbered).map_err(|e| parse_error(sql, e))
 }
 
 fn sql_mode_from(text: &str) -> SqlMode {
@@ -334,7 +342,17 @@ impl Session {
         multi_statements: bool,
     ) -> Vec<Result<Output, SqlError>> {
         self.engine.questions.fetch_add(1, Ordering::Relaxed);
-        let statements = match parse(sql).map(|(s, _)| s) {
+        let (numbered, _) = preprocess(sql);
+        if let Some(statement) = text_statement::recognise(&numbered) {
+            self.warnings.clear();
+            let result = match statement {
+                Ok(statement) => self.run_text(statement).await,
+                Err(e) => Err(e),
+            };
+            self.record_diagnostics(&result);
+            return vec![result];
+        }
+        let statements = match parse_preprocessed(sql, &numbered) {
             Ok(s) if s.is_empty() => {
                 return vec![Err(SqlError::new(1065, "42000", "Query was empty"))];
             }
@@ -449,6 +467,7 @@ impl Session {
     pub async fn reset(&mut self) {
         self.txn = None;
         self.explicit = false;
+        self.savepoints.clear();
         self.vars.clear();
         self.user_vars.clear();
         self.warnings.clear();
@@ -513,16 +532,25 @@ impl Session {
         let keeps_diagnostics = matches!(statement, Statement::ShowVariable { .. })
             || matches!(statement, Statement::Query(q) if q.to_string().to_lowercase().contains("@@warning_count"));
         let result = self.dispatch(statement, params).await;
-        if let Err(e) = &result
-            && !keeps_diagnostics
-        {
+        if !keeps_diagnostics {
+            self.record_diagnostics(&result);
+        }
+        result
+    }
+
+    /// Keep a statement's error for SHOW WARNINGS, and drop its notes when
+    /// `sql_notes` is off (mysqldump's output turns it off while restoring).
+    fn record_diagnostics(&mut self, result: &Result<Output, SqlError>) {
+        if let Err(e) = result {
             self.warnings.push(Warning {
                 level: Level::Error,
                 code: e.code,
                 message: e.message.clone(),
             });
         }
-        result
+        if matches!(self.sysvar("sql_notes", false), Ok(Datum::I64(0))) {
+            self.warnings.retain(|w| w.level != Level::Note);
+        }
     }
 
     async fn dispatch(
@@ -535,21 +563,58 @@ impl Session {
             self.warnings.clear();
         }
         match statement {
+            S::Query(q) if show::reads_information_schema(q) => {
+                let mut q = q.clone();
+                show::resolve_information_schema(&mut q, &self.engine.catalog.snapshot())?;
+                self.data_statement(&S::Query(q), params).await
+            }
             S::Query(_) | S::Insert(_) | S::Update(_) | S::Delete(_) => {
                 self.data_statement(statement, params).await
             }
-            S::StartTransaction { .. } => {
-                self.commit().await?;
-                self.txn = Some(self.begin().await?);
-                self.explicit = true;
-                Ok(ok())
-            }
+            S::StartTransaction { .. } => self.start_transaction().await,
             S::Commit { .. } => self.commit().await.map(|_| ok()),
             S::Rollback {
                 savepoint: None, ..
             } => {
                 self.txn = None;
                 self.explicit = false;
+                Ok(ok())
+            }
+            S::Savepoint { name } => {
+                if self.txn.is_none() && !self.autocommit() {
+                    self.txn = Some(self.begin().await?);
+                    self.explicit = true;
+                }
+                let current = self.txn.as_ref().map(Transaction::start_ts);
+                self.savepoints.retain(|(n, ts, _)| {
+                    Some(*ts) == current && !n.eq_ignore_ascii_case(&name.value)
+                });
+                // With autocommit and no transaction there is nothing to
+                // return to, as in MySQL.
+                if let Some(txn) = &self.txn {
+                    self.savepoints
+                        .push((name.value.clone(), txn.start_ts(), txn.savepoint()));
+                }
+                Ok(ok())
+            }
+            S::Rollback {
+                savepoint: Some(name),
+                ..
+            } => {
+                // Later savepoints go; this one stays, to return to again.
+                let at = self.savepoint_index(&name.value)?;
+                self.savepoints.truncate(at + 1);
+                if let (Some((name, ts, savepoint)), Some(txn)) =
+                    (self.savepoints.pop(), self.txn.as_mut())
+                {
+                    txn.rollback_to(savepoint);
+                    self.savepoints.push((name, ts, txn.savepoint()));
+                }
+                Ok(ok())
+            }
+            S::ReleaseSavepoint { name } => {
+                let at = self.savepoint_index(&name.value)?;
+                self.savepoints.truncate(at);
                 Ok(ok())
             }
             S::Use(u) => {
@@ -800,6 +865,146 @@ impl Session {
             S::LockTables { .. } | S::UnlockTables => Ok(ok()),
             other => self.text_command(other),
         }
+    }
+
+    /// Run a statement sqlparser cannot parse, recognised by
+    /// [`text_statement`].
+    async fn run_text(&mut self, statement: TextStatement) -> Result<Output, SqlError> {
+        let schema = self.engine.catalog.snapshot();
+        match statement {
+            TextStatement::ShowTableStatus { db, like } => {
+                let db = self.existing_database(&schema, db)?;
+                Ok(show::table_status_rows(&schema, &db, like.as_deref()))
+            }
+            TextStatement::ShowCreateDatabase {
+                name,
+                if_not_exists,
+            } => {
+                let db = schema
+                    .database(&name)
+                    .ok_or_else(|| error::unknown_database(&name))?;
+                Ok(text_rows(
+                    &["Database", "Create Database"],
+                    vec![vec![
+                        text(&db.name),
+                        text(show::create_database_sql(&db.name, if_not_exists)),
+                    ]],
+                ))
+            }
+            TextStatement::ShowIndex(name) => {
+                let (_, table) = self.resolve_table(&name)?;
+                Ok(show::index_rows(&table))
+            }
+            TextStatement::ShowTriggers { db } => {
+                self.existing_database(&schema, db)?;
+                Ok(show::triggers_rows())
+            }
+            TextStatement::ShowRoutineStatus => Ok(show::routine_status_rows()),
+            TextStatement::ShowEvents { db } => {
+                self.existing_database(&schema, db)?;
+                Ok(show::events_rows())
+            }
+            TextStatement::StartTransactionWithConsistentSnapshot => self.start_transaction().await,
+            TextStatement::AlterTableKeys(name) => {
+                // DDL: commits first, like every ALTER TABLE.
+                self.commit().await?;
+                let (_, table) = self.resolve_table(&name)?;
+                // Index maintenance cannot be suspended; InnoDB answers the
+                // same way, and mysqldump's output wraps its inserts in it.
+                self.warnings.push(Warning {
+                    level: Level::Note,
+                    code: 1031,
+                    message: format!(
+                        "Table storage engine for '{}' doesn't have this option",
+                        table.name
+                    ),
+                });
+                Ok(ok())
+            }
+            TextStatement::ChecksumTable { tables, quick } => {
+                self.checksum_tables(&tables, quick).await
+            }
+        }
+    }
+
+    /// START TRANSACTION: commit the open transaction and begin a new one.
+    /// Its snapshot is taken now, so WITH CONSISTENT SNAPSHOT changes nothing.
+    async fn start_transaction(&mut self) -> Result<Output, SqlError> {
+        self.commit().await?;
+        self.txn = Some(self.begin().await?);
+        self.explicit = true;
+        Ok(ok())
+    }
+
+    /// Where savepoint `name` of the open transaction is (1305 if nowhere).
+    fn savepoint_index(&mut self, name: &str) -> Result<usize, SqlError> {
+        let current = self.txn.as_ref().map(Transaction::start_ts);
+        self.savepoints.retain(|(_, ts, _)| Some(*ts) == current);
+        self.savepoints
+            .iter()
+            .position(|(n, _, _)| n.eq_ignore_ascii_case(name))
+            .ok_or_else(|| SqlError::new(1305, "42000", format!("SAVEPOINT {name} does not exist")))
+    }
+
+    /// The database a SHOW names, else the current one; it must exist.
+    fn existing_database(
+        &self,
+        schema: &InfoSchema,
+        named: Option<String>,
+    ) -> Result<String, SqlError> {
+        let db = match named {
+            Some(db) => db,
+            None => self
+                .database
+                .clone()
+                .ok_or_else(error::no_database_selected)?,
+        };
+        Ok(schema
+            .database(&db)
+            .ok_or_else(|| error::unknown_database(&db))?
+            .name
+            .clone())
+    }
+
+    /// CHECKSUM TABLE: one row per table, `db.table` and the checksum of
+    /// [`show::checksum_sql`], read in the session's transaction. A missing
+    /// table gets NULL and an error among the warnings, as in MySQL; so does
+    /// QUICK, which asks for a live checksum no table keeps.
+    async fn checksum_tables(
+        &mut self,
+        names: &[ast::ObjectName],
+        quick: bool,
+    ) -> Result<Output, SqlError> {
+        let mut rows = Vec::with_capacity(names.len());
+        let mut missing = Vec::new();
+        for name in names {
+            let (db, table) = table_name(name, self.database.as_deref())?;
+            let label = text(format!("{db}.{table}"));
+            let Some(def) = self.engine.catalog.snapshot().table(&db, &table).cloned() else {
+                missing.push(error::no_such_table(&db, &table));
+                rows.push(vec![label, Datum::Null]);
+                continue;
+            };
+            if quick {
+                rows.push(vec![label, Datum::Null]);
+                continue;
+            }
+            let query = parse(&show::checksum_sql(&db, &def))?.0;
+            let checksum = match query.first() {
+                Some(statement) => match self.data_statement(statement, &[]).await? {
+                    Output::Rows { rows, .. } => rows.into_iter().flatten().next(),
+                    _ => None,
+                },
+                None => None,
+            };
+            rows.push(vec![label, checksum.unwrap_or(Datum::Null)]);
+        }
+        self.warnings.extend(missing.into_iter().map(|e| Warning {
+            level: Level::Error,
+            code: e.code,
+            message: e.message,
+        }));
+        Ok(text_rows(&["Table", "Checksum"], rows))
     }
 
     /// Statements sqlparser parses loosely, recognised by their text.

@@ -1,10 +1,14 @@
-//! SHOW statements and the DDL text of a table, in MySQL's formats, since
-//! tools (the mysql CLI, mysqldump, ORMs) parse them.
+//! SHOW statements, the DDL text of a table and the INFORMATION_SCHEMA
+//! tables tools read, in MySQL's formats, since tools (the mysql CLI,
+//! mysqldump, ORMs) parse them.
 
-use crate::catalog::{DefaultValue, InfoSchema, TableDef};
-use crate::result::{ColumnInfo, Output};
+use crate::catalog::{ColumnDef, DefaultValue, IndexDef, InfoSchema, TableDef};
+use crate::result::{ColumnInfo, Output, SqlError};
 use crate::types::{Collation, SqlType, TypeKind, column_info};
 use codec::Datum;
+use sqlparser::ast;
+use sqlparser::dialect::MySqlDialect;
+use sqlparser::parser::Parser;
 use std::sync::Arc;
 
 /// Result columns of SHOW statements: text, as MySQL sends them.
@@ -193,6 +197,71 @@ pub fn create_table_sql(table: &TableDef) -> String {
     sql
 }
 
+/// The Key of SHOW COLUMNS (COLUMN_KEY), by MySQL's precedence: PRI for
+/// any column of the primary key, UNI for the column of a single-column
+/// unique index, MUL for the first column of any other index.
+fn column_key(table: &TableDef, pos: usize) -> &'static str {
+    let leads = |i: &&IndexDef| i.columns.first().is_some_and(|&(p, _)| p == pos);
+    let indexes = || table.indexes.iter();
+    if indexes().any(|i| i.primary && i.columns.iter().any(|&(p, _)| p == pos)) {
+        "PRI"
+    } else if indexes()
+        .filter(leads)
+        .any(|i| i.unique && i.columns.len() == 1)
+    {
+        "UNI"
+    } else if indexes().any(|i| leads(&i)) {
+        "MUL"
+    } else {
+        ""
+    }
+}
+
+fn column_default(c: &ColumnDef) -> Datum {
+    match &c.default {
+        Some(DefaultValue::Literal(v)) => text(v),
+        Some(DefaultValue::CurrentTimestamp) => text("CURRENT_TIMESTAMP"),
+        _ => Datum::Null,
+    }
+}
+
+fn column_extra(c: &ColumnDef) -> &'static str {
+    if c.auto_increment {
+        "auto_increment"
+    } else if c.on_update_now {
+        "on update CURRENT_TIMESTAMP"
+    } else {
+        ""
+    }
+}
+
+/// The collation of a character column; binary strings and other types have none.
+fn column_collation(c: &ColumnDef) -> Option<&'static str> {
+    (c.ty.is_string() && c.ty.collation != Collation::Binary).then(|| c.ty.collation.name())
+}
+
+/// The query CHECKSUM TABLE runs: the sum over the rows of the CRC32 of each
+/// row's values (MySQL also sums per-row checksums), so equal tables have
+/// equal checksums whatever their row order or physical layout. Each value
+/// is preceded by its NULL flag and length, so different rows never have the
+/// same text.
+pub fn checksum_sql(db: &str, table: &TableDef) -> String {
+    let values: Vec<String> = table
+        .columns
+        .iter()
+        .map(|c| {
+            let c = quote(&c.name);
+            format!("ISNULL({c}), LENGTH({c}), {c}")
+        })
+        .collect();
+    format!(
+        "SELECT COALESCE(SUM(CRC32(CONCAT_WS(',', {}))), 0) FROM {}.{}",
+        values.join(", "),
+        quote(db),
+        quote(&table.name)
+    )
+}
+
 /// SHOW [FULL] COLUMNS rows.
 pub fn columns_rows(table: &TableDef, full: bool) -> Output {
     let rows = table
@@ -200,41 +269,15 @@ pub fn columns_rows(table: &TableDef, full: bool) -> Output {
         .iter()
         .enumerate()
         .map(|(pos, c)| {
-            let key = table
-                .indexes
-                .iter()
-                .find_map(|i| match i.columns.iter().position(|&(p, _)| p == pos) {
-                    Some(0) if i.primary => Some("PRI"),
-                    Some(0) if i.unique && i.columns.len() == 1 => Some("UNI"),
-                    Some(0) => Some("MUL"),
-                    _ => None,
-                })
-                .unwrap_or("");
-            let default = match &c.default {
-                Some(DefaultValue::Literal(v)) => text(v),
-                Some(DefaultValue::CurrentTimestamp) => text("CURRENT_TIMESTAMP"),
-                _ => Datum::Null,
-            };
-            let extra = if c.auto_increment {
-                "auto_increment"
-            } else if c.on_update_now {
-                "on update CURRENT_TIMESTAMP"
-            } else {
-                ""
-            };
             let mut row = vec![text(&c.name), text(type_sql(&c.ty))];
             if full {
-                row.push(if c.ty.is_string() && c.ty.collation != Collation::Binary {
-                    text(c.ty.collation.name())
-                } else {
-                    Datum::Null
-                });
+                row.push(column_collation(c).map_or(Datum::Null, text));
             }
             row.extend([
                 text(if c.nullable { "YES" } else { "NO" }),
-                text(key),
-                default,
-                text(extra),
+                text(column_key(table, pos)),
+                column_default(c),
+                text(column_extra(c)),
             ]);
             if full {
                 row.extend([text("select,insert,update,references"), text(&c.comment)]);
@@ -329,4 +372,429 @@ pub fn tables_rows(schema: &InfoSchema, db: &str, full: bool, pattern: Option<&s
     } else {
         text_rows(&[&header], rows)
     }
+}
+
+/// SHOW TABLE STATUS columns, as MySQL names them.
+const TABLE_STATUS_COLUMNS: [&str; 18] = [
+    "Name",
+    "Engine",
+    "Version",
+    "Row_format",
+    "Rows",
+    "Avg_row_length",
+    "Data_length",
+    "Max_data_length",
+    "Index_length",
+    "Data_free",
+    "Auto_increment",
+    "Create_time",
+    "Update_time",
+    "Check_time",
+    "Collation",
+    "Checksum",
+    "Create_options",
+    "Comment",
+];
+
+/// One table's SHOW TABLE STATUS values. Basalt keeps no statistics yet, so
+/// sizes and the row count are 0 (as TiDB reports before ANALYZE); creation
+/// and update times and the next AUTO_INCREMENT value are not tracked (NULL).
+fn table_status(table: &TableDef) -> Vec<Datum> {
+    let mut row = vec![
+        text(&table.name),
+        text("InnoDB"),
+        Datum::I64(10),
+        text("Dynamic"),
+    ];
+    row.extend(std::iter::repeat_n(Datum::I64(0), 6));
+    row.extend([Datum::Null, Datum::Null, Datum::Null, Datum::Null]);
+    row.extend([
+        text(Collation::default().name()),
+        Datum::Null,
+        text(""),
+        text(&table.comment),
+    ]);
+    row
+}
+
+/// SHOW TABLE STATUS rows of `db`'s tables whose names match `pattern`.
+pub fn table_status_rows(schema: &InfoSchema, db: &str, pattern: Option<&str>) -> Output {
+    let rows = schema
+        .tables(db)
+        .into_iter()
+        .filter(|t| pattern.is_none_or(|p| like(&t.name, p)))
+        .map(|t| table_status(t))
+        .collect();
+    text_rows(&TABLE_STATUS_COLUMNS, rows)
+}
+
+/// SHOW CREATE DATABASE's text. Every database has the server's character
+/// set and collation.
+pub fn create_database_sql(name: &str, if_not_exists: bool) -> String {
+    format!(
+        "CREATE DATABASE {}{} /*!40100 DEFAULT CHARACTER SET utf8mb4 COLLATE {} */",
+        if if_not_exists {
+            "/*!32312 IF NOT EXISTS*/ "
+        } else {
+            ""
+        },
+        quote(name),
+        Collation::default().name()
+    )
+}
+
+/// SHOW TRIGGERS: Basalt has no triggers, so always empty.
+pub fn triggers_rows() -> Output {
+    text_rows(
+        &[
+            "Trigger",
+            "Event",
+            "Table",
+            "Statement",
+            "Timing",
+            "Created",
+            "sql_mode",
+            "Definer",
+            "character_set_client",
+            "collation_connection",
+            "Database Collation",
+        ],
+        Vec::new(),
+    )
+}
+
+/// SHOW {FUNCTION | PROCEDURE} STATUS: Basalt has no stored routines, so
+/// always empty.
+pub fn routine_status_rows() -> Output {
+    text_rows(
+        &[
+            "Db",
+            "Name",
+            "Type",
+            "Definer",
+            "Modified",
+            "Created",
+            "Security_type",
+            "Comment",
+            "character_set_client",
+            "collation_connection",
+            "Database Collation",
+        ],
+        Vec::new(),
+    )
+}
+
+/// SHOW EVENTS: Basalt has no event scheduler, so always empty.
+pub fn events_rows() -> Output {
+    text_rows(
+        &[
+            "Db",
+            "Name",
+            "Definer",
+            "Time zone",
+            "Type",
+            "Execute at",
+            "Interval value",
+            "Interval field",
+            "Starts",
+            "Ends",
+            "Status",
+            "Originator",
+            "character_set_client",
+            "collation_connection",
+            "Database Collation",
+        ],
+        Vec::new(),
+    )
+}
+
+/// INFORMATION_SCHEMA.TABLES columns (MySQL 8's, in its order).
+const INFORMATION_SCHEMA_TABLES: [&str; 21] = [
+    "TABLE_CATALOG",
+    "TABLE_SCHEMA",
+    "TABLE_NAME",
+    "TABLE_TYPE",
+    "ENGINE",
+    "VERSION",
+    "ROW_FORMAT",
+    "TABLE_ROWS",
+    "AVG_ROW_LENGTH",
+    "DATA_LENGTH",
+    "MAX_DATA_LENGTH",
+    "INDEX_LENGTH",
+    "DATA_FREE",
+    "AUTO_INCREMENT",
+    "CREATE_TIME",
+    "UPDATE_TIME",
+    "CHECK_TIME",
+    "TABLE_COLLATION",
+    "CHECKSUM",
+    "CREATE_OPTIONS",
+    "TABLE_COMMENT",
+];
+
+/// INFORMATION_SCHEMA.COLUMNS columns: MySQL 8's, without the numeric
+/// precision and length ones.
+const INFORMATION_SCHEMA_COLUMNS: [&str; 16] = [
+    "TABLE_CATALOG",
+    "TABLE_SCHEMA",
+    "TABLE_NAME",
+    "COLUMN_NAME",
+    "ORDINAL_POSITION",
+    "COLUMN_DEFAULT",
+    "IS_NULLABLE",
+    "DATA_TYPE",
+    "CHARACTER_SET_NAME",
+    "COLLATION_NAME",
+    "COLUMN_TYPE",
+    "COLUMN_KEY",
+    "EXTRA",
+    "PRIVILEGES",
+    "COLUMN_COMMENT",
+    "GENERATION_EXPRESSION",
+];
+
+/// INFORMATION_SCHEMA.TRIGGERS columns (MySQL 8's).
+const INFORMATION_SCHEMA_TRIGGERS: [&str; 22] = [
+    "TRIGGER_CATALOG",
+    "TRIGGER_SCHEMA",
+    "TRIGGER_NAME",
+    "EVENT_MANIPULATION",
+    "EVENT_OBJECT_CATALOG",
+    "EVENT_OBJECT_SCHEMA",
+    "EVENT_OBJECT_TABLE",
+    "ACTION_ORDER",
+    "ACTION_CONDITION",
+    "ACTION_STATEMENT",
+    "ACTION_ORIENTATION",
+    "ACTION_TIMING",
+    "ACTION_REFERENCE_OLD_TABLE",
+    "ACTION_REFERENCE_NEW_TABLE",
+    "ACTION_REFERENCE_OLD_ROW",
+    "ACTION_REFERENCE_NEW_ROW",
+    "CREATED",
+    "SQL_MODE",
+    "DEFINER",
+    "CHARACTER_SET_CLIENT",
+    "COLLATION_CONNECTION",
+    "DATABASE_COLLATION",
+];
+
+/// The rows of INFORMATION_SCHEMA table `name`, as a query of literal rows
+/// with the table's column names. Only the tables mysqldump reads are
+/// served: TABLES, COLUMNS and TRIGGERS (always empty); others are 1109,
+/// which mysqldump expects from servers without them.
+fn information_schema_table(schema: &InfoSchema, name: &str) -> Result<ast::Query, SqlError> {
+    let tables = || {
+        schema.databases().into_iter().flat_map(|db| {
+            schema
+                .tables(&db.name)
+                .into_iter()
+                .map(move |t| (db.name.as_str(), t))
+        })
+    };
+    let (columns, rows): (&[&str], Vec<Vec<Datum>>) = match name.to_uppercase().as_str() {
+        "TABLES" => (
+            &INFORMATION_SCHEMA_TABLES,
+            tables()
+                .map(|(db, t)| {
+                    let mut row = vec![text("def"), text(db), text(&t.name), text("BASE TABLE")];
+                    row.extend(table_status(t).into_iter().skip(1));
+                    row
+                })
+                .collect(),
+        ),
+        "COLUMNS" => (
+            &INFORMATION_SCHEMA_COLUMNS,
+            tables()
+                .flat_map(|(db, t)| {
+                    t.columns.iter().enumerate().map(move |(pos, c)| {
+                        let column_type = type_sql(&c.ty);
+                        let data_type = column_type
+                            .split(['(', ' '])
+                            .next()
+                            .unwrap_or_default()
+                            .to_string();
+                        let collation = column_collation(c);
+                        vec![
+                            text("def"),
+                            text(db),
+                            text(&t.name),
+                            text(&c.name),
+                            Datum::I64(pos as i64 + 1),
+                            column_default(c),
+                            text(if c.nullable { "YES" } else { "NO" }),
+                            text(data_type),
+                            collation
+                                .and_then(|c| c.split('_').next())
+                                .map_or(Datum::Null, text),
+                            collation.map_or(Datum::Null, text),
+                            text(column_type),
+                            text(column_key(t, pos)),
+                            text(column_extra(c)),
+                            text("select,insert,update,references"),
+                            text(&c.comment),
+                            text(""),
+                        ]
+                    })
+                })
+                .collect(),
+        ),
+        "TRIGGERS" => (&INFORMATION_SCHEMA_TRIGGERS, Vec::new()),
+        _ => {
+            return Err(SqlError::new(
+                1109,
+                "42S02",
+                format!("Unknown table '{name}' in information_schema"),
+            ));
+        }
+    };
+    literal_rows_query(columns, &rows)
+}
+
+/// `SELECT column_0 AS c0, ... FROM (VALUES ROW(...), ...) AS v`: rows as a
+/// query the planner can filter, project and sort. A column holding numbers
+/// is numeric, its NULLs included; an empty table is one row of NULLs
+/// filtered out, so its columns still have names and types.
+fn literal_rows_query(columns: &[&str], rows: &[Vec<Datum>]) -> Result<ast::Query, SqlError> {
+    let numeric: Vec<bool> = (0..columns.len())
+        .map(|i| {
+            rows.iter()
+                .any(|r| matches!(r.get(i), Some(Datum::I64(_) | Datum::U64(_))))
+        })
+        .collect();
+    let nulls = vec![Datum::Null; columns.len()];
+    let values: Vec<String> = if rows.is_empty() {
+        std::slice::from_ref(&nulls)
+    } else {
+        rows
+    }
+    .iter()
+    .map(|row| {
+        let literals: Vec<String> = row
+            .iter()
+            .zip(&numeric)
+            .map(|(d, &numeric)| match d {
+                Datum::I64(v) => v.to_string(),
+                Datum::U64(v) => v.to_string(),
+                Datum::Bytes(b) => quote_text(&String::from_utf8_lossy(b)),
+                _ if numeric => "CAST(NULL AS UNSIGNED)".into(),
+                _ => "CAST(NULL AS CHAR)".into(),
+            })
+            .collect();
+        format!("ROW({})", literals.join(", "))
+    })
+    .collect();
+    let projection: Vec<String> = columns
+        .iter()
+        .enumerate()
+        .map(|(i, c)| format!("column_{i} AS {}", quote(c)))
+        .collect();
+    let sql = format!(
+        "SELECT {} FROM (VALUES {}) AS v{}",
+        projection.join(", "),
+        values.join(", "),
+        if rows.is_empty() { " WHERE FALSE" } else { "" }
+    );
+    match Parser::parse_sql(&MySqlDialect {}, &sql) {
+        Ok(mut statements) => match statements.pop() {
+            Some(ast::Statement::Query(q)) => Ok(*q),
+            _ => Err(crate::error::internal("literal rows are not a query")),
+        },
+        Err(e) => Err(crate::error::internal(e)),
+    }
+}
+
+/// The INFORMATION_SCHEMA table `name` refers to, if it does.
+fn information_schema_name(name: &ast::ObjectName) -> Option<&str> {
+    match name.0.as_slice() {
+        [
+            ast::ObjectNamePart::Identifier(db),
+            ast::ObjectNamePart::Identifier(table),
+        ] if db.value.eq_ignore_ascii_case("information_schema") => Some(&table.value),
+        _ => None,
+    }
+}
+
+/// Whether a FROM clause of `query` (in derived tables, joins and set
+/// operations too) names an INFORMATION_SCHEMA table.
+pub fn reads_information_schema(query: &ast::Query) -> bool {
+    fn set_expr(body: &ast::SetExpr) -> bool {
+        match body {
+            ast::SetExpr::Select(s) => s.from.iter().any(from),
+            ast::SetExpr::Query(q) => set_expr(&q.body),
+            ast::SetExpr::SetOperation { left, right, .. } => set_expr(left) || set_expr(right),
+            _ => false,
+        }
+    }
+    fn from(t: &ast::TableWithJoins) -> bool {
+        factor(&t.relation) || t.joins.iter().any(|j| factor(&j.relation))
+    }
+    fn factor(f: &ast::TableFactor) -> bool {
+        match f {
+            ast::TableFactor::Table { name, .. } => information_schema_name(name).is_some(),
+            ast::TableFactor::Derived { subquery, .. } => set_expr(&subquery.body),
+            ast::TableFactor::NestedJoin {
+                table_with_joins, ..
+            } => from(table_with_joins),
+            _ => false,
+        }
+    }
+    set_expr(&query.body)
+}
+
+/// Replace each INFORMATION_SCHEMA table in `query`'s FROM clauses by a
+/// derived table of its rows, under the table's alias or name, so the
+/// planner evaluates the query's own WHERE, projection and ORDER BY over
+/// them. Subqueries in expressions are not visited.
+pub fn resolve_information_schema(
+    query: &mut ast::Query,
+    schema: &InfoSchema,
+) -> Result<(), SqlError> {
+    fn set_expr(body: &mut ast::SetExpr, schema: &InfoSchema) -> Result<(), SqlError> {
+        match body {
+            ast::SetExpr::Select(s) => s.from.iter_mut().try_for_each(|t| from(t, schema)),
+            ast::SetExpr::Query(q) => set_expr(&mut q.body, schema),
+            ast::SetExpr::SetOperation { left, right, .. } => {
+                set_expr(left, schema)?;
+                set_expr(right, schema)
+            }
+            _ => Ok(()),
+        }
+    }
+    fn from(t: &mut ast::TableWithJoins, schema: &InfoSchema) -> Result<(), SqlError> {
+        factor(&mut t.relation, schema)?;
+        t.joins
+            .iter_mut()
+            .try_for_each(|j| factor(&mut j.relation, schema))
+    }
+    fn factor(f: &mut ast::TableFactor, schema: &InfoSchema) -> Result<(), SqlError> {
+        match f {
+            ast::TableFactor::Table { name, alias, .. } => {
+                let Some(table) = information_schema_name(name) else {
+                    return Ok(());
+                };
+                let subquery = information_schema_table(schema, table)?;
+                let alias = alias.take().unwrap_or_else(|| ast::TableAlias {
+                    explicit: false,
+                    name: ast::Ident::new(table),
+                    columns: Vec::new(),
+                    at: None,
+                });
+                *f = ast::TableFactor::Derived {
+                    lateral: false,
+                    subquery: Box::new(subquery),
+                    alias: Some(alias),
+                    sample: None,
+                };
+                Ok(())
+            }
+            ast::TableFactor::Derived { subquery, .. } => set_expr(&mut subquery.body, schema),
+            ast::TableFactor::NestedJoin {
+                table_with_joins, ..
+            } => from(table_with_joins, schema),
+            _ => Ok(()),
+        }
+    }
+    set_expr(&mut query.body, schema)
 }

@@ -57,6 +57,7 @@ fn defaults() -> Vec<(&'static str, Datum)> {
         ("socket", s("")),
         ("sql_auto_is_null", Datum::I64(0)),
         ("sql_mode", s(DEFAULT_SQL_MODE)),
+        ("sql_notes", Datum::I64(1)),
         ("sql_quote_show_create", Datum::I64(1)),
         ("sql_safe_updates", Datum::I64(0)),
         ("sql_select_limit", Datum::U64(u64::MAX)),

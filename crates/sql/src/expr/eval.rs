@@ -159,6 +159,9 @@ impl Expr {
                 cast::cast(v, ty, ctx)
             }
             Expr::Call(func, args) => eval_call(*func, args, row, ctx),
+            Expr::Subquery(_) => Err(crate::error::internal(
+                "a subquery was not run before its statement",
+            )),
         }
     }
 
@@ -196,6 +199,10 @@ impl Expr {
     pub fn ty(&self, input: &[SqlType]) -> SqlType {
         match self {
             Expr::Literal(d) => literal_type(d),
+            Expr::Subquery(sq) => match sq.kind {
+                super::SubqueryKind::Scalar => sq.ty.clone(),
+                _ => SqlType::new(TypeKind::BigInt),
+            },
             Expr::Column(i) => input
                 .get(*i)
                 .cloned()

@@ -172,6 +172,47 @@ pub enum Expr {
     Cast(Box<Expr>, SqlType),
     /// A scalar function call.
     Call(func::Func, Vec<Expr>),
+    /// An uncorrelated subquery. The executor runs it before the statement's
+    /// own rows and replaces this node by its result (a literal, or an IN
+    /// list), so evaluation never meets it.
+    Subquery(Box<Subquery>),
+}
+
+/// What a subquery stands for in its enclosing expression.
+#[derive(Clone, Debug, PartialEq)]
+pub enum SubqueryKind {
+    /// `(SELECT ...)`: the single value of its single row (NULL for no row).
+    Scalar,
+    /// `EXISTS (SELECT ...)`: 1 if it returns a row, else 0.
+    Exists,
+    /// `expr [NOT] IN (SELECT ...)`.
+    In {
+        /// The operand.
+        expr: Box<Expr>,
+        /// `NOT IN`.
+        negated: bool,
+        /// How strings compare.
+        collation: Collation,
+    },
+}
+
+/// A planned subquery inside an expression.
+#[derive(Clone, Debug)]
+pub struct Subquery {
+    /// Its plan.
+    pub plan: std::sync::Arc<crate::plan::Plan>,
+    /// How its rows become a value.
+    pub kind: SubqueryKind,
+    /// The type of its (single) column.
+    pub ty: SqlType,
+}
+
+impl PartialEq for Subquery {
+    /// Two subquery nodes are the same expression only if they are the same
+    /// planned subquery.
+    fn eq(&self, other: &Self) -> bool {
+        std::sync::Arc::ptr_eq(&self.plan, &other.plan) && self.kind == other.kind
+    }
 }
 
 /// Bits of `sql_mode` that change evaluation.

@@ -1,0 +1,375 @@
+//! Statements sqlparser 0.64 cannot parse, or parses without their LIKE
+//! pattern (its SHOW fallback keeps only the identifiers), recognised from
+//! their tokens. Tools send them: mysqldump (`SHOW TABLE STATUS`,
+//! `SHOW TRIGGERS`, `SHOW CREATE DATABASE`, `SHOW KEYS`, `START TRANSACTION
+//! WITH CONSISTENT SNAPSHOT`) and its output (`ALTER TABLE t DISABLE KEYS`),
+//! and whoever compares copies of a table (`CHECKSUM TABLE`). Only a query
+//! holding one such statement is recognised; the mysql CLI and mysqldump send
+//! one statement per query.
+
+use crate::error;
+use crate::result::SqlError;
+use sqlparser::ast::{Ident, ObjectName, ObjectNamePart};
+use sqlparser::dialect::MySqlDialect;
+use sqlparser::tokenizer::{Token, Tokenizer};
+
+/// A statement recognised here rather than by sqlparser.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TextStatement {
+    /// `SHOW TABLE STATUS [{FROM | IN} db] [LIKE 'pattern']`.
+    ShowTableStatus {
+        db: Option<String>,
+        like: Option<String>,
+    },
+    /// `SHOW CREATE {DATABASE | SCHEMA} [IF NOT EXISTS] db`.
+    ShowCreateDatabase { name: String, if_not_exists: bool },
+    /// `SHOW {INDEX | INDEXES | KEYS} {FROM | IN} t [{FROM | IN} db]`.
+    ShowIndex(ObjectName),
+    /// `SHOW TRIGGERS [{FROM | IN} db] [LIKE ... | WHERE ...]`.
+    ShowTriggers { db: Option<String> },
+    /// `SHOW {FUNCTION | PROCEDURE} STATUS [LIKE ... | WHERE ...]`.
+    ShowRoutineStatus,
+    /// `SHOW EVENTS [{FROM | IN} db] [LIKE ... | WHERE ...]`.
+    ShowEvents { db: Option<String> },
+    /// `START TRANSACTION WITH CONSISTENT SNAPSHOT` (mysqldump
+    /// --single-transaction).
+    StartTransactionWithConsistentSnapshot,
+    /// `ALTER TABLE t {DISABLE | ENABLE} KEYS`.
+    AlterTableKeys(ObjectName),
+    /// `CHECKSUM TABLE t [, t ...] [QUICK | EXTENDED]`.
+    ChecksumTable {
+        tables: Vec<ObjectName>,
+        /// QUICK: only a live checksum kept by the engine, which InnoDB
+        /// (and Basalt) has not.
+        quick: bool,
+    },
+}
+
+/// The statement `sql` (executable comments already unwrapped) is, if it is
+/// one of [`TextStatement`]'s; an error if it starts like one but is
+/// malformed; `None` for everything else, left to sqlparser.
+pub fn recognise(sql: &str) -> Option<Result<TextStatement, SqlError>> {
+    let first = sql
+        .trim_start()
+        .split(|c: char| !c.is_ascii_alphabetic())
+        .next()?;
+    if !["SHOW", "ALTER", "CHECKSUM", "START"]
+        .iter()
+        .any(|k| first.eq_ignore_ascii_case(k))
+    {
+        return None;
+    }
+    let tokens = Tokenizer::new(&MySqlDialect {}, sql).tokenize().ok()?;
+    let mut t = Cursor {
+        tokens: tokens
+            .into_iter()
+            .filter(|t| !matches!(t, Token::Whitespace(_)))
+            .collect(),
+        pos: 0,
+    };
+    statement(&mut t)
+}
+
+fn statement(t: &mut Cursor) -> Option<Result<TextStatement, SqlError>> {
+    if t.keywords(&["SHOW", "TABLE", "STATUS"]) {
+        return Some(show_table_status(t));
+    }
+    if t.keywords(&["SHOW", "CREATE", "DATABASE"]) || t.keywords(&["SHOW", "CREATE", "SCHEMA"]) {
+        return Some(show_create_database(t));
+    }
+    if ["INDEX", "INDEXES", "KEYS"]
+        .iter()
+        .any(|k| t.keywords(&["SHOW", k]) || t.keywords(&["SHOW", "EXTENDED", k]))
+    {
+        return Some(show_index(t));
+    }
+    if t.keywords(&["SHOW", "TRIGGERS"]) {
+        return Some(show_triggers(t).map(|db| TextStatement::ShowTriggers { db }));
+    }
+    if t.keywords(&["SHOW", "EVENTS"]) {
+        return Some(show_triggers(t).map(|db| TextStatement::ShowEvents { db }));
+    }
+    if t.keywords(&["START", "TRANSACTION", "WITH", "CONSISTENT", "SNAPSHOT"]) {
+        return Some(
+            t.end()
+                .map(|_| TextStatement::StartTransactionWithConsistentSnapshot),
+        );
+    }
+    if t.keywords(&["SHOW", "FUNCTION", "STATUS"]) || t.keywords(&["SHOW", "PROCEDURE", "STATUS"]) {
+        return Some(t.ignored_filter().map(|_| TextStatement::ShowRoutineStatus));
+    }
+    if t.keywords(&["ALTER", "TABLE"]) {
+        // Only this exact form; every other ALTER TABLE is sqlparser's.
+        let table = t.table().ok()?;
+        let keys = (t.keyword("DISABLE") || t.keyword("ENABLE")) && t.keyword("KEYS");
+        return (keys && t.end().is_ok()).then_some(Ok(TextStatement::AlterTableKeys(table)));
+    }
+    if t.keywords(&["CHECKSUM", "TABLE"]) {
+        return Some(checksum_table(t));
+    }
+    None
+}
+
+fn show_table_status(t: &mut Cursor) -> Result<TextStatement, SqlError> {
+    let db = t.database_clause()?;
+    let like = if t.keyword("LIKE") {
+        Some(t.string()?)
+    } else if t.keyword("WHERE") {
+        return Err(error::unsupported("SHOW TABLE STATUS ... WHERE"));
+    } else {
+        None
+    };
+    t.end()?;
+    Ok(TextStatement::ShowTableStatus { db, like })
+}
+
+fn show_create_database(t: &mut Cursor) -> Result<TextStatement, SqlError> {
+    let if_not_exists = t.keywords(&["IF", "NOT", "EXISTS"]);
+    let name = t.name()?;
+    t.end()?;
+    Ok(TextStatement::ShowCreateDatabase {
+        name,
+        if_not_exists,
+    })
+}
+
+fn show_index(t: &mut Cursor) -> Result<TextStatement, SqlError> {
+    if !(t.keyword("FROM") || t.keyword("IN")) {
+        return Err(t.syntax_error());
+    }
+    let mut table = t.table()?;
+    if let Some(db) = t.database_clause()? {
+        let name = table.0.pop().ok_or_else(|| t.syntax_error())?;
+        table = ObjectName(vec![ObjectNamePart::Identifier(Ident::new(db)), name]);
+    }
+    if t.keyword("WHERE") {
+        return Err(error::unsupported("SHOW INDEX ... WHERE"));
+    }
+    t.end()?;
+    Ok(TextStatement::ShowIndex(table))
+}
+
+/// The tail of SHOW TRIGGERS and SHOW EVENTS: the database they list.
+fn show_triggers(t: &mut Cursor) -> Result<Option<String>, SqlError> {
+    let db = t.database_clause()?;
+    t.ignored_filter()?;
+    Ok(db)
+}
+
+fn checksum_table(t: &mut Cursor) -> Result<TextStatement, SqlError> {
+    let mut tables = vec![t.table()?];
+    while t.token(&Token::Comma) {
+        tables.push(t.table()?);
+    }
+    let quick = t.keyword("QUICK");
+    if !quick {
+        t.keyword("EXTENDED");
+    }
+    t.end()?;
+    Ok(TextStatement::ChecksumTable { tables, quick })
+}
+
+struct Cursor {
+    tokens: Vec<Token>,
+    pos: usize,
+}
+
+impl Cursor {
+    fn is_keyword(&self, at: usize, keyword: &str) -> bool {
+        matches!(self.tokens.get(at), Some(Token::Word(w))
+            if w.quote_style.is_none() && w.value.eq_ignore_ascii_case(keyword))
+    }
+
+    fn keyword(&mut self, keyword: &str) -> bool {
+        self.keywords(&[keyword])
+    }
+
+    /// Consume `keywords` if the next tokens are exactly them.
+    fn keywords(&mut self, keywords: &[&str]) -> bool {
+        let all = keywords
+            .iter()
+            .enumerate()
+            .all(|(i, k)| self.is_keyword(self.pos + i, k));
+        if all {
+            self.pos += keywords.len();
+        }
+        all
+    }
+
+    fn token(&mut self, token: &Token) -> bool {
+        let found = self.tokens.get(self.pos) == Some(token);
+        if found {
+            self.pos += 1;
+        }
+        found
+    }
+
+    fn syntax_error(&self) -> SqlError {
+        let rest: Vec<String> = self.tokens[self.pos..]
+            .iter()
+            .map(|t| t.to_string())
+            .collect();
+        error::syntax(&rest.join(" "), 1)
+    }
+
+    fn name(&mut self) -> Result<String, SqlError> {
+        match self.tokens.get(self.pos) {
+            Some(Token::Word(w)) => {
+                self.pos += 1;
+                Ok(w.value.clone())
+            }
+            _ => Err(self.syntax_error()),
+        }
+    }
+
+    /// A table name, `t` or `db.t`.
+    fn table(&mut self) -> Result<ObjectName, SqlError> {
+        let mut parts = vec![Ident::new(self.name()?)];
+        if self.token(&Token::Period) {
+            parts.push(Ident::new(self.name()?));
+        }
+        Ok(ObjectName::from(parts))
+    }
+
+    fn string(&mut self) -> Result<String, SqlError> {
+        match self.tokens.get(self.pos) {
+            Some(Token::SingleQuotedString(s) | Token::DoubleQuotedString(s)) => {
+                self.pos += 1;
+                Ok(s.clone())
+            }
+            _ => Err(self.syntax_error()),
+        }
+    }
+
+    /// An optional `{FROM | IN} db`.
+    fn database_clause(&mut self) -> Result<Option<String>, SqlError> {
+        if self.keyword("FROM") || self.keyword("IN") {
+            return self.name().map(Some);
+        }
+        Ok(None)
+    }
+
+    /// `[LIKE 'pattern' | WHERE expr]` of a SHOW whose result is always
+    /// empty, so the filter cannot change it.
+    fn ignored_filter(&mut self) -> Result<(), SqlError> {
+        if self.keyword("LIKE") {
+            self.string()?;
+        } else if self.keyword("WHERE") {
+            if self.pos >= self.tokens.len() {
+                return Err(self.syntax_error());
+            }
+            self.pos = self.tokens.len();
+        }
+        self.end()
+    }
+
+    /// Nothing but semicolons may follow.
+    fn end(&mut self) -> Result<(), SqlError> {
+        while self.token(&Token::SemiColon) {}
+        if self.pos < self.tokens.len() {
+            return Err(self.syntax_error());
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Ident, ObjectName, TextStatement as T, recognise};
+
+    fn table(db: Option<&str>, name: &str) -> ObjectName {
+        ObjectName::from(
+            db.into_iter()
+                .chain([name])
+                .map(Ident::new)
+                .collect::<Vec<_>>(),
+        )
+    }
+
+    #[test]
+    fn recognises_what_mysqldump_sends() {
+        let ok = |sql: &str| recognise(sql).unwrap().unwrap();
+        assert_eq!(
+            ok("show table status like 'sb\\_test1'"),
+            T::ShowTableStatus {
+                db: None,
+                like: Some("sb\\_test1".into())
+            }
+        );
+        assert_eq!(
+            ok("SHOW TABLE STATUS FROM `my db`;"),
+            T::ShowTableStatus {
+                db: Some("my db".into()),
+                like: None
+            }
+        );
+        assert_eq!(
+            ok("SHOW CREATE DATABASE IF NOT EXISTS `sbtest`"),
+            T::ShowCreateDatabase {
+                name: "sbtest".into(),
+                if_not_exists: true
+            }
+        );
+        assert_eq!(
+            ok("SHOW KEYS FROM `t` IN d"),
+            T::ShowIndex(table(Some("d"), "t"))
+        );
+        assert_eq!(
+            ok("SHOW TRIGGERS LIKE 'sbtest1'"),
+            T::ShowTriggers { db: None }
+        );
+        assert_eq!(
+            ok("SHOW FUNCTION STATUS WHERE Db = 'sbtest'"),
+            T::ShowRoutineStatus
+        );
+        assert_eq!(
+            ok("show events from d"),
+            T::ShowEvents {
+                db: Some("d".into())
+            }
+        );
+        assert_eq!(
+            ok("START TRANSACTION  WITH CONSISTENT SNAPSHOT "),
+            T::StartTransactionWithConsistentSnapshot
+        );
+        assert_eq!(
+            ok("  ALTER TABLE `sbtest1` DISABLE KEYS  "),
+            T::AlterTableKeys(table(None, "sbtest1"))
+        );
+        assert_eq!(
+            ok("checksum table a, d.b extended"),
+            T::ChecksumTable {
+                tables: vec![table(None, "a"), table(Some("d"), "b")],
+                quick: false
+            }
+        );
+    }
+
+    #[test]
+    fn leaves_other_statements_to_sqlparser() {
+        for sql in [
+            "SELECT 1",
+            "SHOW TABLES",
+            "SHOW CREATE TABLE t",
+            "START TRANSACTION READ ONLY",
+            "ALTER TABLE t ADD COLUMN c int",
+            "ALTER TABLE t DISABLE KEYS, ADD COLUMN c int",
+        ] {
+            assert!(recognise(sql).is_none(), "{sql}");
+        }
+    }
+
+    #[test]
+    fn malformed_tails_are_syntax_errors() {
+        for sql in [
+            "SHOW TABLE STATUS LIKE",
+            "SHOW CREATE DATABASE",
+            "SHOW INDEX t",
+            "CHECKSUM TABLE a,",
+            "SHOW TRIGGERS WHERE",
+        ] {
+            let e = recognise(sql).unwrap().unwrap_err();
+            assert_eq!(e.code, 1064, "{sql}");
+        }
+    }
+}
