@@ -256,6 +256,21 @@ enum Source {
     Value(Datum),
 }
 
+/// A value of an inserted row: `DEFAULT`, or a constant expression.
+fn value_source(p: &mut Planner<'_, '_>, e: &ast::Expr) -> Result<Source, SqlError> {
+    match e {
+        ast::Expr::Identifier(id)
+            if id.quote_style.is_none() && id.value.eq_ignore_ascii_case("DEFAULT") =>
+        {
+            Ok(Source::Default)
+        }
+        e => Ok(Source::Value(
+            p.bind(e, &Scope::default(), "field list")?
+                .eval(&[], p.ctx)?,
+        )),
+    }
+}
+
 /// INSERT / REPLACE.
 pub async fn insert(
     p: &mut Planner<'_, '_>,
@@ -267,7 +282,7 @@ pub async fn insert(
         return Err(error::unsupported("INSERT into a table function"));
     };
     let (db, table) = p.table(name)?;
-    let targets = column_positions(&table, &ins.columns)?;
+    let mut targets = column_positions(&table, &ins.columns)?;
     let mode = match (&ins.on, ins.replace_into, ins.ignore) {
         (Some(ast::OnInsert::DuplicateKeyUpdate(_)), _, _) => OnDuplicate::Update,
         (_, true, _) => OnDuplicate::Replace,
@@ -277,23 +292,14 @@ pub async fn insert(
 
     // The rows to insert, as values for `targets`.
     let mut sources: Vec<Vec<Source>> = Vec::new();
-    let empty = Scope::default();
     match ins.source.as_deref() {
         Some(query) => match query.body.as_ref() {
             ast::SetExpr::Values(values) => {
                 for row in &values.rows {
-                    let mut out = Vec::with_capacity(row.len());
-                    for e in row.iter() {
-                        out.push(match e {
-                            ast::Expr::Identifier(id)
-                                if id.quote_style.is_none()
-                                    && id.value.eq_ignore_ascii_case("DEFAULT") =>
-                            {
-                                Source::Default
-                            }
-                            e => Source::Value(p.bind(e, &empty, "field list")?.eval(&[], p.ctx)?),
-                        });
-                    }
+                    let out = row
+                        .iter()
+                        .map(|e| value_source(p, e))
+                        .collect::<Result<Vec<_>, _>>()?;
                     sources.push(out);
                 }
             }
@@ -304,8 +310,19 @@ pub async fn insert(
                 }
             }
         },
+        // INSERT ... SET a = 1, b = 2: one row, columns named by the assignments.
         None if !ins.assignments.is_empty() => {
-            return Err(error::unsupported("INSERT ... SET"));
+            targets = ins
+                .assignments
+                .iter()
+                .map(|a| assignment_column(&table, a))
+                .collect::<Result<_, _>>()?;
+            let row = ins
+                .assignments
+                .iter()
+                .map(|a| value_source(p, &a.value))
+                .collect::<Result<Vec<_>, _>>()?;
+            sources.push(row);
         }
         None => return Err(error::syntax("", 1)),
     }

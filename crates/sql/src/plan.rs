@@ -53,7 +53,10 @@ impl Scope {
         for (i, c) in self.columns.iter().enumerate() {
             let name_ok = c.name.eq_ignore_ascii_case(name);
             let qual_ok = match qualifier {
-                None => true,
+                // Synthetic columns (qualifier starting with NUL, like the
+                // new row of ON DUPLICATE KEY UPDATE) are only reachable
+                // qualified, so they never make a plain name ambiguous.
+                None => !c.qualifier.as_deref().is_some_and(|q| q.starts_with('\0')),
                 Some(q) => c
                     .qualifier
                     .as_deref()
