@@ -7,6 +7,7 @@ use crate::expr::{EvalContext, Expr, SubqueryKind};
 use crate::plan::{Access, JoinKind, Plan};
 use crate::result::SqlError;
 use crate::table::{decode_row, handle_from_entry, row_key};
+use crate::types::Collation;
 use codec::Datum;
 use kv_client::Transaction;
 use std::collections::{HashMap, HashSet};
@@ -155,7 +156,9 @@ fn run_plan<'a>(plan: &'a Plan, txn: &'a Transaction, ctx: &'a mut EvalContext<'
                 let rows = run_plan(input, txn, ctx).await?;
                 let mut seen = HashSet::new();
                 rows.into_iter()
-                    .filter(|row| seen.insert(row_key_bytes(&row[..*width], collations)))
+                    .filter(|row| {
+                        seen.insert(row_key_bytes(&row[..*width], collations.iter().copied()))
+                    })
                     .collect()
             }
             Plan::Sort(input, keys) => {
@@ -200,10 +203,9 @@ fn run_plan<'a>(plan: &'a Plan, txn: &'a Transaction, ctx: &'a mut EvalContext<'
                 }
                 if *distinct {
                     let mut seen = HashSet::new();
-                    let collations: Vec<_> = out.first().map_or(Vec::new(), |r| {
-                        r.iter().map(|_| Default::default()).collect()
+                    out.retain(|row| {
+                        seen.insert(row_key_bytes(row, std::iter::repeat(Collation::default())))
                     });
-                    out.retain(|row| seen.insert(row_key_bytes(row, &collations)));
                 }
                 out
             }
@@ -211,10 +213,12 @@ fn run_plan<'a>(plan: &'a Plan, txn: &'a Transaction, ctx: &'a mut EvalContext<'
     })
 }
 
-fn row_key_bytes(values: &[Datum], collations: &[crate::types::Collation]) -> Vec<u8> {
+/// One hashable key for a row's values, equal for values equal under their
+/// collations.
+fn row_key_bytes(values: &[Datum], collations: impl IntoIterator<Item = Collation>) -> Vec<u8> {
     let mut key = Vec::new();
     for (d, c) in values.iter().zip(collations) {
-        let part = group_key(d, *c);
+        let part = group_key(d, c);
         key.extend_from_slice(&(part.len() as u32).to_be_bytes());
         key.extend_from_slice(&part);
     }
@@ -388,7 +392,7 @@ fn aggregate(
             .iter()
             .map(|g| g.eval(&row, ctx))
             .collect::<Result<Row, _>>()?;
-        let key = row_key_bytes(&values, &vec![Default::default(); values.len()]);
+        let key = row_key_bytes(&values, std::iter::repeat(Collation::default()));
         let g = match index.get(&key) {
             Some(&g) => g,
             None => {

@@ -1059,25 +1059,34 @@ impl<'a, 'c> Planner<'a, 'c> {
     }
 
     /// Collect per-column facts from the conjuncts of a single-table WHERE.
+    /// `e` folded to a constant, in the key form of `table`'s column `col`.
+    fn key_constant(&mut self, table: &TableDef, col: usize, e: &Expr) -> Option<Datum> {
+        let v = self.fold(e)?;
+        key_datum(&table.columns[col].ty, &v)
+    }
+
     fn facts(&mut self, table: &TableDef, parts: &[Expr]) -> Vec<ColumnFacts> {
         let mut facts: Vec<ColumnFacts> = table
             .columns
             .iter()
             .map(|_| ColumnFacts::default())
             .collect();
-        let width = table.columns.len();
+        // A reference to one of the table's own columns (not its handle).
+        let column = |e: &Expr| match e {
+            Expr::Column(c) if *c < table.columns.len() => Some(*c),
+            _ => None,
+        };
         for part in parts {
             match part {
                 Expr::Binary {
                     op, left, right, ..
                 } => {
-                    let (col, value, op) = match (left.as_ref(), right.as_ref()) {
-                        (Expr::Column(c), other) if *c < width => (*c, other, *op),
-                        (other, Expr::Column(c)) if *c < width => (*c, other, flip(*op)),
-                        _ => continue,
+                    let (col, value, op) = match (column(left), column(right)) {
+                        (Some(c), _) => (c, right.as_ref(), *op),
+                        (None, Some(c)) => (c, left.as_ref(), flip(*op)),
+                        (None, None) => continue,
                     };
-                    let Some(v) = self.fold(value) else { continue };
-                    let Some(v) = key_datum(&table.columns[col].ty, &v) else {
+                    let Some(v) = self.key_constant(table, col, value) else {
                         continue;
                     };
                     let f = &mut facts[col];
@@ -1096,19 +1105,13 @@ impl<'a, 'c> Planner<'a, 'c> {
                     negated: false,
                     ..
                 } => {
-                    let Expr::Column(col) = expr.as_ref() else {
-                        continue;
-                    };
-                    if *col >= width {
-                        continue;
-                    }
-                    let ty = table.columns[*col].ty.clone();
+                    let Some(col) = column(expr) else { continue };
                     let values: Option<Vec<Datum>> = list
                         .iter()
-                        .map(|e| self.fold(e).and_then(|v| key_datum(&ty, &v)))
+                        .map(|e| self.key_constant(table, col, e))
                         .collect();
                     if let Some(values) = values {
-                        facts[*col].equal = Some(values);
+                        facts[col].equal = Some(values);
                     }
                 }
                 Expr::Between {
@@ -1118,18 +1121,13 @@ impl<'a, 'c> Planner<'a, 'c> {
                     negated: false,
                     ..
                 } => {
-                    let Expr::Column(col) = expr.as_ref() else {
-                        continue;
-                    };
-                    if *col >= width {
-                        continue;
-                    }
-                    let ty = table.columns[*col].ty.clone();
-                    if let (Some(l), Some(h)) = (self.fold(low), self.fold(high))
-                        && let (Some(l), Some(h)) = (key_datum(&ty, &l), key_datum(&ty, &h))
-                    {
-                        facts[*col].low = Some((l, true));
-                        facts[*col].high = Some((h, true));
+                    let Some(col) = column(expr) else { continue };
+                    if let (Some(l), Some(h)) = (
+                        self.key_constant(table, col, low),
+                        self.key_constant(table, col, high),
+                    ) {
+                        facts[col].low = Some((l, true));
+                        facts[col].high = Some((h, true));
                     }
                 }
                 _ => {}

@@ -529,9 +529,12 @@ impl Session {
 
     /// Run one statement, keeping the warnings it raised for SHOW WARNINGS.
     async fn run(&mut self, statement: &Statement, params: &[Datum]) -> Result<Output, SqlError> {
-        let keeps_diagnostics = matches!(statement, Statement::ShowVariable { .. })
-            || matches!(statement, Statement::Query(q) if q.to_string().to_lowercase().contains("@@warning_count"));
         let result = self.dispatch(statement, params).await;
+        // Reading the diagnostics must not add to them. Only checked for a
+        // failed statement: rendering the statement is not free.
+        let keeps_diagnostics = result.is_err()
+            && (matches!(statement, Statement::ShowVariable { .. })
+                || matches!(statement, Statement::Query(q) if q.to_string().to_lowercase().contains("@@warning_count")));
         if !keeps_diagnostics {
             self.record_diagnostics(&result);
         }

@@ -97,18 +97,50 @@ pub fn prewrite<S: Snapshot>(
         }
         None => {}
     }
-    for version in reader.versions(&encoded, u64::MAX, start_ts) {
+    match own_record_or_conflict(reader, &encoded, raw_key, start_ts, start_ts)? {
+        Some(WriteType::Rollback) => {
+            return Err(Error::RolledBack {
+                start_ts,
+                key: raw_key.to_vec(),
+            });
+        }
+        Some(_) => return Ok(()), // already committed: a prewrite retried after commit
+        None => {}
+    }
+    stage(batch, encoded, mutation, props)
+}
+
+/// The lock a transaction with `props` puts on a key.
+fn new_lock(props: &PrewriteProps<'_>, lock_type: LockType, short_value: Option<Vec<u8>>) -> Lock {
+    Lock {
+        lock_type,
+        primary: props.primary.to_vec(),
+        start_ts: props.start_ts,
+        ttl: props.lock_ttl,
+        txn_size: props.txn_size,
+        for_update_ts: props.for_update_ts,
+        short_value,
+    }
+}
+
+/// Walk the versions of a key committed at or after `start_ts`: return what
+/// the transaction itself already recorded there (a commit or a rollback),
+/// or fail with a write conflict on a data version committed after
+/// `conflict_after` (`start_ts` for optimistic writes, the statement's
+/// `for_update_ts` for pessimistic locks).
+fn own_record_or_conflict<S: Snapshot>(
+    reader: &MvccReader<S>,
+    encoded: &[u8],
+    raw_key: &[u8],
+    start_ts: u64,
+    conflict_after: u64,
+) -> Result<Option<WriteType>> {
+    for version in reader.versions(encoded, u64::MAX, start_ts) {
         let (commit_ts, write) = version?;
         if write.start_ts == start_ts {
-            return match write.write_type {
-                WriteType::Rollback => Err(Error::RolledBack {
-                    start_ts,
-                    key: raw_key.to_vec(),
-                }),
-                _ => Ok(()), // already committed: a prewrite retried after commit
-            };
+            return Ok(Some(write.write_type));
         }
-        if write.is_data() && commit_ts > start_ts {
+        if write.is_data() && commit_ts > conflict_after {
             return Err(Error::WriteConflict {
                 start_ts,
                 conflict_start_ts: write.start_ts,
@@ -117,7 +149,7 @@ pub fn prewrite<S: Snapshot>(
             });
         }
     }
-    stage(batch, encoded, mutation, props)
+    Ok(None)
 }
 
 /// Write the lock (and, for a long value, the value) of a prewritten key.
@@ -138,15 +170,7 @@ fn stage(
         }
         Mutation::Delete(_) => (LockType::Delete, None),
     };
-    let lock = Lock {
-        lock_type,
-        primary: props.primary.to_vec(),
-        start_ts,
-        ttl: props.lock_ttl,
-        txn_size: props.txn_size,
-        for_update_ts: props.for_update_ts,
-        short_value,
-    };
+    let lock = new_lock(props, lock_type, short_value);
     batch.put(Cf::Lock, encoded, lock.encode());
     Ok(())
 }
@@ -304,32 +328,13 @@ pub fn acquire_pessimistic_lock<S: Snapshot>(
             return Ok(()); // already ours
         }
     }
-    for version in reader.versions(&encoded, u64::MAX, start_ts) {
-        let (commit_ts, write) = version?;
-        if write.start_ts == start_ts {
-            return Err(Error::RolledBack {
-                start_ts,
-                key: raw_key.to_vec(),
-            });
-        }
-        if write.is_data() && commit_ts > props.for_update_ts {
-            return Err(Error::WriteConflict {
-                start_ts,
-                conflict_start_ts: write.start_ts,
-                conflict_commit_ts: commit_ts,
-                key: raw_key.to_vec(),
-            });
-        }
+    if own_record_or_conflict(reader, &encoded, raw_key, start_ts, props.for_update_ts)?.is_some() {
+        return Err(Error::RolledBack {
+            start_ts,
+            key: raw_key.to_vec(),
+        });
     }
-    let lock = Lock {
-        lock_type: LockType::Pessimistic,
-        primary: props.primary.to_vec(),
-        start_ts,
-        ttl: props.lock_ttl,
-        txn_size: props.txn_size,
-        for_update_ts: props.for_update_ts,
-        short_value: None,
-    };
+    let lock = new_lock(props, LockType::Pessimistic, None);
     batch.put(Cf::Lock, encoded, lock.encode());
     Ok(())
 }
