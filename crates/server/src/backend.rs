@@ -94,6 +94,12 @@ pub trait Backend: Send + 'static {
 
     /// Warnings of the last statement (`SHOW WARNINGS` lists them).
     fn warning_count(&self) -> u16;
+
+    /// Resolves when `KILL CONNECTION` named this session: the server then
+    /// closes the connection, even one idle in a read.
+    fn killed(&self) -> impl Future<Output = ()> + Send + '_ {
+        std::future::pending()
+    }
 }
 
 /// Creates sessions and answers server-wide questions.

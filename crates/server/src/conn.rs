@@ -426,6 +426,9 @@ impl<F: BackendFactory, S: AsyncRead + AsyncWrite + Unpin + Send> Conn<F, S> {
             let payload = tokio::select! {
                 biased;
                 _ = stop.wait_for(|stopped| *stopped) => return,
+                _ = self.session.killed() => {
+                    return debug!(id = self.id, "connection killed");
+                }
                 payload = self.io.read() => payload,
             };
             let payload = match payload {

@@ -22,7 +22,9 @@ impl BackendFactory for SqlBackendFactory {
     type Session = Session;
 
     async fn open(&self, info: &ConnectInfo<'_>) -> Result<Session, SqlError> {
-        let mut session = self.engine.session(info.connection_id, info.user);
+        let mut session = self
+            .engine
+            .session(info.connection_id, info.user, info.host);
         if let Some(db) = info.database {
             session.use_database(db).await?;
         }
@@ -69,5 +71,9 @@ impl Backend for Session {
 
     fn warning_count(&self) -> u16 {
         Session::warning_count(self)
+    }
+
+    async fn killed(&self) {
+        Session::killed(self).await
     }
 }

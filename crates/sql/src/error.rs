@@ -164,3 +164,8 @@ pub fn from_kv(e: kv_client::Error) -> SqlError {
         e => internal(e),
     }
 }
+
+/// 1317: `KILL` stopped the statement.
+pub fn query_interrupted() -> SqlError {
+    SqlError::new(1317, "70100", "Query execution was interrupted")
+}

@@ -107,6 +107,7 @@ fn substitute(e: Expr, results: &[(Arc<Plan>, Vec<Row>)], failure: &mut Option<S
 /// Run a plan whose expressions hold no subquery.
 fn run_plan<'a>(plan: &'a Plan, txn: &'a Transaction, ctx: &'a mut EvalContext<'_>) -> Rows<'a> {
     Box::pin(async move {
+        ctx.check_killed()?;
         Ok(match plan {
             Plan::Dual => vec![Vec::new()],
             Plan::Read { table, access } => read(table, access, txn).await?,
@@ -334,6 +335,7 @@ fn join(
 ) -> Result<Vec<Row>, SqlError> {
     let mut out = Vec::new();
     for l in outer {
+        ctx.check_killed()?;
         let mut matched = false;
         for r in inner {
             let mut row = l.clone();

@@ -19,6 +19,7 @@ pub mod exec;
 pub mod expr;
 pub mod plan;
 pub mod plan_cache;
+pub mod process;
 pub mod result;
 pub mod session;
 pub mod show;

@@ -15,6 +15,7 @@ use crate::exec;
 use crate::expr::{EvalContext, Level, SqlMode, Warning};
 use crate::plan::{Planner, table_name};
 use crate::plan_cache::PlanSlot;
+use crate::process::{Kill, Process, ProcessList};
 use crate::result::{ColumnInfo, Output, Prepared, SqlError};
 use crate::show::{self, text, text_rows};
 use crate::text_statement::{self, TextStatement};
@@ -47,7 +48,7 @@ pub struct SqlEngine {
     globals: GlobalVariables,
     started: Instant,
     questions: AtomicU64,
-    connections: AtomicU64,
+    processes: ProcessList,
 }
 
 impl SqlEngine {
@@ -62,17 +63,16 @@ impl SqlEngine {
             globals: GlobalVariables::default(),
             started: Instant::now(),
             questions: AtomicU64::new(0),
-            connections: AtomicU64::new(0),
+            processes: ProcessList::default(),
         }))
     }
 
-    /// A new session for connection `id`.
-    pub fn session(self: &Arc<Self>, id: u32, user: &str) -> Session {
-        self.connections.fetch_add(1, Ordering::Relaxed);
+    /// A new session for connection `id` of `user` from `host`.
+    pub fn session(self: &Arc<Self>, id: u32, user: &str, host: &str) -> Session {
         Session {
             engine: self.clone(),
+            process: self.processes.register(id, user, host),
             id,
-            user: user.to_string(),
             database: None,
             txn: None,
             explicit: false,
@@ -93,7 +93,7 @@ impl SqlEngine {
         format!(
             "Uptime: {}  Threads: {}  Questions: {}  Slow queries: 0  Opens: 0  Flush tables: 0  Open tables: 0  Queries per second avg: {:.3}",
             self.started.elapsed().as_secs(),
-            self.connections.load(Ordering::Relaxed),
+            self.processes.len(),
             self.questions.load(Ordering::Relaxed),
             self.questions.load(Ordering::Relaxed) as f64
                 / self.started.elapsed().as_secs_f64().max(1.0)
@@ -102,6 +102,8 @@ impl SqlEngine {
 }
 
 struct PreparedStatement {
+    /// The text, for the process list.
+    sql: Arc<str>,
     statement: Statement,
     info: Prepared,
     plan: PlanSlot,
@@ -118,8 +120,9 @@ struct Bindings<'p> {
 /// One connection's session.
 pub struct Session {
     engine: Arc<SqlEngine>,
+    /// This connection's entry in the process list.
+    process: Arc<Process>,
     id: u32,
-    user: String,
     database: Option<String>,
     txn: Option<Transaction>,
     /// The transaction was opened by BEGIN (or autocommit=0), not by a statement.
@@ -140,7 +143,7 @@ pub struct Session {
 
 impl Drop for Session {
     fn drop(&mut self) {
-        self.engine.connections.fetch_sub(1, Ordering::Relaxed);
+        self.engine.processes.unregister(&self.process);
     }
 }
 
@@ -356,6 +359,17 @@ impl Session {
         multi_statements: bool,
     ) -> Vec<Result<Output, SqlError>> {
         self.engine.questions.fetch_add(1, Ordering::Relaxed);
+        self.process.begin("Query", Arc::from(sql));
+        let results = self.query_statements(sql, multi_statements).await;
+        self.process.end();
+        results
+    }
+
+    async fn query_statements(
+        &mut self,
+        sql: &str,
+        multi_statements: bool,
+    ) -> Vec<Result<Output, SqlError>> {
         let (numbered, _) = preprocess(sql);
         if let Some(statement) = text_statement::recognise(&numbered) {
             self.warnings.clear();
@@ -389,7 +403,10 @@ impl Session {
         };
         let mut results = Vec::with_capacity(statements.len());
         for statement in &statements {
-            let result = self.run(statement, Bindings::default()).await;
+            let result = match self.process.kill_state() {
+                Kill::None => self.run(statement, Bindings::default()).await,
+                _ => Err(error::query_interrupted()),
+            };
             let failed = result.is_err();
             results.push(result);
             if failed {
@@ -406,6 +423,7 @@ impl Session {
             .database(db)
             .ok_or_else(|| error::unknown_database(db))?;
         self.database = Some(found.name.clone());
+        self.process.set_database(self.database.as_deref());
         Ok(())
     }
 
@@ -440,6 +458,7 @@ impl Session {
         self.prepared.insert(
             id,
             Arc::new(PreparedStatement {
+                sql: Arc::from(sql),
                 statement,
                 info: info.clone(),
                 plan: PlanSlot::default(),
@@ -474,7 +493,16 @@ impl Session {
             params: &params,
             plan: Some(&prepared.plan),
         };
-        self.run(&prepared.statement, bindings).await
+        self.process.begin("Execute", prepared.sql.clone());
+        let result = self.run(&prepared.statement, bindings).await;
+        self.process.end();
+        result
+    }
+
+    /// Resolves once `KILL CONNECTION` named this session: the server then
+    /// closes the connection.
+    pub async fn killed(&self) {
+        self.process.connection_killed().await
     }
 
     /// COM_STMT_CLOSE.
@@ -512,7 +540,7 @@ impl Session {
     }
 
     fn eval_context<'v>(
-        &self,
+        &'v self,
         user_vars: &'v HashMap<String, Datum>,
         params: &'v [Datum],
         in_write: bool,
@@ -527,6 +555,7 @@ impl Session {
             database: self.database.clone(),
             params,
             params_read: false,
+            process: Some(&self.process),
         }
     }
 
@@ -805,7 +834,7 @@ impl Session {
                     ],
                     vec![
                         text("Threads_connected"),
-                        text(self.engine.connections.load(Ordering::Relaxed).to_string()),
+                        text(self.engine.processes.len().to_string()),
                     ],
                     vec![
                         text("Questions"),
@@ -870,24 +899,34 @@ impl Session {
                     ],
                 ],
             )),
-            S::ShowProcessList { .. } => Ok(text_rows(
-                &[
-                    "Id", "User", "Host", "db", "Command", "Time", "State", "Info",
-                ],
-                vec![vec![
-                    Datum::I64(self.id as i64),
-                    text(&self.user),
-                    text("localhost"),
-                    self.database.as_deref().map_or(Datum::Null, text),
-                    text("Query"),
-                    Datum::I64(0),
-                    text("executing"),
-                    text("SHOW PROCESSLIST"),
-                ]],
-            )),
+            S::ShowProcessList { full } => {
+                Ok(show::processlist(&self.engine.processes.rows(), *full))
+            }
+            S::Kill { modifier, id } => self.kill(modifier.as_ref(), *id),
             S::LockTables { .. } | S::UnlockTables => Ok(ok()),
             other => self.text_command(other),
         }
+    }
+
+    /// `KILL [CONNECTION | QUERY] id`.
+    fn kill(&self, modifier: Option<&ast::KillType>, id: u64) -> Result<Output, SqlError> {
+        let what = match modifier {
+            Some(ast::KillType::Query) => Kill::Query,
+            _ => Kill::Connection,
+        };
+        let found = u32::try_from(id).is_ok_and(|id| self.engine.processes.kill(id, what));
+        if !found {
+            return Err(SqlError::new(
+                1094,
+                "HY000",
+                format!("Unknown thread id: {id}"),
+            ));
+        }
+        // Killing one's own connection interrupts the KILL itself, as in MySQL.
+        if id == u64::from(self.id) && what == Kill::Connection {
+            return Err(error::query_interrupted());
+        }
+        Ok(ok())
     }
 
     /// Run a statement sqlparser cannot parse, recognised by
@@ -1415,6 +1454,7 @@ impl Session {
                             .is_some_and(|d| d.eq_ignore_ascii_case(&name))
                         {
                             self.database = None;
+                            self.process.set_database(None);
                         }
                     }
                 }

@@ -798,3 +798,33 @@ pub fn resolve_information_schema(
     }
     set_expr(&mut query.body, schema)
 }
+
+/// `SHOW [FULL] PROCESSLIST`: without FULL, statement text is cut at 100
+/// characters, as in MySQL.
+pub fn processlist(rows: &[crate::process::ProcessRow], full: bool) -> Output {
+    let rows = rows
+        .iter()
+        .map(|p| {
+            let info = p.info.as_deref().map_or(Datum::Null, |sql| match full {
+                true => text(sql),
+                false => text(sql.chars().take(100).collect::<String>()),
+            });
+            vec![
+                Datum::I64(i64::from(p.id)),
+                text(&p.user),
+                text(&p.host),
+                p.database.as_deref().map_or(Datum::Null, text),
+                text(p.command),
+                Datum::I64(p.time as i64),
+                text(p.state),
+                info,
+            ]
+        })
+        .collect();
+    text_rows(
+        &[
+            "Id", "User", "Host", "db", "Command", "Time", "State", "Info",
+        ],
+        rows,
+    )
+}

@@ -274,6 +274,10 @@ pub enum Func {
     LastInsertId,
     /// UUID.
     Uuid,
+    /// SLEEP: 0 after the time, 1 if KILL interrupted it.
+    Sleep,
+    /// CONNECTION_ID: the id SHOW PROCESSLIST and KILL use.
+    ConnectionId,
 }
 
 impl Func {
@@ -394,6 +398,8 @@ impl Func {
             "VERSION" => Version,
             "LAST_INSERT_ID" => LastInsertId,
             "UUID" => Uuid,
+            "SLEEP" => Sleep,
+            "CONNECTION_ID" => ConnectionId,
             _ => return None,
         })
     }
@@ -526,6 +532,8 @@ impl Func {
             Version => "version",
             LastInsertId => "last_insert_id",
             Uuid => "uuid",
+            Sleep => "sleep",
+            ConnectionId => "connection_id",
         }
     }
 
@@ -534,7 +542,7 @@ impl Func {
         use Func::*;
         const MANY: usize = usize::MAX;
         match self {
-            Pi | CurDate | UtcDate | Database | Version | Uuid => (0, 0),
+            Pi | CurDate | UtcDate | Database | Version | Uuid | ConnectionId => (0, 0),
             Now | CurTime | UtcTimestamp | UtcTime | Rand | LastInsertId | UnixTimestamp => (0, 1),
             Concat | Coalesce => (1, MANY),
             ConcatWs | Field | Elt | Greatest | Least => (2, MANY),
@@ -574,6 +582,7 @@ impl Func {
         !matches!(
             self,
             Rand | Uuid
+                | Sleep
                 | Now
                 | CurDate
                 | CurTime
@@ -709,6 +718,11 @@ impl Func {
                 ..SqlType::new(TypeKind::BigInt)
             },
             Uuid => text(36),
+            Sleep => SqlType::new(TypeKind::BigInt),
+            ConnectionId => SqlType {
+                unsigned: true,
+                ..SqlType::new(TypeKind::BigInt)
+            },
             _ => datetime::return_type(self, args),
         }
     }
@@ -783,6 +797,11 @@ impl Func {
                 }
             },
             Uuid => Ok(Datum::Bytes(uuid().into_bytes())),
+            ConnectionId => Ok(Datum::U64(ctx.process.map_or(0, |p| p.id().into()))),
+            Sleep => {
+                let seconds = cast::to_f64(&args[0], ctx)?.unwrap_or(0.0);
+                Ok(Datum::I64(sleep(seconds, ctx) as i64))
+            }
             Greatest | Least => extreme(self == Greatest, args, ctx),
             Abs | Ceil | Floor | Round | Truncate | Mod | Pow | Sqrt | Exp | Ln | Log | Log10
             | Log2 | Sign | Pi | Rand | Sin | Cos | Tan | Cot | Asin | Acos | Atan | Atan2
@@ -1677,4 +1696,29 @@ fn extreme(greatest: bool, args: &[Datum], ctx: &mut EvalContext<'_>) -> Result<
         }
     }
     Ok(values.swap_remove(best))
+}
+
+/// SLEEP(seconds): wait in slices of at most 100 ms, so that KILL stops it
+/// promptly; true if KILL did. The wait blocks its thread, so on a
+/// multi-threaded runtime the worker hands its other tasks away first.
+fn sleep(seconds: f64, ctx: &EvalContext<'_>) -> bool {
+    let deadline = std::time::Instant::now()
+        + std::time::Duration::from_secs_f64(seconds.clamp(0.0, 365.0 * 86_400.0));
+    let wait = || loop {
+        if ctx.check_killed().is_err() {
+            return true;
+        }
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        if left.is_zero() {
+            return false;
+        }
+        std::thread::sleep(left.min(std::time::Duration::from_millis(100)));
+    };
+    let multi_thread = tokio::runtime::Handle::try_current()
+        .is_ok_and(|h| h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread);
+    if multi_thread {
+        tokio::task::block_in_place(wait)
+    } else {
+        wait()
+    }
 }

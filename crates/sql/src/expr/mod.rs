@@ -301,4 +301,19 @@ pub struct EvalContext<'a> {
     /// the plan depends on the values themselves, not just their kinds, and
     /// so cannot be reused for other values.
     pub params_read: bool,
+    /// The connection running the statement, whose KILL flag long-running
+    /// operators check ([`EvalContext::check_killed`]).
+    pub process: Option<&'a crate::process::Process>,
+}
+
+impl EvalContext<'_> {
+    /// Fail with error 1317 once `KILL` stopped this statement.
+    pub fn check_killed(&self) -> Result<(), crate::result::SqlError> {
+        match self.process {
+            Some(p) if p.kill_state() != crate::process::Kill::None => {
+                Err(crate::error::query_interrupted())
+            }
+            _ => Ok(()),
+        }
+    }
 }

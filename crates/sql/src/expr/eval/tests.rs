@@ -20,6 +20,7 @@ pub(crate) fn context(vars: &HashMap<String, Datum>) -> EvalContext<'_> {
         database: Some("test".into()),
         params: &[],
         params_read: false,
+        process: None,
     }
 }
 
