@@ -14,7 +14,7 @@ use crate::latch::Latches;
 use crate::reader::{MvccReader, lock_info};
 use crate::record::Lock;
 use crate::{Error, LockInfo, Result};
-use codec::mvcc::decode_key;
+use codec::mvcc::{decode_key, encode_key};
 use storage::{Cf, Engine, KeyRange, Snapshot, WriteBatch};
 
 /// Latch slots per store: enough that unrelated keys rarely share one.
@@ -258,5 +258,14 @@ impl<E: Engine> TxnStore<E> {
     /// resolves locks below the safe point first ([`TxnStore::scan_locks`]).
     pub fn gc(&self, safe_point: u64) -> Result<GcStats> {
         gc::gc(&self.engine, &KeyRange::new(Vec::new(), None), safe_point)
+    }
+
+    /// Remove every lock, version and value of the raw keys `[start, end)`
+    /// (a dropped table's or index's range), synced. Every version of a key
+    /// sorts between the encoded bounds, so one engine range covers them.
+    pub fn delete_range(&self, start: &[u8], end: &[u8]) -> Result<()> {
+        let range = KeyRange::new(encode_key(start), Some(encode_key(end)));
+        self.engine.delete_range(&Cf::DATA, &range)?;
+        Ok(())
     }
 }
