@@ -198,6 +198,14 @@ pub async fn alter_table(
                 }
             }
             *def = draft.finish(&old)?;
+            if def
+                .columns
+                .iter()
+                .any(|c| c.auto_increment && !old.columns.iter().any(|o| o.id == c.id))
+            {
+                // Existing rows would need numbering.
+                return Err(error::unsupported("ADD COLUMN ... AUTO_INCREMENT"));
+            }
             for index in def.indexes.iter_mut().filter(|i| i.id == 0) {
                 index.id = job.take();
             }
@@ -280,9 +288,6 @@ impl Draft {
                 self.refuse_duplicate_column(&def.name.value, None)?;
                 let (mut col, primary, unique) =
                     define::column_def(self.table.next_column_id, def, ctx)?;
-                if col.auto_increment {
-                    return Err(error::unsupported("ADD COLUMN ... AUTO_INCREMENT"));
-                }
                 self.table.next_column_id += 1;
                 let origin = value_for_existing_rows(&col, ctx)?;
                 if origin != Datum::Null {

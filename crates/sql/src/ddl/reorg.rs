@@ -76,7 +76,15 @@ fn convert_value(
 ) -> Result<Datum, SqlError> {
     let col = &table.columns[pos];
     if value != Datum::Null {
-        return store(value, &col.ty, &col.name, row_no, ctx);
+        // A string cut short is 1265 here, not INSERT's 1406, as in MySQL.
+        return store(value, &col.ty, &col.name, row_no, ctx).map_err(|e| match e.code {
+            1406 => SqlError::new(
+                1265,
+                "01000",
+                format!("Data truncated for column '{}' at row {row_no}", col.name),
+            ),
+            _ => e,
+        });
     }
     if col.nullable {
         return Ok(Datum::Null);
