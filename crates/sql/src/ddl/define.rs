@@ -226,6 +226,8 @@ fn default_value(col: &ColumnDef, text: &str, ctx: &EvalContext<'_>) -> Result<D
         warnings: Vec::new(),
         last_insert_id: 0,
         database: None,
+        params: &[],
+        params_read: false,
     };
     store(
         Datum::Bytes(text.as_bytes().to_vec()),

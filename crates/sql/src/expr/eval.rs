@@ -37,6 +37,12 @@ impl Expr {
                 ))
             }),
             Expr::UserVar(name) => Ok(ctx.user_vars.get(name).cloned().unwrap_or(Datum::Null)),
+            Expr::Param(i, _) => {
+                ctx.params_read = true;
+                ctx.params.get(*i).cloned().ok_or_else(|| {
+                    SqlError::new(1210, "HY000", "Incorrect arguments to mysqld_stmt_execute")
+                })
+            }
             Expr::Unary(UnaryOp::Neg, _) => {
                 let (v, scale) = self.eval_exact(row, ctx)?;
                 Ok(to_declared_scale(v, scale))
@@ -199,6 +205,7 @@ impl Expr {
     pub fn ty(&self, input: &[SqlType]) -> SqlType {
         match self {
             Expr::Literal(d) => literal_type(d),
+            Expr::Param(_, ty) => ty.clone(),
             Expr::Subquery(sq) => match sq.kind {
                 super::SubqueryKind::Scalar => sq.ty.clone(),
                 _ => SqlType::new(TypeKind::BigInt),

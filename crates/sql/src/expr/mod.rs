@@ -87,6 +87,11 @@ pub enum Expr {
     Literal(Datum),
     /// The value at this position of the input row.
     Column(usize),
+    /// A `?` placeholder of a prepared statement: its value comes from
+    /// [`EvalContext::params`] at each execution, so one plan serves them
+    /// all. The type is the one its value had when the plan was made (plans
+    /// are cached per parameter kinds, see `session::plan_cache`).
+    Param(usize, SqlType),
     /// A user variable `@name` (NULL when unset).
     UserVar(String),
     /// A unary operation.
@@ -290,4 +295,10 @@ pub struct EvalContext<'a> {
     pub last_insert_id: u64,
     /// The current database, for DATABASE().
     pub database: Option<String>,
+    /// Values of the statement's `?` placeholders ([`Expr::Param`]).
+    pub params: &'a [Datum],
+    /// Set when a placeholder was evaluated. While planning, this tells that
+    /// the plan depends on the values themselves, not just their kinds, and
+    /// so cannot be reused for other values.
+    pub params_read: bool,
 }
