@@ -685,18 +685,8 @@ impl Session {
                 })
             }
             statement if ddl::is_ddl(statement) => {
-                self.commit().await?;
-                let user_vars = self.user_vars.clone();
-                let mut ctx = self.eval_context(&user_vars, &[], true);
-                let output = ddl::execute(&self.engine.catalog, statement, &mut ctx).await;
-                self.warnings.extend(ctx.warnings);
-                let schema = self.engine.catalog.snapshot();
-                if let Some(db) = &self.database
-                    && schema.database(db).is_none()
-                {
-                    self.database = None;
-                }
-                output
+                self.ddl(async |catalog, ctx| ddl::execute(catalog, statement, ctx).await)
+                    .await
             }
             S::ShowDatabases { show_options, .. } | S::ShowSchemas { show_options, .. } => {
                 let schema = self.engine.catalog.snapshot();
@@ -936,10 +926,37 @@ impl Session {
                 });
                 Ok(ok())
             }
+            TextStatement::AlterTable { table, clauses } => {
+                self.ddl(async |catalog, ctx| {
+                    ddl::alter_table_text(catalog, &table, &clauses, ctx).await
+                })
+                .await
+            }
             TextStatement::ChecksumTable { tables, quick } => {
                 self.checksum_tables(&tables, quick).await
             }
         }
+    }
+
+    /// Run DDL: commit the open transaction first (as MySQL does), collect
+    /// the warnings, and forget the current database if it was dropped.
+    async fn ddl(
+        &mut self,
+        run: impl AsyncFnOnce(&Catalog, &mut EvalContext<'_>) -> Result<Output, SqlError>,
+    ) -> Result<Output, SqlError> {
+        self.commit().await?;
+        let user_vars = self.user_vars.clone();
+        let mut ctx = self.eval_context(&user_vars, &[], true);
+        let engine = self.engine.clone();
+        let output = run(&engine.catalog, &mut ctx).await;
+        self.warnings.extend(ctx.warnings);
+        let schema = engine.catalog.snapshot();
+        if let Some(db) = &self.database
+            && schema.database(db).is_none()
+        {
+            self.database = None;
+        }
+        output
     }
 
     /// START TRANSACTION: commit the open transaction and begin a new one.

@@ -10,7 +10,8 @@ use crate::expr::EvalContext;
 use crate::plan::table_name;
 use crate::result::SqlError;
 use crate::table::encode_origin_default;
-use crate::types::{SqlType, TypeKind};
+use crate::text_statement::AlterClause;
+use crate::types::{Collation, SqlType, TypeKind};
 use codec::Datum;
 use sqlparser::ast;
 
@@ -50,12 +51,44 @@ pub enum Op {
     Rename(ast::ObjectName),
     /// AUTO_INCREMENT = n.
     AutoIncrement(u64),
+    /// RENAME {INDEX | KEY} from TO to.
+    RenameIndex { from: String, to: String },
+    /// COMMENT = 'text'.
+    Comment(String),
     /// Accepted and without effect: ALGORITHM, LOCK, foreign keys, CHECK
     /// constraints (not enforced, as TiDB).
     Nothing,
 }
 
 impl Op {
+    /// The operation a clause recognised by [`crate::text_statement`] asks for.
+    pub fn from_text(clause: &AlterClause) -> Result<Op, SqlError> {
+        Ok(match clause {
+            AlterClause::Comment(c) => Op::Comment(c.clone()),
+            AlterClause::RenameIndex { from, to } => Op::RenameIndex {
+                from: from.clone(),
+                to: to.clone(),
+            },
+            AlterClause::DropIndex(name) => Op::DropIndex(name.clone()),
+            AlterClause::TableOption => Op::Nothing,
+            // Every column already is utf8mb4; another character set or
+            // collation would convert them.
+            AlterClause::ConvertTo { charset, collation }
+                if charset.eq_ignore_ascii_case("utf8mb4")
+                    && collation
+                        .as_deref()
+                        .is_none_or(|c| c.eq_ignore_ascii_case(Collation::default().name())) =>
+            {
+                Op::Nothing
+            }
+            AlterClause::ConvertTo { charset, .. } => {
+                return Err(error::unsupported(&format!(
+                    "CONVERT TO CHARACTER SET {charset}"
+                )));
+            }
+        })
+    }
+
     /// The operation an ALTER TABLE clause asks for.
     pub fn from_ast(op: &ast::AlterTableOperation) -> Result<Op, SqlError> {
         use ast::AlterTableOperation as A;
@@ -389,6 +422,40 @@ impl Draft {
             }
             Op::AutoIncrement(n) => {
                 self.table.auto_increment_start = *n;
+                Ok(())
+            }
+            Op::Comment(c) => {
+                self.table.comment = c.clone();
+                Ok(())
+            }
+            Op::RenameIndex { from, to } => {
+                let at = self
+                    .table
+                    .indexes
+                    .iter()
+                    .position(|i| i.name.eq_ignore_ascii_case(from))
+                    .ok_or_else(|| {
+                        SqlError::new(
+                            1176,
+                            "42000",
+                            format!("Key '{from}' doesn't exist in table '{}'", self.table.name),
+                        )
+                    })?;
+                if self.table.indexes[at].primary || to.eq_ignore_ascii_case("PRIMARY") {
+                    return Err(SqlError::new(
+                        1280,
+                        "42000",
+                        format!("Incorrect index name '{to}'"),
+                    ));
+                }
+                if !from.eq_ignore_ascii_case(to) && self.table.index(to).is_some() {
+                    return Err(SqlError::new(
+                        1061,
+                        "42000",
+                        format!("Duplicate key name '{to}'"),
+                    ));
+                }
+                self.table.indexes[at].name = to.clone();
                 Ok(())
             }
             Op::Rename(_) | Op::Nothing => Ok(()),

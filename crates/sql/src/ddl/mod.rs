@@ -22,7 +22,24 @@ use crate::error;
 use crate::expr::{EvalContext, Level, Warning};
 use crate::plan::table_name;
 use crate::result::{Output, SqlError};
+use crate::text_statement::AlterClause;
 use sqlparser::ast;
+
+/// ALTER TABLE with the clauses [`crate::text_statement`] recognises.
+pub async fn alter_table_text(
+    catalog: &Catalog,
+    table: &ast::ObjectName,
+    clauses: &[AlterClause],
+    ctx: &mut EvalContext<'_>,
+) -> Result<Output, SqlError> {
+    let (db, table) = table_name(table, ctx.database.as_deref())?;
+    let ops = clauses
+        .iter()
+        .map(alter::Op::from_text)
+        .collect::<Result<Vec<_>, _>>()?;
+    alter::alter_table(catalog, &db, &table, &ops, ctx).await?;
+    Ok(affected(0))
+}
 
 /// Whether `statement` is one [`execute`] runs.
 pub fn is_ddl(statement: &ast::Statement) -> bool {
