@@ -186,20 +186,22 @@ async fn drop(
             Ok(affected(rows))
         }
         ast::ObjectType::Table => {
+            // As MySQL 8 (atomic DDL): one missing table and nothing is
+            // dropped, unless IF EXISTS.
+            let mut tables = Vec::new();
             let mut missing = Vec::new();
             for name in names {
                 let (db, table) = table_name(name, current)?;
-                if catalog.snapshot().table(&db, &table).is_none() {
-                    missing.push(format!("{db}.{table}"));
-                    continue;
+                match catalog.snapshot().table(&db, &table) {
+                    Some(_) => tables.push((db, table)),
+                    None => missing.push(format!("{db}.{table}")),
                 }
-                catalog.drop_table(&db, &table).await?;
             }
-            if missing.is_empty() {
-                return Ok(affected(0));
-            }
-            if !if_exists {
+            if !missing.is_empty() && !if_exists {
                 return Err(error::unknown_table(&missing.join(",")));
+            }
+            for (db, table) in tables {
+                catalog.drop_table(&db, &table).await?;
             }
             ctx.warnings.extend(missing.into_iter().map(|m| Warning {
                 level: Level::Note,
