@@ -214,7 +214,7 @@ impl Catalog {
             };
             for table in schema.tables(&db.name) {
                 txn.delete(meta(&db_key(db.id), Some(&table.id.to_be_bytes())));
-                job.dead.push(table_range(table.id));
+                job.drop_table(txn, table.id);
             }
             txn.delete(meta(DATABASES, Some(&db.id.to_be_bytes())));
             Ok(true)
@@ -277,7 +277,7 @@ impl Catalog {
             let mut new = TableDef::clone(old);
             let to_db = change(txn, &mut new, job).await?;
             if new.id != old.id {
-                job.dead.push(table_range(old.id));
+                job.drop_table(txn, old.id);
             } else {
                 for index in old.stored_indexes() {
                     if !new.stored_indexes().any(|i| i.id == index.id) {
@@ -353,7 +353,7 @@ impl Catalog {
                 .table(db, table)
                 .ok_or_else(|| error::unknown_table(&format!("{db}.{table}")))?;
             txn.delete(meta(&db_key(db_def.id), Some(&def.id.to_be_bytes())));
-            job.dead.push(table_range(def.id));
+            job.drop_table(txn, def.id);
             Ok(())
         })
         .await
@@ -479,10 +479,16 @@ struct DeadRange {
 pub struct DdlJob {
     next: u64,
     /// Ranges no definition refers to any more.
-    pub dead: Vec<Range<Vec<u8>>>,
+    dead: Vec<Range<Vec<u8>>>,
 }
 
 impl DdlJob {
+    /// A table's data is dead: its range, and its AUTO_INCREMENT mark.
+    fn drop_table(&mut self, txn: &mut Transaction, table: i64) {
+        self.dead.push(table_range(table));
+        txn.delete(meta(AUTO_ID, Some(&table.to_be_bytes())));
+    }
+
     /// A fresh id.
     pub fn take(&mut self) -> i64 {
         let id = self.next as i64;
