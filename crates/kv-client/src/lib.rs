@@ -23,7 +23,9 @@ pub mod tso;
 pub use snapshot::Snapshot;
 pub use transaction::{Savepoint, Transaction};
 
-use proto::kvrpc::{GcRequest, KeyError, LockInfo, ScanLockRequest, key_error::Kind};
+use proto::kvrpc::{
+    DeleteRangeRequest, GcRequest, KeyError, LockInfo, ScanLockRequest, key_error::Kind,
+};
 use proto::{KvService, PdService, RpcError};
 use std::sync::Arc;
 use std::time::Duration;
@@ -248,6 +250,41 @@ impl Client {
 }
 
 impl Client {
+    /// Remove every key of the raw range `[start, end)` from every store
+    /// holding part of it, outright (no MVCC versions). For data no reader
+    /// needs any more, such as a dropped table's range after the DDL that
+    /// dropped it committed (TiDB's delete-range job).
+    pub async fn delete_range(&self, start: &[u8], end: &[u8]) -> Result<()> {
+        let inner = &self.inner;
+        let mut backoff = backoff::Backoff::new(inner.config.backoff_budget);
+        let mut lo = start.to_vec();
+        'ranges: while lo.as_slice() < end {
+            for region in inner.regions.regions_in(&lo, Some(end)).await? {
+                let region_lo = region.start_raw()?.max(lo.clone());
+                let region_hi = region
+                    .end_raw()?
+                    .map_or(end.to_vec(), |r| r.min(end.to_vec()));
+                let resp = inner
+                    .kv
+                    .kv_delete_range(DeleteRangeRequest {
+                        context: Some(region.context()),
+                        start_key: region_lo,
+                        end_key: region_hi.clone(),
+                    })
+                    .await?;
+                if let Some(e) = resp.region_error {
+                    inner.regions.on_region_error(e, &mut backoff).await?;
+                    continue 'ranges;
+                }
+                if let Some(e) = resp.error {
+                    return Err(key_error(e));
+                }
+                lo = region_hi;
+            }
+        }
+        Ok(())
+    }
+
     /// Resolve every lock in every region as belonging to a dead transaction
     /// (see [`resolver::LockResolver::for_orphans`]); returns how many. Only
     /// for a process that knows no live transaction can exist, such as the

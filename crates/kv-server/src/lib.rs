@@ -465,4 +465,23 @@ impl<E: Engine> KvService for KvNode<E> {
             ..Default::default()
         })
     }
+
+    async fn kv_delete_range(
+        &self,
+        req: DeleteRangeRequest,
+    ) -> Result<DeleteRangeResponse, RpcError> {
+        if let Err(e) = self.check_range(&req.context, &req.start_key, &req.end_key) {
+            return Ok(DeleteRangeResponse {
+                region_error: Some(e),
+                ..Default::default()
+            });
+        }
+        let result = self
+            .blocking(move |s| s.delete_range(&req.start_key, &req.end_key))
+            .await?;
+        Ok(DeleteRangeResponse {
+            error: split(result)?.1,
+            ..Default::default()
+        })
+    }
 }

@@ -64,6 +64,12 @@ pub trait KvService: Send + Sync + 'static {
     async fn kv_scan_lock(&self, req: ScanLockRequest) -> Result<ScanLockResponse, RpcError>;
     /// Collect versions below a safe point.
     async fn kv_gc(&self, req: GcRequest) -> Result<GcResponse, RpcError>;
+    /// Remove a key range outright in every data family (the data of a
+    /// dropped table or index), at a cost in files rather than keys.
+    async fn kv_delete_range(
+        &self,
+        req: DeleteRangeRequest,
+    ) -> Result<DeleteRangeResponse, RpcError>;
 }
 
 /// The placement driver, as a client sees it.

@@ -2,7 +2,7 @@
 //! through the session's transaction, with MySQL's duplicate-key, NULL and
 //! value-conversion rules.
 
-use crate::catalog::{Catalog, DefaultValue, TableDef};
+use crate::catalog::{Catalog, ColumnDef, DefaultValue, TableDef};
 use crate::error::{self, from_kv};
 use crate::exec;
 use crate::expr::cast::store;
@@ -27,13 +27,7 @@ enum OnDuplicate {
 }
 
 /// The value a column takes when a write names none.
-fn default_of(
-    table: &TableDef,
-    pos: usize,
-    row_no: u64,
-    ctx: &mut EvalContext<'_>,
-) -> Result<Datum, SqlError> {
-    let col = &table.columns[pos];
+fn default_of(col: &ColumnDef, row_no: u64, ctx: &mut EvalContext<'_>) -> Result<Datum, SqlError> {
     match &col.default {
         Some(DefaultValue::Null) => Ok(Datum::Null),
         Some(DefaultValue::Literal(text)) => store(
@@ -60,15 +54,27 @@ fn default_of(
                 code: 1364,
                 message: format!("Field '{}' doesn't have a default value", col.name),
             });
-            Ok(implicit_default(table, pos, row_no, ctx))
+            Ok(implicit_default(col, row_no, ctx))
         }
+    }
+}
+
+/// The value rows that exist before `col` is added to their table take:
+/// its default, or for a NOT NULL column without one, the implicit default
+/// (MySQL fills existing rows so, whatever the sql_mode).
+pub(crate) fn value_for_existing_rows(
+    col: &ColumnDef,
+    ctx: &mut EvalContext<'_>,
+) -> Result<Datum, SqlError> {
+    match (&col.default, col.nullable) {
+        (None, false) => Ok(implicit_default(col, 0, ctx)),
+        _ => default_of(col, 0, ctx),
     }
 }
 
 /// MySQL's "implicit default" for a NOT NULL column: zero, empty string,
 /// zero date.
-fn implicit_default(table: &TableDef, pos: usize, row_no: u64, ctx: &mut EvalContext<'_>) -> Datum {
-    let col = &table.columns[pos];
+pub(crate) fn implicit_default(col: &ColumnDef, row_no: u64, ctx: &mut EvalContext<'_>) -> Datum {
     let zero = if col.ty.is_string() {
         Datum::Bytes(Vec::new())
     } else {
@@ -101,7 +107,7 @@ fn check_not_null(
             code: 1048,
             message: format!("Column '{}' cannot be null", col.name),
         });
-        row[pos] = implicit_default(table, pos, row_no, ctx);
+        row[pos] = implicit_default(col, row_no, ctx);
     }
     Ok(())
 }
@@ -343,7 +349,7 @@ pub async fn insert(
         for (&pos, value) in targets.iter().zip(values) {
             let col = &table.columns[pos];
             row[pos] = Some(match value {
-                Source::Default => default_of(&table, pos, row_no, p.ctx)?,
+                Source::Default => default_of(&table.columns[pos], row_no, p.ctx)?,
                 Source::Value(v) => store(v, &col.ty, &col.name, row_no, p.ctx)?,
             });
         }
@@ -351,7 +357,7 @@ pub async fn insert(
         for (pos, v) in row.into_iter().enumerate() {
             full.push(match v {
                 Some(v) => v,
-                None => default_of(&table, pos, row_no, p.ctx)?,
+                None => default_of(&table.columns[pos], row_no, p.ctx)?,
             });
         }
         check_not_null(&table, &mut full, row_no, single_row, p.ctx)?;

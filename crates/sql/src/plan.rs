@@ -300,9 +300,6 @@ impl<'a, 'c> Planner<'a, 'c> {
     /// Resolve a table by name.
     pub fn table(&self, name: &ast::ObjectName) -> Result<(String, Arc<TableDef>), SqlError> {
         let (db, table) = table_name(name, self.database)?;
-        if self.schema.database(&db).is_none() {
-            return Err(error::unknown_database(&db));
-        }
         let def = self
             .schema
             .table(&db, &table)

@@ -9,7 +9,7 @@
 //! only surface at COMMIT, as error 1213, which applications (and sysbench)
 //! retry. A failed statement inside a transaction undoes only itself.
 
-use crate::catalog::{Catalog, IndexDef, InfoSchema};
+use crate::catalog::{Catalog, InfoSchema};
 use crate::error::{self, from_kv};
 use crate::exec;
 use crate::expr::{EvalContext, Level, SqlMode, Warning};
@@ -713,28 +713,9 @@ impl Session {
                     info: String::new(),
                 })
             }
-            S::CreateTable(ct) => {
-                self.commit().await?;
-                let (db, name) = table_name(&ct.name, self.database.as_deref())?;
-                let def = ddl::table_def(&name, ct)?;
-                self.engine
-                    .catalog
-                    .create_table(&db, def, ct.if_not_exists)
-                    .await?;
-                Ok(ok())
-            }
-            S::CreateIndex(ci) => {
-                self.commit().await?;
-                self.create_index(ci).await.map(|_| ok())
-            }
-            S::Drop {
-                object_type,
-                if_exists,
-                names,
-                ..
-            } => {
-                self.commit().await?;
-                self.drop(*object_type, *if_exists, names).await
+            statement if ddl::is_ddl(statement) => {
+                self.ddl(async |catalog, ctx| ddl::execute(catalog, statement, ctx).await)
+                    .await
             }
             S::ShowDatabases { show_options, .. } | S::ShowSchemas { show_options, .. } => {
                 let schema = self.engine.catalog.snapshot();
@@ -784,11 +765,12 @@ impl Session {
                     .and_then(|i| i.parent_name.clone())
                     .ok_or_else(|| error::syntax("", 1))?;
                 let (_, table) = self.resolve_table(&name)?;
-                Ok(show::columns_rows(&table, *full))
+                let pattern = like_pattern(show_options);
+                Ok(show::columns_rows(&table, *full, pattern.as_deref()))
             }
             S::ExplainTable { table_name, .. } => {
                 let (_, table) = self.resolve_table(table_name)?;
-                Ok(show::columns_rows(&table, false))
+                Ok(show::columns_rows(&table, false, None))
             }
             S::ShowCreate {
                 obj_type: ast::ShowCreateObject::Table,
@@ -983,10 +965,38 @@ impl Session {
                 });
                 Ok(ok())
             }
+            TextStatement::AlterTable { table, clauses } => {
+                self.ddl(async |catalog, ctx| {
+                    ddl::alter_table_text(catalog, &table, &clauses, ctx).await
+                })
+                .await
+            }
             TextStatement::ChecksumTable { tables, quick } => {
                 self.checksum_tables(&tables, quick).await
             }
         }
+    }
+
+    /// Run DDL: commit the open transaction first (as MySQL does), collect
+    /// the warnings, and forget the current database if it was dropped.
+    async fn ddl(
+        &mut self,
+        run: impl AsyncFnOnce(&Catalog, &mut EvalContext<'_>) -> Result<Output, SqlError>,
+    ) -> Result<Output, SqlError> {
+        self.commit().await?;
+        let user_vars = self.user_vars.clone();
+        let mut ctx = self.eval_context(&user_vars, &[], true);
+        let engine = self.engine.clone();
+        let output = run(&engine.catalog, &mut ctx).await;
+        self.warnings.extend(ctx.warnings);
+        let schema = engine.catalog.snapshot();
+        if let Some(db) = &self.database
+            && schema.database(db).is_none()
+        {
+            self.database = None;
+            self.process.set_database(None);
+        }
+        output
     }
 
     /// START TRANSACTION: commit the open transaction and begin a new one.
@@ -1399,130 +1409,6 @@ impl Session {
         }
         Ok(())
     }
-
-    async fn create_index(&mut self, ci: &ast::CreateIndex) -> Result<(), SqlError> {
-        let (db, table) = table_name(&ci.table_name, self.database.as_deref())?;
-        let index_name = ci
-            .name
-            .as_ref()
-            .map(|n| n.to_string())
-            .ok_or_else(|| error::syntax("", 1))?;
-        let unique = ci.unique;
-        let items = ci.columns.clone();
-        self.engine
-            .catalog
-            .alter_table(&db, &table, async |txn, def, ids| {
-                if def.index(&index_name).is_some() {
-                    return Err(SqlError::new(
-                        1061,
-                        "42000",
-                        format!("Duplicate key name '{index_name}'"),
-                    ));
-                }
-                let columns = ddl::index_columns(&def.columns, &items)?;
-                let index = IndexDef {
-                    id: ids.take(),
-                    name: index_name.clone(),
-                    columns,
-                    unique,
-                    primary: false,
-                    comment: String::new(),
-                };
-                backfill(txn, def, &index).await?;
-                def.indexes.push(index);
-                Ok(())
-            })
-            .await
-    }
-
-    async fn drop(
-        &mut self,
-        kind: ast::ObjectType,
-        if_exists: bool,
-        names: &[ast::ObjectName],
-    ) -> Result<Output, SqlError> {
-        match kind {
-            ast::ObjectType::Database | ast::ObjectType::Schema => {
-                let mut rows = 0;
-                for name in names {
-                    let name = name.to_string();
-                    if self.engine.catalog.drop_database(&name, if_exists).await? {
-                        rows += 1;
-                        if self
-                            .database
-                            .as_deref()
-                            .is_some_and(|d| d.eq_ignore_ascii_case(&name))
-                        {
-                            self.database = None;
-                            self.process.set_database(None);
-                        }
-                    }
-                }
-                Ok(Output::Affected {
-                    rows,
-                    last_insert_id: 0,
-                    info: String::new(),
-                })
-            }
-            ast::ObjectType::Table => {
-                let schema = self.engine.catalog.snapshot();
-                let mut missing = Vec::new();
-                for name in names {
-                    let (db, table) = table_name(name, self.database.as_deref())?;
-                    if schema.table(&db, &table).is_none() {
-                        missing.push(format!("{db}.{table}"));
-                        continue;
-                    }
-                    self.engine.catalog.drop_table(&db, &table).await?;
-                }
-                match (missing.is_empty(), if_exists) {
-                    (true, _) => Ok(ok()),
-                    (false, true) => {
-                        for m in missing {
-                            self.warnings.push(Warning {
-                                level: Level::Note,
-                                code: 1051,
-                                message: format!("Unknown table '{m}'"),
-                            });
-                        }
-                        Ok(ok())
-                    }
-                    (false, false) => Err(error::unknown_table(&missing.join(","))),
-                }
-            }
-            ast::ObjectType::Index => Err(error::unsupported("DROP INDEX without ON")),
-            other => Err(error::unsupported(&format!("DROP {other}"))),
-        }
-    }
-}
-
-/// Write the entries of a new index for every existing row, refusing
-/// duplicates of a unique index.
-async fn backfill(
-    txn: &mut Transaction,
-    table: &crate::catalog::TableDef,
-    index: &IndexDef,
-) -> Result<(), SqlError> {
-    let range = codec::table::row_range(table.id);
-    let rows = txn
-        .scan(&range.start, Some(&range.end), usize::MAX, false)
-        .await
-        .map_err(from_kv)?;
-    for (key, value) in rows {
-        let (_, handle) = codec::table::decode_row_key(&key).map_err(error::internal)?;
-        let row = crate::table::decode_row(table, &value)?;
-        let (k, v) = crate::table::index_entry(table, index, &row, handle);
-        if crate::table::is_unique_entry(index, &crate::table::index_values(table, index, &row))
-            && txn.get(&k).await.map_err(from_kv)?.is_some()
-        {
-            return Err(error::duplicate_entry(
-                &crate::table::duplicate_value(index, &row),
-                &format!("{}.{}", table.name, index.name),
-            ));
-        }
-        txn.put(k, v);
-    }
-    Ok(())
 }
 
 fn like_pattern(options: &ast::ShowStatementOptions) -> Option<String> {

@@ -262,12 +262,13 @@ pub fn checksum_sql(db: &str, table: &TableDef) -> String {
     )
 }
 
-/// SHOW [FULL] COLUMNS rows.
-pub fn columns_rows(table: &TableDef, full: bool) -> Output {
+/// SHOW [FULL] COLUMNS [LIKE pattern] rows.
+pub fn columns_rows(table: &TableDef, full: bool, pattern: Option<&str>) -> Output {
     let rows = table
         .columns
         .iter()
         .enumerate()
+        .filter(|(_, c)| pattern.is_none_or(|p| like(&c.name, p)))
         .map(|(pos, c)| {
             let mut row = vec![text(&c.name), text(type_sql(&c.ty))];
             if full {
@@ -305,21 +306,33 @@ pub fn columns_rows(table: &TableDef, full: bool) -> Output {
     }
 }
 
+/// Every column of every index of `table`, in index order: the index, the
+/// column's 1-based place in it, the column and its prefix length.
+fn index_column_rows(
+    table: &TableDef,
+) -> impl Iterator<Item = (&IndexDef, i64, &ColumnDef, Option<u32>)> {
+    table.indexes.iter().flat_map(move |index| {
+        index
+            .columns
+            .iter()
+            .enumerate()
+            .map(move |(seq, &(pos, prefix))| (index, seq as i64 + 1, &table.columns[pos], prefix))
+    })
+}
+
 /// SHOW INDEX rows.
 pub fn index_rows(table: &TableDef) -> Output {
-    let mut rows = Vec::new();
-    for index in &table.indexes {
-        for (seq, &(pos, prefix)) in index.columns.iter().enumerate() {
-            let c = &table.columns[pos];
-            rows.push(vec![
+    let rows = index_column_rows(table)
+        .map(|(index, seq, c, prefix)| {
+            vec![
                 text(&table.name),
-                Datum::I64(if index.unique { 0 } else { 1 }),
+                Datum::I64(!index.unique as i64),
                 text(&index.name),
-                Datum::I64(seq as i64 + 1),
+                Datum::I64(seq),
                 text(&c.name),
                 text("A"),
                 Datum::I64(0),
-                prefix.map_or(Datum::Null, |p| Datum::I64(p as i64)),
+                prefix.map_or(Datum::Null, |p| Datum::I64(p.into())),
                 Datum::Null,
                 text(if c.nullable { "YES" } else { "" }),
                 text("BTREE"),
@@ -327,9 +340,9 @@ pub fn index_rows(table: &TableDef) -> Output {
                 text(&index.comment),
                 text("YES"),
                 Datum::Null,
-            ]);
-        }
-    }
+            ]
+        })
+        .collect();
     text_rows(
         &[
             "Table",
@@ -533,9 +546,8 @@ const INFORMATION_SCHEMA_TABLES: [&str; 21] = [
     "TABLE_COMMENT",
 ];
 
-/// INFORMATION_SCHEMA.COLUMNS columns: MySQL 8's, without the numeric
-/// precision and length ones.
-const INFORMATION_SCHEMA_COLUMNS: [&str; 16] = [
+/// INFORMATION_SCHEMA.COLUMNS columns (MySQL 8's, in its order).
+const INFORMATION_SCHEMA_COLUMNS: [&str; 22] = [
     "TABLE_CATALOG",
     "TABLE_SCHEMA",
     "TABLE_NAME",
@@ -544,6 +556,11 @@ const INFORMATION_SCHEMA_COLUMNS: [&str; 16] = [
     "COLUMN_DEFAULT",
     "IS_NULLABLE",
     "DATA_TYPE",
+    "CHARACTER_MAXIMUM_LENGTH",
+    "CHARACTER_OCTET_LENGTH",
+    "NUMERIC_PRECISION",
+    "NUMERIC_SCALE",
+    "DATETIME_PRECISION",
     "CHARACTER_SET_NAME",
     "COLLATION_NAME",
     "COLUMN_TYPE",
@@ -552,7 +569,136 @@ const INFORMATION_SCHEMA_COLUMNS: [&str; 16] = [
     "PRIVILEGES",
     "COLUMN_COMMENT",
     "GENERATION_EXPRESSION",
+    "SRS_ID",
 ];
+
+/// INFORMATION_SCHEMA.SCHEMATA columns (MySQL 8's).
+const INFORMATION_SCHEMA_SCHEMATA: [&str; 6] = [
+    "CATALOG_NAME",
+    "SCHEMA_NAME",
+    "DEFAULT_CHARACTER_SET_NAME",
+    "DEFAULT_COLLATION_NAME",
+    "SQL_PATH",
+    "DEFAULT_ENCRYPTION",
+];
+
+/// INFORMATION_SCHEMA.STATISTICS columns (MySQL 8's): one row per index
+/// column, as SHOW INDEX.
+const INFORMATION_SCHEMA_STATISTICS: [&str; 18] = [
+    "TABLE_CATALOG",
+    "TABLE_SCHEMA",
+    "TABLE_NAME",
+    "NON_UNIQUE",
+    "INDEX_SCHEMA",
+    "INDEX_NAME",
+    "SEQ_IN_INDEX",
+    "COLUMN_NAME",
+    "COLLATION",
+    "CARDINALITY",
+    "SUB_PART",
+    "PACKED",
+    "NULLABLE",
+    "INDEX_TYPE",
+    "COMMENT",
+    "INDEX_COMMENT",
+    "IS_VISIBLE",
+    "EXPRESSION",
+];
+
+/// INFORMATION_SCHEMA.KEY_COLUMN_USAGE columns (MySQL 8's): one row per
+/// column of a PRIMARY KEY or UNIQUE constraint (foreign keys are not kept).
+const INFORMATION_SCHEMA_KEY_COLUMN_USAGE: [&str; 12] = [
+    "CONSTRAINT_CATALOG",
+    "CONSTRAINT_SCHEMA",
+    "CONSTRAINT_NAME",
+    "TABLE_CATALOG",
+    "TABLE_SCHEMA",
+    "TABLE_NAME",
+    "COLUMN_NAME",
+    "ORDINAL_POSITION",
+    "POSITION_IN_UNIQUE_CONSTRAINT",
+    "REFERENCED_TABLE_SCHEMA",
+    "REFERENCED_TABLE_NAME",
+    "REFERENCED_COLUMN_NAME",
+];
+
+/// INFORMATION_SCHEMA.TABLE_CONSTRAINTS columns (MySQL 8's).
+const INFORMATION_SCHEMA_TABLE_CONSTRAINTS: [&str; 7] = [
+    "CONSTRAINT_CATALOG",
+    "CONSTRAINT_SCHEMA",
+    "CONSTRAINT_NAME",
+    "TABLE_SCHEMA",
+    "TABLE_NAME",
+    "CONSTRAINT_TYPE",
+    "ENFORCED",
+];
+
+/// The length, precision and fraction columns of INFORMATION_SCHEMA.COLUMNS:
+/// CHARACTER_MAXIMUM_LENGTH, CHARACTER_OCTET_LENGTH, NUMERIC_PRECISION,
+/// NUMERIC_SCALE, DATETIME_PRECISION.
+fn column_sizes(ty: &SqlType) -> [Datum; 5] {
+    let int = |v: u64| Datum::I64(v as i64);
+    let null = || Datum::Null;
+    let chars = |n: u64| match ty.collation {
+        Collation::Binary => [int(n), int(n)],
+        _ => [int(n), int(n * 4)],
+    };
+    let numeric = |precision: u64, scale: Option<u64>| {
+        [
+            null(),
+            null(),
+            int(precision),
+            scale.map_or(Datum::Null, int),
+            null(),
+        ]
+    };
+    match ty.kind {
+        TypeKind::TinyInt => numeric(3, Some(0)),
+        TypeKind::SmallInt => numeric(5, Some(0)),
+        TypeKind::MediumInt => numeric(7, Some(0)),
+        TypeKind::Int => numeric(10, Some(0)),
+        TypeKind::BigInt => numeric(if ty.unsigned { 20 } else { 19 }, Some(0)),
+        TypeKind::Decimal => numeric(ty.length.into(), Some(ty.scale.into())),
+        TypeKind::Float | TypeKind::Double => {
+            let precision = if ty.kind == TypeKind::Float { 12 } else { 22 };
+            let declared = ty.scale < 31;
+            numeric(
+                if declared {
+                    ty.length.into()
+                } else {
+                    precision
+                },
+                declared.then_some(ty.scale.into()),
+            )
+        }
+        TypeKind::Char | TypeKind::VarChar | TypeKind::Binary | TypeKind::VarBinary => {
+            let [c, o] = chars(ty.length.into());
+            [c, o, null(), null(), null()]
+        }
+        TypeKind::Text | TypeKind::Blob => {
+            let max = match ty.length {
+                0..=255 => 255,
+                256..=65_535 => 65_535,
+                65_536..=16_777_215 => 16_777_215,
+                _ => 4_294_967_295,
+            };
+            [int(max), int(max), null(), null(), null()]
+        }
+        TypeKind::Enum | TypeKind::Set => {
+            let lengths = ty.members.iter().map(|m| m.chars().count() as u64);
+            let max = match ty.kind {
+                TypeKind::Enum => lengths.max().unwrap_or(0),
+                _ => lengths.sum::<u64>() + ty.members.len().saturating_sub(1) as u64,
+            };
+            let [c, o] = chars(max);
+            [c, o, null(), null(), null()]
+        }
+        TypeKind::DateTime | TypeKind::Timestamp | TypeKind::Time => {
+            [null(), null(), null(), null(), int(ty.scale.into())]
+        }
+        _ => [null(), null(), null(), null(), null()],
+    }
+}
 
 /// INFORMATION_SCHEMA.TRIGGERS columns (MySQL 8's).
 const INFORMATION_SCHEMA_TRIGGERS: [&str; 22] = [
@@ -581,9 +727,10 @@ const INFORMATION_SCHEMA_TRIGGERS: [&str; 22] = [
 ];
 
 /// The rows of INFORMATION_SCHEMA table `name`, as a query of literal rows
-/// with the table's column names. Only the tables mysqldump reads are
-/// served: TABLES, COLUMNS and TRIGGERS (always empty); others are 1109,
-/// which mysqldump expects from servers without them.
+/// with the table's column names. Served: the tables mysqldump and ORMs
+/// read (SCHEMATA, TABLES, COLUMNS, STATISTICS, KEY_COLUMN_USAGE,
+/// TABLE_CONSTRAINTS, and TRIGGERS, always empty); others are 1109, which
+/// mysqldump expects from servers without them.
 fn information_schema_table(schema: &InfoSchema, name: &str) -> Result<ast::Query, SqlError> {
     let tables = || {
         schema.databases().into_iter().flat_map(|db| {
@@ -625,6 +772,10 @@ fn information_schema_table(schema: &InfoSchema, name: &str) -> Result<ast::Quer
                             column_default(c),
                             text(if c.nullable { "YES" } else { "NO" }),
                             text(data_type),
+                        ]
+                        .into_iter()
+                        .chain(column_sizes(&c.ty))
+                        .chain([
                             collation
                                 .and_then(|c| c.split('_').next())
                                 .map_or(Datum::Null, text),
@@ -635,12 +786,111 @@ fn information_schema_table(schema: &InfoSchema, name: &str) -> Result<ast::Quer
                             text("select,insert,update,references"),
                             text(&c.comment),
                             text(""),
-                        ]
+                            Datum::Null,
+                        ])
+                        .collect()
                     })
                 })
                 .collect(),
         ),
         "TRIGGERS" => (&INFORMATION_SCHEMA_TRIGGERS, Vec::new()),
+        "SCHEMATA" => {
+            let row = |name: &str, charset: &str, collation: &str| {
+                vec![
+                    text("def"),
+                    text(name),
+                    text(charset),
+                    text(collation),
+                    Datum::Null,
+                    text("NO"),
+                ]
+            };
+            let mut rows = vec![row("information_schema", "utf8mb3", "utf8mb3_general_ci")];
+            let default = Collation::default().name();
+            rows.extend(
+                schema
+                    .databases()
+                    .into_iter()
+                    .map(|db| row(&db.name, "utf8mb4", default)),
+            );
+            (&INFORMATION_SCHEMA_SCHEMATA, rows)
+        }
+        "STATISTICS" => (
+            &INFORMATION_SCHEMA_STATISTICS,
+            tables()
+                .flat_map(|(db, t)| {
+                    index_column_rows(t).map(move |(index, seq, c, prefix)| {
+                        vec![
+                            text("def"),
+                            text(db),
+                            text(&t.name),
+                            Datum::I64(!index.unique as i64),
+                            text(db),
+                            text(&index.name),
+                            Datum::I64(seq),
+                            text(&c.name),
+                            text("A"),
+                            Datum::I64(0),
+                            prefix.map_or(Datum::Null, |p| Datum::I64(p.into())),
+                            Datum::Null,
+                            text(if c.nullable { "YES" } else { "" }),
+                            text("BTREE"),
+                            text(""),
+                            text(&index.comment),
+                            text("YES"),
+                            Datum::Null,
+                        ]
+                    })
+                })
+                .collect(),
+        ),
+        "KEY_COLUMN_USAGE" => (
+            &INFORMATION_SCHEMA_KEY_COLUMN_USAGE,
+            tables()
+                .flat_map(|(db, t)| {
+                    index_column_rows(t).filter(|(index, ..)| index.unique).map(
+                        move |(index, seq, c, _)| {
+                            vec![
+                                text("def"),
+                                text(db),
+                                text(&index.name),
+                                text("def"),
+                                text(db),
+                                text(&t.name),
+                                text(&c.name),
+                                Datum::I64(seq),
+                                Datum::Null,
+                                Datum::Null,
+                                Datum::Null,
+                                Datum::Null,
+                            ]
+                        },
+                    )
+                })
+                .collect(),
+        ),
+        "TABLE_CONSTRAINTS" => (
+            &INFORMATION_SCHEMA_TABLE_CONSTRAINTS,
+            tables()
+                .flat_map(|(db, t)| {
+                    t.indexes.iter().filter(|i| i.unique).map(move |index| {
+                        vec![
+                            text("def"),
+                            text(db),
+                            text(&index.name),
+                            text(db),
+                            text(&t.name),
+                            text(if index.primary {
+                                "PRIMARY KEY"
+                            } else {
+                                "UNIQUE"
+                            }),
+                            text("YES"),
+                        ]
+                    })
+                })
+                .collect(),
+        ),
         _ => {
             return Err(SqlError::new(
                 1109,

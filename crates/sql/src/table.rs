@@ -10,7 +10,7 @@
 //! order in the key space are the collation's; an index therefore cannot give
 //! back the original string, and readers always fetch the row.
 
-use crate::catalog::{IndexDef, TableDef};
+use crate::catalog::{ColumnDef, IndexDef, TableDef};
 use crate::error;
 use crate::result::SqlError;
 use codec::Datum;
@@ -32,19 +32,36 @@ pub fn encode_row(table: &TableDef, row: &[Datum]) -> Result<Vec<u8>, SqlError> 
 }
 
 /// Decode a stored row into one datum per column. Columns the row predates
-/// (added later) read as NULL.
+/// (added later) read as their origin default.
 pub fn decode_row(table: &TableDef, value: &[u8]) -> Result<Vec<Datum>, SqlError> {
     let view = codec::row::RowView::new(value).map_err(error::internal)?;
     table
         .columns
         .iter()
-        .map(|c| {
-            Ok(view
-                .get(c.id)
-                .map_err(error::internal)?
-                .unwrap_or(Datum::Null))
+        .map(|c| match view.get(c.id).map_err(error::internal)? {
+            Some(d) => Ok(d),
+            None => origin_default(c),
         })
         .collect()
+}
+
+/// [`ColumnDef::origin_default`] as it is stored: `value` as a one-column row.
+pub fn encode_origin_default(column: &ColumnDef, value: &Datum) -> Result<Vec<u8>, SqlError> {
+    let mut buf = Vec::new();
+    codec::row::encode_row(&mut buf, &[(column.id, value)]).map_err(error::internal)?;
+    Ok(buf)
+}
+
+/// The value of `column` in rows written before it was added.
+pub fn origin_default(column: &ColumnDef) -> Result<Datum, SqlError> {
+    let Some(bytes) = &column.origin_default else {
+        return Ok(Datum::Null);
+    };
+    let view = codec::row::RowView::new(bytes).map_err(error::internal)?;
+    Ok(view
+        .get(column.id)
+        .map_err(error::internal)?
+        .unwrap_or(Datum::Null))
 }
 
 /// The handle of a row: its integer primary key when clustered.

@@ -36,12 +36,37 @@ pub enum TextStatement {
     StartTransactionWithConsistentSnapshot,
     /// `ALTER TABLE t {DISABLE | ENABLE} KEYS`.
     AlterTableKeys(ObjectName),
+    /// `ALTER TABLE t` with clauses sqlparser cannot parse (ORMs send them),
+    /// every clause one of [`AlterClause`].
+    AlterTable {
+        table: ObjectName,
+        clauses: Vec<AlterClause>,
+    },
     /// `CHECKSUM TABLE t [, t ...] [QUICK | EXTENDED]`.
     ChecksumTable {
         tables: Vec<ObjectName>,
         /// QUICK: only a live checksum kept by the engine, which InnoDB
         /// (and Basalt) has not.
         quick: bool,
+    },
+}
+
+/// An ALTER TABLE clause recognised here.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AlterClause {
+    /// `COMMENT [=] 'text'`.
+    Comment(String),
+    /// `RENAME {INDEX | KEY} from TO to`.
+    RenameIndex { from: String, to: String },
+    /// `DROP {INDEX | KEY} name`.
+    DropIndex(String),
+    /// `[DEFAULT] {CHARSET | CHARACTER SET | COLLATE} [=] x`, `ENGINE [=] x`,
+    /// `ROW_FORMAT [=] x`: accepted as CREATE TABLE accepts them.
+    TableOption,
+    /// `CONVERT TO CHARACTER SET charset [COLLATE collation]`.
+    ConvertTo {
+        charset: String,
+        collation: Option<String>,
     },
 }
 
@@ -99,15 +124,67 @@ fn statement(t: &mut Cursor) -> Option<Result<TextStatement, SqlError>> {
         return Some(t.ignored_filter().map(|_| TextStatement::ShowRoutineStatus));
     }
     if t.keywords(&["ALTER", "TABLE"]) {
-        // Only this exact form; every other ALTER TABLE is sqlparser's.
+        // Only these forms; every other ALTER TABLE is sqlparser's.
         let table = t.table().ok()?;
-        let keys = (t.keyword("DISABLE") || t.keyword("ENABLE")) && t.keyword("KEYS");
-        return (keys && t.end().is_ok()).then_some(Ok(TextStatement::AlterTableKeys(table)));
+        if (t.keyword("DISABLE") || t.keyword("ENABLE")) && t.keyword("KEYS") {
+            return t
+                .end()
+                .is_ok()
+                .then_some(Ok(TextStatement::AlterTableKeys(table)));
+        }
+        let mut clauses = Vec::new();
+        loop {
+            clauses.push(alter_clause(t)?);
+            if !t.token(&Token::Comma) {
+                break;
+            }
+        }
+        return t
+            .end()
+            .is_ok()
+            .then_some(Ok(TextStatement::AlterTable { table, clauses }));
     }
     if t.keywords(&["CHECKSUM", "TABLE"]) {
         return Some(checksum_table(t));
     }
     None
+}
+
+/// One clause of [`AlterClause`]'s kinds, or `None` (left to sqlparser).
+fn alter_clause(t: &mut Cursor) -> Option<AlterClause> {
+    let value = |t: &mut Cursor| {
+        t.token(&Token::Eq);
+        t.name().or_else(|_| t.string()).ok()
+    };
+    if t.keyword("COMMENT") {
+        t.token(&Token::Eq);
+        return t.string().ok().map(AlterClause::Comment);
+    }
+    if t.keywords(&["RENAME", "INDEX"]) || t.keywords(&["RENAME", "KEY"]) {
+        let from = t.name().ok()?;
+        let to = (t.keyword("TO")).then(|| t.name().ok()).flatten()?;
+        return Some(AlterClause::RenameIndex { from, to });
+    }
+    if t.keywords(&["DROP", "INDEX"]) || t.keywords(&["DROP", "KEY"]) {
+        return t.name().ok().map(AlterClause::DropIndex);
+    }
+    if t.keywords(&["CONVERT", "TO", "CHARACTER", "SET"])
+        || t.keywords(&["CONVERT", "TO", "CHARSET"])
+    {
+        let charset = t.name().ok()?;
+        let collation = if t.keyword("COLLATE") {
+            Some(t.name().ok()?)
+        } else {
+            None
+        };
+        return Some(AlterClause::ConvertTo { charset, collation });
+    }
+    t.keyword("DEFAULT");
+    let option = ["CHARSET", "COLLATE", "ENGINE", "ROW_FORMAT"]
+        .iter()
+        .any(|k| t.keyword(k))
+        || t.keywords(&["CHARACTER", "SET"]);
+    (option && value(t).is_some()).then_some(AlterClause::TableOption)
 }
 
 fn show_table_status(t: &mut Cursor) -> Result<TextStatement, SqlError> {
@@ -275,7 +352,7 @@ impl Cursor {
 
 #[cfg(test)]
 mod tests {
-    use super::{Ident, ObjectName, TextStatement as T, recognise};
+    use super::{AlterClause, Ident, ObjectName, TextStatement as T, recognise};
 
     fn table(db: Option<&str>, name: &str) -> ObjectName {
         ObjectName::from(
@@ -337,6 +414,24 @@ mod tests {
             T::AlterTableKeys(table(None, "sbtest1"))
         );
         assert_eq!(
+            ok(
+                "ALTER TABLE t COMMENT = 'x', ENGINE=InnoDB, DEFAULT CHARSET utf8mb4, RENAME KEY a TO b, DROP KEY c"
+            ),
+            T::AlterTable {
+                table: table(None, "t"),
+                clauses: vec![
+                    AlterClause::Comment("x".into()),
+                    AlterClause::TableOption,
+                    AlterClause::TableOption,
+                    AlterClause::RenameIndex {
+                        from: "a".into(),
+                        to: "b".into()
+                    },
+                    AlterClause::DropIndex("c".into()),
+                ]
+            }
+        );
+        assert_eq!(
             ok("checksum table a, d.b extended"),
             T::ChecksumTable {
                 tables: vec![table(None, "a"), table(Some("d"), "b")],
@@ -354,6 +449,7 @@ mod tests {
             "START TRANSACTION READ ONLY",
             "ALTER TABLE t ADD COLUMN c int",
             "ALTER TABLE t DISABLE KEYS, ADD COLUMN c int",
+            "ALTER TABLE t DROP KEY k, ADD COLUMN c int",
         ] {
             assert!(recognise(sql).is_none(), "{sql}");
         }

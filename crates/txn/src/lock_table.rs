@@ -91,15 +91,47 @@ impl LockTable {
     /// [`check_covered`](Self::check_covered) once the read knows how far
     /// it got.
     pub fn blocking_in(&self, range: &KeyRange, ts: u64) -> Vec<(Vec<u8>, Lock)> {
+        self.entries(range)
+            .filter(|entry| blocks(entry.value(), ts))
+            .map(|entry| (entry.key().clone(), entry.value().clone()))
+            .collect()
+    }
+
+    /// Run `delete`, a delete-range of the `lock` family over the encoded
+    /// `range`, then forget the locks the range held before it (a lock
+    /// written since, by a transaction that started later, stays).
+    pub fn delete_range(
+        &self,
+        range: &KeyRange,
+        delete: impl FnOnce() -> Result<()>,
+    ) -> Result<()> {
+        let before: Vec<(Vec<u8>, u64)> = self
+            .entries(range)
+            .map(|entry| (entry.key().clone(), entry.value().start_ts))
+            .collect();
+        delete()?;
+        for (key, start_ts) in before {
+            if self
+                .locks
+                .get(&key)
+                .is_some_and(|entry| entry.value().start_ts == start_ts)
+            {
+                self.locks.remove(&key);
+            }
+        }
+        Ok(())
+    }
+
+    fn entries<'a>(
+        &'a self,
+        range: &'a KeyRange,
+    ) -> impl Iterator<Item = crossbeam_skiplist::map::Entry<'a, Vec<u8>, Lock>> + 'a {
         let end = match &range.end {
             Some(end) => Bound::Excluded(end.as_slice()),
             None => Bound::Unbounded,
         };
         self.locks
             .range::<[u8], _>((Bound::Included(range.start.as_slice()), end))
-            .filter(|entry| blocks(entry.value(), ts))
-            .map(|entry| (entry.key().clone(), entry.value().clone()))
-            .collect()
     }
 
     /// Fail with the first of `locks` (from [`blocking_in`](Self::blocking_in))

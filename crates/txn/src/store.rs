@@ -280,4 +280,15 @@ impl<E: Engine> TxnStore<E> {
     pub fn gc(&self, safe_point: u64) -> Result<GcStats> {
         gc::gc(&self.engine, &KeyRange::new(Vec::new(), None), safe_point)
     }
+
+    /// Remove every lock, version and value of the raw keys `[start, end)`
+    /// (a dropped table's or index's range), synced. Every version of a key
+    /// sorts between the encoded bounds, so one engine range covers them.
+    pub fn delete_range(&self, start: &[u8], end: &[u8]) -> Result<()> {
+        let range = KeyRange::new(encode_key(start), Some(encode_key(end)));
+        self.locks.delete_range(&range, || {
+            self.engine.delete_range(&Cf::DATA, &range)?;
+            Ok(())
+        })
+    }
 }

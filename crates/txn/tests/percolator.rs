@@ -318,3 +318,19 @@ fn locks_outlive_reopening_the_store() {
     assert_eq!(s.get(b"b", 25).unwrap(), None);
     assert!(s.scan_locks(u64::MAX, 10).unwrap().is_empty());
 }
+
+#[test]
+fn delete_range_removes_versions_and_locks_of_its_keys_only() {
+    let (_d, s) = store();
+    write(&s, put(b"t1_a", b"x"), 10, 11);
+    write(&s, put(b"t1_b", &[7; 300]), 12, 13); // value out of line
+    write(&s, put(b"t2_a", b"y"), 14, 15);
+    prewrite(&s, &[put(b"t1_c", b"z")], b"t1_c", 16, 1000, 1).unwrap();
+    assert!(matches!(s.get(b"t1_c", 20), Err(Error::KeyIsLocked(_))));
+    s.delete_range(b"t1", b"t2").unwrap();
+    for key in [&b"t1_a"[..], b"t1_b", b"t1_c"] {
+        assert_eq!(s.get(key, 20).unwrap(), None, "{key:?}");
+    }
+    assert!(s.scan_locks(u64::MAX, usize::MAX).unwrap().is_empty());
+    assert_eq!(s.get(b"t2_a", 20).unwrap().as_deref(), Some(&b"y"[..]));
+}

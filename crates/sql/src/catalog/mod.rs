@@ -10,6 +10,7 @@
 //! | `DBs` | database id | [`DatabaseDef`] as JSON |
 //! | `DB:{id}` | table id | [`TableDef`] as JSON |
 //! | `AutoID` | table id | next AUTO_INCREMENT / row id base (u64) |
+//! | `DeleteRanges` | job id | key range a committed DDL left dead, until removed |
 //!
 //! Sessions read an immutable [`InfoSchema`] snapshot shared by `Arc` and
 //! swapped atomically after each DDL (DESIGN §6, rule 1 of §7: opening a
@@ -17,7 +18,7 @@
 
 mod store;
 
-pub use store::Catalog;
+pub use store::{Catalog, DdlJob};
 
 use crate::types::SqlType;
 use serde::{Deserialize, Serialize};
@@ -65,6 +66,11 @@ pub struct ColumnDef {
     pub on_update_now: bool,
     /// COMMENT.
     pub comment: String,
+    /// The value rows written before the column existed hold (`ALTER TABLE
+    /// ADD COLUMN` is instant: it rewrites no row), encoded as a one-column
+    /// row ([`crate::table::origin_default`]); `None` is NULL.
+    #[serde(default)]
+    pub origin_default: Option<Vec<u8>>,
 }
 
 /// An index (the primary key included).

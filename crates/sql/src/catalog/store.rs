@@ -1,18 +1,21 @@
 //! Reading and changing the catalog in the key-value store.
 
-use super::{DatabaseDef, IndexDef, InfoSchema, TableDef};
+use super::{DatabaseDef, InfoSchema, TableDef};
 use crate::error::{self, from_kv};
 use crate::result::SqlError;
 use arc_swap::ArcSwap;
-use codec::table::{encode_meta_key, meta_fields_range};
+use codec::table::{encode_meta_key, index_range, meta_fields_range, table_range};
 use kv_client::{Client, Transaction};
+use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
+use std::ops::Range;
 use std::sync::{Arc, Mutex};
 
 const NEXT_ID: &[u8] = b"NextID";
 const SCHEMA_VERSION: &[u8] = b"SchemaVersion";
 const DATABASES: &[u8] = b"DBs";
 const AUTO_ID: &[u8] = b"AutoID";
+const DELETE_RANGES: &[u8] = b"DeleteRanges";
 /// AUTO_INCREMENT values (and hidden row ids) a node takes per trip to the
 /// store: inserts then allocate from memory (DESIGN §6, issue: "allocated in
 /// batches, not one round-trip per row").
@@ -72,6 +75,8 @@ impl Catalog {
             auto_ids: Mutex::new(HashMap::new()),
         };
         catalog.reload().await?;
+        let pending = catalog.pending_delete_ranges().await?;
+        catalog.delete_ranges(pending).await;
         Ok(catalog)
     }
 
@@ -104,25 +109,77 @@ impl Catalog {
     }
 
     /// Run one DDL change in its own transaction, bump the schema version,
-    /// commit, and publish the new schema. `change` gets fresh ids from
-    /// `next_id`.
+    /// commit, and publish the new schema. `change` gets fresh ids and names
+    /// the key ranges it leaves dead through the [`DdlJob`]; they are
+    /// recorded in the same transaction and removed once it has committed,
+    /// as TiDB's delete-range job does (a crash in between leaves the record,
+    /// finished at the next start).
     async fn ddl<T>(
         &self,
-        change: impl AsyncFnOnce(&mut Transaction, &InfoSchema, &mut IdAllocator) -> Result<T, SqlError>,
+        change: impl AsyncFnOnce(&mut Transaction, &InfoSchema, &mut DdlJob) -> Result<T, SqlError>,
     ) -> Result<T, SqlError> {
         let _one_at_a_time = self.ddl.lock().await;
         let schema = self.snapshot();
         let mut txn = self.client.begin().await.map_err(from_kv)?;
-        let mut ids = IdAllocator {
+        let mut job = DdlJob {
             next: get_u64(&txn, &meta(NEXT_ID, None)).await?.max(1),
+            dead: Vec::new(),
         };
-        let out = change(&mut txn, &schema, &mut ids).await?;
-        txn.put(meta(NEXT_ID, None), ids.next.to_be_bytes().to_vec());
+        let out = change(&mut txn, &schema, &mut job).await?;
+        let dead: Vec<DeadRange> = std::mem::take(&mut job.dead)
+            .into_iter()
+            .map(|r| DeadRange {
+                id: job.take(),
+                start: r.start,
+                end: r.end,
+            })
+            .collect();
+        for range in &dead {
+            put_json(
+                &mut txn,
+                meta(DELETE_RANGES, Some(&range.id.to_be_bytes())),
+                range,
+            );
+        }
+        txn.put(meta(NEXT_ID, None), job.next.to_be_bytes().to_vec());
         let version = get_u64(&txn, &meta(SCHEMA_VERSION, None)).await? + 1;
         txn.put(meta(SCHEMA_VERSION, None), version.to_be_bytes().to_vec());
         txn.commit().await.map_err(from_kv)?;
         self.reload().await?;
+        self.delete_ranges(dead).await;
         Ok(out)
+    }
+
+    /// The dead ranges recorded by committed DDL and not removed yet.
+    async fn pending_delete_ranges(&self) -> Result<Vec<DeadRange>, SqlError> {
+        let txn = self.client.begin().await.map_err(from_kv)?;
+        scan_fields(&txn, DELETE_RANGES)
+            .await?
+            .into_iter()
+            .map(|(_, v)| serde_json::from_slice(&v).map_err(|e| corrupt("delete range", e)))
+            .collect()
+    }
+
+    /// Remove dead ranges from the stores, then their records. The DDL that
+    /// made them has committed, so a failure here does not fail it: the
+    /// record stays and the next start retries.
+    async fn delete_ranges(&self, ranges: Vec<DeadRange>) {
+        for range in ranges {
+            if self
+                .client
+                .delete_range(&range.start, &range.end)
+                .await
+                .is_err()
+            {
+                continue;
+            }
+            let Ok(mut txn) = self.client.begin().await else {
+                continue;
+            };
+            txn.delete(meta(DELETE_RANGES, Some(&range.id.to_be_bytes())));
+            // Losing this commit only means deleting an empty range again.
+            let _ = txn.commit().await;
+        }
     }
 
     /// CREATE DATABASE.
@@ -145,10 +202,9 @@ impl Catalog {
         .await
     }
 
-    /// DROP DATABASE with its tables. Their rows are left for a later
-    /// delete-range job (table ids are never reused, so nothing sees them).
+    /// DROP DATABASE with its tables and their data.
     pub async fn drop_database(&self, name: &str, if_exists: bool) -> Result<bool, SqlError> {
-        self.ddl(async |txn, schema, _| {
+        self.ddl(async |txn, schema, job| {
             let Some(db) = schema.database(name) else {
                 return if if_exists {
                     Ok(false)
@@ -158,6 +214,7 @@ impl Catalog {
             };
             for table in schema.tables(&db.name) {
                 txn.delete(meta(&db_key(db.id), Some(&table.id.to_be_bytes())));
+                job.drop_table(txn, table.id);
             }
             txn.delete(meta(DATABASES, Some(&db.id.to_be_bytes())));
             Ok(true)
@@ -198,9 +255,11 @@ impl Catalog {
         .await
     }
 
-    /// Replace a table's definition (ALTER TABLE, RENAME, TRUNCATE), running
-    /// `change` on the stored definition. `change` may give the table a new id
-    /// (TRUNCATE) and returns new indexes needing ids.
+    /// Replace a table's definition (ALTER TABLE, CREATE/DROP INDEX,
+    /// TRUNCATE), running `change` on a copy of the stored one. `change` may
+    /// give the table a new id (TRUNCATE: the old id's data is then dead) and
+    /// returns the database the table moves to, if it does (ALTER TABLE ...
+    /// RENAME TO other_db.t). Indexes left without their id are dead too.
     pub async fn alter_table(
         &self,
         db: &str,
@@ -208,35 +267,85 @@ impl Catalog {
         change: impl AsyncFnOnce(
             &mut Transaction,
             &mut TableDef,
-            &mut IdAllocator,
-        ) -> Result<(), SqlError>,
+            &mut DdlJob,
+        ) -> Result<Option<String>, SqlError>,
     ) -> Result<(), SqlError> {
-        self.ddl(async |txn, schema, ids| {
-            let db_def = schema
-                .database(db)
-                .ok_or_else(|| error::unknown_database(db))?;
+        self.ddl(async |txn, schema, job| {
             let old = schema
                 .table(db, table)
                 .ok_or_else(|| error::no_such_table(db, table))?;
             let mut new = TableDef::clone(old);
-            change(txn, &mut new, ids).await?;
-            if !new.name.eq_ignore_ascii_case(&old.name) && schema.table(db, &new.name).is_some() {
-                return Err(error::table_exists(&new.name));
+            let to_db = change(txn, &mut new, job).await?;
+            if new.id != old.id {
+                job.drop_table(txn, old.id);
+            } else {
+                for index in old.stored_indexes() {
+                    if !new.stored_indexes().any(|i| i.id == index.id) {
+                        job.dead.push(index_range(old.id, index.id));
+                    }
+                }
             }
-            txn.delete(meta(&db_key(db_def.id), Some(&old.id.to_be_bytes())));
-            put_json(
-                txn,
-                meta(&db_key(db_def.id), Some(&new.id.to_be_bytes())),
-                &new,
-            );
-            Ok(())
+            let moved = Move {
+                from_db: db.to_string(),
+                old_id: old.id,
+                to_db: to_db.unwrap_or_else(|| db.to_string()),
+                def: new,
+            };
+            replace_tables(txn, schema, &[moved])
         })
         .await
     }
 
-    /// DROP TABLE. Its rows are left for a later delete-range job.
-    pub async fn drop_table(&self, db: &str, table: &str) -> Result<(), SqlError> {
+    /// RENAME TABLE a TO b [, c TO d ...], across databases too: applied in
+    /// order, atomically, so `a TO tmp, b TO a, tmp TO b` swaps.
+    pub async fn rename_tables(
+        &self,
+        renames: &[(QualifiedName, QualifiedName)],
+    ) -> Result<(), SqlError> {
         self.ddl(async |txn, schema, _| {
+            let key = |db: &str, t: &str| (db.to_lowercase(), t.to_lowercase());
+            // The tables renamed so far, where they are now.
+            let mut moves: Vec<Move> = Vec::new();
+            for ((db, from), (to_db, to)) in renames {
+                let at = match moves
+                    .iter()
+                    .position(|m| key(&m.to_db, &m.def.name) == key(db, from))
+                {
+                    Some(at) => at,
+                    None => {
+                        let def = schema
+                            .table(db, from)
+                            .filter(|t| !moves.iter().any(|m| m.old_id == t.id))
+                            .ok_or_else(|| error::no_such_table(db, from))?;
+                        moves.push(Move {
+                            from_db: db.clone(),
+                            old_id: def.id,
+                            to_db: db.clone(),
+                            def: TableDef::clone(def),
+                        });
+                        moves.len() - 1
+                    }
+                };
+                let taken = moves
+                    .iter()
+                    .any(|m| key(&m.to_db, &m.def.name) == key(to_db, to))
+                    || schema
+                        .table(to_db, to)
+                        .is_some_and(|t| !moves.iter().any(|m| m.old_id == t.id));
+                if taken {
+                    return Err(error::table_exists(to));
+                }
+                moves[at].to_db = to_db.clone();
+                moves[at].def.name = to.clone();
+            }
+            replace_tables(txn, schema, &moves)
+        })
+        .await
+    }
+
+    /// DROP TABLE, with its data.
+    pub async fn drop_table(&self, db: &str, table: &str) -> Result<(), SqlError> {
+        self.ddl(async |txn, schema, job| {
             let db_def = schema
                 .database(db)
                 .ok_or_else(|| error::unknown_database(db))?;
@@ -244,6 +353,7 @@ impl Catalog {
                 .table(db, table)
                 .ok_or_else(|| error::unknown_table(&format!("{db}.{table}")))?;
             txn.delete(meta(&db_key(db_def.id), Some(&def.id.to_be_bytes())));
+            job.drop_table(txn, def.id);
             Ok(())
         })
         .await
@@ -309,24 +419,81 @@ impl Catalog {
     }
 }
 
-/// Hands out catalog ids inside one DDL transaction.
-pub struct IdAllocator {
-    next: u64,
+/// `(database, table)`.
+pub type QualifiedName = (String, String);
+
+/// A table definition leaving its place in the catalog for another (a
+/// changed definition, a new name or database, a new id).
+struct Move {
+    from_db: String,
+    old_id: i64,
+    to_db: String,
+    def: TableDef,
 }
 
-impl IdAllocator {
+/// Remove the moved tables' old definitions and store the new ones, refusing
+/// a name taken by a table that stays.
+fn replace_tables(
+    txn: &mut Transaction,
+    schema: &InfoSchema,
+    moves: &[Move],
+) -> Result<(), SqlError> {
+    let db_id = |name: &str| {
+        schema
+            .database(name)
+            .map(|d| d.id)
+            .ok_or_else(|| error::unknown_database(name))
+    };
+    for m in moves {
+        txn.delete(meta(
+            &db_key(db_id(&m.from_db)?),
+            Some(&m.old_id.to_be_bytes()),
+        ));
+    }
+    for m in moves {
+        if schema
+            .table(&m.to_db, &m.def.name)
+            .is_some_and(|t| !moves.iter().any(|o| o.old_id == t.id))
+        {
+            return Err(error::table_exists(&m.def.name));
+        }
+        put_json(
+            txn,
+            meta(&db_key(db_id(&m.to_db)?), Some(&m.def.id.to_be_bytes())),
+            &m.def,
+        );
+    }
+    Ok(())
+}
+
+/// A key range a DDL left without a reader, removed after it commits.
+#[derive(Serialize, Deserialize)]
+struct DeadRange {
+    id: i64,
+    start: Vec<u8>,
+    end: Vec<u8>,
+}
+
+/// What one DDL transaction hands out and leaves behind: fresh catalog ids,
+/// and the key ranges (dropped tables and indexes) to delete once it commits.
+pub struct DdlJob {
+    next: u64,
+    /// Ranges no definition refers to any more.
+    dead: Vec<Range<Vec<u8>>>,
+}
+
+impl DdlJob {
+    /// A table's data is dead: its range, and its AUTO_INCREMENT mark.
+    fn drop_table(&mut self, txn: &mut Transaction, table: i64) {
+        self.dead.push(table_range(table));
+        txn.delete(meta(AUTO_ID, Some(&table.to_be_bytes())));
+    }
+
     /// A fresh id.
     pub fn take(&mut self) -> i64 {
         let id = self.next as i64;
         self.next += 1;
         id
-    }
-
-    /// Ids for indexes that have none yet (id 0).
-    pub fn assign_index_ids(&mut self, indexes: &mut [IndexDef]) {
-        for index in indexes.iter_mut().filter(|i| i.id == 0) {
-            index.id = self.take();
-        }
     }
 }
 

@@ -1,12 +1,19 @@
-//! Turning DDL statements into catalog definitions.
+//! Turning declarations (CREATE TABLE, column and index definitions) into
+//! catalog definitions, with MySQL's checks.
 
 use crate::catalog::{ColumnDef, DefaultValue, IndexDef, TableDef};
 use crate::error;
+use crate::expr::cast::{store, to_text};
+use crate::expr::{EvalContext, SqlMode};
 use crate::result::SqlError;
 use crate::types::{Collation, TypeKind, column_type};
+use codec::Datum;
 use sqlparser::ast;
+use std::collections::HashMap;
 
-fn index_name(base: &str, taken: &[IndexDef]) -> String {
+/// A free name for an index: `base`, else `base_2`, `base_3`... (MySQL's
+/// naming of unnamed indexes).
+pub fn index_name(base: &str, taken: &[IndexDef]) -> String {
     if !taken.iter().any(|i| i.name.eq_ignore_ascii_case(base)) {
         return base.to_string();
     }
@@ -95,7 +102,11 @@ fn default_text(e: &ast::Expr) -> Result<DefaultValue, SqlError> {
 
 /// A column definition from its declaration. Returns it and whether the
 /// declaration says PRIMARY KEY / UNIQUE.
-pub fn column_def(id: i64, col: &ast::ColumnDef) -> Result<(ColumnDef, bool, bool), SqlError> {
+pub fn column_def(
+    id: i64,
+    col: &ast::ColumnDef,
+    ctx: &EvalContext<'_>,
+) -> Result<(ColumnDef, bool, bool), SqlError> {
     let mut ty = column_type(&col.data_type)?;
     let mut def = ColumnDef {
         id,
@@ -106,6 +117,7 @@ pub fn column_def(id: i64, col: &ast::ColumnDef) -> Result<(ColumnDef, bool, boo
         auto_increment: false,
         on_update_now: false,
         comment: String::new(),
+        origin_default: None,
     };
     let (mut primary, mut unique) = (false, false);
     for opt in &col.options {
@@ -152,16 +164,33 @@ pub fn column_def(id: i64, col: &ast::ColumnDef) -> Result<(ColumnDef, bool, boo
             format!("Incorrect column specifier for column '{}'", def.name),
         ));
     }
-    if matches!(def.default, Some(DefaultValue::Null)) && !def.nullable {
+    check_default(&mut def, ctx)?;
+    Ok((def, primary, unique))
+}
+
+/// ALTER COLUMN c SET DEFAULT e / DROP DEFAULT.
+pub fn set_default(
+    col: &mut ColumnDef,
+    default: Option<&ast::Expr>,
+    ctx: &EvalContext<'_>,
+) -> Result<(), SqlError> {
+    col.default = default.map(default_text).transpose()?;
+    check_default(col, ctx)
+}
+
+/// MySQL's checks of a column's default, and a literal default in the form
+/// MySQL keeps it.
+fn check_default(col: &mut ColumnDef, ctx: &EvalContext<'_>) -> Result<(), SqlError> {
+    if matches!(col.default, Some(DefaultValue::Null)) && !col.nullable {
         return Err(SqlError::new(
             1067,
             "42000",
-            format!("Invalid default value for '{}'", def.name),
+            format!("Invalid default value for '{}'", col.name),
         ));
     }
-    if def.default.is_some()
+    if col.default.is_some()
         && matches!(
-            def.ty.kind,
+            col.ty.kind,
             TypeKind::Text | TypeKind::Blob | TypeKind::Json
         )
     {
@@ -170,16 +199,124 @@ pub fn column_def(id: i64, col: &ast::ColumnDef) -> Result<(ColumnDef, bool, boo
             "42000",
             format!(
                 "BLOB, TEXT, GEOMETRY or JSON column '{}' can't have a default value",
-                def.name
+                col.name
             ),
         ));
     }
-    Ok((def, primary, unique))
+    if let Some(DefaultValue::Literal(text)) = &col.default {
+        let value = default_value(col, text, ctx)?;
+        col.default = Some(DefaultValue::Literal(to_text(&value)));
+    }
+    Ok(())
+}
+
+/// A literal default converted to the column's type, as MySQL stores it
+/// (`DEFAULT 1.5` of a DECIMAL(5,2) is `1.50`); a value the column cannot
+/// hold is 1067 whatever the sql_mode.
+fn default_value(col: &ColumnDef, text: &str, ctx: &EvalContext<'_>) -> Result<Datum, SqlError> {
+    let vars = HashMap::new();
+    let mut strict = EvalContext {
+        sql_mode: SqlMode {
+            strict: true,
+            ..ctx.sql_mode
+        },
+        in_write: true,
+        now: ctx.now,
+        user_vars: &vars,
+        warnings: Vec::new(),
+        last_insert_id: 0,
+        database: None,
+        params: &[],
+        params_read: false,
+        process: None,
+    };
+    store(
+        Datum::Bytes(text.as_bytes().to_vec()),
+        &col.ty,
+        &col.name,
+        0,
+        &mut strict,
+    )
+    .map_err(|_| {
+        SqlError::new(
+            1067,
+            "42000",
+            format!("Invalid default value for '{}'", col.name),
+        )
+    })
+}
+
+/// MySQL's order of a table's indexes (`sort_keys` in its sql_table.cc),
+/// which SHOW INDEX and SHOW CREATE TABLE follow: the primary key, unique
+/// indexes over NOT NULL columns, other unique indexes, then the rest, each
+/// group in creation order.
+pub fn sort_indexes(table: &mut TableDef) {
+    let columns = &table.columns;
+    table.indexes.sort_by_key(|i| {
+        let nullable = i.columns.iter().any(|&(p, _)| columns[p].nullable);
+        let prefix = i.columns.iter().any(|&(_, n)| n.is_some());
+        match i.unique {
+            true => (false, nullable, !i.primary, prefix),
+            false => (true, false, false, false),
+        }
+    });
+}
+
+/// Refuse index columns MySQL refuses: BLOB/TEXT without a prefix length
+/// (1170), a prefix on a non-string column or longer than it (1089).
+pub fn check_index_columns(table: &TableDef, index: &IndexDef) -> Result<(), SqlError> {
+    for &(pos, prefix) in &index.columns {
+        let c = &table.columns[pos];
+        let lob = matches!(c.ty.kind, TypeKind::Text | TypeKind::Blob | TypeKind::Json);
+        match prefix {
+            None if lob => {
+                return Err(SqlError::new(
+                    1170,
+                    "42000",
+                    format!(
+                        "BLOB/TEXT column '{}' used in key specification without a key length",
+                        c.name
+                    ),
+                ));
+            }
+            Some(n) if !c.ty.is_string() || (!lob && n > c.ty.length) || n == 0 => {
+                return Err(SqlError::new(
+                    1089,
+                    "HY000",
+                    "Incorrect prefix key; the used key part isn't a string, the used length is longer than the key part, or the storage engine doesn't support unique prefix keys",
+                ));
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+/// The auto-increment rule: at most one AUTO_INCREMENT column, and it must
+/// lead an index (1075).
+pub fn check_auto_increment(table: &TableDef) -> Result<(), SqlError> {
+    let autos = table.columns.iter().filter(|c| c.auto_increment).count();
+    let keyed = table
+        .indexes
+        .iter()
+        .any(|i| table.auto_increment_column() == Some(i.columns[0].0));
+    if autos > 1 || (autos == 1 && !keyed) {
+        return Err(SqlError::new(
+            1075,
+            "42000",
+            "Incorrect table definition; there can be only one auto column and it must be defined as a key",
+        ));
+    }
+    Ok(())
 }
 
 /// A new table's definition from CREATE TABLE (ids of the table and its
 /// indexes are assigned by the catalog).
-pub fn table_def(name: &str, ct: &ast::CreateTable) -> Result<TableDef, SqlError> {
+pub fn table_def(
+    name: &str,
+    ct: &ast::CreateTable,
+    ctx: &EvalContext<'_>,
+) -> Result<TableDef, SqlError> {
     if ct.query.is_some() || ct.like.is_some() {
         return Err(error::unsupported("CREATE TABLE ... AS / LIKE"));
     }
@@ -203,7 +340,7 @@ pub fn table_def(name: &str, ct: &ast::CreateTable) -> Result<TableDef, SqlError
                 format!("Duplicate column name '{}'", col.name.value),
             ));
         }
-        let (def, primary, unique) = column_def(table.next_column_id, col)?;
+        let (def, primary, unique) = column_def(table.next_column_id, col, ctx)?;
         table.next_column_id += 1;
         table.columns.push(def);
         if primary {
@@ -301,20 +438,11 @@ pub fn table_def(name: &str, ct: &ast::CreateTable) -> Result<TableDef, SqlError
             comment: String::new(),
         });
     }
-    let autos = table.columns.iter().filter(|c| c.auto_increment).count();
-    if autos > 1
-        || (autos == 1
-            && !table
-                .indexes
-                .iter()
-                .any(|i| table.auto_increment_column() == Some(i.columns[0].0)))
-    {
-        return Err(SqlError::new(
-            1075,
-            "42000",
-            "Incorrect table definition; there can be only one auto column and it must be defined as a key",
-        ));
+    for index in &table.indexes {
+        check_index_columns(&table, index)?;
     }
+    check_auto_increment(&table)?;
+    sort_indexes(&mut table);
     for opt in table_options(&ct.table_options) {
         match opt {
             ast::SqlOption::KeyValue { key, value } => {

@@ -1,0 +1,263 @@
+//! DDL statements: CREATE TABLE / INDEX, ALTER TABLE, DROP, RENAME TABLE and
+//! TRUNCATE, each one catalog transaction ([`Catalog`]).
+//!
+//! A change runs in three steps: the new definition is derived from the old
+//! one and checked ([`define`], [`alter`]); the rows are reorganised in the
+//! same transaction when the change needs it ([`reorg`]: type conversions,
+//! backfilling new indexes); after the commit, the key ranges no definition
+//! refers to any more (dropped tables and indexes, a truncated table's old
+//! id) are removed with the stores' delete-range. Adding or dropping a
+//! column touches no row: a row lacking a column reads its origin default,
+//! and column ids are never reused, so a dropped column's values are
+//! ignored until the row is next written.
+
+mod alter;
+mod define;
+mod reorg;
+
+pub use define::table_def;
+
+use crate::catalog::{Catalog, IndexDef, TableDef};
+use crate::error;
+use crate::expr::{EvalContext, Level, Warning};
+use crate::plan::table_name;
+use crate::result::{Output, SqlError};
+use crate::text_statement::AlterClause;
+use sqlparser::ast;
+
+/// ALTER TABLE with the clauses [`crate::text_statement`] recognises.
+pub async fn alter_table_text(
+    catalog: &Catalog,
+    table: &ast::ObjectName,
+    clauses: &[AlterClause],
+    ctx: &mut EvalContext<'_>,
+) -> Result<Output, SqlError> {
+    let (db, table) = table_name(table, ctx.database.as_deref())?;
+    let ops = clauses
+        .iter()
+        .map(alter::Op::from_text)
+        .collect::<Result<Vec<_>, _>>()?;
+    alter::alter_table(catalog, &db, &table, &ops, ctx).await?;
+    Ok(affected(0))
+}
+
+/// Whether `statement` is one [`execute`] runs.
+pub fn is_ddl(statement: &ast::Statement) -> bool {
+    use ast::Statement as S;
+    matches!(
+        statement,
+        S::CreateTable(_)
+            | S::CreateIndex(_)
+            | S::AlterTable(_)
+            | S::RenameTable(_)
+            | S::Truncate(_)
+            | S::Drop { .. }
+    )
+}
+
+/// Run a DDL statement (one [`is_ddl`] accepts). `ctx` gives the current
+/// database, sql_mode and time, and collects the statement's warnings.
+pub async fn execute(
+    catalog: &Catalog,
+    statement: &ast::Statement,
+    ctx: &mut EvalContext<'_>,
+) -> Result<Output, SqlError> {
+    use ast::Statement as S;
+    let current = ctx.database.clone();
+    let current = current.as_deref();
+    match statement {
+        S::CreateTable(ct) => {
+            let (db, name) = table_name(&ct.name, current)?;
+            let def = match ct.like.as_ref() {
+                Some(like) => {
+                    let source = match like {
+                        ast::CreateTableLikeKind::Parenthesized(l)
+                        | ast::CreateTableLikeKind::Plain(l) => &l.name,
+                    };
+                    let (source_db, source) = table_name(source, current)?;
+                    let schema = catalog.snapshot();
+                    let mut def = TableDef::clone(
+                        schema
+                            .table(&source_db, &source)
+                            .ok_or_else(|| error::no_such_table(&source_db, &source))?,
+                    );
+                    def.name = name;
+                    def
+                }
+                None => table_def(&name, ct, ctx)?,
+            };
+            catalog.create_table(&db, def, ct.if_not_exists).await?;
+        }
+        S::CreateIndex(ci) => {
+            let (db, table) = table_name(&ci.table_name, current)?;
+            let name = ci.name.as_ref().map(|n| n.to_string());
+            let op = alter::Op::AddIndex {
+                name,
+                unique: ci.unique,
+                primary: false,
+                columns: ci.columns.clone(),
+            };
+            alter::alter_table(catalog, &db, &table, &[op], ctx).await?;
+        }
+        S::AlterTable(at) => {
+            let (db, table) = table_name(&at.name, current)?;
+            let ops = at
+                .operations
+                .iter()
+                .map(alter::Op::from_ast)
+                .collect::<Result<Vec<_>, _>>()?;
+            alter::alter_table(catalog, &db, &table, &ops, ctx).await?;
+        }
+        S::RenameTable(renames) => {
+            let renames = renames
+                .iter()
+                .map(|r| {
+                    Ok((
+                        table_name(&r.old_name, current)?,
+                        table_name(&r.new_name, current)?,
+                    ))
+                })
+                .collect::<Result<Vec<_>, SqlError>>()?;
+            catalog.rename_tables(&renames).await?;
+        }
+        S::Truncate(t) => {
+            for target in &t.table_names {
+                let (db, table) = table_name(&target.name, current)?;
+                catalog
+                    .alter_table(&db, &table, async |_, def, job| {
+                        def.id = job.take();
+                        for index in &mut def.indexes {
+                            index.id = job.take();
+                        }
+                        Ok(None)
+                    })
+                    .await?;
+            }
+        }
+        S::Drop {
+            object_type,
+            if_exists,
+            names,
+            table,
+            ..
+        } => {
+            return drop(
+                catalog,
+                *object_type,
+                *if_exists,
+                names,
+                table.as_ref(),
+                ctx,
+            )
+            .await;
+        }
+        other => return Err(error::unsupported(&other.to_string())),
+    }
+    Ok(affected(0))
+}
+
+fn affected(rows: u64) -> Output {
+    Output::Affected {
+        rows,
+        last_insert_id: 0,
+        info: String::new(),
+    }
+}
+
+/// DROP DATABASE / TABLE / INDEX.
+async fn drop(
+    catalog: &Catalog,
+    kind: ast::ObjectType,
+    if_exists: bool,
+    names: &[ast::ObjectName],
+    on: Option<&ast::ObjectName>,
+    ctx: &mut EvalContext<'_>,
+) -> Result<Output, SqlError> {
+    let current = ctx.database.clone();
+    let current = current.as_deref();
+    match kind {
+        ast::ObjectType::Database | ast::ObjectType::Schema => {
+            let mut rows = 0;
+            for name in names {
+                if catalog.drop_database(&name.to_string(), if_exists).await? {
+                    rows += 1;
+                }
+            }
+            Ok(affected(rows))
+        }
+        ast::ObjectType::Table => {
+            // As MySQL 8 (atomic DDL): one missing table and nothing is
+            // dropped, unless IF EXISTS.
+            let mut tables = Vec::new();
+            let mut missing = Vec::new();
+            for name in names {
+                let (db, table) = table_name(name, current)?;
+                match catalog.snapshot().table(&db, &table) {
+                    Some(_) => tables.push((db, table)),
+                    None => missing.push(format!("{db}.{table}")),
+                }
+            }
+            if !missing.is_empty() && !if_exists {
+                return Err(error::unknown_table(&missing.join(",")));
+            }
+            for (db, table) in tables {
+                catalog.drop_table(&db, &table).await?;
+            }
+            ctx.warnings.extend(missing.into_iter().map(|m| Warning {
+                level: Level::Note,
+                code: 1051,
+                message: format!("Unknown table '{m}'"),
+            }));
+            Ok(affected(0))
+        }
+        ast::ObjectType::Index => {
+            let on = on.ok_or_else(|| error::syntax("", 1))?;
+            let (db, table) = table_name(on, current)?;
+            let ops: Vec<alter::Op> = names
+                .iter()
+                .map(|n| alter::Op::DropIndex(n.to_string()))
+                .collect();
+            alter::alter_table(catalog, &db, &table, &ops, ctx).await?;
+            Ok(affected(0))
+        }
+        other => Err(error::unsupported(&format!("DROP {other}"))),
+    }
+}
+
+/// The new index a declaration adds to `table`, named as MySQL names it
+/// (its first column's name when unnamed) and checked.
+fn new_index(
+    table: &TableDef,
+    name: Option<String>,
+    unique: bool,
+    primary: bool,
+    columns: Vec<(usize, Option<u32>)>,
+) -> Result<IndexDef, SqlError> {
+    let name = match (primary, name) {
+        (true, _) => "PRIMARY".to_string(),
+        (false, Some(name)) => {
+            if name.eq_ignore_ascii_case("PRIMARY") || table.index(&name).is_some() {
+                return Err(SqlError::new(
+                    1061,
+                    "42000",
+                    format!("Duplicate key name '{name}'"),
+                ));
+            }
+            name
+        }
+        (false, None) => define::index_name(&table.columns[columns[0].0].name, &table.indexes),
+    };
+    if primary && table.indexes.iter().any(|i| i.primary) {
+        return Err(SqlError::new(1068, "42000", "Multiple primary key defined"));
+    }
+    let index = IndexDef {
+        id: 0,
+        name,
+        columns,
+        unique: unique || primary,
+        primary,
+        comment: String::new(),
+    };
+    define::check_index_columns(table, &index)?;
+    Ok(index)
+}
