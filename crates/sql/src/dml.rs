@@ -26,8 +26,8 @@ enum OnDuplicate {
     Update,
 }
 
-/// The value a column takes when a write names none.
-fn default_of(
+/// The value a column takes when a write names none (also `DEFAULT(col)`).
+pub(crate) fn default_of(
     table: &TableDef,
     pos: usize,
     row_no: u64,
@@ -256,19 +256,28 @@ enum Source {
     Value(Datum),
 }
 
-/// A value of an inserted row: `DEFAULT`, or a constant expression.
-fn value_source(p: &mut Planner<'_, '_>, e: &ast::Expr) -> Result<Source, SqlError> {
-    match e {
-        ast::Expr::Identifier(id)
-            if id.quote_style.is_none() && id.value.eq_ignore_ascii_case("DEFAULT") =>
-        {
-            Ok(Source::Default)
-        }
-        e => Ok(Source::Value(
-            p.bind(e, &Scope::default(), "field list")?
-                .eval(&[], p.ctx)?,
-        )),
+/// The values of an inserted row: `DEFAULT`, or constant expressions (which
+/// may hold subqueries).
+async fn value_sources(
+    p: &mut Planner<'_, '_>,
+    exprs: impl Iterator<Item = &ast::Expr>,
+    txn: &Transaction,
+) -> Result<Vec<Source>, SqlError> {
+    let mut out = Vec::new();
+    for e in exprs {
+        out.push(match e {
+            ast::Expr::Identifier(id)
+                if id.quote_style.is_none() && id.value.eq_ignore_ascii_case("DEFAULT") =>
+            {
+                Source::Default
+            }
+            e => {
+                let bound = p.bind(e, &Scope::default(), "field list")?;
+                Source::Value(exec::eval_standalone(&bound, txn, p.ctx).await?)
+            }
+        });
     }
+    Ok(out)
 }
 
 /// INSERT / REPLACE.
@@ -282,6 +291,7 @@ pub async fn insert(
         return Err(error::unsupported("INSERT into a table function"));
     };
     let (db, table) = p.table(name)?;
+    p.target = Some(table.clone());
     let mut targets = column_positions(&table, &ins.columns)?;
     let mode = match (&ins.on, ins.replace_into, ins.ignore) {
         (Some(ast::OnInsert::DuplicateKeyUpdate(_)), _, _) => OnDuplicate::Update,
@@ -296,11 +306,7 @@ pub async fn insert(
         Some(query) => match query.body.as_ref() {
             ast::SetExpr::Values(values) => {
                 for row in &values.rows {
-                    let out = row
-                        .iter()
-                        .map(|e| value_source(p, e))
-                        .collect::<Result<Vec<_>, _>>()?;
-                    sources.push(out);
+                    sources.push(value_sources(p, row.iter(), txn).await?);
                 }
             }
             _ => {
@@ -317,12 +323,8 @@ pub async fn insert(
                 .iter()
                 .map(|a| assignment_column(&table, a))
                 .collect::<Result<_, _>>()?;
-            let row = ins
-                .assignments
-                .iter()
-                .map(|a| value_source(p, &a.value))
-                .collect::<Result<Vec<_>, _>>()?;
-            sources.push(row);
+            let values = ins.assignments.iter().map(|a| &a.value);
+            sources.push(value_sources(p, values, txn).await?);
         }
         None => return Err(error::syntax("", 1)),
     }
@@ -573,6 +575,7 @@ pub async fn update(
         return Err(error::unsupported("UPDATE ... FROM"));
     }
     let (db, table) = p.table(single_table(&upd.table)?)?;
+    p.target = Some(table.clone());
     let (rows, scope) = target_rows(
         p,
         &db,

@@ -13,7 +13,7 @@ use crate::catalog::{IndexDef, InfoSchema, TableDef};
 use crate::error::{self, unknown_column};
 use crate::expr::agg::AggFunc;
 use crate::expr::func::Func;
-use crate::expr::{BinaryOp, EvalContext, Expr, Subquery, SubqueryKind, UnaryOp};
+use crate::expr::{BinaryOp, EvalContext, Expr, OuterRef, Subquery, SubqueryKind, UnaryOp};
 use crate::result::{ColumnInfo, SqlError};
 use crate::types::{Collation, SqlType, TypeKind};
 use codec::Datum;
@@ -220,6 +220,20 @@ pub struct Planner<'a, 'c> {
     pub next_param: usize,
     /// Reads a system variable: `(name, global)` → value, or error 1193.
     pub sysvar: &'a (dyn Fn(&str, bool) -> Result<Datum, SqlError> + Sync),
+    /// The scopes of the queries enclosing the subquery being planned,
+    /// innermost last: names a subquery cannot resolve are looked up here.
+    pub outer: Vec<OuterScope>,
+    /// The table an INSERT or UPDATE writes, for `DEFAULT(col)`.
+    pub target: Option<Arc<TableDef>>,
+}
+
+/// An enclosing query's scope, seen from a subquery.
+#[derive(Clone, Debug)]
+pub struct OuterScope {
+    /// Its columns.
+    pub scope: Scope,
+    /// Set when a subquery inside it reads one of its columns.
+    pub correlated: bool,
 }
 
 /// Column description for an expression result.
@@ -338,7 +352,7 @@ impl<'a, 'c> Planner<'a, 'c> {
             E::Identifier(id) if id.quote_style.is_none() && id.value.starts_with('@') => {
                 Expr::UserVar(id.value[1..].to_lowercase())
             }
-            E::Identifier(id) => Expr::Column(scope.resolve(None, &id.value, clause)?),
+            E::Identifier(id) => self.column(scope, None, &id.value, clause)?,
             E::CompoundIdentifier(parts)
                 if parts.first().is_some_and(|p| p.value.starts_with("@@")) =>
             {
@@ -350,8 +364,7 @@ impl<'a, 'c> Planner<'a, 'c> {
                 Expr::Literal((self.sysvar)(&name, global)?)
             }
             E::CompoundIdentifier(parts) => match parts.as_slice() {
-                [t, c] => Expr::Column(scope.resolve(Some(&t.value), &c.value, clause)?),
-                [_, t, c] => Expr::Column(scope.resolve(Some(&t.value), &c.value, clause)?),
+                [t, c] | [_, t, c] => self.column(scope, Some(&t.value), &c.value, clause)?,
                 _ => return Err(error::unsupported(&expr.to_string())),
             },
             E::Value(v) => match &v.value {
@@ -548,9 +561,9 @@ impl<'a, 'c> Planner<'a, 'c> {
                 ty.collation = c;
                 Expr::Cast(Box::new(e), ty)
             }
-            E::Subquery(query) => self.subquery(query, SubqueryKind::Scalar)?,
+            E::Subquery(query) => self.subquery(query, SubqueryKind::Scalar, scope)?,
             E::Exists { subquery, negated } => {
-                let exists = self.subquery(subquery, SubqueryKind::Exists)?;
+                let exists = self.subquery(subquery, SubqueryKind::Exists, scope)?;
                 if *negated {
                     Expr::Unary(UnaryOp::Not, Box::new(exists))
                 } else {
@@ -572,17 +585,85 @@ impl<'a, 'c> Planner<'a, 'c> {
                         negated: *negated,
                         collation,
                     },
+                    scope,
                 )?
+            }
+            E::AnyOp {
+                left,
+                compare_op,
+                right,
+                ..
+            }
+            | E::AllOp {
+                left,
+                compare_op,
+                right,
+            } => {
+                let (ast::Expr::Subquery(query), Some(op)) =
+                    (right.as_ref(), binary_op(compare_op))
+                else {
+                    return Err(error::unsupported(&expr.to_string()));
+                };
+                let operand = self.bind_with(left, scope, clause, aggs)?;
+                let collation = self.collation_of(&[&operand], scope);
+                let kind = SubqueryKind::Quantified {
+                    expr: Box::new(operand),
+                    op,
+                    all: matches!(expr, E::AllOp { .. }),
+                    collation,
+                };
+                self.subquery(query, kind, scope)?
             }
             _ => return Err(error::unsupported(&expr.to_string())),
         };
         Ok(bound)
     }
 
-    /// Plan an uncorrelated subquery (its names resolve in its own FROM
-    /// clause only; a reference to an outer column is an unknown column).
-    fn subquery(&mut self, query: &ast::Query, kind: SubqueryKind) -> Result<Expr, SqlError> {
-        let planned = self.plan_query(query)?;
+    /// A column by name: in `scope`, else in the enclosing queries' scopes
+    /// (innermost first), which makes the subqueries in between correlated.
+    fn column(
+        &mut self,
+        scope: &Scope,
+        qualifier: Option<&str>,
+        name: &str,
+        clause: &str,
+    ) -> Result<Expr, SqlError> {
+        let err = match scope.resolve(qualifier, name, clause) {
+            Ok(i) => return Ok(Expr::Column(i)),
+            Err(e) if e.code == 1054 => e,
+            Err(e) => return Err(e),
+        };
+        for k in (0..self.outer.len()).rev() {
+            if let Ok(column) = self.outer[k].scope.resolve(qualifier, name, clause) {
+                let ty = self.outer[k].scope.columns[column].ty.clone();
+                for o in &mut self.outer[k..] {
+                    o.correlated = true;
+                }
+                return Ok(Expr::Outer(Box::new(OuterRef {
+                    depth: self.outer.len() - k,
+                    column,
+                    ty,
+                })));
+            }
+        }
+        Err(err)
+    }
+
+    /// Plan a subquery; names it cannot resolve in its own FROM clause are
+    /// looked up in `scope` (the query it sits in) and further out.
+    fn subquery(
+        &mut self,
+        query: &ast::Query,
+        kind: SubqueryKind,
+        scope: &Scope,
+    ) -> Result<Expr, SqlError> {
+        self.outer.push(OuterScope {
+            scope: scope.clone(),
+            correlated: false,
+        });
+        let planned = self.plan_query(query);
+        let correlated = self.outer.pop().is_some_and(|o| o.correlated);
+        let planned = planned?;
         if planned.columns.len() != 1 && kind != SubqueryKind::Exists {
             return Err(SqlError::new(
                 1241,
@@ -599,6 +680,7 @@ impl<'a, 'c> Planner<'a, 'c> {
             plan: Arc::new(planned.plan),
             kind,
             ty,
+            correlated,
         })))
     }
 
@@ -653,6 +735,23 @@ impl<'a, 'c> Planner<'a, 'c> {
                 Some("\0new"),
                 &id.value,
                 clause,
+            )?));
+        }
+        // DEFAULT(c): the default of the written table's column c.
+        if name == "DEFAULT"
+            && let [
+                ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(ast::Expr::Identifier(id))),
+            ] = args.as_slice()
+        {
+            let table = self
+                .target
+                .clone()
+                .ok_or_else(|| error::unsupported("DEFAULT(col) outside INSERT and UPDATE"))?;
+            let pos = table
+                .column(&id.value)
+                .ok_or_else(|| unknown_column(&id.value, clause))?;
+            return Ok(Expr::Literal(crate::dml::default_of(
+                &table, pos, 1, self.ctx,
             )?));
         }
         if let Some(agg) = AggFunc::lookup(&name) {
@@ -968,13 +1067,13 @@ impl Expr {
             Expr::Cast(e, ty) => Expr::Cast(b(e), ty),
             Expr::Call(func, args) => Expr::Call(func, args.into_iter().map(f).collect()),
             Expr::Subquery(mut sq) => {
-                if let SubqueryKind::In { expr, .. } = &mut sq.kind {
-                    let operand = std::mem::replace(expr.as_mut(), Expr::Literal(Datum::Null));
-                    **expr = f(operand);
+                if let Some(expr) = sq.kind.operand_mut() {
+                    let operand = std::mem::replace(expr, Expr::Literal(Datum::Null));
+                    *expr = f(operand);
                 }
                 Expr::Subquery(sq)
             }
-            leaf @ (Expr::Literal(_) | Expr::Column(_) | Expr::UserVar(_)) => leaf,
+            leaf @ (Expr::Literal(_) | Expr::Column(_) | Expr::Outer(_) | Expr::UserVar(_)) => leaf,
         }
     }
 }
@@ -1737,6 +1836,13 @@ impl<'a, 'c> Planner<'a, 'c> {
         }
 
         if aggregate {
+            // Correlated subqueries read the FROM row, which aggregation replaces.
+            let correlated = |e: &Expr| matches!(e, Expr::Subquery(sq) if sq.correlated);
+            if exprs.iter().chain(&having).any(|e| e.any(&correlated)) {
+                return Err(error::unsupported(
+                    "a correlated subquery in an aggregating query",
+                ));
+            }
             let exprs_post: Vec<Expr> = exprs
                 .into_iter()
                 .map(|e| post_aggregate(e, &group_by, &mut collector))
@@ -1961,11 +2067,8 @@ impl Expr {
                     || otherwise.as_ref().is_some_and(|o| o.any(pred))
             }
             Expr::Call(_, args) => args.iter().any(|e| e.any(pred)),
-            Expr::Subquery(sq) => match &sq.kind {
-                SubqueryKind::In { expr, .. } => expr.any(pred),
-                _ => false,
-            },
-            Expr::Literal(_) | Expr::Column(_) | Expr::UserVar(_) => false,
+            Expr::Subquery(sq) => sq.kind.operand().is_some_and(|e| e.any(pred)),
+            Expr::Literal(_) | Expr::Column(_) | Expr::Outer(_) | Expr::UserVar(_) => false,
         }
     }
 }

@@ -80,6 +80,7 @@ impl SqlEngine {
             user_vars: HashMap::new(),
             warnings: Vec::new(),
             last_insert_id: 0,
+            row_count: -1,
             prepared: HashMap::new(),
             next_statement: 1,
             sql_mode: SqlMode::default(),
@@ -120,6 +121,9 @@ pub struct Session {
     user_vars: HashMap<String, Datum>,
     warnings: Vec<Warning>,
     last_insert_id: u64,
+    /// ROW_COUNT(): the previous statement's affected rows, -1 after a
+    /// result set or an error.
+    row_count: i64,
     prepared: HashMap<u32, PreparedStatement>,
     next_statement: u32,
     sql_mode: SqlMode,
@@ -503,7 +507,9 @@ impl Session {
             user_vars,
             warnings: Vec::new(),
             last_insert_id: self.last_insert_id,
+            row_count: self.row_count,
             database: self.database.clone(),
+            outer_rows: Vec::new(),
         }
     }
 
@@ -523,6 +529,8 @@ impl Session {
             ctx: &mut ctx,
             next_param: 0,
             sysvar: &lookup,
+            outer: Vec::new(),
+            target: None,
         };
         Ok(planner.plan_query(query)?.columns.into())
     }
@@ -530,6 +538,10 @@ impl Session {
     /// Run one statement, keeping the warnings it raised for SHOW WARNINGS.
     async fn run(&mut self, statement: &Statement, params: &[Datum]) -> Result<Output, SqlError> {
         let result = self.dispatch(statement, params).await;
+        self.row_count = match &result {
+            Ok(Output::Affected { rows, .. }) => *rows as i64,
+            _ => -1,
+        };
         // Reading the diagnostics must not add to them. Only checked for a
         // failed statement: rendering the statement is not free.
         let keeps_diagnostics = result.is_err()
@@ -1216,6 +1228,8 @@ impl Session {
             ctx: &mut ctx,
             next_param: 0,
             sysvar: &lookup,
+            outer: Vec::new(),
+            target: None,
         };
         let output = match statement {
             Statement::Query(q) => {
@@ -1293,6 +1307,8 @@ impl Session {
                     ctx: &mut ctx,
                     next_param: 0,
                     sysvar: &lookup,
+                    outer: Vec::new(),
+                    target: None,
                 };
                 let bound = planner.bind(e, &crate::plan::Scope::default(), "field list")?;
                 bound.eval(&[], planner.ctx)?

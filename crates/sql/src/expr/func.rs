@@ -272,6 +272,8 @@ pub enum Func {
     Version,
     /// LAST_INSERT_ID (with an argument, sets it).
     LastInsertId,
+    /// ROW_COUNT: the previous statement's affected rows.
+    RowCount,
     /// UUID.
     Uuid,
 }
@@ -393,6 +395,7 @@ impl Func {
             "DATABASE" | "SCHEMA" => Database,
             "VERSION" => Version,
             "LAST_INSERT_ID" => LastInsertId,
+            "ROW_COUNT" => RowCount,
             "UUID" => Uuid,
             _ => return None,
         })
@@ -525,6 +528,7 @@ impl Func {
             Database => "database",
             Version => "version",
             LastInsertId => "last_insert_id",
+            RowCount => "row_count",
             Uuid => "uuid",
         }
     }
@@ -534,7 +538,7 @@ impl Func {
         use Func::*;
         const MANY: usize = usize::MAX;
         match self {
-            Pi | CurDate | UtcDate | Database | Version | Uuid => (0, 0),
+            Pi | CurDate | UtcDate | Database | Version | Uuid | RowCount => (0, 0),
             Now | CurTime | UtcTimestamp | UtcTime | Rand | LastInsertId | UnixTimestamp => (0, 1),
             Concat | Coalesce => (1, MANY),
             ConcatWs | Field | Elt | Greatest | Least => (2, MANY),
@@ -582,6 +586,7 @@ impl Func {
                 | UtcTime
                 | UnixTimestamp
                 | LastInsertId
+                | RowCount
                 | Database
         )
     }
@@ -709,6 +714,7 @@ impl Func {
                 ..SqlType::new(TypeKind::BigInt)
             },
             Uuid => text(36),
+            RowCount => SqlType::new(TypeKind::BigInt),
             _ => datetime::return_type(self, args),
         }
     }
@@ -783,6 +789,7 @@ impl Func {
                 }
             },
             Uuid => Ok(Datum::Bytes(uuid().into_bytes())),
+            RowCount => Ok(Datum::I64(ctx.row_count)),
             Greatest | Least => extreme(self == Greatest, args, ctx),
             Abs | Ceil | Floor | Round | Truncate | Mod | Pow | Sqrt | Exp | Ln | Log | Log10
             | Log2 | Sign | Pi | Rand | Sin | Cos | Tan | Cot | Asin | Acos | Atan | Atan2
