@@ -89,20 +89,34 @@ fn check_not_null(
     single_row: bool,
     ctx: &mut EvalContext<'_>,
 ) -> Result<(), SqlError> {
-    for (pos, col) in table.columns.iter().enumerate() {
-        if col.nullable || col.auto_increment || !matches!(row[pos], Datum::Null) {
-            continue;
-        }
-        if ctx.sql_mode.strict || single_row {
-            return Err(error::column_cannot_be_null(&col.name));
-        }
-        ctx.warnings.push(Warning {
-            level: Level::Warning,
-            code: 1048,
-            message: format!("Column '{}' cannot be null", col.name),
-        });
-        row[pos] = implicit_default(table, pos, row_no, ctx);
+    for (pos, value) in row.iter_mut().enumerate() {
+        not_null(table, pos, value, row_no, single_row, ctx)?;
     }
+    Ok(())
+}
+
+/// [`check_not_null`] for one column, so warnings come in column order.
+fn not_null(
+    table: &TableDef,
+    pos: usize,
+    value: &mut Datum,
+    row_no: u64,
+    single_row: bool,
+    ctx: &mut EvalContext<'_>,
+) -> Result<(), SqlError> {
+    let col = &table.columns[pos];
+    if col.nullable || col.auto_increment || !matches!(value, Datum::Null) {
+        return Ok(());
+    }
+    if ctx.sql_mode.strict || single_row {
+        return Err(error::column_cannot_be_null(&col.name));
+    }
+    ctx.warnings.push(Warning {
+        level: Level::Warning,
+        code: 1048,
+        message: format!("Column '{}' cannot be null", col.name),
+    });
+    *value = implicit_default(table, pos, row_no, ctx);
     Ok(())
 }
 
@@ -329,7 +343,11 @@ pub async fn insert(
         None => return Err(error::syntax("", 1)),
     }
 
-    let single_row = sources.len() == 1;
+    // IGNORE turns bad values into warnings, even in strict mode.
+    let single_row = sources.len() == 1 && !ins.ignore;
+    if ins.ignore {
+        p.ctx.sql_mode.strict = false;
+    }
     let auto = table.auto_increment_column();
     let mut rows: Vec<Vec<Datum>> = Vec::with_capacity(sources.len());
     for (i, values) in sources.into_iter().enumerate() {
@@ -344,19 +362,24 @@ pub async fn insert(
         let mut row: Vec<Option<Datum>> = vec![None; table.columns.len()];
         for (&pos, value) in targets.iter().zip(values) {
             let col = &table.columns[pos];
-            row[pos] = Some(match value {
+            let mut value = match value {
                 Source::Default => default_of(&table, pos, row_no, p.ctx)?,
                 Source::Value(v) => store(v, &col.ty, &col.name, row_no, p.ctx)?,
-            });
+            };
+            not_null(&table, pos, &mut value, row_no, single_row, p.ctx)?;
+            row[pos] = Some(value);
         }
         let mut full = Vec::with_capacity(row.len());
         for (pos, v) in row.into_iter().enumerate() {
             full.push(match v {
                 Some(v) => v,
-                None => default_of(&table, pos, row_no, p.ctx)?,
+                None => {
+                    let mut value = default_of(&table, pos, row_no, p.ctx)?;
+                    not_null(&table, pos, &mut value, row_no, single_row, p.ctx)?;
+                    value
+                }
             });
         }
-        check_not_null(&table, &mut full, row_no, single_row, p.ctx)?;
         rows.push(full);
     }
 
