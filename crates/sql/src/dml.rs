@@ -256,7 +256,11 @@ fn column_positions(table: &TableDef, names: &[ast::ObjectName]) -> Result<Vec<u
     names
         .iter()
         .map(|n| {
-            let name = n.0.last().map(|p| p.to_string()).unwrap_or_default();
+            let name =
+                n.0.last()
+                    .and_then(|p| p.as_ident())
+                    .map(|i| i.value.clone())
+                    .unwrap_or_default();
             table
                 .column(&name)
                 .ok_or_else(|| error::unknown_column(&name, "field list"))
@@ -527,7 +531,11 @@ fn bind_upsert(
 fn assignment_column(table: &TableDef, a: &ast::Assignment) -> Result<usize, SqlError> {
     match &a.target {
         ast::AssignmentTarget::ColumnName(n) => {
-            let name = n.0.last().map(|p| p.to_string()).unwrap_or_default();
+            let name =
+                n.0.last()
+                    .and_then(|p| p.as_ident())
+                    .map(|i| i.value.clone())
+                    .unwrap_or_default();
             table
                 .column(&name)
                 .ok_or_else(|| error::unknown_column(&name, "field list"))

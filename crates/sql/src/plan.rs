@@ -970,6 +970,66 @@ fn post_aggregate(expr: Expr, group_by: &[Expr], collector: &mut AggCollector) -
     }
 }
 
+/// ONLY_FULL_GROUP_BY: refuse an output expression (select item, HAVING,
+/// ORDER BY key; all after [`post_aggregate`]) that reads a column neither
+/// grouped, aggregated, nor functionally dependent on the GROUP BY columns
+/// (its table's whole primary key is grouped).
+fn check_full_group_by<'e>(
+    scope: &Scope,
+    group_by: &[Expr],
+    calls: &[AggCall],
+    outputs: impl Iterator<Item = &'e Expr>,
+) -> Result<(), SqlError> {
+    let dependent = |c: usize| {
+        let qualifier = &scope.columns[c].qualifier;
+        let mut key = scope.columns.iter().enumerate().filter(|(_, k)| {
+            k.qualifier == *qualifier && k.info.flags & crate::result::flags::PRI_KEY != 0
+        });
+        key.clone().next().is_some() && key.all(|(k, _)| group_by.contains(&Expr::Column(k)))
+    };
+    let loose: Vec<(usize, usize)> = calls
+        .iter()
+        .enumerate()
+        .filter_map(|(i, call)| match (&call.func, &call.arg) {
+            (None, Expr::Column(c)) if !dependent(*c) => Some((group_by.len() + i, *c)),
+            _ => None,
+        })
+        .collect();
+    for (n, e) in outputs.enumerate() {
+        let Some(&(_, c)) = loose
+            .iter()
+            .find(|(out, _)| e.any(&|x| *x == Expr::Column(*out)))
+        else {
+            continue;
+        };
+        let column = &scope.columns[c];
+        let name = match &column.qualifier {
+            Some(q) => format!("{q}.{}", column.name),
+            None => column.name.clone(),
+        };
+        return Err(if group_by.is_empty() {
+            SqlError::new(
+                1140,
+                "42000",
+                format!(
+                    "In aggregated query without GROUP BY, expression #{} of SELECT list contains nonaggregated column '{name}'; this is incompatible with sql_mode=only_full_group_by",
+                    n + 1
+                ),
+            )
+        } else {
+            SqlError::new(
+                1055,
+                "42000",
+                format!(
+                    "Expression #{} of SELECT list is not in GROUP BY clause and contains nonaggregated column '{name}' which is not functionally dependent on columns in GROUP BY clause; this is incompatible with sql_mode=only_full_group_by",
+                    n + 1
+                ),
+            )
+        });
+    }
+    Ok(())
+}
+
 impl Expr {
     /// Rebuild this node with `f` applied to each direct child.
     pub fn map_children(self, f: &mut impl FnMut(Expr) -> Expr) -> Expr {
@@ -1631,6 +1691,20 @@ impl<'a, 'c> Planner<'a, 'c> {
             J::Right(c) | J::RightOuter(c) => (JoinKind::Left, c, true),
             other => return Err(error::unsupported(&format!("{other:?}"))),
         };
+        if let Some(q) = right.scope.columns.iter().find_map(|c| {
+            c.qualifier.as_ref().filter(|q| {
+                left.scope
+                    .columns
+                    .iter()
+                    .any(|l| l.qualifier.as_ref() == Some(q))
+            })
+        }) {
+            return Err(SqlError::new(
+                1066,
+                "42000",
+                format!("Not unique table/alias: '{q}'"),
+            ));
+        }
         let left_width = left.scope.columns.len();
         let right_width = right.scope.columns.len();
         // Outer side first for the executor; RIGHT JOIN puts the right side
@@ -1849,6 +1923,9 @@ impl<'a, 'c> Planner<'a, 'c> {
                 .collect();
             let having = having.map(|h| post_aggregate(h, &group_by, &mut collector));
             let AggCollector { calls, .. } = collector;
+            if self.ctx.sql_mode.only_full_group_by {
+                check_full_group_by(&scope, &group_by, &calls, exprs_post.iter().chain(&having))?;
+            }
             plan = Plan::Aggregate {
                 input: Box::new(plan),
                 group_by: group_by.clone(),
