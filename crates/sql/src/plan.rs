@@ -12,7 +12,7 @@
 use crate::catalog::{IndexDef, InfoSchema, TableDef};
 use crate::error::{self, unknown_column};
 use crate::expr::agg::AggFunc;
-use crate::expr::func::Func;
+use crate::expr::func::{Func, IntervalUnit};
 use crate::expr::{BinaryOp, EvalContext, Expr, OuterRef, Subquery, SubqueryKind, UnaryOp};
 use crate::result::{ColumnInfo, SqlError};
 use crate::types::{Collation, SqlType, TypeKind};
@@ -396,6 +396,83 @@ impl<'a, 'c> Planner<'a, 'c> {
                     _ => return Err(error::unsupported(&expr.to_string())),
                 }
             }
+            // date ± INTERVAL n unit, INTERVAL n unit + date.
+            E::BinaryOp {
+                left,
+                op: op @ (ast::BinaryOperator::Plus | ast::BinaryOperator::Minus),
+                right,
+            } if matches!(right.as_ref(), E::Interval(_))
+                || matches!(
+                    (left.as_ref(), op),
+                    (E::Interval(_), ast::BinaryOperator::Plus)
+                ) =>
+            {
+                let (date, E::Interval(interval)) = (match right.as_ref() {
+                    E::Interval(_) => (left.as_ref(), right.as_ref()),
+                    _ => (right.as_ref(), left.as_ref()),
+                }) else {
+                    return Err(error::unsupported(&expr.to_string()));
+                };
+                let unit = interval_unit(interval)?;
+                let func = match op {
+                    ast::BinaryOperator::Plus => Func::DateAdd(unit),
+                    _ => Func::DateSub(unit),
+                };
+                let date = self.bind_with(date, scope, clause, aggs)?;
+                let amount = self.bind_with(&interval.value, scope, clause, aggs)?;
+                Expr::Call(func, vec![date, amount])
+            }
+            E::Extract { field, expr: e, .. } => {
+                let unit = date_time_unit(field, None)?;
+                let arg = self.bind_with(e, scope, clause, aggs)?;
+                Expr::Call(Func::Extract(unit), vec![arg])
+            }
+            E::Ceil { expr: e, field } | E::Floor { expr: e, field } => {
+                let name = if matches!(expr, E::Ceil { .. }) {
+                    "CEIL"
+                } else {
+                    "FLOOR"
+                };
+                if !matches!(
+                    field,
+                    ast::CeilFloorKind::DateTimeField(ast::DateTimeField::NoDateTime)
+                ) {
+                    return Err(error::unsupported(&expr.to_string()));
+                }
+                let arg = self.bind_with(e, scope, clause, aggs)?;
+                self.call(name, vec![arg])?
+            }
+            E::Position { expr: needle, r#in } => {
+                let needle = self.bind_with(needle, scope, clause, aggs)?;
+                let hay = self.bind_with(r#in, scope, clause, aggs)?;
+                self.call("LOCATE", vec![needle, hay])?
+            }
+            E::Convert {
+                expr: e,
+                data_type,
+                charset,
+                is_try: false,
+                ..
+            } => {
+                let e = self.bind_with(e, scope, clause, aggs)?;
+                match (data_type, charset) {
+                    (Some(dt), _) => Expr::Cast(Box::new(e), crate::types::cast_target(dt)?),
+                    // CONVERT(x USING charset): text in the (only) character set.
+                    (None, Some(cs)) if cs.to_string().eq_ignore_ascii_case("binary") => {
+                        Expr::Cast(Box::new(e), binary_string())
+                    }
+                    (None, _) => Expr::Cast(Box::new(e), SqlType::new(TypeKind::VarChar)),
+                }
+            }
+            // DATE '...', TIME '...', TIMESTAMP '...'.
+            E::TypedString(ts) => {
+                let ast::Value::SingleQuotedString(text) = &ts.value.value else {
+                    return Err(error::unsupported(&expr.to_string()));
+                };
+                let ty = crate::types::cast_target(&ts.data_type)?;
+                let value = Datum::Bytes(text.clone().into_bytes());
+                Expr::Literal(crate::expr::cast::cast(value, &ty, self.ctx)?)
+            }
             E::BinaryOp { left, op, right } => {
                 let l = self.bind_with(left, scope, clause, aggs)?;
                 let r = self.bind_with(right, scope, clause, aggs)?;
@@ -540,16 +617,27 @@ impl<'a, 'c> Planner<'a, 'c> {
                 trim_what,
                 ..
             } => {
-                let name = match trim_where {
-                    Some(ast::TrimWhereField::Leading) => "LTRIM",
-                    Some(ast::TrimWhereField::Trailing) => "RTRIM",
-                    _ => "TRIM",
-                };
-                if trim_what.is_some() {
-                    return Err(error::unsupported("TRIM(... FROM ...)"));
-                }
                 let arg = self.bind_with(e, scope, clause, aggs)?;
-                self.call(name, vec![arg])?
+                match trim_what {
+                    // TRIM([BOTH|LEADING|TRAILING] r FROM s): `(s, r)`.
+                    Some(what) => {
+                        let what = self.bind_with(what, scope, clause, aggs)?;
+                        let func = match trim_where {
+                            Some(ast::TrimWhereField::Leading) => Func::TrimLeading,
+                            Some(ast::TrimWhereField::Trailing) => Func::TrimTrailing,
+                            _ => Func::Trim,
+                        };
+                        Expr::Call(func, vec![arg, what])
+                    }
+                    None => {
+                        let name = match trim_where {
+                            Some(ast::TrimWhereField::Leading) => "LTRIM",
+                            Some(ast::TrimWhereField::Trailing) => "RTRIM",
+                            _ => "TRIM",
+                        };
+                        self.call(name, vec![arg])?
+                    }
+                }
             }
             E::Collate { expr: e, collation } => {
                 let e = self.bind_with(e, scope, clause, aggs)?;
@@ -783,6 +871,46 @@ impl<'a, 'c> Planner<'a, 'c> {
                 collation,
             }));
         }
+        // DATE_ADD(d, INTERVAL n unit) and friends; TIMESTAMPDIFF(unit, a, b),
+        // TIMESTAMPADD(unit, n, d).
+        let unnamed = |a: &ast::FunctionArg| match a {
+            ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(e)) => Some(e.clone()),
+            _ => None,
+        };
+        match (name.as_str(), args.as_slice()) {
+            ("DATE_ADD" | "DATE_SUB" | "ADDDATE" | "SUBDATE", [date, interval]) => {
+                if let (Some(date), Some(ast::Expr::Interval(interval))) =
+                    (unnamed(date), unnamed(interval))
+                {
+                    let unit = interval_unit(&interval)?;
+                    let func = Func::with_unit(&name, unit).unwrap_or(Func::DateAdd(unit));
+                    let date = self.bind_with(&date, scope, clause, aggs)?;
+                    let amount = self.bind_with(&interval.value, scope, clause, aggs)?;
+                    return Ok(Expr::Call(func, vec![date, amount]));
+                }
+            }
+            ("TIMESTAMPDIFF" | "TIMESTAMPADD", [unit, a, b]) => {
+                let unit = match unnamed(unit) {
+                    Some(ast::Expr::Identifier(id)) => IntervalUnit::from_name(&id.value),
+                    _ => None,
+                }
+                .filter(|u| u.is_simple())
+                .ok_or_else(|| error::syntax(&f.to_string(), 1))?;
+                let (Some(a), Some(b)) = (unnamed(a), unnamed(b)) else {
+                    return Err(error::unsupported(&f.to_string()));
+                };
+                let a = self.bind_with(&a, scope, clause, aggs)?;
+                let b = self.bind_with(&b, scope, clause, aggs)?;
+                let args = if name == "TIMESTAMPADD" {
+                    vec![b, a]
+                } else {
+                    vec![a, b]
+                };
+                let func = Func::with_unit(&name, unit).unwrap_or(Func::DateAdd(unit));
+                return Ok(Expr::Call(func, args));
+            }
+            _ => {}
+        }
         let mut bound = Vec::with_capacity(args.len());
         for arg in &args {
             match arg {
@@ -852,6 +980,32 @@ impl<'a, 'c> Planner<'a, 'c> {
         }
         chosen.map_or(Collation::default(), |(c, _)| c)
     }
+}
+
+/// The unit of `INTERVAL n unit` (`HOUR TO MINUTE` is MySQL's HOUR_MINUTE).
+fn interval_unit(interval: &ast::Interval) -> Result<IntervalUnit, SqlError> {
+    let leading = interval
+        .leading_field
+        .as_ref()
+        .ok_or_else(|| error::syntax("INTERVAL", 1))?;
+    date_time_unit(leading, interval.last_field.as_ref())
+}
+
+/// The MySQL unit for sqlparser's field names (`last` for compound units).
+fn date_time_unit(
+    field: &ast::DateTimeField,
+    last: Option<&ast::DateTimeField>,
+) -> Result<IntervalUnit, SqlError> {
+    let name = |f: &ast::DateTimeField| match f {
+        ast::DateTimeField::Week(_) => "WEEK".to_string(),
+        ast::DateTimeField::Custom(id) => id.value.to_uppercase(),
+        other => other.to_string(),
+    };
+    let text = match last {
+        Some(last) => format!("{}_{}", name(field), name(last)),
+        None => name(field),
+    };
+    IntervalUnit::from_name(&text).ok_or_else(|| error::syntax(&text, 1))
 }
 
 fn binary_op(op: &ast::BinaryOperator) -> Option<BinaryOp> {
