@@ -639,6 +639,23 @@ impl<'a, 'c> Planner<'a, 'c> {
                     }
                 }
             }
+            E::RLike {
+                negated,
+                expr: e,
+                pattern,
+                ..
+            } => {
+                let args = vec![
+                    self.bind_with(e, scope, clause, aggs)?,
+                    self.bind_with(pattern, scope, clause, aggs)?,
+                ];
+                let like = Expr::Call(Func::RegexpLike, args);
+                if *negated {
+                    Expr::Unary(UnaryOp::Not, Box::new(like))
+                } else {
+                    like
+                }
+            }
             E::Collate { expr: e, collation } => {
                 let e = self.bind_with(e, scope, clause, aggs)?;
                 let name = collation.to_string();

@@ -14,6 +14,7 @@
 mod datetime;
 #[cfg(test)]
 mod tests;
+mod text;
 
 pub use datetime::IntervalUnit;
 
@@ -110,6 +111,38 @@ pub enum Func {
     Field,
     /// ELT.
     Elt,
+    /// MD5.
+    Md5,
+    /// SHA1 / SHA.
+    Sha1,
+    /// SHA2.
+    Sha2,
+    /// TO_BASE64.
+    ToBase64,
+    /// FROM_BASE64.
+    FromBase64,
+    /// QUOTE.
+    Quote,
+    /// CONV.
+    Conv,
+    /// BIT_LENGTH.
+    BitLength,
+    /// BIT_COUNT.
+    BitCount,
+    /// ORD.
+    Ord,
+    /// CHAR(n, ...): bytes of integers.
+    Char,
+    /// INSERT(s, pos, len, new).
+    Insert,
+    /// REGEXP_LIKE / `REGEXP` / `RLIKE`.
+    RegexpLike,
+    /// REGEXP_REPLACE.
+    RegexpReplace,
+    /// REGEXP_SUBSTR.
+    RegexpSubstr,
+    /// REGEXP_INSTR.
+    RegexpInstr,
     // Numbers.
     /// ABS.
     Abs,
@@ -318,6 +351,22 @@ impl Func {
             "FIND_IN_SET" => FindInSet,
             "FIELD" => Field,
             "ELT" => Elt,
+            "MD5" => Md5,
+            "SHA1" | "SHA" => Sha1,
+            "SHA2" => Sha2,
+            "TO_BASE64" => ToBase64,
+            "FROM_BASE64" => FromBase64,
+            "QUOTE" => Quote,
+            "CONV" => Conv,
+            "BIT_LENGTH" => BitLength,
+            "BIT_COUNT" => BitCount,
+            "ORD" => Ord,
+            "CHAR" => Char,
+            "INSERT" => Insert,
+            "REGEXP_LIKE" => RegexpLike,
+            "REGEXP_REPLACE" => RegexpReplace,
+            "REGEXP_SUBSTR" => RegexpSubstr,
+            "REGEXP_INSTR" => RegexpInstr,
             "ABS" => Abs,
             "CEIL" | "CEILING" => Ceil,
             "FLOOR" => Floor,
@@ -449,6 +498,22 @@ impl Func {
             FindInSet => "find_in_set",
             Field => "field",
             Elt => "elt",
+            Md5 => "md5",
+            Sha1 => "sha1",
+            Sha2 => "sha2",
+            ToBase64 => "to_base64",
+            FromBase64 => "from_base64",
+            Quote => "quote",
+            Conv => "conv",
+            BitLength => "bit_length",
+            BitCount => "bit_count",
+            Ord => "ord",
+            Char => "char",
+            Insert => "insert",
+            RegexpLike => "regexp_like",
+            RegexpReplace => "regexp_replace",
+            RegexpSubstr => "regexp_substr",
+            RegexpInstr => "regexp_instr",
             Abs => "abs",
             Ceil => "ceiling",
             Floor => "floor",
@@ -540,16 +605,16 @@ impl Func {
         match self {
             Pi | CurDate | UtcDate | Database | Version | Uuid | RowCount => (0, 0),
             Now | CurTime | UtcTimestamp | UtcTime | Rand | LastInsertId | UnixTimestamp => (0, 1),
-            Concat | Coalesce => (1, MANY),
+            Concat | Coalesce | Char => (1, MANY),
             ConcatWs | Field | Elt | Greatest | Least => (2, MANY),
             Round | Week | YearWeek | Log | Atan | Trim | FromUnixtime => (1, 2),
             Substring | Locate | Format => (2, 3),
-            SubstringIndex | Replace | LPad | RPad | If | MakeTime => (3, 3),
+            SubstringIndex | Replace | LPad | RPad | If | MakeTime | Conv | RegexpReplace => (3, 3),
+            Insert => (4, 4),
             Left | Right | TrimLeading | TrimTrailing | Repeat | Instr | Strcmp | FindInSet
             | Truncate | Mod | Pow | Atan2 | IfNull | NullIf | DateDiff | TimeDiff | DateFormat
-            | TimeFormat | StrToDate | DateAdd(_) | DateSub(_) | TimestampDiff(_) | MakeDate => {
-                (2, 2)
-            }
+            | TimeFormat | StrToDate | DateAdd(_) | DateSub(_) | TimestampDiff(_) | MakeDate
+            | Sha2 | RegexpLike | RegexpSubstr | RegexpInstr => (2, 2),
             _ => (1, 1),
         }
     }
@@ -653,6 +718,24 @@ impl Func {
             Bin | Oct => text(64),
             Format => text(text_width(&arg(0)) + 32),
             Elt => merge_types(&args[1.min(args.len())..]),
+            Md5 => text(32),
+            Sha1 => text(40),
+            Sha2 => text(128),
+            ToBase64 => text(text_width(&arg(0)).saturating_mul(4) / 3 + 4),
+            Char => SqlType {
+                length: args.len() as u32 * 4,
+                ..SqlType::new(TypeKind::VarBinary)
+            },
+            FromBase64 => SqlType {
+                length: text_width(&arg(0)),
+                ..SqlType::new(TypeKind::VarBinary)
+            },
+            Quote => string_like(text_width(&arg(0)).saturating_mul(2) + 2),
+            Conv => text(64),
+            RegexpReplace => string_like(MAX_STRING as u32),
+            RegexpSubstr => string_like(text_width(&arg(0))),
+            Insert => string_like(text_width(&arg(0)) + text_width(&arg(3))),
+            BitLength | BitCount | Ord | RegexpLike | RegexpInstr => int(10),
             Length | CharLength | Instr | Locate | Ascii | Strcmp | FindInSet | Field => int(10),
             Abs | Ceil | Floor => match arg(0).kind {
                 k if arg(0).is_integer() || k == TypeKind::Null => SqlType {
@@ -799,6 +882,10 @@ impl Func {
             | Replace | Reverse | Repeat | LPad | RPad | Instr | Locate | Ascii | Hex | Unhex
             | Bin | Oct | Space | Strcmp | Format | FindInSet | Field | Elt => {
                 string(self, args, ctx)
+            }
+            Md5 | Sha1 | Sha2 | ToBase64 | FromBase64 | Quote | Conv | BitLength | BitCount
+            | Ord | Char | Insert | RegexpLike | RegexpReplace | RegexpSubstr | RegexpInstr => {
+                text::eval(self, args, ctx)
             }
             _ => datetime::eval(self, args, ctx),
         }
