@@ -12,6 +12,7 @@
 //! taking an `INTERVAL` carry its unit in the variant ([`IntervalUnit`]).
 
 mod datetime;
+mod json;
 #[cfg(test)]
 mod tests;
 mod text;
@@ -143,6 +144,36 @@ pub enum Func {
     RegexpSubstr,
     /// REGEXP_INSTR.
     RegexpInstr,
+    /// JSON_TYPE.
+    JsonType,
+    /// JSON_VALID.
+    JsonValid,
+    /// JSON_LENGTH.
+    JsonLength,
+    /// JSON_EXTRACT.
+    JsonExtract,
+    /// JSON_UNQUOTE.
+    JsonUnquote,
+    /// JSON_KEYS.
+    JsonKeys,
+    /// JSON_CONTAINS.
+    JsonContains,
+    /// JSON_OBJECT.
+    JsonObject,
+    /// JSON_ARRAY.
+    JsonArray,
+    /// JSON_QUOTE.
+    JsonQuote,
+    /// JSON_SET.
+    JsonSet,
+    /// JSON_INSERT.
+    JsonInsert,
+    /// JSON_REPLACE.
+    JsonReplace,
+    /// JSON_REMOVE.
+    JsonRemove,
+    /// JSON_ARRAY_APPEND.
+    JsonArrayAppend,
     // Numbers.
     /// ABS.
     Abs,
@@ -367,6 +398,21 @@ impl Func {
             "REGEXP_REPLACE" => RegexpReplace,
             "REGEXP_SUBSTR" => RegexpSubstr,
             "REGEXP_INSTR" => RegexpInstr,
+            "JSON_TYPE" => JsonType,
+            "JSON_VALID" => JsonValid,
+            "JSON_LENGTH" => JsonLength,
+            "JSON_EXTRACT" => JsonExtract,
+            "JSON_UNQUOTE" => JsonUnquote,
+            "JSON_KEYS" => JsonKeys,
+            "JSON_CONTAINS" => JsonContains,
+            "JSON_OBJECT" => JsonObject,
+            "JSON_ARRAY" => JsonArray,
+            "JSON_QUOTE" => JsonQuote,
+            "JSON_SET" => JsonSet,
+            "JSON_INSERT" => JsonInsert,
+            "JSON_REPLACE" => JsonReplace,
+            "JSON_REMOVE" => JsonRemove,
+            "JSON_ARRAY_APPEND" => JsonArrayAppend,
             "ABS" => Abs,
             "CEIL" | "CEILING" => Ceil,
             "FLOOR" => Floor,
@@ -514,6 +560,21 @@ impl Func {
             RegexpReplace => "regexp_replace",
             RegexpSubstr => "regexp_substr",
             RegexpInstr => "regexp_instr",
+            JsonType => "json_type",
+            JsonValid => "json_valid",
+            JsonLength => "json_length",
+            JsonExtract => "json_extract",
+            JsonUnquote => "json_unquote",
+            JsonKeys => "json_keys",
+            JsonContains => "json_contains",
+            JsonObject => "json_object",
+            JsonArray => "json_array",
+            JsonQuote => "json_quote",
+            JsonSet => "json_set",
+            JsonInsert => "json_insert",
+            JsonReplace => "json_replace",
+            JsonRemove => "json_remove",
+            JsonArrayAppend => "json_array_append",
             Abs => "abs",
             Ceil => "ceiling",
             Floor => "floor",
@@ -605,7 +666,12 @@ impl Func {
         match self {
             Pi | CurDate | UtcDate | Database | Version | Uuid | RowCount => (0, 0),
             Now | CurTime | UtcTimestamp | UtcTime | Rand | LastInsertId | UnixTimestamp => (0, 1),
-            Concat | Coalesce | Char => (1, MANY),
+            Concat | Coalesce | Char | JsonRemove => (1, MANY),
+            JsonObject | JsonArray => (0, MANY),
+            JsonExtract => (2, MANY),
+            JsonSet | JsonInsert | JsonReplace | JsonArrayAppend => (3, MANY),
+            JsonLength | JsonKeys => (1, 2),
+            JsonContains => (2, 3),
             ConcatWs | Field | Elt | Greatest | Least => (2, MANY),
             Round | Week | YearWeek | Log | Atan | Trim | FromUnixtime => (1, 2),
             Substring | Locate | Format => (2, 3),
@@ -736,6 +802,14 @@ impl Func {
             RegexpSubstr => string_like(text_width(&arg(0))),
             Insert => string_like(text_width(&arg(0)) + text_width(&arg(3))),
             BitLength | BitCount | Ord | RegexpLike | RegexpInstr => int(10),
+            JsonValid | JsonLength | JsonContains => int(10),
+            JsonType => text(16),
+            JsonUnquote => SqlType {
+                length: text_width(&arg(0)),
+                ..SqlType::new(TypeKind::Text)
+            },
+            JsonExtract | JsonKeys | JsonObject | JsonArray | JsonQuote | JsonSet | JsonInsert
+            | JsonReplace | JsonRemove | JsonArrayAppend => SqlType::new(TypeKind::Json),
             Length | CharLength | Instr | Locate | Ascii | Strcmp | FindInSet | Field => int(10),
             Abs | Ceil | Floor => match arg(0).kind {
                 k if arg(0).is_integer() || k == TypeKind::Null => SqlType {
@@ -887,6 +961,9 @@ impl Func {
             | Ord | Char | Insert | RegexpLike | RegexpReplace | RegexpSubstr | RegexpInstr => {
                 text::eval(self, args, ctx)
             }
+            JsonType | JsonValid | JsonLength | JsonExtract | JsonUnquote | JsonKeys
+            | JsonContains | JsonObject | JsonArray | JsonQuote | JsonSet | JsonInsert
+            | JsonReplace | JsonRemove | JsonArrayAppend => json::eval(self, args),
             _ => datetime::eval(self, args, ctx),
         }
     }

@@ -38,7 +38,7 @@ pub(super) fn eval(
         }
         return Ok(Datum::Bytes(out));
     }
-    if args.iter().any(|a| *a == Datum::Null) {
+    if args.contains(&Datum::Null) {
         return Ok(Datum::Null);
     }
     let arg = |i: usize| cast::as_text(&args[i]).unwrap_or_default();
@@ -130,6 +130,7 @@ fn hex_lower(b: &[u8]) -> String {
 }
 
 /// A pattern compiled case-insensitively; a bad pattern is error 3692.
+/// Compiled per call: constant patterns are not cached yet.
 fn regex(pattern: &[u8]) -> Result<regex::Regex, SqlError> {
     regex::RegexBuilder::new(&lossy(pattern))
         .case_insensitive(true)
