@@ -12,6 +12,7 @@
 use crate::catalog::{IndexDef, InfoSchema, TableDef};
 use crate::error::{self, unknown_column};
 use crate::expr::agg::AggFunc;
+use crate::expr::eval::merge_types;
 use crate::expr::func::{Func, IntervalUnit};
 use crate::expr::{BinaryOp, EvalContext, Expr, OuterRef, Subquery, SubqueryKind, UnaryOp};
 use crate::result::{ColumnInfo, SqlError};
@@ -999,6 +1000,13 @@ impl<'a, 'c> Planner<'a, 'c> {
     }
 }
 
+/// Whether values of type `a` need no conversion to be of type `b`.
+fn same_type(a: &SqlType, b: &SqlType) -> bool {
+    b.kind == TypeKind::Null
+        || (a.kind == b.kind && a.scale == b.scale && a.collation == b.collation)
+        || (a.is_integer() && b.is_integer() && a.unsigned == b.unsigned)
+}
+
 /// The unit of `INTERVAL n unit` (`HOUR TO MINUTE` is MySQL's HOUR_MINUTE).
 fn interval_unit(interval: &ast::Interval) -> Result<IntervalUnit, SqlError> {
     let leading = interval
@@ -1739,14 +1747,38 @@ impl<'a, 'c> Planner<'a, 'c> {
                 set_quantifier,
                 right,
             } => {
-                let (l, columns, types) = self.plan_set(left)?;
-                let (r, rcols, _) = self.plan_set(right)?;
+                let (l, mut columns, ltypes) = self.plan_set(left)?;
+                let (r, rcols, rtypes) = self.plan_set(right)?;
                 if rcols.len() != columns.len() {
                     return Err(SqlError::new(
                         1222,
                         "21000",
                         "The used SELECT statements have a different number of columns",
                     ));
+                }
+                // Each column takes the type of all its inputs, as MySQL's
+                // UNION does (1 UNION 2.5 shows 1.0).
+                let types: Vec<SqlType> = ltypes
+                    .iter()
+                    .zip(&rtypes)
+                    .map(|(a, b)| merge_types(&[a.clone(), b.clone()]))
+                    .collect();
+                let conform = |plan: Plan, from: &[SqlType]| {
+                    if from.iter().zip(&types).all(|(f, t)| same_type(f, t)) {
+                        return plan;
+                    }
+                    let exprs = types
+                        .iter()
+                        .enumerate()
+                        .map(|(i, t)| Expr::Cast(Box::new(Expr::Column(i)), t.clone()))
+                        .collect();
+                    Plan::Project(Box::new(plan), exprs)
+                };
+                let (l, r) = (conform(l, &ltypes), conform(r, &rtypes));
+                for ((info, from), to) in columns.iter_mut().zip(&ltypes).zip(&types) {
+                    if !same_type(from, to) {
+                        *info = expr_info(&info.name, to);
+                    }
                 }
                 let distinct = !matches!(set_quantifier, ast::SetQuantifier::All);
                 Ok((Plan::Union(vec![l, r], distinct), columns, types))
@@ -1801,6 +1833,15 @@ impl<'a, 'c> Planner<'a, 'c> {
 
     fn plan_factor(&mut self, factor: &ast::TableFactor) -> Result<From, SqlError> {
         match factor {
+            // FROM DUAL: no table, one row.
+            ast::TableFactor::Table {
+                name, alias: None, ..
+            } if matches!(name.0.as_slice(), [part] if part.as_ident().is_some_and(|i| i.quote_style.is_none() && i.value.eq_ignore_ascii_case("DUAL"))) => {
+                Ok(From {
+                    plan: Plan::Dual,
+                    scope: Scope::default(),
+                })
+            }
             ast::TableFactor::Table { name, alias, .. } => {
                 let (db, table) = self.table(name)?;
                 let alias = alias.as_ref().map(|a| a.name.value.clone());

@@ -1847,5 +1847,18 @@ fn extreme(greatest: bool, args: &[Datum], ctx: &mut EvalContext<'_>) -> Result<
             best = i;
         }
     }
-    Ok(values.swap_remove(best))
+    // A DECIMAL result shows the largest scale of the arguments (-3.0).
+    let scale = values
+        .iter()
+        .filter_map(|v| match v {
+            Datum::Decimal(d) => Some(d.scale()),
+            _ => None,
+        })
+        .max();
+    Ok(match (values.swap_remove(best), scale) {
+        (Datum::Decimal(d), Some(scale)) => {
+            Datum::Decimal(decimal_ops::round(&d, scale as i64, Rounding::HalfUp).unwrap_or(d))
+        }
+        (v, _) => v,
+    })
 }
