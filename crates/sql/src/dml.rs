@@ -515,6 +515,7 @@ fn bind_upsert(
         .map(|c| ScopeColumn {
             qualifier: Some("\0new".into()),
             hidden: true,
+            qualified_only: false,
             ..c.clone()
         })
         .collect();

@@ -34,6 +34,9 @@ pub struct ScopeColumn {
     pub info: ColumnInfo,
     /// Hidden columns (a table's row handle) are not part of `*`.
     pub hidden: bool,
+    /// Only a qualified name reaches it, and `*` skips it (the inner side's
+    /// column of a JOIN ... USING).
+    pub qualified_only: bool,
 }
 
 /// The columns of a plan's output rows, by position.
@@ -57,7 +60,10 @@ impl Scope {
                 // Synthetic columns (qualifier starting with NUL, like the
                 // new row of ON DUPLICATE KEY UPDATE) are only reachable
                 // qualified, so they never make a plain name ambiguous.
-                None => !c.qualifier.as_deref().is_some_and(|q| q.starts_with('\0')),
+                None => {
+                    !c.qualified_only
+                        && !c.qualifier.as_deref().is_some_and(|q| q.starts_with('\0'))
+                }
                 Some(q) => c
                     .qualifier
                     .as_deref()
@@ -308,6 +314,7 @@ impl<'a, 'c> Planner<'a, 'c> {
                 ty: c.ty.clone(),
                 info: crate::types::table_column_info(db, shown, table, pos),
                 hidden: false,
+                qualified_only: false,
             })
             .collect();
         let handle_ty = SqlType::new(TypeKind::BigInt);
@@ -317,6 +324,7 @@ impl<'a, 'c> Planner<'a, 'c> {
             info: expr_info("_tidb_rowid", &handle_ty),
             ty: handle_ty,
             hidden: true,
+            qualified_only: false,
         });
         Scope { columns }
     }
@@ -1704,6 +1712,7 @@ impl<'a, 'c> Planner<'a, 'c> {
                             ty: ty.clone(),
                             info: info.clone(),
                             hidden: false,
+                            qualified_only: false,
                         })
                         .collect(),
                 };
@@ -1879,6 +1888,7 @@ impl<'a, 'c> Planner<'a, 'c> {
                             ..info.clone()
                         },
                         hidden: false,
+                        qualified_only: false,
                     })
                     .collect();
                 Ok(From {
@@ -1924,15 +1934,43 @@ impl<'a, 'c> Planner<'a, 'c> {
         let (outer, inner) = if swap { (right, left) } else { (left, right) };
         let mut scope = outer.scope.clone();
         scope.columns.extend(inner.scope.columns.iter().cloned());
-        let on = match constraint {
-            ast::JoinConstraint::On(e) => Some(self.bind(e, &scope, "on clause")?),
-            ast::JoinConstraint::Using(names) => {
+        // NATURAL: USING every column name both sides have.
+        let natural: Vec<String> = match constraint {
+            ast::JoinConstraint::Natural => outer
+                .scope
+                .columns
+                .iter()
+                .filter(|c| !c.hidden && !c.qualified_only)
+                .filter(|c| {
+                    inner.scope.columns.iter().any(|i| {
+                        !i.hidden && !i.qualified_only && i.name.eq_ignore_ascii_case(&c.name)
+                    })
+                })
+                .map(|c| c.name.clone())
+                .collect(),
+            _ => Vec::new(),
+        };
+        let using: Option<Vec<String>> = match constraint {
+            ast::JoinConstraint::Using(names) => Some(
+                names
+                    .iter()
+                    .map(|n| ident_name(n).pop().unwrap_or_default())
+                    .collect(),
+            ),
+            ast::JoinConstraint::Natural => Some(natural),
+            _ => None,
+        };
+        let on = match (constraint, using) {
+            (ast::JoinConstraint::On(e), _) => Some(self.bind(e, &scope, "on clause")?),
+            (_, Some(names)) => {
                 let mut cond: Option<Expr> = None;
-                for name in names {
-                    let col = ident_name(name).pop().unwrap_or_default();
+                for col in names {
                     let l = outer.scope.resolve(None, &col, "from clause")?;
                     let r =
                         inner.scope.resolve(None, &col, "from clause")? + outer.scope.columns.len();
+                    // A USING column is one column: unqualified, it names the
+                    // outer side's; the inner one is reachable qualified only.
+                    scope.columns[r].qualified_only = true;
                     let eq = self.binary(BinaryOp::Eq, Expr::Column(l), Expr::Column(r), &scope);
                     cond = Some(match cond {
                         None => eq,
@@ -1941,8 +1979,8 @@ impl<'a, 'c> Planner<'a, 'c> {
                 }
                 cond
             }
-            ast::JoinConstraint::None => None,
-            other => return Err(error::unsupported(&format!("{other:?}"))),
+            (ast::JoinConstraint::None, _) => None,
+            (other, _) => return Err(error::unsupported(&format!("{other:?}"))),
         };
         let inner_width = inner.scope.columns.len();
         let plan = Plan::Join {
@@ -2035,6 +2073,7 @@ impl<'a, 'c> Planner<'a, 'c> {
                     let mut any = false;
                     for (i, c) in scope.columns.iter().enumerate() {
                         if c.hidden
+                            || (c.qualified_only && qualifier.is_none())
                             || qualifier
                                 .as_ref()
                                 .is_some_and(|q| c.qualifier.as_ref() != Some(q))
