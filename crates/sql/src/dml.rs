@@ -608,6 +608,10 @@ pub async fn update(
     }
     let (db, table) = p.table(single_table(&upd.table)?)?;
     p.target = Some(table.clone());
+    // UPDATE IGNORE: bad values become warnings, even in strict mode.
+    if upd.or == Some(ast::SqliteOnConflict::Ignore) {
+        p.ctx.sql_mode.strict = false;
+    }
     let (rows, scope) = target_rows(
         p,
         &db,

@@ -173,11 +173,17 @@ fn parse_error(sql: &str, e: sqlparser::parser::ParserError) -> SqlError {
 /// it: `/*!NNNNN ... */` executable comments are unwrapped (their content is
 /// SQL: mysqldump's `SET` lines, sysbench's `ENGINE` clause), and `?`
 /// placeholders are numbered in text order (`?0`, `?1`, ...), and the
-/// operator `a MOD b` becomes `a % b`. Quoted strings,
+/// operator `a MOD b` becomes `a % b` (and `UPDATE IGNORE`, `UPDATE OR
+/// IGNORE`). Quoted strings,
 /// quoted names and ordinary comments are left alone. Returns the text and the
 /// number of placeholders: binding visits clauses in its own order, so the
 /// numbers are what ties each placeholder to its parameter.
 fn preprocess(sql: &str) -> (String, u16) {
+    // MySQL's `UPDATE IGNORE` is sqlparser's `UPDATE OR IGNORE`.
+    let rewritten = strip_word(sql.trim_start(), "UPDATE")
+        .and_then(|rest| strip_word(rest, "IGNORE"))
+        .map(|rest| format!("UPDATE OR IGNORE {rest}"));
+    let sql = rewritten.as_deref().unwrap_or(sql);
     let chars: Vec<char> = sql.chars().collect();
     let mut out = String::with_capacity(sql.len() + 8);
     let mut params: u16 = 0;
@@ -266,6 +272,13 @@ fn preprocess(sql: &str) -> (String, u16) {
         }
     }
     (out, params)
+}
+
+/// `s` after its leading keyword `word` (any case) and the blanks after it.
+fn strip_word<'s>(s: &'s str, word: &str) -> Option<&'s str> {
+    let rest = s.get(word.len()..)?;
+    (s[..word.len()].eq_ignore_ascii_case(word) && rest.starts_with(char::is_whitespace))
+        .then(|| rest.trim_start())
 }
 
 /// Parse statements, with placeholders numbered in text order.
