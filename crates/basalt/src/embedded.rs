@@ -51,7 +51,7 @@ impl Embedded {
             .with_context(|| format!("opening store data in {}", dir.display()))?;
         let region = whole_key_space();
         let pd = Pd::open(pd_engine, vec![(region.clone(), STORE_ID)])?;
-        let store = Arc::new(TxnStore::new(engine.clone()));
+        let store = Arc::new(TxnStore::open(engine.clone()).context("loading the store's locks")?);
         Ok(Self {
             engine,
             kv: Arc::new(KvNode::new(store, region)),

@@ -3,39 +3,11 @@
 //! as prepared-statement parameters, are stored, and come back from a
 //! prepared SELECT exactly.
 
-use basalt::embedded::Embedded;
+mod common;
+
+use common::{connect, serve_sql};
+use mysql_async::Value;
 use mysql_async::prelude::Queryable;
-use mysql_async::{Conn, OptsBuilder, Value};
-use std::sync::Arc;
-
-/// The playground's SQL node in-process, serving on a free loopback port.
-async fn start(dir: &std::path::Path) -> (u16, Embedded) {
-    let cluster = Embedded::open(dir).unwrap();
-    let engine = sql::SqlEngine::open(cluster.client(kv_client::Config::default()))
-        .await
-        .unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let factory = Arc::new(server::SqlBackendFactory::new(engine));
-    tokio::spawn(server::serve(
-        listener,
-        factory,
-        server::ServerConfig::default(),
-        std::future::pending(),
-    ));
-    (port, cluster)
-}
-
-async fn connect(port: u16) -> Conn {
-    let opts = OptsBuilder::default()
-        .ip_or_hostname("127.0.0.1")
-        .tcp_port(port)
-        .user(Some("root"))
-        .pass(Some(""))
-        .prefer_socket(false)
-        .db_name(Some("test"));
-    Conn::new(opts).await.unwrap()
-}
 
 /// `(column type, values that must round-trip)`.
 fn cases() -> Vec<(&'static str, Vec<Value>)> {
@@ -105,7 +77,7 @@ fn cases() -> Vec<(&'static str, Vec<Value>)> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_type_round_trips_through_prepared_statements() {
     let dir = tempfile::tempdir().unwrap();
-    let (port, _cluster) = start(dir.path()).await;
+    let (port, _cluster) = serve_sql(dir.path()).await;
     let mut conn = connect(port).await;
     for (i, (ty, values)) in cases().into_iter().enumerate() {
         let table = format!("types_{i}");

@@ -23,7 +23,7 @@ pub mod tso;
 pub use snapshot::Snapshot;
 pub use transaction::{Savepoint, Transaction};
 
-use proto::kvrpc::{GcRequest, KeyError, ScanLockRequest, key_error::Kind};
+use proto::kvrpc::{GcRequest, KeyError, LockInfo, ScanLockRequest, key_error::Kind};
 use proto::{KvService, PdService, RpcError};
 use std::sync::Arc;
 use std::time::Duration;
@@ -271,9 +271,15 @@ impl Client {
             if let Some(e) = resp.error {
                 return Err(key_error(e));
             }
+            // One status check and one resolve request per transaction.
+            let mut by_txn: std::collections::BTreeMap<u64, Vec<&LockInfo>> = Default::default();
             for lock in &resp.locks {
-                if resolver.resolve(lock).await? {
-                    resolved += 1;
+                by_txn.entry(lock.lock_ts).or_default().push(lock);
+            }
+            for locks in by_txn.values() {
+                let keys = locks.iter().map(|l| l.key.clone()).collect();
+                if resolver.resolve_keys(locks[0], keys).await? {
+                    resolved += locks.len() as u64;
                 }
             }
         }

@@ -47,6 +47,13 @@ impl<'a> LockResolver<'a> {
     /// Try to clear `lock`: `Ok(true)` once it is gone, `Ok(false)` when its
     /// transaction is still alive and the caller should back off and retry.
     pub async fn resolve(&self, lock: &LockInfo) -> Result<bool> {
+        self.resolve_keys(lock, vec![lock.key.clone()]).await
+    }
+
+    /// [`resolve`](Self::resolve) `lock` and, with it, the locks of the same
+    /// transaction on `keys` (all in the region of `keys[0]`): one status
+    /// check and one request for a transaction's locks, not one per lock.
+    pub async fn resolve_keys(&self, lock: &LockInfo, keys: Vec<Vec<u8>>) -> Result<bool> {
         let commit_ts = match self.fate(lock).await? {
             Fate::Alive => return Ok(false),
             Fate::Committed(ts) => ts,
@@ -55,14 +62,14 @@ impl<'a> LockResolver<'a> {
         let inner = &self.client.inner;
         let mut backoff = Backoff::new(inner.config.backoff_budget);
         loop {
-            let region = inner.regions.locate(&lock.key).await?;
+            let region = inner.regions.locate(&keys[0]).await?;
             let resp = inner
                 .kv
                 .kv_resolve_lock(ResolveLockRequest {
                     context: Some(region.context()),
                     start_version: lock.lock_ts,
                     commit_version: commit_ts,
-                    keys: vec![lock.key.clone()],
+                    keys: keys.clone(),
                 })
                 .await?;
             if let Some(e) = resp.region_error {

@@ -18,6 +18,7 @@ pub mod error;
 pub mod exec;
 pub mod expr;
 pub mod plan;
+pub mod plan_cache;
 pub mod result;
 pub mod session;
 pub mod show;

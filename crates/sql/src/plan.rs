@@ -232,6 +232,9 @@ pub struct Planner<'a, 'c> {
     pub outer: Vec<OuterScope>,
     /// The table an INSERT or UPDATE writes, for `DEFAULT(col)`.
     pub target: Option<Arc<TableDef>>,
+    /// The plan bakes in session state (a system variable's value) or
+    /// holds a subquery, so it must not be cached.
+    pub uncacheable: bool,
 }
 
 /// An enclosing query's scope, seen from a subquery.
@@ -241,6 +244,36 @@ pub struct OuterScope {
     pub scope: Scope,
     /// Set when a subquery inside it reads one of its columns.
     pub correlated: bool,
+}
+
+impl<'a, 'c> Planner<'a, 'c> {
+    /// A planner for one statement.
+    pub fn new(
+        schema: &'a InfoSchema,
+        database: Option<&'a str>,
+        params: &'a [Datum],
+        ctx: &'a mut EvalContext<'c>,
+        sysvar: &'a (dyn Fn(&str, bool) -> Result<Datum, SqlError> + Sync),
+    ) -> Self {
+        Self {
+            schema,
+            database,
+            params,
+            ctx,
+            next_param: 0,
+            sysvar,
+            outer: Vec::new(),
+            target: None,
+            uncacheable: false,
+        }
+    }
+
+    /// Whether the plan just made may serve later executions with other
+    /// values of the same kinds: it read no placeholder's value (beyond
+    /// choosing access paths) and no session state.
+    pub fn cacheable(&self) -> bool {
+        !self.uncacheable && !self.ctx.params_read
+    }
 }
 
 /// Column description for an expression result.
@@ -277,7 +310,7 @@ pub fn table_name(
 /// The constant an expression folds to, when it reads no column.
 fn constant(expr: &Expr) -> bool {
     match expr {
-        Expr::Literal(_) => true,
+        Expr::Literal(_) | Expr::Param(..) => true,
         Expr::Column(_) | Expr::UserVar(_) => false,
         Expr::Unary(_, e) | Expr::Cast(e, _) => constant(e),
         Expr::Binary { left, right, .. } => constant(left) && constant(right),
@@ -356,7 +389,7 @@ impl<'a, 'c> Planner<'a, 'c> {
                     Some(("session" | "local", n)) => (false, n.to_string()),
                     _ => (false, name),
                 };
-                Expr::Literal((self.sysvar)(&name, global)?)
+                self.system_variable(&name, global)?
             }
             E::Identifier(id) if id.quote_style.is_none() && id.value.starts_with('@') => {
                 Expr::UserVar(id.value[1..].to_lowercase())
@@ -370,7 +403,7 @@ impl<'a, 'c> Planner<'a, 'c> {
                     .last()
                     .map(|p| p.value.to_lowercase())
                     .unwrap_or_default();
-                Expr::Literal((self.sysvar)(&name, global)?)
+                self.system_variable(&name, global)?
             }
             E::CompoundIdentifier(parts) => match parts.as_slice() {
                 [t, c] | [_, t, c] => self.column(scope, Some(&t.value), &c.value, clause)?,
@@ -382,6 +415,7 @@ impl<'a, 'c> Planner<'a, 'c> {
                     Box::new(Expr::Literal(self.literal(&v.value)?)),
                     binary_string(),
                 ),
+                ast::Value::Placeholder(p) if p.starts_with('?') => self.param(p)?,
                 value => Expr::Literal(self.literal(value)?),
             },
             E::Prefixed { prefix, value } => {
@@ -771,6 +805,8 @@ impl<'a, 'c> Planner<'a, 'c> {
         kind: SubqueryKind,
         scope: &Scope,
     ) -> Result<Expr, SqlError> {
+        // Its access paths are not refreshed by `Plan::refresh_access`.
+        self.uncacheable = true;
         self.outer.push(OuterScope {
             scope: scope.clone(),
             correlated: false,
@@ -962,19 +998,28 @@ impl<'a, 'c> Planner<'a, 'c> {
             | V::EscapedStringLiteral(s)
             | V::NationalStringLiteral(s) => Datum::Bytes(s.clone().into_bytes()),
             V::HexStringLiteral(h) => Datum::Bytes(hex_bytes(h)?),
-            V::Placeholder(p) if p.starts_with('?') => {
-                // `?` placeholders are numbered in text order at PREPARE
-                // (`?0`, `?1`, ...), whatever order binding visits them in.
-                let i = p[1..].parse::<usize>().unwrap_or_else(|_| {
-                    self.next_param += 1;
-                    self.next_param - 1
-                });
-                self.params.get(i).cloned().ok_or_else(|| {
-                    SqlError::new(1210, "HY000", "Incorrect arguments to mysqld_stmt_execute")
-                })?
-            }
             _ => return Err(error::unsupported(&v.to_string())),
         })
+    }
+
+    /// A `?` placeholder, typed by this execution's value. Placeholders are
+    /// numbered in text order at PREPARE (`?0`, `?1`, ...), whatever order
+    /// binding visits them in.
+    fn param(&mut self, p: &str) -> Result<Expr, SqlError> {
+        let i = p[1..].parse::<usize>().unwrap_or_else(|_| {
+            self.next_param += 1;
+            self.next_param - 1
+        });
+        let value = self.params.get(i).ok_or_else(|| {
+            SqlError::new(1210, "HY000", "Incorrect arguments to mysqld_stmt_execute")
+        })?;
+        Ok(Expr::Param(i, crate::expr::eval::literal_type(value)))
+    }
+
+    /// `@@name`: its value now, which a cached plan must not keep.
+    fn system_variable(&mut self, name: &str, global: bool) -> Result<Expr, SqlError> {
+        self.uncacheable = true;
+        Ok(Expr::Literal((self.sysvar)(name, global)?))
     }
 
     fn binary(&self, op: BinaryOp, left: Expr, right: Expr, scope: &Scope) -> Expr {
@@ -1320,7 +1365,11 @@ impl Expr {
                 }
                 Expr::Subquery(sq)
             }
-            leaf @ (Expr::Literal(_) | Expr::Column(_) | Expr::Outer(_) | Expr::UserVar(_)) => leaf,
+            leaf @ (Expr::Literal(_)
+            | Expr::Param(..)
+            | Expr::Column(_)
+            | Expr::Outer(_)
+            | Expr::UserVar(_)) => leaf,
         }
     }
 }
@@ -1395,13 +1444,17 @@ fn handle_of_datum(d: &Datum) -> Option<i64> {
 }
 
 impl<'a, 'c> Planner<'a, 'c> {
+    /// `e`'s value if it is a constant for this execution. Reading a
+    /// placeholder here does not pin a cached plan to the values: access
+    /// paths are chosen again for each execution (`Plan::refresh_access`).
     fn fold(&mut self, e: &Expr) -> Option<Datum> {
         if !constant(e) {
             return None;
         }
-        e.eval(&[], self.ctx)
-            .ok()
-            .filter(|d| !matches!(d, Datum::Null))
+        let params_read = self.ctx.params_read;
+        let value = e.eval(&[], self.ctx);
+        self.ctx.params_read = params_read;
+        value.ok().filter(|d| !matches!(d, Datum::Null))
     }
 
     /// Collect per-column facts from the conjuncts of a single-table WHERE.
@@ -2396,7 +2449,11 @@ impl Expr {
             }
             Expr::Call(_, args) => args.iter().any(|e| e.any(pred)),
             Expr::Subquery(sq) => sq.kind.operand().is_some_and(|e| e.any(pred)),
-            Expr::Literal(_) | Expr::Column(_) | Expr::Outer(_) | Expr::UserVar(_) => false,
+            Expr::Literal(_)
+            | Expr::Param(..)
+            | Expr::Column(_)
+            | Expr::Outer(_)
+            | Expr::UserVar(_) => false,
         }
     }
 }
@@ -2499,6 +2556,33 @@ impl Plan {
                 inputs.into_iter().map(|p| p.map_exprs(f)).collect(),
                 distinct,
             ),
+        }
+    }
+
+    /// Choose again how each filtered table is read, for this execution's
+    /// placeholder values: a cached plan keeps its operators, but the keys
+    /// it reads depend on the values (`WHERE id = ?`). The filter above each
+    /// read still checks every row, so any access path is correct.
+    pub fn refresh_access(&mut self, planner: &mut Planner<'_, '_>) {
+        match self {
+            Plan::Dual | Plan::Read { .. } => {}
+            Plan::Filter(input, predicate) => match input.as_mut() {
+                Plan::Read { table, access } => {
+                    *access = planner.access_path(table, Some(predicate));
+                }
+                other => other.refresh_access(planner),
+            },
+            Plan::Join { left, right, .. } => {
+                left.refresh_access(planner);
+                right.refresh_access(planner);
+            }
+            Plan::Aggregate { input, .. }
+            | Plan::Project(input, _)
+            | Plan::Distinct(input, ..)
+            | Plan::Sort(input, _)
+            | Plan::Truncate(input, _)
+            | Plan::Limit { input, .. } => input.refresh_access(planner),
+            Plan::Union(inputs, _) => inputs.iter_mut().for_each(|p| p.refresh_access(planner)),
         }
     }
 }

@@ -14,6 +14,7 @@ use crate::error::{self, from_kv};
 use crate::exec;
 use crate::expr::{EvalContext, Level, SqlMode, Warning};
 use crate::plan::{Planner, table_name};
+use crate::plan_cache::PlanSlot;
 use crate::result::{ColumnInfo, Output, Prepared, SqlError};
 use crate::show::{self, text, text_rows};
 use crate::text_statement::{self, TextStatement};
@@ -83,6 +84,7 @@ impl SqlEngine {
             last_insert_id: 0,
             row_count: -1,
             prepared: HashMap::new(),
+            last_plan_from_cache: false,
             next_statement: 1,
             sql_mode: SqlMode::default(),
         }
@@ -104,6 +106,15 @@ impl SqlEngine {
 struct PreparedStatement {
     statement: Statement,
     info: Prepared,
+    plan: PlanSlot,
+}
+
+/// What a statement runs with: the values of its `?` placeholders and, for
+/// a prepared statement, the slot that caches its plan.
+#[derive(Clone, Copy, Default)]
+struct Bindings<'p> {
+    params: &'p [Datum],
+    plan: Option<&'p PlanSlot>,
 }
 
 /// One connection's session.
@@ -128,7 +139,9 @@ pub struct Session {
     /// ROW_COUNT(): the previous statement's affected rows, -1 after a
     /// result set or an error.
     row_count: i64,
-    prepared: HashMap<u32, PreparedStatement>,
+    prepared: HashMap<u32, Arc<PreparedStatement>>,
+    /// Whether the last executed prepared statement reused a cached plan.
+    last_plan_from_cache: bool,
     next_statement: u32,
     sql_mode: SqlMode,
 }
@@ -383,6 +396,7 @@ impl Session {
                 ));
             }
             "last_insert_id" | "identity" => return Ok(Datum::U64(self.last_insert_id)),
+            "last_plan_from_cache" => return Ok(Datum::I64(self.last_plan_from_cache as i64)),
             _ => {}
         }
         if !global && let Some(v) = self.vars.get(name) {
@@ -434,7 +448,7 @@ impl Session {
         };
         let mut results = Vec::with_capacity(statements.len());
         for statement in &statements {
-            let result = self.run(statement, &[]).await;
+            let result = self.run(statement, Bindings::default()).await;
             let failed = result.is_err();
             results.push(result);
             if failed {
@@ -484,10 +498,11 @@ impl Session {
         };
         self.prepared.insert(
             id,
-            PreparedStatement {
+            Arc::new(PreparedStatement {
                 statement,
                 info: info.clone(),
-            },
+                plan: PlanSlot::default(),
+            }),
         );
         Ok(info)
     }
@@ -495,8 +510,8 @@ impl Session {
     /// COM_STMT_EXECUTE.
     pub async fn execute(&mut self, id: u32, params: Vec<Datum>) -> Result<Output, SqlError> {
         self.engine.questions.fetch_add(1, Ordering::Relaxed);
-        let statement = match self.prepared.get(&id) {
-            Some(p) if p.info.params as usize == params.len() => p.statement.clone(),
+        let prepared = match self.prepared.get(&id) {
+            Some(p) if p.info.params as usize == params.len() => p.clone(),
             Some(_) => {
                 return Err(SqlError::new(
                     1210,
@@ -514,7 +529,11 @@ impl Session {
                 ));
             }
         };
-        self.run(&statement, &params).await
+        let bindings = Bindings {
+            params: &params,
+            plan: Some(&prepared.plan),
+        };
+        self.run(&prepared.statement, bindings).await
     }
 
     /// COM_STMT_CLOSE.
@@ -531,6 +550,7 @@ impl Session {
         self.user_vars.clear();
         self.warnings.clear();
         self.prepared.clear();
+        self.last_plan_from_cache = false;
         self.last_insert_id = 0;
         self.sql_mode = SqlMode::default();
     }
@@ -553,6 +573,7 @@ impl Session {
     fn eval_context<'v>(
         &self,
         user_vars: &'v HashMap<String, Datum>,
+        params: &'v [Datum],
         in_write: bool,
     ) -> EvalContext<'v> {
         EvalContext {
@@ -565,6 +586,8 @@ impl Session {
             row_count: self.row_count,
             database: self.database.clone(),
             outer_rows: Vec::new(),
+            params,
+            params_read: false,
         }
     }
 
@@ -574,25 +597,16 @@ impl Session {
         params: &[Datum],
     ) -> Result<Arc<[ColumnInfo]>, SqlError> {
         let schema = self.engine.catalog.snapshot();
-        let user_vars = self.user_vars.clone();
-        let mut ctx = self.eval_context(&user_vars, false);
+        let mut ctx = self.eval_context(&self.user_vars, params, false);
         let lookup = |name: &str, global: bool| self.sysvar(name, global);
-        let mut planner = Planner {
-            schema: &schema,
-            database: self.database.as_deref(),
-            params,
-            ctx: &mut ctx,
-            next_param: 0,
-            sysvar: &lookup,
-            outer: Vec::new(),
-            target: None,
-        };
+        let mut planner =
+            Planner::new(&schema, self.database.as_deref(), params, &mut ctx, &lookup);
         Ok(planner.plan_query(query)?.columns.into())
     }
 
     /// Run one statement, keeping the warnings it raised for SHOW WARNINGS.
-    async fn run(&mut self, statement: &Statement, params: &[Datum]) -> Result<Output, SqlError> {
-        let result = self.dispatch(statement, params).await;
+    async fn run(&mut self, statement: &Statement, args: Bindings<'_>) -> Result<Output, SqlError> {
+        let result = self.dispatch(statement, args).await;
         self.row_count = match &result {
             Ok(Output::Affected { rows, .. }) => *rows as i64,
             _ => -1,
@@ -618,7 +632,9 @@ impl Session {
                 message: e.message.clone(),
             });
         }
-        if matches!(self.sysvar("sql_notes", false), Ok(Datum::I64(0))) {
+        if self.warnings.iter().any(|w| w.level == Level::Note)
+            && matches!(self.sysvar("sql_notes", false), Ok(Datum::I64(0)))
+        {
             self.warnings.retain(|w| w.level != Level::Note);
         }
     }
@@ -626,7 +642,7 @@ impl Session {
     async fn dispatch(
         &mut self,
         statement: &Statement,
-        params: &[Datum],
+        args: Bindings<'_>,
     ) -> Result<Output, SqlError> {
         use Statement as S;
         if !matches!(statement, S::ShowVariable { .. }) {
@@ -636,10 +652,12 @@ impl Session {
             S::Query(q) if show::reads_information_schema(q) => {
                 let mut q = q.clone();
                 show::resolve_information_schema(&mut q, &self.engine.catalog.snapshot())?;
-                self.data_statement(&S::Query(q), params).await
+                // Its rows are literals of this moment: not a plan to keep.
+                let args = Bindings { plan: None, ..args };
+                self.data_statement(&S::Query(q), args).await
             }
             S::Query(_) | S::Insert(_) | S::Update(_) | S::Delete(_) => {
-                self.data_statement(statement, params).await
+                self.data_statement(statement, args).await
             }
             S::StartTransaction { .. } => self.start_transaction().await,
             S::Commit { .. } => self.commit().await.map(|_| ok()),
@@ -1061,7 +1079,8 @@ impl Session {
             }
             let query = parse(&show::checksum_sql(&db, &def))?.0;
             let checksum = match query.first() {
-                Some(statement) => match self.data_statement(statement, &[]).await? {
+                Some(statement) => match self.data_statement(statement, Bindings::default()).await?
+                {
                     Output::Rows { rows, .. } => rows.into_iter().flatten().next(),
                     _ => None,
                 },
@@ -1146,7 +1165,7 @@ impl Session {
     async fn data_statement(
         &mut self,
         statement: &Statement,
-        params: &[Datum],
+        args: Bindings<'_>,
     ) -> Result<Output, SqlError> {
         let schema = self.engine.catalog.snapshot();
         if self.txn.is_some() || !self.autocommit() {
@@ -1159,11 +1178,11 @@ impl Session {
                 .take()
                 .ok_or_else(|| error::internal("transaction vanished"))?;
             let result = if txn.is_pessimistic() && is_write(statement) {
-                self.pessimistic_statement(&schema, statement, params, &mut txn)
+                self.pessimistic_statement(&schema, statement, args, &mut txn)
                     .await
             } else {
                 let savepoint = txn.savepoint();
-                let result = self.execute_in(&schema, statement, params, &mut txn).await;
+                let result = self.execute_in(&schema, statement, args, &mut txn).await;
                 if result.is_err() {
                     txn.rollback_to(savepoint);
                 }
@@ -1185,7 +1204,7 @@ impl Session {
                 .begin()
                 .await
                 .map_err(from_kv)?;
-            let result = self.execute_in(&schema, statement, params, &mut txn).await;
+            let result = self.execute_in(&schema, statement, args, &mut txn).await;
             let output = match result {
                 Ok(output) => output,
                 Err(e) => return Err(e),
@@ -1232,7 +1251,7 @@ impl Session {
         &mut self,
         schema: &Arc<InfoSchema>,
         statement: &Statement,
-        params: &[Datum],
+        args: Bindings<'_>,
         txn: &mut Transaction,
     ) -> Result<Output, SqlError> {
         let client = self.engine.catalog.client().clone();
@@ -1241,7 +1260,7 @@ impl Session {
             let for_update_ts = client.current_ts().await.map_err(from_kv)?;
             let savepoint = txn.savepoint();
             txn.read_at(for_update_ts);
-            let result = self.execute_in(schema, statement, params, txn).await;
+            let result = self.execute_in(schema, statement, args, txn).await;
             txn.read_at(txn.start_ts());
             let output = match result {
                 Ok(output) => output,
@@ -1269,31 +1288,32 @@ impl Session {
         &mut self,
         schema: &Arc<InfoSchema>,
         statement: &Statement,
-        params: &[Datum],
+        args: Bindings<'_>,
         txn: &mut Transaction,
     ) -> Result<Output, SqlError> {
-        let user_vars = self.user_vars.clone();
-        let mut ctx = self.eval_context(&user_vars, is_write(statement));
+        let mut plan_from_cache = false;
         let this = &*self;
+        let mut ctx = this.eval_context(&this.user_vars, args.params, is_write(statement));
         let lookup = |name: &str, global: bool| this.sysvar(name, global);
-        let mut planner = Planner {
+        let mut planner = Planner::new(
             schema,
-            database: this.database.as_deref(),
-            params,
-            ctx: &mut ctx,
-            next_param: 0,
-            sysvar: &lookup,
-            outer: Vec::new(),
-            target: None,
-        };
+            this.database.as_deref(),
+            args.params,
+            &mut ctx,
+            &lookup,
+        );
         let output = match statement {
             Statement::Query(q) => {
-                let planned = planner.plan_query(q)?;
-                let rows = exec::run(&planned.plan, txn, planner.ctx).await?;
-                Output::Rows {
-                    columns: planned.columns.into(),
-                    rows,
-                }
+                let (plan, columns, from_cache) = match args.plan {
+                    Some(slot) => slot.plan(&mut planner, q)?,
+                    None => {
+                        let planned = planner.plan_query(q)?;
+                        (planned.plan, planned.columns.into(), false)
+                    }
+                };
+                plan_from_cache = from_cache;
+                let rows = exec::run(&plan, txn, planner.ctx).await?;
+                Output::Rows { columns, rows }
             }
             Statement::Insert(ins) => {
                 dml::insert(&mut planner, ins, txn, &this.engine.catalog).await?
@@ -1306,6 +1326,9 @@ impl Session {
         let last_insert_id = ctx.last_insert_id;
         self.warnings.extend(warnings);
         self.last_insert_id = last_insert_id;
+        if args.plan.is_some() {
+            self.last_plan_from_cache = plan_from_cache;
+        }
         Ok(output)
     }
 
@@ -1352,19 +1375,10 @@ impl Session {
             }
             e => {
                 let schema = self.engine.catalog.snapshot();
-                let user_vars = self.user_vars.clone();
-                let mut ctx = self.eval_context(&user_vars, false);
+                let mut ctx = self.eval_context(&self.user_vars, &[], false);
                 let lookup = |n: &str, g: bool| self.sysvar(n, g);
-                let mut planner = Planner {
-                    schema: &schema,
-                    database: self.database.as_deref(),
-                    params: &[],
-                    ctx: &mut ctx,
-                    next_param: 0,
-                    sysvar: &lookup,
-                    outer: Vec::new(),
-                    target: None,
-                };
+                let mut planner =
+                    Planner::new(&schema, self.database.as_deref(), &[], &mut ctx, &lookup);
                 let bound = planner.bind(e, &crate::plan::Scope::default(), "field list")?;
                 bound.eval(&[], planner.ctx)?
             }

@@ -28,6 +28,7 @@
 pub mod actions;
 pub mod gc;
 pub mod latch;
+pub mod lock_table;
 pub mod reader;
 pub mod record;
 pub mod store;

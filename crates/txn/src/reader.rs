@@ -5,7 +5,7 @@
 //! starts at `key ‖ !ts` and walks towards older versions, skipping rollback
 //! markers, until it finds a put or a delete.
 
-use crate::record::{Lock, LockType, Write, WriteType};
+use crate::record::{Lock, Write, WriteType};
 use crate::{Error, LockInfo, Result};
 use codec::mvcc::{decode_key, key_with_ts, split_ts};
 use storage::{Cf, KeyRange, Snapshot};
@@ -117,44 +117,28 @@ impl<S: Snapshot> MvccReader<S> {
 
     /// Fail if a lock hides what a reader at `ts` should see: a lock taken at
     /// or before `ts` may belong to a transaction that commits before `ts`.
-    fn check_lock(&self, raw_key: &[u8], lock: &Lock, ts: u64) -> Result<()> {
-        if lock.start_ts <= ts && matches!(lock.lock_type, LockType::Put | LockType::Delete) {
-            return Err(Error::KeyIsLocked(lock_info(raw_key, lock)));
-        }
-        Ok(())
-    }
-
-    /// The value of a raw key as of `ts`.
-    pub fn get(&self, raw_key: &[u8], ts: u64) -> Result<Option<Vec<u8>>> {
-        let encoded = codec::mvcc::encode_key(raw_key);
-        if let Some(lock) = self.load_lock(&encoded)? {
-            self.check_lock(raw_key, &lock, ts)?;
-        }
-        match self.newest_data_write(&encoded, ts)? {
+    /// The committed value of an encoded key as of `ts`. Locks are not
+    /// looked at: the caller checked them before taking this snapshot
+    /// ([`LockTable`](crate::lock_table::LockTable)).
+    pub fn value(&self, encoded: &[u8], ts: u64) -> Result<Option<Vec<u8>>> {
+        match self.newest_data_write(encoded, ts)? {
             Some((_, write)) if write.write_type == WriteType::Put => {
-                self.load_value(&encoded, write).map(Some)
+                self.load_value(encoded, write).map(Some)
             }
             _ => Ok(None),
         }
     }
 
-    /// Up to `limit` live key-value pairs of the raw range `[start, end)` as of
-    /// `ts`, in ascending key order or, with `reverse`, descending.
-    ///
-    /// Fails with [`Error::KeyIsLocked`] if a lock at or before `ts` sits on a
-    /// key the result covers, since that key's visible value is not known yet.
+    /// Up to `limit` live (raw key, value) pairs of an encoded range as of
+    /// `ts`, in ascending key order or, with `reverse`, descending. Locks are
+    /// not looked at, as for [`value`](Self::value).
     pub fn scan(
         &self,
-        start: &[u8],
-        end: Option<&[u8]>,
+        range: &KeyRange,
         limit: usize,
         ts: u64,
         reverse: bool,
     ) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
-        let range = KeyRange::new(
-            codec::mvcc::encode_key(start),
-            end.map(codec::mvcc::encode_key),
-        );
         let mut out: Vec<(Vec<u8>, Vec<u8>)> = Vec::new();
         if limit == 0 {
             return Ok(out);
@@ -166,7 +150,7 @@ impl<S: Snapshot> MvccReader<S> {
         let mut found: Option<Write> = None;
         let mut done_with_current = false;
         let mut full = false;
-        for item in self.snap.scan(Cf::Write, &range, reverse) {
+        for item in self.snap.scan(Cf::Write, range, reverse) {
             let (key, value) = item?;
             let (encoded, commit_ts) = split_ts(&key)?;
             if encoded != current.as_slice() {
@@ -194,7 +178,6 @@ impl<S: Snapshot> MvccReader<S> {
             self.emit(&current, write, &mut out)?;
         }
         out.truncate(limit);
-        self.check_locks_in_scan(&range, &out, limit, ts, reverse)?;
         Ok(out)
     }
 
@@ -204,36 +187,28 @@ impl<S: Snapshot> MvccReader<S> {
         }
         Ok(())
     }
+}
 
-    /// Look for locks over the part of `range` the scan result covers: the
-    /// whole range if the scan ran out of keys, otherwise up to the last key
-    /// returned. The lock family is small, so this second pass is cheap.
-    fn check_locks_in_scan(
-        &self,
-        range: &KeyRange,
-        out: &[(Vec<u8>, Vec<u8>)],
-        limit: usize,
-        ts: u64,
-        reverse: bool,
-    ) -> Result<()> {
-        let mut covered = range.clone();
-        if out.len() >= limit
-            && let Some((last, _)) = out.last()
-        {
-            let last = codec::mvcc::encode_key(last);
-            if reverse {
-                covered.start = last;
-            } else {
-                let mut end = last;
-                end.push(0);
-                covered.end = Some(end);
-            }
+/// The part of an encoded `range` a scan that returned `out` has answered
+/// for: all of it if the scan ran out of keys, otherwise up to its last key.
+pub fn covered_range(
+    range: &KeyRange,
+    out: &[(Vec<u8>, Vec<u8>)],
+    limit: usize,
+    reverse: bool,
+) -> KeyRange {
+    let mut covered = range.clone();
+    if out.len() >= limit
+        && let Some((last, _)) = out.last()
+    {
+        let last = codec::mvcc::encode_key(last);
+        if reverse {
+            covered.start = last;
+        } else {
+            let mut end = last;
+            end.push(0);
+            covered.end = Some(end);
         }
-        for item in self.snap.scan(Cf::Lock, &covered, reverse) {
-            let (key, value) = item?;
-            let lock = Lock::decode(&value)?;
-            self.check_lock(&decode_key(&key)?, &lock, ts)?;
-        }
-        Ok(())
     }
+    covered
 }

@@ -11,10 +11,11 @@
 use crate::actions::{self, Mutation, PrewriteProps, TxnStatus};
 use crate::gc::{self, GcStats};
 use crate::latch::Latches;
-use crate::reader::{MvccReader, lock_info};
+use crate::lock_table::LockTable;
+use crate::reader::{MvccReader, covered_range, lock_info};
 use crate::record::Lock;
 use crate::{Error, LockInfo, Result};
-use codec::mvcc::decode_key;
+use codec::mvcc::encode_key;
 use storage::{Cf, Engine, KeyRange, Snapshot, WriteBatch};
 
 /// Latch slots per store: enough that unrelated keys rarely share one.
@@ -24,15 +25,27 @@ const LATCH_SLOTS: usize = 1 << 14;
 pub struct TxnStore<E: Engine> {
     engine: E,
     latches: Latches,
+    /// The live locks, which readers check instead of the `lock` family.
+    locks: LockTable,
 }
 
 impl<E: Engine> TxnStore<E> {
-    /// Serve transactions out of `engine`.
-    pub fn new(engine: E) -> Self {
-        Self {
+    /// Serve transactions out of `engine`, whose locks are loaded first.
+    pub fn open(engine: E) -> Result<Self> {
+        let locks = LockTable::load(
+            engine
+                .snapshot()
+                .scan(Cf::Lock, &KeyRange::new(Vec::new(), None), false)
+                .map(|item| {
+                    let (key, value) = item?;
+                    Ok((key.to_vec(), Lock::decode(&value)?))
+                }),
+        )?;
+        Ok(Self {
             engine,
             latches: Latches::new(LATCH_SLOTS),
-        }
+            locks,
+        })
     }
 
     /// The engine underneath, for maintenance (GC, delete-range).
@@ -57,23 +70,33 @@ impl<E: Engine> TxnStore<E> {
         let out = command(&reader, &mut batch)?;
         if !batch.is_empty() {
             batch.set_sync(sync);
+            // The engine first, then the lock table (see `lock_table`).
+            let changes = LockTable::changes(&batch)?;
             self.engine.write(batch)?;
+            self.locks.apply(changes);
         }
         Ok(out)
     }
 
-    /// The value of `key` as of `ts`.
+    /// The value of `key` as of `ts`. Fails with [`Error::KeyIsLocked`] if a
+    /// transaction that may commit at or before `ts` has it locked.
     pub fn get(&self, key: &[u8], ts: u64) -> Result<Option<Vec<u8>>> {
-        self.reader().get(key, ts)
+        let encoded = encode_key(key);
+        self.locks.check_key(&encoded, ts)?;
+        self.reader().value(&encoded, ts)
     }
 
     /// The values of several keys as of `ts`, from one snapshot; absent keys
     /// are left out.
     pub fn batch_get(&self, keys: &[Vec<u8>], ts: u64) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
+        let encoded: Vec<Vec<u8>> = keys.iter().map(|k| encode_key(k)).collect();
+        for key in &encoded {
+            self.locks.check_key(key, ts)?;
+        }
         let reader = self.reader();
         let mut out = Vec::with_capacity(keys.len());
-        for key in keys {
-            if let Some(value) = reader.get(key, ts)? {
+        for (key, encoded) in keys.iter().zip(&encoded) {
+            if let Some(value) = reader.value(encoded, ts)? {
                 out.push((key.clone(), value));
             }
         }
@@ -89,7 +112,11 @@ impl<E: Engine> TxnStore<E> {
         ts: u64,
         reverse: bool,
     ) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
-        self.reader().scan(start, end, limit, ts, reverse)
+        let range = KeyRange::new(encode_key(start), end.map(encode_key));
+        let locks = self.locks.blocking_in(&range, ts);
+        let out = self.reader().scan(&range, limit, ts, reverse)?;
+        LockTable::check_covered(&locks, &covered_range(&range, &out, limit, reverse), ts)?;
+        Ok(out)
     }
 
     /// First phase of two-phase commit: lock every key of `mutations`, or
@@ -195,7 +222,7 @@ impl<E: Engine> TxnStore<E> {
         };
         self.write_command(keys.iter().map(Vec::as_slice), true, |reader, batch| {
             for key in keys {
-                match reader.load_lock(&codec::mvcc::encode_key(key))? {
+                match reader.load_lock(&encode_key(key))? {
                     Some(lock) if lock.start_ts == start_ts => match commit_ts {
                         Some(commit_ts) => {
                             actions::commit(reader, batch, key, start_ts, commit_ts)?
@@ -244,14 +271,8 @@ impl<E: Engine> TxnStore<E> {
         Ok(keys)
     }
 
-    fn each_lock(&self) -> impl Iterator<Item = Result<(Vec<u8>, Lock)>> {
-        self.engine
-            .snapshot()
-            .scan(Cf::Lock, &KeyRange::new(Vec::new(), None), false)
-            .map(|item| {
-                let (key, value) = item?;
-                Ok((decode_key(&key)?, Lock::decode(&value)?))
-            })
+    fn each_lock(&self) -> impl Iterator<Item = Result<(Vec<u8>, Lock)>> + '_ {
+        self.locks.each()
     }
 
     /// Drop versions no reader at or above `safe_point` can see. The caller

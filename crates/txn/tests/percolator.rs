@@ -28,7 +28,7 @@ fn prewrite(
 fn store() -> (tempfile::TempDir, TxnStore<FjallEngine>) {
     let dir = tempfile::tempdir().unwrap();
     let engine = FjallEngine::open(EngineConfig::new(dir.path())).unwrap();
-    (dir, TxnStore::new(engine))
+    (dir, TxnStore::open(engine).unwrap())
 }
 
 fn put(k: &[u8], v: &[u8]) -> Mutation {
@@ -287,4 +287,34 @@ fn pessimistic_locks_reserve_keys_until_prewrite() {
         s.prewrite(&[put(b"j", b"x")], &[true], &lost),
         Err(Error::RolledBack { .. })
     ));
+}
+
+#[test]
+fn locks_outlive_reopening_the_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let open = || {
+        let engine = FjallEngine::open(EngineConfig::new(dir.path())).unwrap();
+        TxnStore::open(engine).unwrap()
+    };
+    let s = open();
+    write(&s, put(b"a", b"1"), 10, 11);
+    prewrite(&s, &[put(b"b", b"2")], b"b", 20, 1000, 1).unwrap();
+    prewrite(&s, &[put(b"c", b"3")], b"c", 30, 1000, 1).unwrap();
+    s.commit(&[b"c".to_vec()], 30, 31).unwrap();
+    storage::Engine::sync(s.engine()).unwrap();
+    drop(s);
+    // Reads learn of the lock left on `b` (and only that one) from the
+    // reloaded lock table, point and range alike.
+    let s = open();
+    assert!(matches!(s.get(b"b", 25), Err(Error::KeyIsLocked(_))));
+    assert!(matches!(
+        s.scan(b"a", None, 10, 25, false),
+        Err(Error::KeyIsLocked(_))
+    ));
+    assert_eq!(s.scan(b"a", None, 1, 25, false).unwrap().len(), 1);
+    assert_eq!(s.get(b"c", 40).unwrap().as_deref(), Some(&b"3"[..]));
+    assert_eq!(s.scan_locks(u64::MAX, 10).unwrap().len(), 1);
+    s.batch_rollback(&[b"b".to_vec()], 20).unwrap();
+    assert_eq!(s.get(b"b", 25).unwrap(), None);
+    assert!(s.scan_locks(u64::MAX, 10).unwrap().is_empty());
 }

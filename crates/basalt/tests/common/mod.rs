@@ -47,3 +47,33 @@ impl Cluster {
         self.client.snapshot(ts).get(key).await.unwrap()
     }
 }
+
+/// The playground's SQL node in-process, serving on a free loopback port.
+pub async fn serve_sql(dir: &std::path::Path) -> (u16, Embedded) {
+    let cluster = Embedded::open(dir).unwrap();
+    let engine = sql::SqlEngine::open(cluster.client(kv_client::Config::default()))
+        .await
+        .unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let factory = std::sync::Arc::new(server::SqlBackendFactory::new(engine));
+    tokio::spawn(server::serve(
+        listener,
+        factory,
+        server::ServerConfig::default(),
+        std::future::pending(),
+    ));
+    (port, cluster)
+}
+
+/// A mysql_async connection to `serve_sql`'s port, in database `test`.
+pub async fn connect(port: u16) -> mysql_async::Conn {
+    let opts = mysql_async::OptsBuilder::default()
+        .ip_or_hostname("127.0.0.1")
+        .tcp_port(port)
+        .user(Some("root"))
+        .pass(Some(""))
+        .prefer_socket(false)
+        .db_name(Some("test"));
+    mysql_async::Conn::new(opts).await.unwrap()
+}

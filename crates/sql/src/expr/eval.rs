@@ -44,6 +44,12 @@ impl Expr {
                 .cloned()
                 .ok_or_else(|| error::internal("an outer column read outside its subquery")),
             Expr::UserVar(name) => Ok(ctx.user_vars.get(name).cloned().unwrap_or(Datum::Null)),
+            Expr::Param(i, _) => {
+                ctx.params_read = true;
+                ctx.params.get(*i).cloned().ok_or_else(|| {
+                    SqlError::new(1210, "HY000", "Incorrect arguments to mysqld_stmt_execute")
+                })
+            }
             Expr::Unary(UnaryOp::Neg, _) => {
                 let (v, scale) = self.eval_exact(row, ctx)?;
                 Ok(to_declared_scale(v, scale))
@@ -206,6 +212,7 @@ impl Expr {
     pub fn ty(&self, input: &[SqlType]) -> SqlType {
         match self {
             Expr::Literal(d) => literal_type(d),
+            Expr::Param(_, ty) => ty.clone(),
             Expr::Subquery(sq) => match sq.kind {
                 super::SubqueryKind::Scalar => sq.ty.clone(),
                 _ => SqlType::new(TypeKind::BigInt),
@@ -1064,6 +1071,20 @@ pub fn compare_strings(a: &[u8], b: &[u8], collation: Collation) -> Ordering {
     if collation == Collation::Binary {
         return a.cmp(b);
     }
+    // Over the common ASCII prefix every byte is a whole character: weigh
+    // bytes directly, and decode UTF-8 only from the first other byte on.
+    let mut prefix = 0;
+    for (&p, &q) in a.iter().zip(b) {
+        if !p.is_ascii() || !q.is_ascii() {
+            break;
+        }
+        let (p, q) = (weight(p.into(), collation), weight(q.into(), collation));
+        if p != q {
+            return p.cmp(&q);
+        }
+        prefix += 1;
+    }
+    let (a, b) = (&a[prefix..], &b[prefix..]);
     let mut x = units(a, collation).map(|u| weight(u, collation));
     let mut y = units(b, collation).map(|u| weight(u, collation));
     let space = b' ' as u32;
@@ -1105,14 +1126,21 @@ pub fn group_key(d: &Datum, collation: Collation) -> Vec<u8> {
             if collation == Collation::Binary {
                 key.extend_from_slice(b);
             } else {
-                let weights: Vec<u32> = units(b, collation).map(|u| weight(u, collation)).collect();
-                let end = weights
-                    .iter()
-                    .rposition(|&w| w != b' ' as u32)
-                    .map_or(0, |i| i + 1);
-                for w in &weights[..end] {
+                // Three bytes per weight, trailing spaces dropped (PAD SPACE).
+                key.reserve(3 * b.len());
+                let mut end = key.len();
+                let mut push = |w: u32| {
                     key.extend_from_slice(&w.to_be_bytes()[1..]);
+                    if w != b' ' as u32 {
+                        end = key.len();
+                    }
+                };
+                if b.is_ascii() {
+                    b.iter().for_each(|&x| push(weight(x.into(), collation)));
+                } else {
+                    units(b, collation).for_each(|u| push(weight(u, collation)));
                 }
+                key.truncate(end);
             }
         }
         Datum::I64(_) | Datum::U64(_) | Datum::Decimal(_) => number_key(&mut key, &exact_number(d)),

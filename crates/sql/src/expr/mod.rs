@@ -90,6 +90,11 @@ pub enum Expr {
     /// A column of an enclosing query's current row, read by a correlated
     /// subquery (see [`OuterRef`]).
     Outer(Box<OuterRef>),
+    /// A `?` placeholder of a prepared statement: its value comes from
+    /// [`EvalContext::params`] at each execution, so one plan serves them
+    /// all. The type is the one its value had when the plan was made (plans
+    /// are cached per parameter kinds, see `session::plan_cache`).
+    Param(usize, SqlType),
     /// A user variable `@name` (NULL when unset).
     UserVar(String),
     /// A unary operation.
@@ -343,4 +348,10 @@ pub struct EvalContext<'a> {
     /// The rows of the enclosing queries a correlated subquery is running
     /// for, innermost last ([`Expr::Outer`] reads them).
     pub outer_rows: Vec<Vec<Datum>>,
+    /// Values of the statement's `?` placeholders ([`Expr::Param`]).
+    pub params: &'a [Datum],
+    /// Set when a placeholder was evaluated. While planning, this tells that
+    /// the plan depends on the values themselves, not just their kinds, and
+    /// so cannot be reused for other values.
+    pub params_read: bool,
 }

@@ -20,6 +20,8 @@ pub(crate) fn context(vars: &HashMap<String, Datum>) -> EvalContext<'_> {
         database: Some("test".into()),
         outer_rows: Vec::new(),
         row_count: -1,
+        params: &[],
+        params_read: false,
     }
 }
 
