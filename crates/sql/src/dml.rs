@@ -26,8 +26,12 @@ enum OnDuplicate {
     Update,
 }
 
-/// The value a column takes when a write names none.
-fn default_of(col: &ColumnDef, row_no: u64, ctx: &mut EvalContext<'_>) -> Result<Datum, SqlError> {
+/// The value a column takes when a write names none (also `DEFAULT(col)`).
+pub(crate) fn default_of(
+    col: &ColumnDef,
+    row_no: u64,
+    ctx: &mut EvalContext<'_>,
+) -> Result<Datum, SqlError> {
     match &col.default {
         Some(DefaultValue::Null) => Ok(Datum::Null),
         Some(DefaultValue::Literal(text)) => store(
@@ -95,20 +99,34 @@ fn check_not_null(
     single_row: bool,
     ctx: &mut EvalContext<'_>,
 ) -> Result<(), SqlError> {
-    for (pos, col) in table.columns.iter().enumerate() {
-        if col.nullable || col.auto_increment || !matches!(row[pos], Datum::Null) {
-            continue;
-        }
-        if ctx.sql_mode.strict || single_row {
-            return Err(error::column_cannot_be_null(&col.name));
-        }
-        ctx.warnings.push(Warning {
-            level: Level::Warning,
-            code: 1048,
-            message: format!("Column '{}' cannot be null", col.name),
-        });
-        row[pos] = implicit_default(col, row_no, ctx);
+    for (pos, value) in row.iter_mut().enumerate() {
+        not_null(table, pos, value, row_no, single_row, ctx)?;
     }
+    Ok(())
+}
+
+/// [`check_not_null`] for one column, so warnings come in column order.
+fn not_null(
+    table: &TableDef,
+    pos: usize,
+    value: &mut Datum,
+    row_no: u64,
+    single_row: bool,
+    ctx: &mut EvalContext<'_>,
+) -> Result<(), SqlError> {
+    let col = &table.columns[pos];
+    if col.nullable || col.auto_increment || !matches!(value, Datum::Null) {
+        return Ok(());
+    }
+    if ctx.sql_mode.strict || single_row {
+        return Err(error::column_cannot_be_null(&col.name));
+    }
+    ctx.warnings.push(Warning {
+        level: Level::Warning,
+        code: 1048,
+        message: format!("Column '{}' cannot be null", col.name),
+    });
+    *value = implicit_default(col, row_no, ctx);
     Ok(())
 }
 
@@ -248,7 +266,11 @@ fn column_positions(table: &TableDef, names: &[ast::ObjectName]) -> Result<Vec<u
     names
         .iter()
         .map(|n| {
-            let name = n.0.last().map(|p| p.to_string()).unwrap_or_default();
+            let name =
+                n.0.last()
+                    .and_then(|p| p.as_ident())
+                    .map(|i| i.value.clone())
+                    .unwrap_or_default();
             table
                 .column(&name)
                 .ok_or_else(|| error::unknown_column(&name, "field list"))
@@ -262,19 +284,28 @@ enum Source {
     Value(Datum),
 }
 
-/// A value of an inserted row: `DEFAULT`, or a constant expression.
-fn value_source(p: &mut Planner<'_, '_>, e: &ast::Expr) -> Result<Source, SqlError> {
-    match e {
-        ast::Expr::Identifier(id)
-            if id.quote_style.is_none() && id.value.eq_ignore_ascii_case("DEFAULT") =>
-        {
-            Ok(Source::Default)
-        }
-        e => Ok(Source::Value(
-            p.bind(e, &Scope::default(), "field list")?
-                .eval(&[], p.ctx)?,
-        )),
+/// The values of an inserted row: `DEFAULT`, or constant expressions (which
+/// may hold subqueries).
+async fn value_sources(
+    p: &mut Planner<'_, '_>,
+    exprs: impl Iterator<Item = &ast::Expr>,
+    txn: &Transaction,
+) -> Result<Vec<Source>, SqlError> {
+    let mut out = Vec::new();
+    for e in exprs {
+        out.push(match e {
+            ast::Expr::Identifier(id)
+                if id.quote_style.is_none() && id.value.eq_ignore_ascii_case("DEFAULT") =>
+            {
+                Source::Default
+            }
+            e => {
+                let bound = p.bind(e, &Scope::default(), "field list")?;
+                Source::Value(exec::eval_standalone(&bound, txn, p.ctx).await?)
+            }
+        });
     }
+    Ok(out)
 }
 
 /// INSERT / REPLACE.
@@ -288,6 +319,7 @@ pub async fn insert(
         return Err(error::unsupported("INSERT into a table function"));
     };
     let (db, table) = p.table(name)?;
+    p.target = Some(table.clone());
     let mut targets = column_positions(&table, &ins.columns)?;
     let mode = match (&ins.on, ins.replace_into, ins.ignore) {
         (Some(ast::OnInsert::DuplicateKeyUpdate(_)), _, _) => OnDuplicate::Update,
@@ -302,11 +334,7 @@ pub async fn insert(
         Some(query) => match query.body.as_ref() {
             ast::SetExpr::Values(values) => {
                 for row in &values.rows {
-                    let out = row
-                        .iter()
-                        .map(|e| value_source(p, e))
-                        .collect::<Result<Vec<_>, _>>()?;
-                    sources.push(out);
+                    sources.push(value_sources(p, row.iter(), txn).await?);
                 }
             }
             _ => {
@@ -323,17 +351,17 @@ pub async fn insert(
                 .iter()
                 .map(|a| assignment_column(&table, a))
                 .collect::<Result<_, _>>()?;
-            let row = ins
-                .assignments
-                .iter()
-                .map(|a| value_source(p, &a.value))
-                .collect::<Result<Vec<_>, _>>()?;
-            sources.push(row);
+            let values = ins.assignments.iter().map(|a| &a.value);
+            sources.push(value_sources(p, values, txn).await?);
         }
         None => return Err(error::syntax("", 1)),
     }
 
-    let single_row = sources.len() == 1;
+    // IGNORE turns bad values into warnings, even in strict mode.
+    let single_row = sources.len() == 1 && !ins.ignore;
+    if ins.ignore {
+        p.ctx.sql_mode.strict = false;
+    }
     let auto = table.auto_increment_column();
     let mut rows: Vec<Vec<Datum>> = Vec::with_capacity(sources.len());
     for (i, values) in sources.into_iter().enumerate() {
@@ -348,19 +376,24 @@ pub async fn insert(
         let mut row: Vec<Option<Datum>> = vec![None; table.columns.len()];
         for (&pos, value) in targets.iter().zip(values) {
             let col = &table.columns[pos];
-            row[pos] = Some(match value {
+            let mut value = match value {
                 Source::Default => default_of(&table.columns[pos], row_no, p.ctx)?,
                 Source::Value(v) => store(v, &col.ty, &col.name, row_no, p.ctx)?,
-            });
+            };
+            not_null(&table, pos, &mut value, row_no, single_row, p.ctx)?;
+            row[pos] = Some(value);
         }
         let mut full = Vec::with_capacity(row.len());
         for (pos, v) in row.into_iter().enumerate() {
             full.push(match v {
                 Some(v) => v,
-                None => default_of(&table.columns[pos], row_no, p.ctx)?,
+                None => {
+                    let mut value = default_of(&table.columns[pos], row_no, p.ctx)?;
+                    not_null(&table, pos, &mut value, row_no, single_row, p.ctx)?;
+                    value
+                }
             });
         }
-        check_not_null(&table, &mut full, row_no, single_row, p.ctx)?;
         rows.push(full);
     }
 
@@ -492,6 +525,7 @@ fn bind_upsert(
         .map(|c| ScopeColumn {
             qualifier: Some("\0new".into()),
             hidden: true,
+            qualified_only: false,
             ..c.clone()
         })
         .collect();
@@ -508,7 +542,11 @@ fn bind_upsert(
 fn assignment_column(table: &TableDef, a: &ast::Assignment) -> Result<usize, SqlError> {
     match &a.target {
         ast::AssignmentTarget::ColumnName(n) => {
-            let name = n.0.last().map(|p| p.to_string()).unwrap_or_default();
+            let name =
+                n.0.last()
+                    .and_then(|p| p.as_ident())
+                    .map(|i| i.value.clone())
+                    .unwrap_or_default();
             table
                 .column(&name)
                 .ok_or_else(|| error::unknown_column(&name, "field list"))
@@ -579,6 +617,11 @@ pub async fn update(
         return Err(error::unsupported("UPDATE ... FROM"));
     }
     let (db, table) = p.table(single_table(&upd.table)?)?;
+    p.target = Some(table.clone());
+    // UPDATE IGNORE: bad values become warnings, even in strict mode.
+    if upd.or == Some(ast::SqliteOnConflict::Ignore) {
+        p.ctx.sql_mode.strict = false;
+    }
     let (rows, scope) = target_rows(
         p,
         &db,

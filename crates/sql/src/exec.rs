@@ -3,13 +3,14 @@
 
 use crate::error::{self, from_kv};
 use crate::expr::eval::{compare, group_key, truthy};
-use crate::expr::{EvalContext, Expr, SubqueryKind};
+use crate::expr::{BinaryOp, EvalContext, Expr, SubqueryKind};
 use crate::plan::{Access, JoinKind, Plan};
 use crate::result::SqlError;
 use crate::table::{decode_row, handle_from_entry, row_key};
 use crate::types::Collation;
 use codec::Datum;
 use kv_client::Transaction;
+use std::cell::RefCell;
 use std::collections::{HashMap, HashSet};
 use std::future::Future;
 use std::pin::Pin;
@@ -23,15 +24,20 @@ const LOOKUP_BATCH: usize = 256;
 
 type Rows<'a> = Pin<Box<dyn Future<Output = Result<Vec<Row>, SqlError>> + Send + 'a>>;
 
-/// Run `plan` and return its rows. Its subqueries run first, and their
-/// results replace them (they are uncorrelated, so once is enough).
+/// Subquery plans and their rows.
+type Results = Vec<(Arc<Plan>, Vec<Row>)>;
+
+/// Run `plan` and return its rows. Its uncorrelated subqueries run first,
+/// once, and their results replace them; correlated ones run per row (see
+/// [`eval_correlated`]).
 pub fn run<'a>(plan: &'a Plan, txn: &'a Transaction, ctx: &'a mut EvalContext<'_>) -> Rows<'a> {
     Box::pin(async move {
-        if !plan.any_expr(&|e| matches!(e, Expr::Subquery(_))) {
+        let found = RefCell::new(Vec::new());
+        plan.any_expr(&|e| note_subquery(e, false, &found));
+        let mut results = found.into_inner();
+        if results.is_empty() {
             return run_plan(plan, txn, ctx).await;
         }
-        let mut results: Vec<(Arc<Plan>, Vec<Row>)> = Vec::new();
-        collect_subqueries(plan, &mut results);
         for (subplan, rows) in &mut results {
             *rows = run(subplan, txn, ctx).await?;
         }
@@ -46,31 +52,110 @@ pub fn run<'a>(plan: &'a Plan, txn: &'a Transaction, ctx: &'a mut EvalContext<'_
     })
 }
 
-/// Every distinct subquery plan in `plan`'s expressions.
-fn collect_subqueries(plan: &Plan, out: &mut Vec<(Arc<Plan>, Vec<Row>)>) {
-    let found = std::cell::RefCell::new(Vec::<Arc<Plan>>::new());
-    plan.any_expr(&|e| {
-        if let Expr::Subquery(sq) = e {
-            let mut found = found.borrow_mut();
-            if !found.iter().any(|p| Arc::ptr_eq(p, &sq.plan)) {
-                found.push(sq.plan.clone());
-            }
-        }
-        false
-    });
-    out.extend(found.into_inner().into_iter().map(|p| (p, Vec::new())));
+/// Evaluate `expr` with no input row, running its subqueries first (a value
+/// of INSERT ... VALUES, SET @v = ...).
+pub async fn eval_standalone(
+    expr: &Expr,
+    txn: &Transaction,
+    ctx: &mut EvalContext<'_>,
+) -> Result<Datum, SqlError> {
+    let found = RefCell::new(Vec::new());
+    expr.any(&|e| note_subquery(e, false, &found));
+    let mut results = found.into_inner();
+    if results.is_empty() {
+        return expr.eval(&[], ctx);
+    }
+    for (subplan, rows) in &mut results {
+        *rows = run(subplan, txn, ctx).await?;
+    }
+    resolve(expr, &results)?.eval(&[], ctx)
 }
 
-/// Replace the subqueries of `e` by their results.
-fn substitute(e: Expr, results: &[(Arc<Plan>, Vec<Row>)], failure: &mut Option<SqlError>) -> Expr {
-    let Expr::Subquery(sq) = e else {
+/// Evaluate `expr` over `row`, first running its correlated subqueries with
+/// `row` as their outer row.
+async fn eval_correlated(
+    expr: &Expr,
+    row: &[Datum],
+    txn: &Transaction,
+    ctx: &mut EvalContext<'_>,
+) -> Result<Datum, SqlError> {
+    let found = RefCell::new(Vec::new());
+    expr.any(&|e| note_subquery(e, true, &found));
+    let mut results = found.into_inner();
+    ctx.outer_rows.push(row.to_vec());
+    let mut outcome = Ok(());
+    for (subplan, rows) in &mut results {
+        match run(subplan, txn, ctx).await {
+            Ok(r) => *rows = r,
+            Err(e) => {
+                outcome = Err(e);
+                break;
+            }
+        }
+    }
+    ctx.outer_rows.pop();
+    outcome?;
+    resolve(expr, &results)?.eval(row, ctx)
+}
+
+/// Whether `expr` holds a correlated subquery.
+fn has_correlated(expr: &Expr) -> bool {
+    expr.any(&|e| matches!(e, Expr::Subquery(sq) if sq.correlated))
+}
+
+/// Evaluate `expr` over `row`; `correlated` says whether it holds correlated
+/// subqueries (checked once per operator, not per row).
+async fn eval_row(
+    expr: &Expr,
+    correlated: bool,
+    row: &[Datum],
+    txn: &Transaction,
+    ctx: &mut EvalContext<'_>,
+) -> Result<Datum, SqlError> {
+    if correlated {
+        eval_correlated(expr, row, txn, ctx).await
+    } else {
+        expr.eval(row, ctx)
+    }
+}
+
+/// Add `e` to `found` if it is a subquery of the wanted correlation not
+/// there yet. Returns false, so `any` visits every node.
+fn note_subquery(e: &Expr, correlated: bool, found: &RefCell<Results>) -> bool {
+    if let Expr::Subquery(sq) = e
+        && sq.correlated == correlated
+    {
+        let mut found = found.borrow_mut();
+        if !found.iter().any(|(p, _)| Arc::ptr_eq(p, &sq.plan)) {
+            found.push((sq.plan.clone(), Vec::new()));
+        }
+    }
+    false
+}
+
+/// `expr` with the subqueries of `results` replaced by their results.
+fn resolve(expr: &Expr, results: &Results) -> Result<Expr, SqlError> {
+    let mut failure = None;
+    let resolved = substitute(expr.clone(), results, &mut failure);
+    match failure {
+        Some(e) => Err(e),
+        None => Ok(resolved),
+    }
+}
+
+/// Replace the subqueries of `e` found in `results` by their results.
+fn substitute(e: Expr, results: &Results, failure: &mut Option<SqlError>) -> Expr {
+    let rows = match &e {
+        Expr::Subquery(sq) => results
+            .iter()
+            .find(|(p, _)| Arc::ptr_eq(p, &sq.plan))
+            .map(|(_, r)| r.as_slice()),
+        _ => None,
+    };
+    let (Some(rows), Expr::Subquery(sq)) = (rows, &e) else {
         return e.map_children(&mut |c| substitute(c, results, failure));
     };
-    let rows = results
-        .iter()
-        .find(|(p, _)| Arc::ptr_eq(p, &sq.plan))
-        .map_or(&[][..], |(_, r)| r.as_slice());
-    match sq.kind {
+    match &sq.kind {
         SubqueryKind::Scalar => match rows {
             [] => Expr::Literal(Datum::Null),
             [row] => Expr::Literal(row.first().cloned().unwrap_or(Datum::Null)),
@@ -93,18 +178,52 @@ fn substitute(e: Expr, results: &[(Arc<Plan>, Vec<Row>)], failure: &mut Option<S
                 .iter()
                 .map(|r| Expr::Literal(r.first().cloned().unwrap_or(Datum::Null)))
                 .collect();
-            let expr = Box::new(substitute(*expr, results, failure));
+            let expr = Box::new(substitute((**expr).clone(), results, failure));
             Expr::InList {
                 expr,
                 list,
-                negated,
-                collation,
+                negated: *negated,
+                collation: *collation,
             }
+        }
+        SubqueryKind::Quantified {
+            expr,
+            op,
+            all,
+            collation,
+        } => {
+            let operand = substitute((**expr).clone(), results, failure);
+            let comparisons: Vec<Expr> = rows
+                .iter()
+                .map(|r| Expr::Binary {
+                    op: *op,
+                    left: Box::new(operand.clone()),
+                    right: Box::new(Expr::Literal(r.first().cloned().unwrap_or(Datum::Null))),
+                    collation: *collation,
+                })
+                .collect();
+            let join = if *all { BinaryOp::And } else { BinaryOp::Or };
+            balanced(comparisons, join).unwrap_or(Expr::Literal(Datum::I64(*all as i64)))
         }
     }
 }
 
-/// Run a plan whose expressions hold no subquery.
+/// `parts` joined by `op` as a balanced tree (shallow for evaluation), or
+/// None for no parts. Three-valued AND/OR give ALL/ANY their NULL rules.
+fn balanced(mut parts: Vec<Expr>, op: BinaryOp) -> Option<Expr> {
+    if parts.len() <= 1 {
+        return parts.pop();
+    }
+    let right = parts.split_off(parts.len() / 2);
+    Some(Expr::Binary {
+        op,
+        left: Box::new(balanced(parts, op)?),
+        right: Box::new(balanced(right, op)?),
+        collation: Collation::default(),
+    })
+}
+
+/// Run a plan whose expressions hold no uncorrelated subquery.
 fn run_plan<'a>(plan: &'a Plan, txn: &'a Transaction, ctx: &'a mut EvalContext<'_>) -> Rows<'a> {
     Box::pin(async move {
         ctx.check_killed()?;
@@ -113,9 +232,10 @@ fn run_plan<'a>(plan: &'a Plan, txn: &'a Transaction, ctx: &'a mut EvalContext<'
             Plan::Read { table, access } => read(table, access, txn).await?,
             Plan::Filter(input, predicate) => {
                 let rows = run_plan(input, txn, ctx).await?;
+                let correlated = has_correlated(predicate);
                 let mut out = Vec::with_capacity(rows.len());
                 for row in rows {
-                    if truthy(&predicate.eval(&row, ctx)?) {
+                    if truthy(&eval_row(predicate, correlated, &row, txn, ctx).await?) {
                         out.push(row);
                     }
                 }
@@ -123,14 +243,14 @@ fn run_plan<'a>(plan: &'a Plan, txn: &'a Transaction, ctx: &'a mut EvalContext<'
             }
             Plan::Project(input, exprs) => {
                 let rows = run_plan(input, txn, ctx).await?;
+                let correlated: Vec<bool> = exprs.iter().map(has_correlated).collect();
                 let mut out = Vec::with_capacity(rows.len());
                 for row in rows {
-                    out.push(
-                        exprs
-                            .iter()
-                            .map(|e| e.eval(&row, ctx))
-                            .collect::<Result<Row, _>>()?,
-                    );
+                    let mut values = Vec::with_capacity(exprs.len());
+                    for (e, &c) in exprs.iter().zip(&correlated) {
+                        values.push(eval_row(e, c, &row, txn, ctx).await?);
+                    }
+                    out.push(values);
                 }
                 out
             }

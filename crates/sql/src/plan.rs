@@ -12,8 +12,9 @@
 use crate::catalog::{IndexDef, InfoSchema, TableDef};
 use crate::error::{self, unknown_column};
 use crate::expr::agg::AggFunc;
-use crate::expr::func::Func;
-use crate::expr::{BinaryOp, EvalContext, Expr, Subquery, SubqueryKind, UnaryOp};
+use crate::expr::eval::merge_types;
+use crate::expr::func::{Func, IntervalUnit};
+use crate::expr::{BinaryOp, EvalContext, Expr, OuterRef, Subquery, SubqueryKind, UnaryOp};
 use crate::result::{ColumnInfo, SqlError};
 use crate::types::{Collation, SqlType, TypeKind};
 use codec::Datum;
@@ -33,6 +34,9 @@ pub struct ScopeColumn {
     pub info: ColumnInfo,
     /// Hidden columns (a table's row handle) are not part of `*`.
     pub hidden: bool,
+    /// Only a qualified name reaches it, and `*` skips it (the inner side's
+    /// column of a JOIN ... USING).
+    pub qualified_only: bool,
 }
 
 /// The columns of a plan's output rows, by position.
@@ -56,7 +60,10 @@ impl Scope {
                 // Synthetic columns (qualifier starting with NUL, like the
                 // new row of ON DUPLICATE KEY UPDATE) are only reachable
                 // qualified, so they never make a plain name ambiguous.
-                None => !c.qualifier.as_deref().is_some_and(|q| q.starts_with('\0')),
+                None => {
+                    !c.qualified_only
+                        && !c.qualifier.as_deref().is_some_and(|q| q.starts_with('\0'))
+                }
                 Some(q) => c
                     .qualifier
                     .as_deref()
@@ -220,9 +227,23 @@ pub struct Planner<'a, 'c> {
     pub next_param: usize,
     /// Reads a system variable: `(name, global)` → value, or error 1193.
     pub sysvar: &'a (dyn Fn(&str, bool) -> Result<Datum, SqlError> + Sync),
+    /// The scopes of the queries enclosing the subquery being planned,
+    /// innermost last: names a subquery cannot resolve are looked up here.
+    pub outer: Vec<OuterScope>,
+    /// The table an INSERT or UPDATE writes, for `DEFAULT(col)`.
+    pub target: Option<Arc<TableDef>>,
     /// The plan bakes in session state (a system variable's value) or
     /// holds a subquery, so it must not be cached.
     pub uncacheable: bool,
+}
+
+/// An enclosing query's scope, seen from a subquery.
+#[derive(Clone, Debug)]
+pub struct OuterScope {
+    /// Its columns.
+    pub scope: Scope,
+    /// Set when a subquery inside it reads one of its columns.
+    pub correlated: bool,
 }
 
 impl<'a, 'c> Planner<'a, 'c> {
@@ -241,6 +262,8 @@ impl<'a, 'c> Planner<'a, 'c> {
             ctx,
             next_param: 0,
             sysvar,
+            outer: Vec::new(),
+            target: None,
             uncacheable: false,
         }
     }
@@ -321,6 +344,7 @@ impl<'a, 'c> Planner<'a, 'c> {
                 ty: c.ty.clone(),
                 info: crate::types::table_column_info(db, shown, table, pos),
                 hidden: false,
+                qualified_only: false,
             })
             .collect();
         let handle_ty = SqlType::new(TypeKind::BigInt);
@@ -330,6 +354,7 @@ impl<'a, 'c> Planner<'a, 'c> {
             info: expr_info("_tidb_rowid", &handle_ty),
             ty: handle_ty,
             hidden: true,
+            qualified_only: false,
         });
         Scope { columns }
     }
@@ -366,7 +391,7 @@ impl<'a, 'c> Planner<'a, 'c> {
             E::Identifier(id) if id.quote_style.is_none() && id.value.starts_with('@') => {
                 Expr::UserVar(id.value[1..].to_lowercase())
             }
-            E::Identifier(id) => Expr::Column(scope.resolve(None, &id.value, clause)?),
+            E::Identifier(id) => self.column(scope, None, &id.value, clause)?,
             E::CompoundIdentifier(parts)
                 if parts.first().is_some_and(|p| p.value.starts_with("@@")) =>
             {
@@ -378,8 +403,7 @@ impl<'a, 'c> Planner<'a, 'c> {
                 self.system_variable(&name, global)?
             }
             E::CompoundIdentifier(parts) => match parts.as_slice() {
-                [t, c] => Expr::Column(scope.resolve(Some(&t.value), &c.value, clause)?),
-                [_, t, c] => Expr::Column(scope.resolve(Some(&t.value), &c.value, clause)?),
+                [t, c] | [_, t, c] => self.column(scope, Some(&t.value), &c.value, clause)?,
                 _ => return Err(error::unsupported(&expr.to_string())),
             },
             E::Value(v) => match &v.value {
@@ -411,6 +435,83 @@ impl<'a, 'c> Planner<'a, 'c> {
                     ast::UnaryOperator::BitwiseNot => Expr::Unary(UnaryOp::BitNot, Box::new(e)),
                     _ => return Err(error::unsupported(&expr.to_string())),
                 }
+            }
+            // date ± INTERVAL n unit, INTERVAL n unit + date.
+            E::BinaryOp {
+                left,
+                op: op @ (ast::BinaryOperator::Plus | ast::BinaryOperator::Minus),
+                right,
+            } if matches!(right.as_ref(), E::Interval(_))
+                || matches!(
+                    (left.as_ref(), op),
+                    (E::Interval(_), ast::BinaryOperator::Plus)
+                ) =>
+            {
+                let (date, E::Interval(interval)) = (match right.as_ref() {
+                    E::Interval(_) => (left.as_ref(), right.as_ref()),
+                    _ => (right.as_ref(), left.as_ref()),
+                }) else {
+                    return Err(error::unsupported(&expr.to_string()));
+                };
+                let unit = interval_unit(interval)?;
+                let func = match op {
+                    ast::BinaryOperator::Plus => Func::DateAdd(unit),
+                    _ => Func::DateSub(unit),
+                };
+                let date = self.bind_with(date, scope, clause, aggs)?;
+                let amount = self.bind_with(&interval.value, scope, clause, aggs)?;
+                Expr::Call(func, vec![date, amount])
+            }
+            E::Extract { field, expr: e, .. } => {
+                let unit = date_time_unit(field, None)?;
+                let arg = self.bind_with(e, scope, clause, aggs)?;
+                Expr::Call(Func::Extract(unit), vec![arg])
+            }
+            E::Ceil { expr: e, field } | E::Floor { expr: e, field } => {
+                let name = if matches!(expr, E::Ceil { .. }) {
+                    "CEIL"
+                } else {
+                    "FLOOR"
+                };
+                if !matches!(
+                    field,
+                    ast::CeilFloorKind::DateTimeField(ast::DateTimeField::NoDateTime)
+                ) {
+                    return Err(error::unsupported(&expr.to_string()));
+                }
+                let arg = self.bind_with(e, scope, clause, aggs)?;
+                self.call(name, vec![arg])?
+            }
+            E::Position { expr: needle, r#in } => {
+                let needle = self.bind_with(needle, scope, clause, aggs)?;
+                let hay = self.bind_with(r#in, scope, clause, aggs)?;
+                self.call("LOCATE", vec![needle, hay])?
+            }
+            E::Convert {
+                expr: e,
+                data_type,
+                charset,
+                is_try: false,
+                ..
+            } => {
+                let e = self.bind_with(e, scope, clause, aggs)?;
+                match (data_type, charset) {
+                    (Some(dt), _) => Expr::Cast(Box::new(e), crate::types::cast_target(dt)?),
+                    // CONVERT(x USING charset): text in the (only) character set.
+                    (None, Some(cs)) if cs.to_string().eq_ignore_ascii_case("binary") => {
+                        Expr::Cast(Box::new(e), binary_string())
+                    }
+                    (None, _) => Expr::Cast(Box::new(e), SqlType::new(TypeKind::VarChar)),
+                }
+            }
+            // DATE '...', TIME '...', TIMESTAMP '...'.
+            E::TypedString(ts) => {
+                let ast::Value::SingleQuotedString(text) = &ts.value.value else {
+                    return Err(error::unsupported(&expr.to_string()));
+                };
+                let ty = crate::types::cast_target(&ts.data_type)?;
+                let value = Datum::Bytes(text.clone().into_bytes());
+                Expr::Literal(crate::expr::cast::cast(value, &ty, self.ctx)?)
             }
             E::BinaryOp { left, op, right } => {
                 let l = self.bind_with(left, scope, clause, aggs)?;
@@ -556,16 +657,44 @@ impl<'a, 'c> Planner<'a, 'c> {
                 trim_what,
                 ..
             } => {
-                let name = match trim_where {
-                    Some(ast::TrimWhereField::Leading) => "LTRIM",
-                    Some(ast::TrimWhereField::Trailing) => "RTRIM",
-                    _ => "TRIM",
-                };
-                if trim_what.is_some() {
-                    return Err(error::unsupported("TRIM(... FROM ...)"));
-                }
                 let arg = self.bind_with(e, scope, clause, aggs)?;
-                self.call(name, vec![arg])?
+                match trim_what {
+                    // TRIM([BOTH|LEADING|TRAILING] r FROM s): `(s, r)`.
+                    Some(what) => {
+                        let what = self.bind_with(what, scope, clause, aggs)?;
+                        let func = match trim_where {
+                            Some(ast::TrimWhereField::Leading) => Func::TrimLeading,
+                            Some(ast::TrimWhereField::Trailing) => Func::TrimTrailing,
+                            _ => Func::Trim,
+                        };
+                        Expr::Call(func, vec![arg, what])
+                    }
+                    None => {
+                        let name = match trim_where {
+                            Some(ast::TrimWhereField::Leading) => "LTRIM",
+                            Some(ast::TrimWhereField::Trailing) => "RTRIM",
+                            _ => "TRIM",
+                        };
+                        self.call(name, vec![arg])?
+                    }
+                }
+            }
+            E::RLike {
+                negated,
+                expr: e,
+                pattern,
+                ..
+            } => {
+                let args = vec![
+                    self.bind_with(e, scope, clause, aggs)?,
+                    self.bind_with(pattern, scope, clause, aggs)?,
+                ];
+                let like = Expr::Call(Func::RegexpLike, args);
+                if *negated {
+                    Expr::Unary(UnaryOp::Not, Box::new(like))
+                } else {
+                    like
+                }
             }
             E::Collate { expr: e, collation } => {
                 let e = self.bind_with(e, scope, clause, aggs)?;
@@ -577,9 +706,9 @@ impl<'a, 'c> Planner<'a, 'c> {
                 ty.collation = c;
                 Expr::Cast(Box::new(e), ty)
             }
-            E::Subquery(query) => self.subquery(query, SubqueryKind::Scalar)?,
+            E::Subquery(query) => self.subquery(query, SubqueryKind::Scalar, scope)?,
             E::Exists { subquery, negated } => {
-                let exists = self.subquery(subquery, SubqueryKind::Exists)?;
+                let exists = self.subquery(subquery, SubqueryKind::Exists, scope)?;
                 if *negated {
                     Expr::Unary(UnaryOp::Not, Box::new(exists))
                 } else {
@@ -601,19 +730,87 @@ impl<'a, 'c> Planner<'a, 'c> {
                         negated: *negated,
                         collation,
                     },
+                    scope,
                 )?
+            }
+            E::AnyOp {
+                left,
+                compare_op,
+                right,
+                ..
+            }
+            | E::AllOp {
+                left,
+                compare_op,
+                right,
+            } => {
+                let (ast::Expr::Subquery(query), Some(op)) =
+                    (right.as_ref(), binary_op(compare_op))
+                else {
+                    return Err(error::unsupported(&expr.to_string()));
+                };
+                let operand = self.bind_with(left, scope, clause, aggs)?;
+                let collation = self.collation_of(&[&operand], scope);
+                let kind = SubqueryKind::Quantified {
+                    expr: Box::new(operand),
+                    op,
+                    all: matches!(expr, E::AllOp { .. }),
+                    collation,
+                };
+                self.subquery(query, kind, scope)?
             }
             _ => return Err(error::unsupported(&expr.to_string())),
         };
         Ok(bound)
     }
 
-    /// Plan an uncorrelated subquery (its names resolve in its own FROM
-    /// clause only; a reference to an outer column is an unknown column).
-    fn subquery(&mut self, query: &ast::Query, kind: SubqueryKind) -> Result<Expr, SqlError> {
+    /// A column by name: in `scope`, else in the enclosing queries' scopes
+    /// (innermost first), which makes the subqueries in between correlated.
+    fn column(
+        &mut self,
+        scope: &Scope,
+        qualifier: Option<&str>,
+        name: &str,
+        clause: &str,
+    ) -> Result<Expr, SqlError> {
+        let err = match scope.resolve(qualifier, name, clause) {
+            Ok(i) => return Ok(Expr::Column(i)),
+            Err(e) if e.code == 1054 => e,
+            Err(e) => return Err(e),
+        };
+        for k in (0..self.outer.len()).rev() {
+            if let Ok(column) = self.outer[k].scope.resolve(qualifier, name, clause) {
+                let ty = self.outer[k].scope.columns[column].ty.clone();
+                for o in &mut self.outer[k..] {
+                    o.correlated = true;
+                }
+                return Ok(Expr::Outer(Box::new(OuterRef {
+                    depth: self.outer.len() - k,
+                    column,
+                    ty,
+                })));
+            }
+        }
+        Err(err)
+    }
+
+    /// Plan a subquery; names it cannot resolve in its own FROM clause are
+    /// looked up in `scope` (the query it sits in) and further out.
+    fn subquery(
+        &mut self,
+        query: &ast::Query,
+        kind: SubqueryKind,
+        scope: &Scope,
+    ) -> Result<Expr, SqlError> {
         // Its access paths are not refreshed by `Plan::refresh_access`.
         self.uncacheable = true;
-        let planned = self.plan_query(query)?;
+        self.outer.push(OuterScope {
+            scope: scope.clone(),
+            correlated: false,
+        });
+        let planned = self.plan_query(query);
+        let correlated = self.outer.pop().is_some_and(|o| o.correlated);
+        let planned = planned?;
         if planned.columns.len() != 1 && kind != SubqueryKind::Exists {
             return Err(SqlError::new(
                 1241,
@@ -630,6 +827,7 @@ impl<'a, 'c> Planner<'a, 'c> {
             plan: Arc::new(planned.plan),
             kind,
             ty,
+            correlated,
         })))
     }
 
@@ -686,6 +884,25 @@ impl<'a, 'c> Planner<'a, 'c> {
                 clause,
             )?));
         }
+        // DEFAULT(c): the default of the written table's column c.
+        if name == "DEFAULT"
+            && let [
+                ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(ast::Expr::Identifier(id))),
+            ] = args.as_slice()
+        {
+            let table = self
+                .target
+                .clone()
+                .ok_or_else(|| error::unsupported("DEFAULT(col) outside INSERT and UPDATE"))?;
+            let pos = table
+                .column(&id.value)
+                .ok_or_else(|| unknown_column(&id.value, clause))?;
+            return Ok(Expr::Literal(crate::dml::default_of(
+                &table.columns[pos],
+                1,
+                self.ctx,
+            )?));
+        }
         if let Some(agg) = AggFunc::lookup(&name) {
             let Some(collector) = aggs.as_deref_mut() else {
                 return Err(SqlError::new(
@@ -714,6 +931,46 @@ impl<'a, 'c> Planner<'a, 'c> {
                 distinct,
                 collation,
             }));
+        }
+        // DATE_ADD(d, INTERVAL n unit) and friends; TIMESTAMPDIFF(unit, a, b),
+        // TIMESTAMPADD(unit, n, d).
+        let unnamed = |a: &ast::FunctionArg| match a {
+            ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(e)) => Some(e.clone()),
+            _ => None,
+        };
+        match (name.as_str(), args.as_slice()) {
+            ("DATE_ADD" | "DATE_SUB" | "ADDDATE" | "SUBDATE", [date, interval]) => {
+                if let (Some(date), Some(ast::Expr::Interval(interval))) =
+                    (unnamed(date), unnamed(interval))
+                {
+                    let unit = interval_unit(&interval)?;
+                    let func = Func::with_unit(&name, unit).unwrap_or(Func::DateAdd(unit));
+                    let date = self.bind_with(&date, scope, clause, aggs)?;
+                    let amount = self.bind_with(&interval.value, scope, clause, aggs)?;
+                    return Ok(Expr::Call(func, vec![date, amount]));
+                }
+            }
+            ("TIMESTAMPDIFF" | "TIMESTAMPADD", [unit, a, b]) => {
+                let unit = match unnamed(unit) {
+                    Some(ast::Expr::Identifier(id)) => IntervalUnit::from_name(&id.value),
+                    _ => None,
+                }
+                .filter(|u| u.is_simple())
+                .ok_or_else(|| error::syntax(&f.to_string(), 1))?;
+                let (Some(a), Some(b)) = (unnamed(a), unnamed(b)) else {
+                    return Err(error::unsupported(&f.to_string()));
+                };
+                let a = self.bind_with(&a, scope, clause, aggs)?;
+                let b = self.bind_with(&b, scope, clause, aggs)?;
+                let args = if name == "TIMESTAMPADD" {
+                    vec![b, a]
+                } else {
+                    vec![a, b]
+                };
+                let func = Func::with_unit(&name, unit).unwrap_or(Func::DateAdd(unit));
+                return Ok(Expr::Call(func, args));
+            }
+            _ => {}
         }
         let mut bound = Vec::with_capacity(args.len());
         for arg in &args {
@@ -793,6 +1050,39 @@ impl<'a, 'c> Planner<'a, 'c> {
         }
         chosen.map_or(Collation::default(), |(c, _)| c)
     }
+}
+
+/// Whether values of type `a` need no conversion to be of type `b`.
+fn same_type(a: &SqlType, b: &SqlType) -> bool {
+    b.kind == TypeKind::Null
+        || (a.kind == b.kind && a.scale == b.scale && a.collation == b.collation)
+        || (a.is_integer() && b.is_integer() && a.unsigned == b.unsigned)
+}
+
+/// The unit of `INTERVAL n unit` (`HOUR TO MINUTE` is MySQL's HOUR_MINUTE).
+fn interval_unit(interval: &ast::Interval) -> Result<IntervalUnit, SqlError> {
+    let leading = interval
+        .leading_field
+        .as_ref()
+        .ok_or_else(|| error::syntax("INTERVAL", 1))?;
+    date_time_unit(leading, interval.last_field.as_ref())
+}
+
+/// The MySQL unit for sqlparser's field names (`last` for compound units).
+fn date_time_unit(
+    field: &ast::DateTimeField,
+    last: Option<&ast::DateTimeField>,
+) -> Result<IntervalUnit, SqlError> {
+    let name = |f: &ast::DateTimeField| match f {
+        ast::DateTimeField::Week(_) => "WEEK".to_string(),
+        ast::DateTimeField::Custom(id) => id.value.to_uppercase(),
+        other => other.to_string(),
+    };
+    let text = match last {
+        Some(last) => format!("{}_{}", name(field), name(last)),
+        None => name(field),
+    };
+    IntervalUnit::from_name(&text).ok_or_else(|| error::syntax(&text, 1))
 }
 
 fn binary_op(op: &ast::BinaryOperator) -> Option<BinaryOp> {
@@ -911,6 +1201,66 @@ fn post_aggregate(expr: Expr, group_by: &[Expr], collector: &mut AggCollector) -
     }
 }
 
+/// ONLY_FULL_GROUP_BY: refuse an output expression (select item, HAVING,
+/// ORDER BY key; all after [`post_aggregate`]) that reads a column neither
+/// grouped, aggregated, nor functionally dependent on the GROUP BY columns
+/// (its table's whole primary key is grouped).
+fn check_full_group_by<'e>(
+    scope: &Scope,
+    group_by: &[Expr],
+    calls: &[AggCall],
+    outputs: impl Iterator<Item = &'e Expr>,
+) -> Result<(), SqlError> {
+    let dependent = |c: usize| {
+        let qualifier = &scope.columns[c].qualifier;
+        let mut key = scope.columns.iter().enumerate().filter(|(_, k)| {
+            k.qualifier == *qualifier && k.info.flags & crate::result::flags::PRI_KEY != 0
+        });
+        key.clone().next().is_some() && key.all(|(k, _)| group_by.contains(&Expr::Column(k)))
+    };
+    let loose: Vec<(usize, usize)> = calls
+        .iter()
+        .enumerate()
+        .filter_map(|(i, call)| match (&call.func, &call.arg) {
+            (None, Expr::Column(c)) if !dependent(*c) => Some((group_by.len() + i, *c)),
+            _ => None,
+        })
+        .collect();
+    for (n, e) in outputs.enumerate() {
+        let Some(&(_, c)) = loose
+            .iter()
+            .find(|(out, _)| e.any(&|x| *x == Expr::Column(*out)))
+        else {
+            continue;
+        };
+        let column = &scope.columns[c];
+        let name = match &column.qualifier {
+            Some(q) => format!("{q}.{}", column.name),
+            None => column.name.clone(),
+        };
+        return Err(if group_by.is_empty() {
+            SqlError::new(
+                1140,
+                "42000",
+                format!(
+                    "In aggregated query without GROUP BY, expression #{} of SELECT list contains nonaggregated column '{name}'; this is incompatible with sql_mode=only_full_group_by",
+                    n + 1
+                ),
+            )
+        } else {
+            SqlError::new(
+                1055,
+                "42000",
+                format!(
+                    "Expression #{} of SELECT list is not in GROUP BY clause and contains nonaggregated column '{name}' which is not functionally dependent on columns in GROUP BY clause; this is incompatible with sql_mode=only_full_group_by",
+                    n + 1
+                ),
+            )
+        });
+    }
+    Ok(())
+}
+
 impl Expr {
     /// Rebuild this node with `f` applied to each direct child.
     pub fn map_children(self, f: &mut impl FnMut(Expr) -> Expr) -> Expr {
@@ -1008,15 +1358,17 @@ impl Expr {
             Expr::Cast(e, ty) => Expr::Cast(b(e), ty),
             Expr::Call(func, args) => Expr::Call(func, args.into_iter().map(f).collect()),
             Expr::Subquery(mut sq) => {
-                if let SubqueryKind::In { expr, .. } = &mut sq.kind {
-                    let operand = std::mem::replace(expr.as_mut(), Expr::Literal(Datum::Null));
-                    **expr = f(operand);
+                if let Some(expr) = sq.kind.operand_mut() {
+                    let operand = std::mem::replace(expr, Expr::Literal(Datum::Null));
+                    *expr = f(operand);
                 }
                 Expr::Subquery(sq)
             }
-            leaf @ (Expr::Literal(_) | Expr::Param(..) | Expr::Column(_) | Expr::UserVar(_)) => {
-                leaf
-            }
+            leaf @ (Expr::Literal(_)
+            | Expr::Param(..)
+            | Expr::Column(_)
+            | Expr::Outer(_)
+            | Expr::UserVar(_)) => leaf,
         }
     }
 }
@@ -1412,6 +1764,7 @@ impl<'a, 'c> Planner<'a, 'c> {
                             ty: ty.clone(),
                             info: info.clone(),
                             hidden: false,
+                            qualified_only: false,
                         })
                         .collect(),
                 };
@@ -1455,14 +1808,38 @@ impl<'a, 'c> Planner<'a, 'c> {
                 set_quantifier,
                 right,
             } => {
-                let (l, columns, types) = self.plan_set(left)?;
-                let (r, rcols, _) = self.plan_set(right)?;
+                let (l, mut columns, ltypes) = self.plan_set(left)?;
+                let (r, rcols, rtypes) = self.plan_set(right)?;
                 if rcols.len() != columns.len() {
                     return Err(SqlError::new(
                         1222,
                         "21000",
                         "The used SELECT statements have a different number of columns",
                     ));
+                }
+                // Each column takes the type of all its inputs, as MySQL's
+                // UNION does (1 UNION 2.5 shows 1.0).
+                let types: Vec<SqlType> = ltypes
+                    .iter()
+                    .zip(&rtypes)
+                    .map(|(a, b)| merge_types(&[a.clone(), b.clone()]))
+                    .collect();
+                let conform = |plan: Plan, from: &[SqlType]| {
+                    if from.iter().zip(&types).all(|(f, t)| same_type(f, t)) {
+                        return plan;
+                    }
+                    let exprs = types
+                        .iter()
+                        .enumerate()
+                        .map(|(i, t)| Expr::Cast(Box::new(Expr::Column(i)), t.clone()))
+                        .collect();
+                    Plan::Project(Box::new(plan), exprs)
+                };
+                let (l, r) = (conform(l, &ltypes), conform(r, &rtypes));
+                for ((info, from), to) in columns.iter_mut().zip(&ltypes).zip(&types) {
+                    if !same_type(from, to) {
+                        *info = expr_info(&info.name, to);
+                    }
                 }
                 let distinct = !matches!(set_quantifier, ast::SetQuantifier::All);
                 Ok((Plan::Union(vec![l, r], distinct), columns, types))
@@ -1517,6 +1894,15 @@ impl<'a, 'c> Planner<'a, 'c> {
 
     fn plan_factor(&mut self, factor: &ast::TableFactor) -> Result<From, SqlError> {
         match factor {
+            // FROM DUAL: no table, one row.
+            ast::TableFactor::Table {
+                name, alias: None, ..
+            } if matches!(name.0.as_slice(), [part] if part.as_ident().is_some_and(|i| i.quote_style.is_none() && i.value.eq_ignore_ascii_case("DUAL"))) => {
+                Ok(From {
+                    plan: Plan::Dual,
+                    scope: Scope::default(),
+                })
+            }
             ast::TableFactor::Table { name, alias, .. } => {
                 let (db, table) = self.table(name)?;
                 let alias = alias.as_ref().map(|a| a.name.value.clone());
@@ -1554,6 +1940,7 @@ impl<'a, 'c> Planner<'a, 'c> {
                             ..info.clone()
                         },
                         hidden: false,
+                        qualified_only: false,
                     })
                     .collect();
                 Ok(From {
@@ -1578,6 +1965,20 @@ impl<'a, 'c> Planner<'a, 'c> {
             J::Right(c) | J::RightOuter(c) => (JoinKind::Left, c, true),
             other => return Err(error::unsupported(&format!("{other:?}"))),
         };
+        if let Some(q) = right.scope.columns.iter().find_map(|c| {
+            c.qualifier.as_ref().filter(|q| {
+                left.scope
+                    .columns
+                    .iter()
+                    .any(|l| l.qualifier.as_ref() == Some(q))
+            })
+        }) {
+            return Err(SqlError::new(
+                1066,
+                "42000",
+                format!("Not unique table/alias: '{q}'"),
+            ));
+        }
         let left_width = left.scope.columns.len();
         let right_width = right.scope.columns.len();
         // Outer side first for the executor; RIGHT JOIN puts the right side
@@ -1585,15 +1986,43 @@ impl<'a, 'c> Planner<'a, 'c> {
         let (outer, inner) = if swap { (right, left) } else { (left, right) };
         let mut scope = outer.scope.clone();
         scope.columns.extend(inner.scope.columns.iter().cloned());
-        let on = match constraint {
-            ast::JoinConstraint::On(e) => Some(self.bind(e, &scope, "on clause")?),
-            ast::JoinConstraint::Using(names) => {
+        // NATURAL: USING every column name both sides have.
+        let natural: Vec<String> = match constraint {
+            ast::JoinConstraint::Natural => outer
+                .scope
+                .columns
+                .iter()
+                .filter(|c| !c.hidden && !c.qualified_only)
+                .filter(|c| {
+                    inner.scope.columns.iter().any(|i| {
+                        !i.hidden && !i.qualified_only && i.name.eq_ignore_ascii_case(&c.name)
+                    })
+                })
+                .map(|c| c.name.clone())
+                .collect(),
+            _ => Vec::new(),
+        };
+        let using: Option<Vec<String>> = match constraint {
+            ast::JoinConstraint::Using(names) => Some(
+                names
+                    .iter()
+                    .map(|n| ident_name(n).pop().unwrap_or_default())
+                    .collect(),
+            ),
+            ast::JoinConstraint::Natural => Some(natural),
+            _ => None,
+        };
+        let on = match (constraint, using) {
+            (ast::JoinConstraint::On(e), _) => Some(self.bind(e, &scope, "on clause")?),
+            (_, Some(names)) => {
                 let mut cond: Option<Expr> = None;
-                for name in names {
-                    let col = ident_name(name).pop().unwrap_or_default();
+                for col in names {
                     let l = outer.scope.resolve(None, &col, "from clause")?;
                     let r =
                         inner.scope.resolve(None, &col, "from clause")? + outer.scope.columns.len();
+                    // A USING column is one column: unqualified, it names the
+                    // outer side's; the inner one is reachable qualified only.
+                    scope.columns[r].qualified_only = true;
                     let eq = self.binary(BinaryOp::Eq, Expr::Column(l), Expr::Column(r), &scope);
                     cond = Some(match cond {
                         None => eq,
@@ -1602,8 +2031,8 @@ impl<'a, 'c> Planner<'a, 'c> {
                 }
                 cond
             }
-            ast::JoinConstraint::None => None,
-            other => return Err(error::unsupported(&format!("{other:?}"))),
+            (ast::JoinConstraint::None, _) => None,
+            (other, _) => return Err(error::unsupported(&format!("{other:?}"))),
         };
         let inner_width = inner.scope.columns.len();
         let plan = Plan::Join {
@@ -1696,6 +2125,7 @@ impl<'a, 'c> Planner<'a, 'c> {
                     let mut any = false;
                     for (i, c) in scope.columns.iter().enumerate() {
                         if c.hidden
+                            || (c.qualified_only && qualifier.is_none())
                             || qualifier
                                 .as_ref()
                                 .is_some_and(|q| c.qualifier.as_ref() != Some(q))
@@ -1783,12 +2213,22 @@ impl<'a, 'c> Planner<'a, 'c> {
         }
 
         if aggregate {
+            // Correlated subqueries read the FROM row, which aggregation replaces.
+            let correlated = |e: &Expr| matches!(e, Expr::Subquery(sq) if sq.correlated);
+            if exprs.iter().chain(&having).any(|e| e.any(&correlated)) {
+                return Err(error::unsupported(
+                    "a correlated subquery in an aggregating query",
+                ));
+            }
             let exprs_post: Vec<Expr> = exprs
                 .into_iter()
                 .map(|e| post_aggregate(e, &group_by, &mut collector))
                 .collect();
             let having = having.map(|h| post_aggregate(h, &group_by, &mut collector));
             let AggCollector { calls, .. } = collector;
+            if self.ctx.sql_mode.only_full_group_by {
+                check_full_group_by(&scope, &group_by, &calls, exprs_post.iter().chain(&having))?;
+            }
             plan = Plan::Aggregate {
                 input: Box::new(plan),
                 group_by: group_by.clone(),
@@ -2007,11 +2447,12 @@ impl Expr {
                     || otherwise.as_ref().is_some_and(|o| o.any(pred))
             }
             Expr::Call(_, args) => args.iter().any(|e| e.any(pred)),
-            Expr::Subquery(sq) => match &sq.kind {
-                SubqueryKind::In { expr, .. } => expr.any(pred),
-                _ => false,
-            },
-            Expr::Literal(_) | Expr::Param(..) | Expr::Column(_) | Expr::UserVar(_) => false,
+            Expr::Subquery(sq) => sq.kind.operand().is_some_and(|e| e.any(pred)),
+            Expr::Literal(_)
+            | Expr::Param(..)
+            | Expr::Column(_)
+            | Expr::Outer(_)
+            | Expr::UserVar(_) => false,
         }
     }
 }

@@ -80,7 +80,9 @@ impl SqlEngine {
             vars: HashMap::new(),
             user_vars: HashMap::new(),
             warnings: Vec::new(),
+            previous_warnings: Vec::new(),
             last_insert_id: 0,
+            row_count: -1,
             prepared: HashMap::new(),
             last_plan_from_cache: false,
             next_statement: 1,
@@ -133,7 +135,13 @@ pub struct Session {
     vars: HashMap<String, Datum>,
     user_vars: HashMap<String, Datum>,
     warnings: Vec<Warning>,
+    /// The previous statement's diagnostics while a statement runs:
+    /// `@@warning_count` and `@@error_count` count them, as in MySQL.
+    previous_warnings: Vec<Warning>,
     last_insert_id: u64,
+    /// ROW_COUNT(): the previous statement's affected rows, -1 after a
+    /// result set or an error.
+    row_count: i64,
     prepared: HashMap<u32, Arc<PreparedStatement>>,
     /// Whether the last executed prepared statement reused a cached plan.
     last_plan_from_cache: bool,
@@ -180,11 +188,18 @@ fn parse_error(sql: &str, e: sqlparser::parser::ParserError) -> SqlError {
 /// Prepare statement text for the parser, as MySQL's own lexer would see
 /// it: `/*!NNNNN ... */` executable comments are unwrapped (their content is
 /// SQL: mysqldump's `SET` lines, sysbench's `ENGINE` clause), and `?`
-/// placeholders are numbered in text order (`?0`, `?1`, ...). Quoted strings,
+/// placeholders are numbered in text order (`?0`, `?1`, ...), and the
+/// operator `a MOD b` becomes `a % b` (and `UPDATE IGNORE`, `UPDATE OR
+/// IGNORE`). Quoted strings,
 /// quoted names and ordinary comments are left alone. Returns the text and the
 /// number of placeholders: binding visits clauses in its own order, so the
 /// numbers are what ties each placeholder to its parameter.
 fn preprocess(sql: &str) -> (String, u16) {
+    // MySQL's `UPDATE IGNORE` is sqlparser's `UPDATE OR IGNORE`.
+    let rewritten = strip_word(sql.trim_start(), "UPDATE")
+        .and_then(|rest| strip_word(rest, "IGNORE"))
+        .map(|rest| format!("UPDATE OR IGNORE {rest}"));
+    let sql = rewritten.as_deref().unwrap_or(sql);
     let chars: Vec<char> = sql.chars().collect();
     let mut out = String::with_capacity(sql.len() + 8);
     let mut params: u16 = 0;
@@ -248,6 +263,18 @@ fn preprocess(sql: &str) -> (String, u16) {
                 out.extend(&chars[i..end]);
                 i = end;
             }
+            // `a MOD b`, which sqlparser lacks, is `a % b` (MOD(a, b) stays).
+            'm' | 'M'
+                if !at(i.wrapping_sub(1))
+                    .is_some_and(|p| p.is_alphanumeric() || "_$.`@".contains(p))
+                    && at(i + 1).is_some_and(|c| c.eq_ignore_ascii_case(&'o'))
+                    && at(i + 2).is_some_and(|c| c.eq_ignore_ascii_case(&'d'))
+                    && !at(i + 3).is_some_and(|c| c.is_alphanumeric() || c == '_' || c == '$')
+                    && chars[i + 3..].iter().find(|c| !c.is_whitespace()) != Some(&'(') =>
+            {
+                out.push('%');
+                i += 3;
+            }
             '?' => {
                 out.push('?');
                 out.push_str(&params.to_string());
@@ -263,6 +290,13 @@ fn preprocess(sql: &str) -> (String, u16) {
     (out, params)
 }
 
+/// `s` after its leading keyword `word` (any case) and the blanks after it.
+fn strip_word<'s>(s: &'s str, word: &str) -> Option<&'s str> {
+    let rest = s.get(word.len()..)?;
+    (s[..word.len()].eq_ignore_ascii_case(word) && rest.starts_with(char::is_whitespace))
+        .then(|| rest.trim_start())
+}
+
 /// Parse statements, with placeholders numbered in text order.
 fn parse(sql: &str) -> Result<(Vec<Statement>, u16), SqlError> {
     let (numbered, params) = preprocess(sql);
@@ -273,6 +307,31 @@ fn parse(sql: &str) -> Result<(Vec<Statement>, u16), SqlError> {
 fn parse_preprocessed(sql: &str, numbered: &str) -> Result<Vec<Statement>, SqlError> {
     Parser::parse_sql(&MySqlDialect {}, numbered).map_err(|e| parse_error(sql, e))
 }
+
+/// The flags `sql_mode` accepts (MySQL 8's, combination modes included).
+const SQL_MODES: &[&str] = &[
+    "ALLOW_INVALID_DATES",
+    "ANSI_QUOTES",
+    "ERROR_FOR_DIVISION_BY_ZERO",
+    "HIGH_NOT_PRECEDENCE",
+    "IGNORE_SPACE",
+    "NO_AUTO_VALUE_ON_ZERO",
+    "NO_BACKSLASH_ESCAPES",
+    "NO_DIR_IN_CREATE",
+    "NO_ENGINE_SUBSTITUTION",
+    "NO_UNSIGNED_SUBTRACTION",
+    "NO_ZERO_DATE",
+    "NO_ZERO_IN_DATE",
+    "ONLY_FULL_GROUP_BY",
+    "PAD_CHAR_TO_FULL_LENGTH",
+    "PIPES_AS_CONCAT",
+    "REAL_AS_FLOAT",
+    "STRICT_ALL_TABLES",
+    "STRICT_TRANS_TABLES",
+    "TIME_TRUNCATE_FRACTIONAL",
+    "ANSI",
+    "TRADITIONAL",
+];
 
 fn sql_mode_from(text: &str) -> SqlMode {
     let has = |flag: &str| text.split(',').any(|f| f.trim().eq_ignore_ascii_case(flag));
@@ -330,10 +389,10 @@ impl Session {
 
     fn sysvar(&self, name: &str, global: bool) -> Result<Datum, SqlError> {
         match name {
-            "warning_count" => return Ok(Datum::I64(self.warnings.len() as i64)),
+            "warning_count" => return Ok(Datum::I64(self.previous_warnings.len() as i64)),
             "error_count" => {
                 return Ok(Datum::I64(
-                    self.warnings
+                    self.previous_warnings
                         .iter()
                         .filter(|w| w.level == Level::Error)
                         .count() as i64,
@@ -552,7 +611,9 @@ impl Session {
             user_vars,
             warnings: Vec::new(),
             last_insert_id: self.last_insert_id,
+            row_count: self.row_count,
             database: self.database.clone(),
+            outer_rows: Vec::new(),
             params,
             params_read: false,
             process: Some(&self.process),
@@ -575,6 +636,10 @@ impl Session {
     /// Run one statement, keeping the warnings it raised for SHOW WARNINGS.
     async fn run(&mut self, statement: &Statement, args: Bindings<'_>) -> Result<Output, SqlError> {
         let result = self.dispatch(statement, args).await;
+        self.row_count = match &result {
+            Ok(Output::Affected { rows, .. }) => *rows as i64,
+            _ => -1,
+        };
         // Reading the diagnostics must not add to them. Only checked for a
         // failed statement: rendering the statement is not free.
         let keeps_diagnostics = result.is_err()
@@ -610,7 +675,7 @@ impl Session {
     ) -> Result<Output, SqlError> {
         use Statement as S;
         if !matches!(statement, S::ShowVariable { .. }) {
-            self.warnings.clear();
+            self.previous_warnings = std::mem::take(&mut self.warnings);
         }
         match statement {
             S::Query(q) if show::reads_information_schema(q) => {
@@ -1384,9 +1449,29 @@ impl Session {
                 format!("Unknown system variable '{var}'"),
             ));
         }
+        let is_default = matches!(value, ast::Expr::Identifier(id) if id.quote_style.is_none() && id.value.eq_ignore_ascii_case("DEFAULT"));
+        let datum = match self.engine.globals.get(&var) {
+            Some(g) if is_default => g,
+            _ => datum,
+        };
+        let wrong_value = || {
+            SqlError::new(
+                1231,
+                "42000",
+                format!(
+                    "Variable '{var}' can't be set to the value of '{}'",
+                    crate::expr::cast::to_text(&datum)
+                ),
+            )
+        };
         let datum = match var.as_str() {
             "autocommit" => {
-                let on = crate::expr::eval::truthy(&datum);
+                let on = match &datum {
+                    Datum::I64(v @ (0 | 1)) => *v == 1,
+                    Datum::Bytes(b) if b.eq_ignore_ascii_case(b"ON") => true,
+                    Datum::Bytes(b) if b.eq_ignore_ascii_case(b"OFF") => false,
+                    _ => return Err(wrong_value()),
+                };
                 if on && !self.autocommit() && !global {
                     // Turning autocommit on commits the open transaction.
                     self.commit().await?;
@@ -1395,6 +1480,12 @@ impl Session {
             }
             "sql_mode" => {
                 let mode = crate::expr::cast::to_text(&datum).to_uppercase();
+                if !mode
+                    .split(',')
+                    .all(|f| f.is_empty() || SQL_MODES.contains(&f.trim()))
+                {
+                    return Err(wrong_value());
+                }
                 if !global {
                     self.sql_mode = sql_mode_from(&mode);
                 }

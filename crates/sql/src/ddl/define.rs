@@ -229,6 +229,8 @@ fn default_value(col: &ColumnDef, text: &str, ctx: &EvalContext<'_>) -> Result<D
         params: &[],
         params_read: false,
         process: None,
+        row_count: 0,
+        outer_rows: Vec::new(),
     };
     store(
         Datum::Bytes(text.as_bytes().to_vec()),

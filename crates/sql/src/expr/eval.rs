@@ -36,6 +36,13 @@ impl Expr {
                     row.len()
                 ))
             }),
+            Expr::Outer(r) => ctx
+                .outer_rows
+                .len()
+                .checked_sub(r.depth)
+                .and_then(|i| ctx.outer_rows[i].get(r.column))
+                .cloned()
+                .ok_or_else(|| error::internal("an outer column read outside its subquery")),
             Expr::UserVar(name) => Ok(ctx.user_vars.get(name).cloned().unwrap_or(Datum::Null)),
             Expr::Param(i, _) => {
                 ctx.params_read = true;
@@ -214,6 +221,7 @@ impl Expr {
                 .get(*i)
                 .cloned()
                 .unwrap_or_else(|| SqlType::new(TypeKind::Null)),
+            Expr::Outer(r) => r.ty.clone(),
             Expr::UserVar(_) => SqlType {
                 length: 16_777_216,
                 ..SqlType::new(TypeKind::Text)

@@ -12,8 +12,10 @@
 //! taking an `INTERVAL` carry its unit in the variant ([`IntervalUnit`]).
 
 mod datetime;
+mod json;
 #[cfg(test)]
 mod tests;
+mod text;
 
 pub use datetime::IntervalUnit;
 
@@ -110,6 +112,68 @@ pub enum Func {
     Field,
     /// ELT.
     Elt,
+    /// MD5.
+    Md5,
+    /// SHA1 / SHA.
+    Sha1,
+    /// SHA2.
+    Sha2,
+    /// TO_BASE64.
+    ToBase64,
+    /// FROM_BASE64.
+    FromBase64,
+    /// QUOTE.
+    Quote,
+    /// CONV.
+    Conv,
+    /// BIT_LENGTH.
+    BitLength,
+    /// BIT_COUNT.
+    BitCount,
+    /// ORD.
+    Ord,
+    /// CHAR(n, ...): bytes of integers.
+    Char,
+    /// INSERT(s, pos, len, new).
+    Insert,
+    /// REGEXP_LIKE / `REGEXP` / `RLIKE`.
+    RegexpLike,
+    /// REGEXP_REPLACE.
+    RegexpReplace,
+    /// REGEXP_SUBSTR.
+    RegexpSubstr,
+    /// REGEXP_INSTR.
+    RegexpInstr,
+    /// JSON_TYPE.
+    JsonType,
+    /// JSON_VALID.
+    JsonValid,
+    /// JSON_LENGTH.
+    JsonLength,
+    /// JSON_EXTRACT.
+    JsonExtract,
+    /// JSON_UNQUOTE.
+    JsonUnquote,
+    /// JSON_KEYS.
+    JsonKeys,
+    /// JSON_CONTAINS.
+    JsonContains,
+    /// JSON_OBJECT.
+    JsonObject,
+    /// JSON_ARRAY.
+    JsonArray,
+    /// JSON_QUOTE.
+    JsonQuote,
+    /// JSON_SET.
+    JsonSet,
+    /// JSON_INSERT.
+    JsonInsert,
+    /// JSON_REPLACE.
+    JsonReplace,
+    /// JSON_REMOVE.
+    JsonRemove,
+    /// JSON_ARRAY_APPEND.
+    JsonArrayAppend,
     // Numbers.
     /// ABS.
     Abs,
@@ -272,6 +336,8 @@ pub enum Func {
     Version,
     /// LAST_INSERT_ID (with an argument, sets it).
     LastInsertId,
+    /// ROW_COUNT: the previous statement's affected rows.
+    RowCount,
     /// UUID.
     Uuid,
     /// SLEEP: 0 after the time, 1 if KILL interrupted it.
@@ -320,6 +386,37 @@ impl Func {
             "FIND_IN_SET" => FindInSet,
             "FIELD" => Field,
             "ELT" => Elt,
+            "MD5" => Md5,
+            "SHA1" | "SHA" => Sha1,
+            "SHA2" => Sha2,
+            "TO_BASE64" => ToBase64,
+            "FROM_BASE64" => FromBase64,
+            "QUOTE" => Quote,
+            "CONV" => Conv,
+            "BIT_LENGTH" => BitLength,
+            "BIT_COUNT" => BitCount,
+            "ORD" => Ord,
+            "CHAR" => Char,
+            "INSERT" => Insert,
+            "REGEXP_LIKE" => RegexpLike,
+            "REGEXP_REPLACE" => RegexpReplace,
+            "REGEXP_SUBSTR" => RegexpSubstr,
+            "REGEXP_INSTR" => RegexpInstr,
+            "JSON_TYPE" => JsonType,
+            "JSON_VALID" => JsonValid,
+            "JSON_LENGTH" => JsonLength,
+            "JSON_EXTRACT" => JsonExtract,
+            "JSON_UNQUOTE" => JsonUnquote,
+            "JSON_KEYS" => JsonKeys,
+            "JSON_CONTAINS" => JsonContains,
+            "JSON_OBJECT" => JsonObject,
+            "JSON_ARRAY" => JsonArray,
+            "JSON_QUOTE" => JsonQuote,
+            "JSON_SET" => JsonSet,
+            "JSON_INSERT" => JsonInsert,
+            "JSON_REPLACE" => JsonReplace,
+            "JSON_REMOVE" => JsonRemove,
+            "JSON_ARRAY_APPEND" => JsonArrayAppend,
             "ABS" => Abs,
             "CEIL" | "CEILING" => Ceil,
             "FLOOR" => Floor,
@@ -397,6 +494,7 @@ impl Func {
             "DATABASE" | "SCHEMA" => Database,
             "VERSION" => Version,
             "LAST_INSERT_ID" => LastInsertId,
+            "ROW_COUNT" => RowCount,
             "UUID" => Uuid,
             "SLEEP" => Sleep,
             "CONNECTION_ID" => ConnectionId,
@@ -452,6 +550,37 @@ impl Func {
             FindInSet => "find_in_set",
             Field => "field",
             Elt => "elt",
+            Md5 => "md5",
+            Sha1 => "sha1",
+            Sha2 => "sha2",
+            ToBase64 => "to_base64",
+            FromBase64 => "from_base64",
+            Quote => "quote",
+            Conv => "conv",
+            BitLength => "bit_length",
+            BitCount => "bit_count",
+            Ord => "ord",
+            Char => "char",
+            Insert => "insert",
+            RegexpLike => "regexp_like",
+            RegexpReplace => "regexp_replace",
+            RegexpSubstr => "regexp_substr",
+            RegexpInstr => "regexp_instr",
+            JsonType => "json_type",
+            JsonValid => "json_valid",
+            JsonLength => "json_length",
+            JsonExtract => "json_extract",
+            JsonUnquote => "json_unquote",
+            JsonKeys => "json_keys",
+            JsonContains => "json_contains",
+            JsonObject => "json_object",
+            JsonArray => "json_array",
+            JsonQuote => "json_quote",
+            JsonSet => "json_set",
+            JsonInsert => "json_insert",
+            JsonReplace => "json_replace",
+            JsonRemove => "json_remove",
+            JsonArrayAppend => "json_array_append",
             Abs => "abs",
             Ceil => "ceiling",
             Floor => "floor",
@@ -531,6 +660,7 @@ impl Func {
             Database => "database",
             Version => "version",
             LastInsertId => "last_insert_id",
+            RowCount => "row_count",
             Uuid => "uuid",
             Sleep => "sleep",
             ConnectionId => "connection_id",
@@ -542,18 +672,23 @@ impl Func {
         use Func::*;
         const MANY: usize = usize::MAX;
         match self {
-            Pi | CurDate | UtcDate | Database | Version | Uuid | ConnectionId => (0, 0),
+            Pi | CurDate | UtcDate | Database | Version | Uuid | ConnectionId | RowCount => (0, 0),
             Now | CurTime | UtcTimestamp | UtcTime | Rand | LastInsertId | UnixTimestamp => (0, 1),
-            Concat | Coalesce => (1, MANY),
+            Concat | Coalesce | Char | JsonRemove => (1, MANY),
+            JsonObject | JsonArray => (0, MANY),
+            JsonExtract => (2, MANY),
+            JsonSet | JsonInsert | JsonReplace | JsonArrayAppend => (3, MANY),
+            JsonLength | JsonKeys => (1, 2),
+            JsonContains => (2, 3),
             ConcatWs | Field | Elt | Greatest | Least => (2, MANY),
             Round | Week | YearWeek | Log | Atan | Trim | FromUnixtime => (1, 2),
             Substring | Locate | Format => (2, 3),
-            SubstringIndex | Replace | LPad | RPad | If | MakeTime => (3, 3),
+            SubstringIndex | Replace | LPad | RPad | If | MakeTime | Conv | RegexpReplace => (3, 3),
+            Insert => (4, 4),
             Left | Right | TrimLeading | TrimTrailing | Repeat | Instr | Strcmp | FindInSet
             | Truncate | Mod | Pow | Atan2 | IfNull | NullIf | DateDiff | TimeDiff | DateFormat
-            | TimeFormat | StrToDate | DateAdd(_) | DateSub(_) | TimestampDiff(_) | MakeDate => {
-                (2, 2)
-            }
+            | TimeFormat | StrToDate | DateAdd(_) | DateSub(_) | TimestampDiff(_) | MakeDate
+            | Sha2 | RegexpLike | RegexpSubstr | RegexpInstr => (2, 2),
             _ => (1, 1),
         }
     }
@@ -591,6 +726,7 @@ impl Func {
                 | UtcTime
                 | UnixTimestamp
                 | LastInsertId
+                | RowCount
                 | Database
         )
     }
@@ -657,6 +793,32 @@ impl Func {
             Bin | Oct => text(64),
             Format => text(text_width(&arg(0)) + 32),
             Elt => merge_types(&args[1.min(args.len())..]),
+            Md5 => text(32),
+            Sha1 => text(40),
+            Sha2 => text(128),
+            ToBase64 => text(text_width(&arg(0)).saturating_mul(4) / 3 + 4),
+            Char => SqlType {
+                length: args.len() as u32 * 4,
+                ..SqlType::new(TypeKind::VarBinary)
+            },
+            FromBase64 => SqlType {
+                length: text_width(&arg(0)),
+                ..SqlType::new(TypeKind::VarBinary)
+            },
+            Quote => string_like(text_width(&arg(0)).saturating_mul(2) + 2),
+            Conv => text(64),
+            RegexpReplace => string_like(MAX_STRING as u32),
+            RegexpSubstr => string_like(text_width(&arg(0))),
+            Insert => string_like(text_width(&arg(0)) + text_width(&arg(3))),
+            BitLength | BitCount | Ord | RegexpLike | RegexpInstr => int(10),
+            JsonValid | JsonLength | JsonContains => int(10),
+            JsonType => text(16),
+            JsonUnquote => SqlType {
+                length: text_width(&arg(0)),
+                ..SqlType::new(TypeKind::Text)
+            },
+            JsonExtract | JsonKeys | JsonObject | JsonArray | JsonQuote | JsonSet | JsonInsert
+            | JsonReplace | JsonRemove | JsonArrayAppend => SqlType::new(TypeKind::Json),
             Length | CharLength | Instr | Locate | Ascii | Strcmp | FindInSet | Field => int(10),
             Abs | Ceil | Floor => match arg(0).kind {
                 k if arg(0).is_integer() || k == TypeKind::Null => SqlType {
@@ -723,6 +885,7 @@ impl Func {
                 unsigned: true,
                 ..SqlType::new(TypeKind::BigInt)
             },
+            RowCount => SqlType::new(TypeKind::BigInt),
             _ => datetime::return_type(self, args),
         }
     }
@@ -802,6 +965,7 @@ impl Func {
                 let seconds = cast::to_f64(&args[0], ctx)?.unwrap_or(0.0);
                 Ok(Datum::I64(sleep(seconds, ctx) as i64))
             }
+            RowCount => Ok(Datum::I64(ctx.row_count)),
             Greatest | Least => extreme(self == Greatest, args, ctx),
             Abs | Ceil | Floor | Round | Truncate | Mod | Pow | Sqrt | Exp | Ln | Log | Log10
             | Log2 | Sign | Pi | Rand | Sin | Cos | Tan | Cot | Asin | Acos | Atan | Atan2
@@ -812,6 +976,13 @@ impl Func {
             | Bin | Oct | Space | Strcmp | Format | FindInSet | Field | Elt => {
                 string(self, args, ctx)
             }
+            Md5 | Sha1 | Sha2 | ToBase64 | FromBase64 | Quote | Conv | BitLength | BitCount
+            | Ord | Char | Insert | RegexpLike | RegexpReplace | RegexpSubstr | RegexpInstr => {
+                text::eval(self, args, ctx)
+            }
+            JsonType | JsonValid | JsonLength | JsonExtract | JsonUnquote | JsonKeys
+            | JsonContains | JsonObject | JsonArray | JsonQuote | JsonSet | JsonInsert
+            | JsonReplace | JsonRemove | JsonArrayAppend => json::eval(self, args),
             _ => datetime::eval(self, args, ctx),
         }
     }
@@ -1695,7 +1866,20 @@ fn extreme(greatest: bool, args: &[Datum], ctx: &mut EvalContext<'_>) -> Result<
             best = i;
         }
     }
-    Ok(values.swap_remove(best))
+    // A DECIMAL result shows the largest scale of the arguments (-3.0).
+    let scale = values
+        .iter()
+        .filter_map(|v| match v {
+            Datum::Decimal(d) => Some(d.scale()),
+            _ => None,
+        })
+        .max();
+    Ok(match (values.swap_remove(best), scale) {
+        (Datum::Decimal(d), Some(scale)) => {
+            Datum::Decimal(decimal_ops::round(&d, scale as i64, Rounding::HalfUp).unwrap_or(d))
+        }
+        (v, _) => v,
+    })
 }
 
 /// SLEEP(seconds): wait in slices of at most 100 ms, so that KILL stops it

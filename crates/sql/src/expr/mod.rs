@@ -87,6 +87,9 @@ pub enum Expr {
     Literal(Datum),
     /// The value at this position of the input row.
     Column(usize),
+    /// A column of an enclosing query's current row, read by a correlated
+    /// subquery (see [`OuterRef`]).
+    Outer(Box<OuterRef>),
     /// A `?` placeholder of a prepared statement: its value comes from
     /// [`EvalContext::params`] at each execution, so one plan serves them
     /// all. The type is the one its value had when the plan was made (plans
@@ -177,10 +180,22 @@ pub enum Expr {
     Cast(Box<Expr>, SqlType),
     /// A scalar function call.
     Call(func::Func, Vec<Expr>),
-    /// An uncorrelated subquery. The executor runs it before the statement's
-    /// own rows and replaces this node by its result (a literal, or an IN
+    /// A subquery. The executor runs an uncorrelated one once before the
+    /// statement's own rows, a correlated one once per row of the query it
+    /// refers to, and replaces this node by its result (a literal, or an IN
     /// list), so evaluation never meets it.
     Subquery(Box<Subquery>),
+}
+
+/// A reference from inside a subquery to a column of an enclosing query.
+#[derive(Clone, Debug, PartialEq)]
+pub struct OuterRef {
+    /// How many queries out: 1 is the query the subquery sits in.
+    pub depth: usize,
+    /// The column's position in that query's row.
+    pub column: usize,
+    /// Its type.
+    pub ty: SqlType,
 }
 
 /// What a subquery stands for in its enclosing expression.
@@ -199,6 +214,35 @@ pub enum SubqueryKind {
         /// How strings compare.
         collation: Collation,
     },
+    /// `expr op ANY|SOME|ALL (SELECT ...)`.
+    Quantified {
+        /// The operand.
+        expr: Box<Expr>,
+        /// The comparison.
+        op: BinaryOp,
+        /// ALL (else ANY).
+        all: bool,
+        /// How strings compare.
+        collation: Collation,
+    },
+}
+
+impl SubqueryKind {
+    /// The operand compared with the subquery's rows, if any.
+    pub fn operand(&self) -> Option<&Expr> {
+        match self {
+            SubqueryKind::In { expr, .. } | SubqueryKind::Quantified { expr, .. } => Some(expr),
+            SubqueryKind::Scalar | SubqueryKind::Exists => None,
+        }
+    }
+
+    /// [`SubqueryKind::operand`], mutable.
+    pub fn operand_mut(&mut self) -> Option<&mut Expr> {
+        match self {
+            SubqueryKind::In { expr, .. } | SubqueryKind::Quantified { expr, .. } => Some(expr),
+            SubqueryKind::Scalar | SubqueryKind::Exists => None,
+        }
+    }
 }
 
 /// A planned subquery inside an expression.
@@ -210,6 +254,9 @@ pub struct Subquery {
     pub kind: SubqueryKind,
     /// The type of its (single) column.
     pub ty: SqlType,
+    /// Whether it reads columns of an enclosing query, so that it must run
+    /// again for each of that query's rows.
+    pub correlated: bool,
 }
 
 impl PartialEq for Subquery {
@@ -293,8 +340,14 @@ pub struct EvalContext<'a> {
     pub warnings: Vec<Warning>,
     /// LAST_INSERT_ID() as the session knows it.
     pub last_insert_id: u64,
+    /// ROW_COUNT(): the previous statement's affected rows (-1 after a
+    /// result set).
+    pub row_count: i64,
     /// The current database, for DATABASE().
     pub database: Option<String>,
+    /// The rows of the enclosing queries a correlated subquery is running
+    /// for, innermost last ([`Expr::Outer`] reads them).
+    pub outer_rows: Vec<Vec<Datum>>,
     /// Values of the statement's `?` placeholders ([`Expr::Param`]).
     pub params: &'a [Datum],
     /// Set when a placeholder was evaluated. While planning, this tells that

@@ -18,6 +18,8 @@ pub(crate) fn context(vars: &HashMap<String, Datum>) -> EvalContext<'_> {
         warnings: Vec::new(),
         last_insert_id: 7,
         database: Some("test".into()),
+        outer_rows: Vec::new(),
+        row_count: -1,
         params: &[],
         params_read: false,
         process: None,

@@ -57,6 +57,16 @@ pub enum IntervalUnit {
 }
 
 impl IntervalUnit {
+    /// A single unit (MICROSECOND ... YEAR), the only ones TIMESTAMPDIFF and
+    /// TIMESTAMPADD take.
+    pub fn is_simple(self) -> bool {
+        use IntervalUnit::*;
+        matches!(
+            self,
+            Microsecond | Second | Minute | Hour | Day | Week | Month | Quarter | Year
+        )
+    }
+
     /// The unit named `name` (case-insensitive, as SQL spells it).
     pub fn from_name(name: &str) -> Option<IntervalUnit> {
         use IntervalUnit::*;
