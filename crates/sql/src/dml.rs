@@ -563,7 +563,7 @@ fn single_table(twj: &ast::TableWithJoins) -> Result<&ast::ObjectName, SqlError>
     }
 }
 
-/// Plan the rows an UPDATE/DELETE touches, with its ORDER BY and LIMIT.
+/// The rows an UPDATE/DELETE touches, with its ORDER BY and LIMIT.
 async fn target_rows(
     p: &mut Planner<'_, '_>,
     db: &str,
@@ -573,6 +573,53 @@ async fn target_rows(
     limit: Option<&ast::Expr>,
     txn: &Transaction,
 ) -> Result<(Vec<Vec<Datum>>, Scope), SqlError> {
+    let (plan, scope) = target_plan(p, db, table, selection, order_by, limit)?;
+    Ok((exec::run(&plan, txn, p.ctx).await?, scope))
+}
+
+/// The plan of the rows an UPDATE (`Update`) or DELETE (`Delete`) reads,
+/// and that operator's name, for EXPLAIN; `None` for other statements.
+pub fn explain_target(
+    p: &mut Planner<'_, '_>,
+    statement: &ast::Statement,
+) -> Result<Option<(crate::plan::Plan, &'static str)>, SqlError> {
+    let (twj, selection, order_by, limit, root) = match statement {
+        ast::Statement::Update(upd) => (
+            &upd.table,
+            upd.selection.as_ref(),
+            &upd.order_by,
+            upd.limit.as_ref(),
+            "Update",
+        ),
+        ast::Statement::Delete(del) => {
+            let (ast::FromTable::WithFromKeyword(from) | ast::FromTable::WithoutKeyword(from)) =
+                &del.from;
+            let Some(first) = from.first() else {
+                return Ok(None);
+            };
+            (
+                first,
+                del.selection.as_ref(),
+                &del.order_by,
+                del.limit.as_ref(),
+                "Delete",
+            )
+        }
+        _ => return Ok(None),
+    };
+    let (db, table) = p.table(single_table(twj)?)?;
+    let (plan, _) = target_plan(p, &db, &table, selection, order_by, limit)?;
+    Ok(Some((plan, root)))
+}
+
+fn target_plan(
+    p: &mut Planner<'_, '_>,
+    db: &str,
+    table: &Arc<TableDef>,
+    selection: Option<&ast::Expr>,
+    order_by: &[ast::OrderByExpr],
+    limit: Option<&ast::Expr>,
+) -> Result<(crate::plan::Plan, Scope), SqlError> {
     let (mut plan, scope) = p.plan_table_where(db, table, selection)?;
     if !order_by.is_empty() {
         let mut keys = Vec::new();
@@ -604,7 +651,7 @@ async fn target_rows(
             count: Some(count),
         };
     }
-    Ok((exec::run(&plan, txn, p.ctx).await?, scope))
+    Ok((plan, scope))
 }
 
 /// UPDATE (single table).

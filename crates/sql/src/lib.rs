@@ -16,6 +16,7 @@ pub mod ddl;
 pub mod dml;
 pub mod error;
 pub mod exec;
+pub mod explain;
 pub mod expr;
 pub mod plan;
 pub mod plan_cache;

@@ -633,6 +633,33 @@ impl Session {
         Ok(planner.plan_query(query)?.columns.into())
     }
 
+    /// EXPLAIN of a query, UPDATE, DELETE or INSERT: its plan, not run.
+    fn explain(&self, statement: &Statement) -> Result<Output, SqlError> {
+        let schema = self.engine.catalog.snapshot();
+        let mut ctx = self.eval_context(&self.user_vars, &[], false);
+        let lookup = |name: &str, global: bool| self.sysvar(name, global);
+        let mut planner = Planner::new(&schema, self.database.as_deref(), &[], &mut ctx, &lookup);
+        match statement {
+            Statement::Query(q) => {
+                let planned = planner.plan_query(q)?;
+                Ok(crate::explain::explain(Some(&planned.plan), None))
+            }
+            Statement::Insert(ins) => {
+                let source = match ins.source.as_deref() {
+                    Some(q) if !matches!(q.body.as_ref(), ast::SetExpr::Values(_)) => {
+                        Some(planner.plan_query(q)?.plan)
+                    }
+                    _ => None,
+                };
+                Ok(crate::explain::explain(source.as_ref(), Some("Insert")))
+            }
+            other => match dml::explain_target(&mut planner, other)? {
+                Some((plan, root)) => Ok(crate::explain::explain(Some(&plan), Some(root))),
+                None => Err(error::unsupported(&format!("EXPLAIN {other}"))),
+            },
+        }
+    }
+
     /// Run one statement, keeping the warnings it raised for SHOW WARNINGS.
     async fn run(&mut self, statement: &Statement, args: Bindings<'_>) -> Result<Output, SqlError> {
         let result = self.dispatch(statement, args).await;
@@ -832,6 +859,14 @@ impl Session {
                 let (_, table) = self.resolve_table(&name)?;
                 let pattern = like_pattern(show_options);
                 Ok(show::columns_rows(&table, *full, pattern.as_deref()))
+            }
+            S::Explain {
+                statement, analyze, ..
+            } => {
+                if *analyze {
+                    return Err(error::unsupported("EXPLAIN ANALYZE"));
+                }
+                self.explain(statement)
             }
             S::ExplainTable { table_name, .. } => {
                 let (_, table) = self.resolve_table(table_name)?;

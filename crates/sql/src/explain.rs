@@ -1,0 +1,304 @@
+//! EXPLAIN: a plan as TiDB prints it, one row per operator with the tree
+//! drawn in the `id` column, so that a user sees which access path a
+//! statement takes (`Point_Get`, `Batch_Point_Get`, `IndexLookUp`,
+//! `TableRangeScan`, `TableFullScan`) and what runs above it.
+//!
+//! Columns: `id`, `estRows` (known only for point gets: there are no
+//! statistics yet), `task` (always `root`: nothing is pushed to the store
+//! yet), `access object`, `operator info`. Expressions name input columns
+//! by position (`Column#2`), as the plan holds them.
+
+use crate::expr::{BinaryOp, Expr, UnaryOp};
+use crate::plan::{Access, JoinKind, Plan};
+use crate::result::Output;
+use crate::show::{text, text_rows};
+use codec::Datum;
+
+/// The EXPLAIN result of `plan`, under a root operator `root` (`Update`,
+/// `Delete`, `Insert`) if the statement writes.
+pub fn explain(plan: Option<&Plan>, root: Option<&str>) -> Output {
+    let mut out = Explainer::default();
+    match (root, plan) {
+        (Some(root), plan) => {
+            out.row("", root, "", "", "");
+            if let Some(plan) = plan {
+                out.walk(plan, "", true);
+            }
+        }
+        (None, Some(plan)) => out.top(plan),
+        (None, None) => {}
+    }
+    text_rows(
+        &["id", "estRows", "task", "access object", "operator info"],
+        out.rows,
+    )
+}
+
+#[derive(Default)]
+struct Explainer {
+    rows: Vec<Vec<Datum>>,
+    next_id: usize,
+}
+
+impl Explainer {
+    fn row(&mut self, indent: &str, name: &str, est: &str, object: &str, info: &str) {
+        self.next_id += 1;
+        self.rows.push(vec![
+            text(format!("{indent}{name}_{}", self.next_id)),
+            text(est),
+            text("root"),
+            text(object),
+            text(info),
+        ]);
+    }
+
+    fn top(&mut self, plan: &Plan) {
+        self.node(plan, "", "");
+    }
+
+    /// `plan` as a child: `last` says whether it is its parent's last child.
+    fn walk(&mut self, plan: &Plan, prefix: &str, last: bool) {
+        let branch = if last { "└─" } else { "├─" };
+        let below = format!("{prefix}{}", if last { "  " } else { "│ " });
+        self.node(plan, &format!("{prefix}{branch}"), &below);
+    }
+
+    fn node(&mut self, plan: &Plan, indent: &str, below: &str) {
+        match plan {
+            Plan::Dual => self.row(indent, "TableDual", "1.00", "", "rows:1"),
+            Plan::Read { table, access } => {
+                let object = format!("table:{}", table.name);
+                match access {
+                    Access::Handles(handles) if handles.len() == 1 => {
+                        let info = format!("handle:{}", handles[0]);
+                        self.row(indent, "Point_Get", "1.00", &object, &info);
+                    }
+                    Access::Handles(handles) => {
+                        let list: Vec<String> = handles.iter().map(i64::to_string).collect();
+                        let est = format!("{}.00", handles.len());
+                        let info = format!("handle:[{}]", list.join(" "));
+                        self.row(indent, "Batch_Point_Get", &est, &object, &info);
+                    }
+                    Access::HandleRange(start, end) => {
+                        let bound = |key: &[u8], open: &str| {
+                            codec::table::decode_row_key(key)
+                                .map_or(open.to_string(), |(_, h)| h.to_string())
+                        };
+                        let info = format!(
+                            "range:[{},{}), keep order:false",
+                            bound(start, "-inf"),
+                            bound(end, "+inf")
+                        );
+                        self.row(indent, "TableRangeScan", "", &object, &info);
+                    }
+                    Access::Index { index, ranges } => {
+                        let index = &table.indexes[*index];
+                        let columns: Vec<&str> = index
+                            .columns
+                            .iter()
+                            .map(|&(c, _)| table.columns[c].name.as_str())
+                            .collect();
+                        let object =
+                            format!("{object}, index:{}({})", index.name, columns.join(", "));
+                        let info = format!("ranges:{}", ranges.len());
+                        self.row(indent, "IndexLookUp", "", &object, &info);
+                    }
+                    Access::Full => {
+                        self.row(indent, "TableFullScan", "", &object, "keep order:false")
+                    }
+                }
+                return;
+            }
+            Plan::Filter(_, predicate) => {
+                self.row(indent, "Selection", "", "", &expr(predicate));
+            }
+            Plan::Join { kind, on, .. } => {
+                let kind = match kind {
+                    JoinKind::Inner => "inner join",
+                    JoinKind::Left => "left outer join",
+                };
+                let info = match on {
+                    Some(on) => format!("{kind}, other cond:{}", expr(on)),
+                    None => kind.to_string(),
+                };
+                self.row(indent, "NestedLoopJoin", "", "", &info);
+            }
+            Plan::Aggregate { group_by, aggs, .. } => {
+                let funcs: Vec<String> = aggs
+                    .iter()
+                    .map(|a| {
+                        let name = a.func.map_or("firstrow", |f| f.name());
+                        let distinct = if a.distinct { "distinct " } else { "" };
+                        format!("{name}({distinct}{})", expr(&a.arg))
+                    })
+                    .collect();
+                let mut info = String::new();
+                if !group_by.is_empty() {
+                    info = format!("group by:{}, ", list(group_by));
+                }
+                info.push_str(&format!("funcs:{}", funcs.join(", ")));
+                self.row(indent, "HashAgg", "", "", &info);
+            }
+            Plan::Project(_, exprs) => self.row(indent, "Projection", "", "", &list(exprs)),
+            Plan::Distinct(_, width, _) => {
+                let info = format!("distinct on {width} column(s)");
+                self.row(indent, "HashAgg", "", "", &info);
+            }
+            Plan::Sort(_, keys) => {
+                let keys: Vec<String> = keys
+                    .iter()
+                    .map(|k| {
+                        let desc = if k.desc { ":desc" } else { "" };
+                        format!("Column#{}{desc}", k.column)
+                    })
+                    .collect();
+                self.row(indent, "Sort", "", "", &keys.join(", "));
+            }
+            Plan::Limit { offset, count, .. } => {
+                let count = count.map_or("all".to_string(), |c| c.to_string());
+                let info = format!("offset:{offset}, count:{count}");
+                self.row(indent, "Limit", "", "", &info);
+            }
+            // Dropping hidden sort columns is not an operator a user cares about.
+            Plan::Truncate(input, _) => return self.node(input, indent, below),
+            Plan::Union(_, distinct) => {
+                let info = if *distinct { "distinct" } else { "all" };
+                self.row(indent, "Union", "", "", info);
+            }
+        }
+        let children = children(plan);
+        let n = children.len();
+        for (i, child) in children.into_iter().enumerate() {
+            self.walk(child, below, i + 1 == n);
+        }
+    }
+}
+
+fn children(plan: &Plan) -> Vec<&Plan> {
+    match plan {
+        Plan::Dual | Plan::Read { .. } => Vec::new(),
+        Plan::Filter(input, _)
+        | Plan::Aggregate { input, .. }
+        | Plan::Project(input, _)
+        | Plan::Distinct(input, ..)
+        | Plan::Sort(input, _)
+        | Plan::Limit { input, .. }
+        | Plan::Truncate(input, _) => vec![input],
+        Plan::Join { left, right, .. } => vec![left, right],
+        Plan::Union(inputs, _) => inputs.iter().collect(),
+    }
+}
+
+fn list(exprs: &[Expr]) -> String {
+    exprs.iter().map(expr).collect::<Vec<_>>().join(", ")
+}
+
+/// An expression in TiDB's function notation: `eq(Column#0, 1)`.
+fn expr(e: &Expr) -> String {
+    match e {
+        Expr::Literal(d) => match d {
+            Datum::Null => "NULL".to_string(),
+            Datum::Bytes(_) => format!("\"{}\"", crate::expr::cast::to_text(d)),
+            _ => crate::expr::cast::to_text(d),
+        },
+        Expr::Column(i) => format!("Column#{i}"),
+        Expr::Outer(_) => "outer column".to_string(),
+        Expr::Param(i, _) => format!("?{i}"),
+        Expr::UserVar(name) => format!("@{name}"),
+        Expr::Unary(op, e) => {
+            let name = match op {
+                UnaryOp::Neg => "unaryminus",
+                UnaryOp::Not => "not",
+                UnaryOp::BitNot => "bitneg",
+            };
+            format!("{name}({})", expr(e))
+        }
+        Expr::Binary {
+            op, left, right, ..
+        } => format!("{}({}, {})", binary_name(*op), expr(left), expr(right)),
+        Expr::IsNull { expr: e, negated } => {
+            let inner = format!("isnull({})", expr(e));
+            if *negated {
+                format!("not({inner})")
+            } else {
+                inner
+            }
+        }
+        Expr::InList {
+            expr: e,
+            list: items,
+            negated,
+            ..
+        } => {
+            let inner = format!("in({}, {})", expr(e), list(items));
+            if *negated {
+                format!("not({inner})")
+            } else {
+                inner
+            }
+        }
+        Expr::Between {
+            expr: e,
+            low,
+            high,
+            negated,
+            ..
+        } => {
+            let inner = format!(
+                "and(ge({0}, {1}), le({0}, {2}))",
+                expr(e),
+                expr(low),
+                expr(high)
+            );
+            if *negated {
+                format!("not({inner})")
+            } else {
+                inner
+            }
+        }
+        Expr::Like {
+            expr: e,
+            pattern,
+            negated,
+            ..
+        } => {
+            let inner = format!("like({}, {})", expr(e), expr(pattern));
+            if *negated {
+                format!("not({inner})")
+            } else {
+                inner
+            }
+        }
+        Expr::Cast(e, ty) => format!("cast({}, {})", expr(e), crate::show::type_sql(ty)),
+        Expr::Call(f, args) => format!("{}({})", f.name(), list(args)),
+        Expr::IsBool { .. } | Expr::Case { .. } => "expression".to_string(),
+        Expr::Subquery(_) => "subquery".to_string(),
+    }
+}
+
+fn binary_name(op: BinaryOp) -> &'static str {
+    use BinaryOp::*;
+    match op {
+        Add => "plus",
+        Sub => "minus",
+        Mul => "mul",
+        Div => "div",
+        IntDiv => "intdiv",
+        Mod => "mod",
+        Eq => "eq",
+        NullSafeEq => "nulleq",
+        Ne => "ne",
+        Lt => "lt",
+        Le => "le",
+        Gt => "gt",
+        Ge => "ge",
+        And => "and",
+        Or => "or",
+        Xor => "xor",
+        BitAnd => "bitand",
+        BitOr => "bitor",
+        BitXor => "bitxor",
+        Shl => "leftshift",
+        Shr => "rightshift",
+    }
+}
