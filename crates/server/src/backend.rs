@@ -95,6 +95,22 @@ pub trait Backend: Send + 'static {
     /// Warnings of the last statement (`SHOW WARNINGS` lists them).
     fn warning_count(&self) -> u16;
 
+    /// The file a `LOAD DATA LOCAL INFILE` asked for (`Output::LocalInfile`)
+    /// as the client sent it, or `None` if the client may not send files.
+    fn local_infile(
+        &mut self,
+        data: Option<Vec<u8>>,
+    ) -> impl Future<Output = Result<Output, SqlError>> + Send {
+        let _ = data;
+        async {
+            Err(SqlError::new(
+                1235,
+                "42000",
+                "LOAD DATA LOCAL is not supported",
+            ))
+        }
+    }
+
     /// Resolves when `KILL CONNECTION` named this session: the server then
     /// closes the connection, even one idle in a read.
     fn killed(&self) -> impl Future<Output = ()> + Send + '_ {

@@ -594,6 +594,16 @@ impl<F: BackendFactory, S: AsyncRead + AsyncWrite + Unpin + Send> Conn<F, S> {
         binary: bool,
     ) -> Result<bool, Error> {
         let more = if more { MORE_RESULTS_EXISTS } else { 0 };
+        let output = match output {
+            Output::LocalInfile { file } => match self.local_infile(&file).await? {
+                Ok(output) => output,
+                Err(e) => {
+                    self.write_err(&e);
+                    return Ok(false);
+                }
+            },
+            output => output,
+        };
         let (columns, rows) = match output {
             Output::Affected {
                 rows,
@@ -607,6 +617,14 @@ impl<F: BackendFactory, S: AsyncRead + AsyncWrite + Unpin + Send> Conn<F, S> {
                 return Ok(true);
             }
             Output::Rows { columns, rows } => (columns, rows),
+            Output::LocalInfile { .. } => {
+                self.write_err(&SqlError::new(
+                    1105,
+                    "HY000",
+                    "a file request answered a file",
+                ));
+                return Ok(false);
+            }
         };
         self.io
             .write_with(|o| put_lenenc_int(o, columns.len() as u64));
@@ -633,6 +651,29 @@ impl<F: BackendFactory, S: AsyncRead + AsyncWrite + Unpin + Send> Conn<F, S> {
         }
         self.write_end_of_rows(more);
         Ok(true)
+    }
+
+    /// LOAD DATA LOCAL INFILE: ask the client for `file` (0xFB and the
+    /// name), read what it sends up to an empty packet, and hand it to the
+    /// session. A client that did not offer CLIENT_LOCAL_FILES is not asked.
+    async fn local_infile(&mut self, file: &str) -> Result<Result<Output, SqlError>, Error> {
+        if self.caps & cap::LOCAL_FILES == 0 {
+            return Ok(self.session.local_infile(None).await);
+        }
+        self.io.write_with(|o| {
+            o.push(0xFB);
+            o.extend_from_slice(file.as_bytes());
+        });
+        self.io.flush().await?;
+        let mut data = Vec::new();
+        loop {
+            let packet = self.io.read().await?;
+            if packet.is_empty() {
+                break;
+            }
+            data.extend_from_slice(&packet);
+        }
+        Ok(self.session.local_infile(Some(data)).await)
     }
 
     async fn field_list(&mut self, body: &[u8]) {

@@ -11,6 +11,7 @@ pub(crate) mod cap {
     pub const FOUND_ROWS: u32 = 1 << 1;
     pub const LONG_FLAG: u32 = 1 << 2;
     pub const CONNECT_WITH_DB: u32 = 1 << 3;
+    pub const LOCAL_FILES: u32 = 1 << 7;
     pub const PROTOCOL_41: u32 = 1 << 9;
     pub const INTERACTIVE: u32 = 1 << 10;
     pub const TRANSACTIONS: u32 = 1 << 13;
@@ -23,13 +24,13 @@ pub(crate) mod cap {
     pub const PLUGIN_AUTH_LENENC_CLIENT_DATA: u32 = 1 << 21;
     pub const DEPRECATE_EOF: u32 = 1 << 24;
 
-    /// What we offer. Not offered: SSL, compression, LOCAL_FILES (no LOAD
-    /// DATA LOCAL file request flow yet), session tracking, query
-    /// attributes, optional result set metadata.
+    /// What we offer. Not offered: SSL, compression, session tracking,
+    /// query attributes, optional result set metadata.
     pub const SERVER: u32 = LONG_PASSWORD
         | FOUND_ROWS
         | LONG_FLAG
         | CONNECT_WITH_DB
+        | LOCAL_FILES
         | PROTOCOL_41
         | INTERACTIVE
         | TRANSACTIONS

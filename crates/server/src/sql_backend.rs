@@ -73,6 +73,10 @@ impl Backend for Session {
         Session::warning_count(self)
     }
 
+    async fn local_infile(&mut self, data: Option<Vec<u8>>) -> Result<Output, SqlError> {
+        Session::local_infile(self, data).await
+    }
+
     async fn killed(&self) {
         Session::killed(self).await
     }

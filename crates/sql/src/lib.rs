@@ -18,6 +18,7 @@ pub mod error;
 pub mod exec;
 pub mod explain;
 pub mod expr;
+pub mod load_data;
 pub mod plan;
 pub mod plan_cache;
 pub mod process;

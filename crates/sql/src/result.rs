@@ -136,6 +136,12 @@ pub enum Output {
         /// column `Bytes`, a DATE `Date`...).
         rows: Vec<Vec<Datum>>,
     },
+    /// `LOAD DATA LOCAL INFILE`: the server must ask the client for `file`
+    /// and hand what it sends to the session (`Session::local_infile`).
+    LocalInfile {
+        /// The file name as the statement gave it.
+        file: String,
+    },
 }
 
 /// A statement error as MySQL reports it.

@@ -31,6 +31,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
+/// Rows of a LOAD DATA file inserted per statement.
+const LOAD_BATCH: usize = 500;
 /// Times an autocommit write is run again after losing a write conflict.
 const AUTOCOMMIT_RETRIES: usize = 10;
 /// Times a pessimistic statement is run again at a newer timestamp because
@@ -85,6 +87,7 @@ impl SqlEngine {
             row_count: -1,
             prepared: HashMap::new(),
             last_plan_from_cache: false,
+            pending_load: None,
             next_statement: 1,
             sql_mode: SqlMode::default(),
         }
@@ -145,6 +148,8 @@ pub struct Session {
     prepared: HashMap<u32, Arc<PreparedStatement>>,
     /// Whether the last executed prepared statement reused a cached plan.
     last_plan_from_cache: bool,
+    /// A LOAD DATA LOCAL INFILE waiting for the client's file.
+    pending_load: Option<crate::load_data::LoadData>,
     next_statement: u32,
     sql_mode: SqlMode,
 }
@@ -1074,7 +1079,118 @@ impl Session {
             TextStatement::ChecksumTable { tables, quick } => {
                 self.checksum_tables(&tables, quick).await
             }
+            TextStatement::LoadData(load) => {
+                if !load.local {
+                    return Err(SqlError::new(
+                        1290,
+                        "HY000",
+                        "The MySQL server is running with the --secure-file-priv option so it cannot execute this statement",
+                    ));
+                }
+                self.resolve_table(&load.table)?;
+                let file = load.file.clone();
+                self.pending_load = Some(load);
+                Ok(Output::LocalInfile { file })
+            }
         }
+    }
+
+    /// The file a `LOAD DATA LOCAL INFILE` asked for, as the client sent it
+    /// (`None`: the client refused to send it): insert its rows.
+    pub async fn local_infile(&mut self, data: Option<Vec<u8>>) -> Result<Output, SqlError> {
+        let load = self
+            .pending_load
+            .take()
+            .ok_or_else(|| error::internal("no LOAD DATA is waiting for a file"))?;
+        let Some(data) = data else {
+            return Err(SqlError::new(
+                3948,
+                "42000",
+                "Loading local data is disabled; this must be enabled on both the client and server sides",
+            ));
+        };
+        let (db, table) = self.resolve_table(&load.table)?;
+        let columns = if load.columns.is_empty() {
+            table.columns.iter().map(|c| c.name.clone()).collect()
+        } else {
+            load.columns.clone()
+        };
+        let quote = |name: &str| format!("`{}`", name.replace('`', "``"));
+        let verb = match load.on_duplicate {
+            crate::load_data::OnDuplicate::Replace => "REPLACE",
+            _ => "INSERT IGNORE",
+        };
+        let head = format!(
+            "{verb} INTO {}.{} ({}) VALUES ",
+            quote(&db),
+            quote(&table.name),
+            columns
+                .iter()
+                .map(|c| quote(c))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        let rows = load.rows(&data);
+        let mut affected = 0;
+        for (batch_no, batch) in rows.chunks(LOAD_BATCH).enumerate() {
+            let mut sql = head.clone();
+            let mut params = Vec::with_capacity(batch.len() * columns.len());
+            for (i, fields) in batch.iter().enumerate() {
+                if fields.len() > columns.len() {
+                    self.warnings.push(Warning {
+                        level: Level::Warning,
+                        code: 1262,
+                        message: format!(
+                            "Row {} was truncated; it contained more data than there were input columns",
+                            batch_no * LOAD_BATCH + i + 1
+                        ),
+                    });
+                }
+                if fields.len() < columns.len() {
+                    self.warnings.push(Warning {
+                        level: Level::Warning,
+                        code: 1261,
+                        message: format!(
+                            "Row {} doesn't contain data for all columns",
+                            batch_no * LOAD_BATCH + i + 1
+                        ),
+                    });
+                }
+                sql.push_str(if i == 0 { "(" } else { ", (" });
+                for c in 0..columns.len() {
+                    sql.push_str(if c == 0 { "" } else { ", " });
+                    match fields.get(c) {
+                        Some(field) => {
+                            sql.push('?');
+                            params.push(field.clone().map_or(Datum::Null, Datum::Bytes));
+                        }
+                        None => sql.push_str("DEFAULT"),
+                    }
+                }
+                sql.push(')');
+            }
+            let statement = parse(&sql)?.0.remove(0);
+            let args = Bindings {
+                params: &params,
+                plan: None,
+            };
+            if let Output::Affected { rows, .. } = self.data_statement(&statement, args).await? {
+                affected += rows;
+            }
+        }
+        let records = rows.len() as u64;
+        let (deleted, skipped) = match load.on_duplicate {
+            crate::load_data::OnDuplicate::Replace => (affected.saturating_sub(records), 0),
+            _ => (0, records.saturating_sub(affected)),
+        };
+        Ok(Output::Affected {
+            rows: affected,
+            last_insert_id: 0,
+            info: format!(
+                "Records: {records}  Deleted: {deleted}  Skipped: {skipped}  Warnings: {}",
+                self.warnings.len()
+            ),
+        })
     }
 
     /// Run DDL: commit the open transaction first (as MySQL does), collect

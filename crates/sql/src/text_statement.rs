@@ -8,6 +8,7 @@
 //! one statement per query.
 
 use crate::error;
+use crate::load_data::{LoadData, OnDuplicate};
 use crate::result::SqlError;
 use sqlparser::ast::{Ident, ObjectName, ObjectNamePart};
 use sqlparser::dialect::MySqlDialect;
@@ -42,6 +43,8 @@ pub enum TextStatement {
         table: ObjectName,
         clauses: Vec<AlterClause>,
     },
+    /// `LOAD DATA [LOCAL] INFILE ...`.
+    LoadData(LoadData),
     /// `CHECKSUM TABLE t [, t ...] [QUICK | EXTENDED]`.
     ChecksumTable {
         tables: Vec<ObjectName>,
@@ -78,7 +81,7 @@ pub fn recognise(sql: &str) -> Option<Result<TextStatement, SqlError>> {
         .trim_start()
         .split(|c: char| !c.is_ascii_alphabetic())
         .next()?;
-    if !["SHOW", "ALTER", "CHECKSUM", "START"]
+    if !["SHOW", "ALTER", "CHECKSUM", "START", "LOAD"]
         .iter()
         .any(|k| first.eq_ignore_ascii_case(k))
     {
@@ -147,7 +150,96 @@ fn statement(t: &mut Cursor) -> Option<Result<TextStatement, SqlError>> {
     if t.keywords(&["CHECKSUM", "TABLE"]) {
         return Some(checksum_table(t));
     }
+    if t.keywords(&["LOAD", "DATA"]) {
+        return Some(load_data(t));
+    }
     None
+}
+
+/// The rest of `LOAD DATA [LOW_PRIORITY | CONCURRENT] [LOCAL] INFILE 'file'
+/// [REPLACE | IGNORE] INTO TABLE t [CHARACTER SET cs] [{FIELDS | COLUMNS}
+/// [TERMINATED BY 's'] [[OPTIONALLY] ENCLOSED BY 'c'] [ESCAPED BY 'c']]
+/// [LINES [STARTING BY 's'] [TERMINATED BY 's']] [IGNORE n {LINES | ROWS}]
+/// [(col, ...)]`.
+fn load_data(t: &mut Cursor) -> Result<TextStatement, SqlError> {
+    let _ = t.keyword("LOW_PRIORITY") || t.keyword("CONCURRENT");
+    let local = t.keyword("LOCAL");
+    if !t.keyword("INFILE") {
+        return Err(t.syntax_error());
+    }
+    let file = t.string()?;
+    let on_duplicate = if t.keyword("REPLACE") {
+        OnDuplicate::Replace
+    } else if t.keyword("IGNORE") {
+        OnDuplicate::Ignore
+    } else {
+        OnDuplicate::Default
+    };
+    if !t.keywords(&["INTO", "TABLE"]) {
+        return Err(t.syntax_error());
+    }
+    let mut load = LoadData::new(local, file, t.table()?);
+    load.on_duplicate = on_duplicate;
+    if t.keywords(&["CHARACTER", "SET"]) || t.keyword("CHARSET") {
+        t.name()?;
+    }
+    let one_byte = |s: String, t: &Cursor| match s.as_bytes() {
+        [] => Ok(None),
+        [b] => Ok(Some(*b)),
+        _ => Err(t.syntax_error()),
+    };
+    if t.keyword("FIELDS") || t.keyword("COLUMNS") {
+        loop {
+            if t.keywords(&["TERMINATED", "BY"]) {
+                load.fields_terminated = t.string()?.into_bytes();
+            } else if t.keywords(&["OPTIONALLY", "ENCLOSED", "BY"])
+                || t.keywords(&["ENCLOSED", "BY"])
+            {
+                load.enclosed = one_byte(t.string()?, t)?;
+            } else if t.keywords(&["ESCAPED", "BY"]) {
+                load.escaped = one_byte(t.string()?, t)?;
+            } else {
+                break;
+            }
+        }
+    }
+    if t.keyword("LINES") {
+        loop {
+            if t.keywords(&["STARTING", "BY"]) {
+                load.lines_starting = t.string()?.into_bytes();
+            } else if t.keywords(&["TERMINATED", "BY"]) {
+                load.lines_terminated = t.string()?.into_bytes();
+            } else {
+                break;
+            }
+        }
+    }
+    if t.keyword("IGNORE") {
+        load.ignore_lines = match t.tokens.get(t.pos) {
+            Some(Token::Number(n, _)) => n.parse().map_err(|_| t.syntax_error())?,
+            _ => return Err(t.syntax_error()),
+        };
+        t.pos += 1;
+        if !(t.keyword("LINES") || t.keyword("ROWS")) {
+            return Err(t.syntax_error());
+        }
+    }
+    if t.token(&Token::LParen) {
+        loop {
+            load.columns.push(t.name()?);
+            if !t.token(&Token::Comma) {
+                break;
+            }
+        }
+        if !t.token(&Token::RParen) {
+            return Err(t.syntax_error());
+        }
+    }
+    if load.fields_terminated.is_empty() || load.lines_terminated.is_empty() {
+        return Err(error::unsupported("empty FIELDS or LINES TERMINATED BY"));
+    }
+    t.end()?;
+    Ok(TextStatement::LoadData(load))
 }
 
 /// One clause of [`AlterClause`]'s kinds, or `None` (left to sqlparser).
