@@ -52,7 +52,7 @@ impl Db {
                 .iter()
                 .map(|r| r.iter().map(sql::expr::cast::to_text).collect())
                 .collect(),
-            Output::Affected { .. } => panic!("{sql}: no rows"),
+            _ => panic!("{sql}: no rows"),
         }
     }
 
