@@ -275,7 +275,7 @@ impl Backend for Echo {
         let columns: Arc<[ColumnInfo]> = match sql {
             "types" => match types_output() {
                 Output::Rows { columns, .. } => columns,
-                Output::Affected { .. } => unreachable!(),
+                _ => unreachable!("types_output is a result set"),
             },
             _ => Vec::new().into(),
         };
