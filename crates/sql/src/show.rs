@@ -320,29 +320,33 @@ fn index_column_rows(
     })
 }
 
+/// SHOW INDEX rows of `table`, one per index column; information_schema
+/// STATISTICS has the same values with the database added.
+fn index_show_rows(table: &TableDef) -> impl Iterator<Item = Vec<Datum>> {
+    index_column_rows(table).map(|(index, seq, c, prefix)| {
+        vec![
+            text(&table.name),
+            Datum::I64(!index.unique as i64),
+            text(&index.name),
+            Datum::I64(seq),
+            text(&c.name),
+            text("A"),
+            Datum::I64(0),
+            prefix.map_or(Datum::Null, |p| Datum::I64(p.into())),
+            Datum::Null,
+            text(if c.nullable { "YES" } else { "" }),
+            text("BTREE"),
+            text(""),
+            text(&index.comment),
+            text("YES"),
+            Datum::Null,
+        ]
+    })
+}
+
 /// SHOW INDEX rows.
 pub fn index_rows(table: &TableDef) -> Output {
-    let rows = index_column_rows(table)
-        .map(|(index, seq, c, prefix)| {
-            vec![
-                text(&table.name),
-                Datum::I64(!index.unique as i64),
-                text(&index.name),
-                Datum::I64(seq),
-                text(&c.name),
-                text("A"),
-                Datum::I64(0),
-                prefix.map_or(Datum::Null, |p| Datum::I64(p.into())),
-                Datum::Null,
-                text(if c.nullable { "YES" } else { "" }),
-                text("BTREE"),
-                text(""),
-                text(&index.comment),
-                text("YES"),
-                Datum::Null,
-            ]
-        })
-        .collect();
+    let rows = index_show_rows(table).collect();
     text_rows(
         &[
             "Table",
@@ -819,27 +823,12 @@ fn information_schema_table(schema: &InfoSchema, name: &str) -> Result<ast::Quer
             &INFORMATION_SCHEMA_STATISTICS,
             tables()
                 .flat_map(|(db, t)| {
-                    index_column_rows(t).map(move |(index, seq, c, prefix)| {
-                        vec![
-                            text("def"),
-                            text(db),
-                            text(&t.name),
-                            Datum::I64(!index.unique as i64),
-                            text(db),
-                            text(&index.name),
-                            Datum::I64(seq),
-                            text(&c.name),
-                            text("A"),
-                            Datum::I64(0),
-                            prefix.map_or(Datum::Null, |p| Datum::I64(p.into())),
-                            Datum::Null,
-                            text(if c.nullable { "YES" } else { "" }),
-                            text("BTREE"),
-                            text(""),
-                            text(&index.comment),
-                            text("YES"),
-                            Datum::Null,
-                        ]
+                    // TABLE_CATALOG, TABLE_SCHEMA, then SHOW INDEX's values
+                    // with INDEX_SCHEMA after NON_UNIQUE.
+                    index_show_rows(t).map(move |mut row| {
+                        row.insert(2, text(db));
+                        row.splice(0..0, [text("def"), text(db)]);
+                        row
                     })
                 })
                 .collect(),
