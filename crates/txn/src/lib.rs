@@ -31,6 +31,7 @@ pub mod latch;
 pub mod lock_table;
 pub mod reader;
 pub mod record;
+pub mod row_cache;
 pub mod store;
 
 pub use actions::Mutation;

@@ -182,6 +182,11 @@ impl Write {
     pub fn is_data(&self) -> bool {
         self.write_type != WriteType::Rollback
     }
+
+    /// [`is_data`](Self::is_data) of an encoded record, without decoding it.
+    pub fn encoded_is_data(encoded: &[u8]) -> bool {
+        encoded.first() != Some(&b'R')
+    }
 }
 
 #[cfg(test)]

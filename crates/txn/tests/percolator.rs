@@ -54,6 +54,34 @@ fn reads_see_the_version_at_their_timestamp() {
     assert_eq!(s.get(b"k", 31).unwrap(), None);
 }
 
+/// Point reads are answered from the row cache once a key has been read; a
+/// commit must replace what it remembers, a rollback must not disturb it,
+/// and reads older than the newest version still go to the versions.
+#[test]
+fn point_reads_stay_true_across_commits() {
+    let (_d, s) = store();
+    assert_eq!(s.get(b"k", 5).unwrap(), None);
+    write(&s, put(b"k", b"v1"), 10, 11);
+    assert_eq!(s.get(b"k", 12).unwrap().as_deref(), Some(&b"v1"[..]));
+    assert_eq!(s.get(b"k", 12).unwrap().as_deref(), Some(&b"v1"[..]));
+    write(&s, put(b"k", b"v2"), 20, 21);
+    assert_eq!(s.get(b"k", 22).unwrap().as_deref(), Some(&b"v2"[..]));
+    assert_eq!(s.get(b"k", 12).unwrap().as_deref(), Some(&b"v1"[..]));
+    prewrite(&s, &[put(b"k", b"never")], b"k", 30, 1000, 1).unwrap();
+    s.batch_rollback(&[b"k".to_vec()], 30).unwrap();
+    assert_eq!(s.get(b"k", 32).unwrap().as_deref(), Some(&b"v2"[..]));
+    write(&s, Mutation::Delete(b"k".to_vec()), 40, 41);
+    assert_eq!(s.get(b"k", 42).unwrap(), None);
+    assert_eq!(s.get(b"k", 22).unwrap().as_deref(), Some(&b"v2"[..]));
+    write(&s, put(b"j", b"w"), 50, 51);
+    let got = s
+        .batch_get(&[b"j".to_vec(), b"k".to_vec(), b"x".to_vec()], 52)
+        .unwrap();
+    assert_eq!(got, [(b"j".to_vec(), b"w".to_vec())]);
+    s.delete_range(b"a", b"z").unwrap();
+    assert_eq!(s.get(b"j", 60).unwrap(), None);
+}
+
 #[test]
 fn prewrite_checks_conflicts_and_locks() {
     let (_d, s) = store();
@@ -206,6 +234,62 @@ fn scans_merge_versions_locks_and_limits() {
         keys(s.scan(b"", None, 10, 149, false).unwrap()),
         [b"a", b"c", b"d"]
     );
+}
+
+/// Scans seek past keys with many versions instead of stepping through them
+/// (`SEEK_BOUND`); the answer must not change, whichever way and at
+/// whichever timestamp they read, and whatever the limit.
+#[test]
+fn scans_over_many_versions_match_a_model() {
+    let (_d, s) = store();
+    // Keys with 1, 3, 9, 20 and 40 versions; some versions are deletes and
+    // some transactions roll back, so the newest version is not always data.
+    let mut model: Vec<(Vec<u8>, Vec<(u64, Option<Vec<u8>>)>)> = Vec::new();
+    let mut ts = 10;
+    for (k, n) in [(b"a", 1), (b"b", 40), (b"c", 3), (b"d", 20), (b"e", 9)] {
+        let mut versions = Vec::new();
+        for i in 0..n {
+            ts += 10;
+            let value = (i % 7 != 3).then(|| vec![k[0], i as u8]);
+            let m = match &value {
+                Some(v) => put(k, v),
+                None => Mutation::Delete(k.to_vec()),
+            };
+            if i % 5 == 4 {
+                prewrite(&s, &[m], k, ts, 1000, 1).unwrap();
+                s.batch_rollback(&[k.to_vec()], ts).unwrap();
+                continue;
+            }
+            write(&s, m, ts, ts + 1);
+            versions.push((ts + 1, value));
+        }
+        model.push((k.to_vec(), versions));
+    }
+    for read_ts in (0..=ts + 20).step_by(3) {
+        let expect: Vec<(Vec<u8>, Vec<u8>)> = model
+            .iter()
+            .filter_map(|(k, versions)| {
+                let newest = versions.iter().rev().find(|(c, _)| *c <= read_ts)?;
+                Some((k.clone(), newest.1.clone()?))
+            })
+            .collect();
+        for limit in [1, 2, 3, 10] {
+            let forward = s.scan(b"", None, limit, read_ts, false).unwrap();
+            let want: Vec<_> = expect.iter().take(limit).cloned().collect();
+            assert_eq!(forward, want, "forward at {read_ts}, limit {limit}");
+            let backward = s.scan(b"", None, limit, read_ts, true).unwrap();
+            let want: Vec<_> = expect.iter().rev().take(limit).cloned().collect();
+            assert_eq!(backward, want, "reverse at {read_ts}, limit {limit}");
+        }
+        let middle = s.scan(b"b", Some(b"e"), 10, read_ts, true).unwrap();
+        let want: Vec<_> = expect
+            .iter()
+            .filter(|(k, _)| k.as_slice() >= &b"b"[..] && k.as_slice() < &b"e"[..])
+            .rev()
+            .cloned()
+            .collect();
+        assert_eq!(middle, want, "reverse b..e at {read_ts}");
+    }
 }
 
 #[test]
