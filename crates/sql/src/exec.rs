@@ -6,7 +6,7 @@ use crate::expr::eval::{compare, group_key, truthy};
 use crate::expr::{BinaryOp, EvalContext, Expr, SubqueryKind};
 use crate::plan::{Access, JoinKind, Plan};
 use crate::result::SqlError;
-use crate::table::{decode_row, handle_from_entry, row_key};
+use crate::table::{decode_columns, handle_from_entry, row_key};
 use crate::types::Collation;
 use codec::Datum;
 use kv_client::Transaction;
@@ -229,7 +229,11 @@ fn run_plan<'a>(plan: &'a Plan, txn: &'a Transaction, ctx: &'a mut EvalContext<'
         ctx.check_killed()?;
         Ok(match plan {
             Plan::Dual => vec![Vec::new()],
-            Plan::Read { table, access } => read(table, access, txn).await?,
+            Plan::Read {
+                table,
+                access,
+                columns,
+            } => read(table, access, columns.as_deref(), txn).await?,
             Plan::Filter(input, predicate) => {
                 let rows = run_plan(input, txn, ctx).await?;
                 let correlated = has_correlated(predicate);
@@ -346,14 +350,16 @@ fn row_key_bytes(values: &[Datum], collations: impl IntoIterator<Item = Collatio
     key
 }
 
-/// Read a table's rows (columns, then the handle) along an access path.
+/// Read a table's rows (columns, then the handle) along an access path,
+/// decoding the `columns` marked (all if `None`).
 async fn read(
     table: &crate::catalog::TableDef,
     access: &Access,
+    columns: Option<&[bool]>,
     txn: &Transaction,
 ) -> Result<Vec<Row>, SqlError> {
     let decode = |handle: i64, value: &[u8]| -> Result<Row, SqlError> {
-        let mut row = decode_row(table, value)?;
+        let mut row = decode_columns(table, value, columns)?;
         row.push(Datum::I64(handle));
         Ok(row)
     };
@@ -373,7 +379,7 @@ async fn read(
                     None => Ok(Vec::new()),
                 };
             }
-            lookup(table, &handles, txn).await
+            lookup(&handles, txn, table, decode).await
         }
         Access::HandleRange(start, end) => {
             let pairs = txn
@@ -414,16 +420,17 @@ async fn read(
                     }
                 }
             }
-            lookup(table, &handles, txn).await
+            lookup(&handles, txn, table, decode).await
         }
     }
 }
 
 /// Fetch rows by handle, in the given order.
 async fn lookup(
-    table: &crate::catalog::TableDef,
     handles: &[i64],
     txn: &Transaction,
+    table: &crate::catalog::TableDef,
+    decode: impl Fn(i64, &[u8]) -> Result<Row, SqlError>,
 ) -> Result<Vec<Row>, SqlError> {
     let mut out = Vec::with_capacity(handles.len());
     for chunk in handles.chunks(LOOKUP_BATCH) {
@@ -436,9 +443,7 @@ async fn lookup(
             .collect();
         for (h, key) in chunk.iter().zip(&keys) {
             if let Some(v) = found.get(key) {
-                let mut row = decode_row(table, v)?;
-                row.push(Datum::I64(*h));
-                out.push(row);
+                out.push(decode(*h, v)?);
             }
         }
     }

@@ -66,7 +66,7 @@ impl Explainer {
     fn node(&mut self, plan: &Plan, indent: &str, below: &str) {
         match plan {
             Plan::Dual => self.row(indent, "TableDual", "1.00", "", "rows:1"),
-            Plan::Read { table, access } => {
+            Plan::Read { table, access, .. } => {
                 let object = format!("table:{}", table.name);
                 match access {
                     Access::Handles(handles) if handles.len() == 1 => {

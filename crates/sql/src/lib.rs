@@ -22,6 +22,7 @@ pub mod load_data;
 pub mod plan;
 pub mod plan_cache;
 pub mod process;
+pub mod prune;
 pub mod result;
 pub mod session;
 pub mod show;

@@ -155,6 +155,9 @@ pub enum Plan {
         table: Arc<TableDef>,
         /// How rows are found.
         access: Access,
+        /// The columns to decode (the others read as NULL); `None` is all.
+        /// Set by [`prune`](crate::prune::prune).
+        columns: Option<Arc<[bool]>>,
     },
     /// Rows for which the predicate is true.
     Filter(Box<Plan>, Expr),
@@ -1742,6 +1745,12 @@ struct From {
 impl<'a, 'c> Planner<'a, 'c> {
     /// Plan a query (SELECT, UNION, VALUES) with its ORDER BY and LIMIT.
     pub fn plan_query(&mut self, query: &ast::Query) -> Result<SelectPlan, SqlError> {
+        let mut select = self.plan_query_unpruned(query)?;
+        crate::prune::prune(&mut select.plan);
+        Ok(select)
+    }
+
+    fn plan_query_unpruned(&mut self, query: &ast::Query) -> Result<SelectPlan, SqlError> {
         if query.with.is_some() {
             return Err(error::unsupported("WITH"));
         }
@@ -1911,6 +1920,7 @@ impl<'a, 'c> Planner<'a, 'c> {
                     plan: Plan::Read {
                         table,
                         access: Access::Full,
+                        columns: None,
                     },
                     scope,
                 })
@@ -2072,6 +2082,7 @@ impl<'a, 'c> Planner<'a, 'c> {
         let read = Plan::Read {
             table: table.clone(),
             access,
+            columns: None,
         };
         let plan = match predicate {
             Some(p) => Plan::Filter(Box::new(read), p),
@@ -2091,7 +2102,7 @@ impl<'a, 'c> Planner<'a, 'c> {
         let From { mut plan, scope } = self.plan_from(&select.from)?;
         if let Some(selection) = &select.selection {
             let predicate = self.bind(selection, &scope, "where clause")?;
-            if let Plan::Read { table, access } = &mut plan {
+            if let Plan::Read { table, access, .. } = &mut plan {
                 *access = self.access_path(table, Some(&predicate));
             }
             plan = Plan::Filter(Box::new(plan), predicate);
@@ -2566,7 +2577,7 @@ impl Plan {
         match self {
             Plan::Dual | Plan::Read { .. } => {}
             Plan::Filter(input, predicate) => match input.as_mut() {
-                Plan::Read { table, access } => {
+                Plan::Read { table, access, .. } => {
                     *access = planner.access_path(table, Some(predicate));
                 }
                 other => other.refresh_access(planner),

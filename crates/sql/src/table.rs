@@ -34,13 +34,29 @@ pub fn encode_row(table: &TableDef, row: &[Datum]) -> Result<Vec<u8>, SqlError> 
 /// Decode a stored row into one datum per column. Columns the row predates
 /// (added later) read as their origin default.
 pub fn decode_row(table: &TableDef, value: &[u8]) -> Result<Vec<Datum>, SqlError> {
+    decode_columns(table, value, None)
+}
+
+/// [`decode_row`] for the columns marked in `wanted` (all if `None`); the
+/// others read as NULL (see [`prune`](crate::prune)).
+pub fn decode_columns(
+    table: &TableDef,
+    value: &[u8],
+    wanted: Option<&[bool]>,
+) -> Result<Vec<Datum>, SqlError> {
     let view = codec::row::RowView::new(value).map_err(error::internal)?;
     table
         .columns
         .iter()
-        .map(|c| match view.get(c.id).map_err(error::internal)? {
-            Some(d) => Ok(d),
-            None => origin_default(c),
+        .enumerate()
+        .map(|(i, c)| {
+            if wanted.is_some_and(|w| !w.get(i).copied().unwrap_or(true)) {
+                return Ok(Datum::Null);
+            }
+            match view.get(c.id).map_err(error::internal)? {
+                Some(d) => Ok(d),
+                None => origin_default(c),
+            }
         })
         .collect()
 }

@@ -187,6 +187,49 @@ pub enum Expr {
     Subquery(Box<Subquery>),
 }
 
+impl Expr {
+    /// Push the input columns this expression reads onto `out`. Returns
+    /// false if it holds a subquery, whose column uses (correlated ones read
+    /// the enclosing row) are not looked into: the caller must then assume
+    /// every column is read.
+    pub fn columns_used(&self, out: &mut Vec<usize>) -> bool {
+        fn all<'e>(exprs: impl IntoIterator<Item = &'e Expr>, out: &mut Vec<usize>) -> bool {
+            exprs.into_iter().all(|e| e.columns_used(out))
+        }
+        match self {
+            Expr::Column(i) => {
+                out.push(*i);
+                true
+            }
+            Expr::Literal(_) | Expr::Outer(_) | Expr::Param(..) | Expr::UserVar(_) => true,
+            Expr::Unary(_, e) | Expr::IsNull { expr: e, .. } | Expr::IsBool { expr: e, .. } => {
+                e.columns_used(out)
+            }
+            Expr::Cast(e, _) => e.columns_used(out),
+            Expr::Binary { left, right, .. } => left.columns_used(out) && right.columns_used(out),
+            Expr::InList { expr, list, .. } => {
+                expr.columns_used(out) && all(list, out)
+            }
+            Expr::Between {
+                expr, low, high, ..
+            } => expr.columns_used(out) && low.columns_used(out) && high.columns_used(out),
+            Expr::Like { expr, pattern, .. } => expr.columns_used(out) && pattern.columns_used(out),
+            Expr::Case {
+                operand,
+                whens,
+                otherwise,
+                ..
+            } => {
+                operand.iter().all(|e| e.columns_used(out))
+                    && all(whens.iter().flat_map(|(w, t)| [w, t]), out)
+                    && otherwise.iter().all(|e| e.columns_used(out))
+            }
+            Expr::Call(_, args) => all(args, out),
+            Expr::Subquery(_) => false,
+        }
+    }
+}
+
 /// A reference from inside a subquery to a column of an enclosing query.
 #[derive(Clone, Debug, PartialEq)]
 pub struct OuterRef {
