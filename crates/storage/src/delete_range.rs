@@ -64,6 +64,7 @@ pub(crate) fn cf_index(cf: Cf) -> usize {
         Cf::Lock => 1,
         Cf::Write => 2,
         Cf::Raft => 3,
+        Cf::Latest => 4,
     }
 }
 

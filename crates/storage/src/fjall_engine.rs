@@ -93,6 +93,9 @@ impl EngineConfig {
     }
 }
 
+/// Memtable size of the `latest` family (see `family_options`).
+const LATEST_MEMTABLE_BYTES: u64 = 4 * MIB;
+
 /// Per-family tuning: each family is read differently, so each gets its own
 /// block size and filters. See `docs/ARCHITECTURE.md` for the reasoning.
 fn family_options(cf: Cf, config: &EngineConfig) -> KeyspaceCreateOptions {
@@ -135,6 +138,15 @@ fn family_options(cf: Cf, config: &EngineConfig) -> KeyspaceCreateOptions {
         Cf::Raft => base
             .data_block_size_policy(BlockSizePolicy::all(16 * KIB))
             .expect_point_read_hits(true),
+        // Read by exact key (point reads, mostly hits) and scanned in ranges.
+        // Every commit rewrites its keys here, so a hot row gathers one entry
+        // per update in the memtable, and a scan steps over all of them: a
+        // small memtable flushes often, and a flush keeps only the newest
+        // entry of a key that no snapshot still needs.
+        Cf::Latest => base
+            .max_memtable_size(config.memtable_bytes.min(LATEST_MEMTABLE_BYTES))
+            .data_block_size_policy(BlockSizePolicy::all(16 * KIB))
+            .expect_point_read_hits(true),
     }
 }
 
@@ -148,7 +160,7 @@ pub struct FjallEngine {
 struct Inner {
     db: Database,
     /// In [`Cf::ALL`] order.
-    families: [Keyspace; 4],
+    families: [Keyspace; 5],
     /// Persisted deleted-range records.
     meta: Keyspace,
     ranges: Arc<DeletedRanges>,
@@ -176,9 +188,9 @@ impl FjallEngine {
             }))
             .open()?;
 
-        let [default, lock, write, raft] =
+        let [default, lock, write, raft, latest] =
             Cf::ALL.map(|cf| db.keyspace(cf.name(), || family_options(cf, &config)));
-        let families = [default?, lock?, write?, raft?];
+        let families = [default?, lock?, write?, raft?, latest?];
         let meta = db.keyspace(META_KEYSPACE, || {
             KeyspaceCreateOptions::default()
                 .manual_journal_persist(true)

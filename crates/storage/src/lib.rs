@@ -37,13 +37,17 @@ pub enum Cf {
     Write,
     /// Raft logs and per-region state.
     Raft,
+    /// The newest committed version of each key at the bare key, beside its
+    /// history in `write`: reads at or after it need one entry per key, not a
+    /// walk past every version a hot row piled up.
+    Latest,
 }
 
 impl Cf {
     /// Every family, in a fixed order (used when opening the engine).
-    pub const ALL: [Cf; 4] = [Cf::Default, Cf::Lock, Cf::Write, Cf::Raft];
-    /// The families holding user data; a region's data range spans all three.
-    pub const DATA: [Cf; 3] = [Cf::Default, Cf::Lock, Cf::Write];
+    pub const ALL: [Cf; 5] = [Cf::Default, Cf::Lock, Cf::Write, Cf::Raft, Cf::Latest];
+    /// The families holding user data; a region's data range spans all four.
+    pub const DATA: [Cf; 4] = [Cf::Default, Cf::Lock, Cf::Write, Cf::Latest];
 
     /// The on-disk keyspace name; changing it orphans existing data.
     pub fn name(self) -> &'static str {
@@ -52,6 +56,7 @@ impl Cf {
             Cf::Lock => "lock",
             Cf::Write => "write",
             Cf::Raft => "raft",
+            Cf::Latest => "latest",
         }
     }
 }

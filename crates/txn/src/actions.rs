@@ -3,7 +3,7 @@
 //! [`crate::store`]) holds the keys' latches and applies the batch at once.
 
 use crate::reader::{MvccReader, TxnRecord, lock_info};
-use crate::record::{Lock, LockType, SHORT_VALUE_MAX, Write, WriteType};
+use crate::record::{Lock, LockType, SHORT_VALUE_MAX, Write, WriteType, encode_latest};
 use crate::{Error, Result};
 use codec::mvcc::{encode_key, key_with_ts};
 use storage::{Cf, Snapshot, WriteBatch};
@@ -198,7 +198,12 @@ pub fn commit<S: Snapshot>(
                 start_ts,
                 short_value: lock.short_value,
             };
-            batch.put(Cf::Write, key_with_ts(&encoded, commit_ts), write.encode());
+            // Versions of a key commit in timestamp order (a later writer
+            // cannot lock the key before this lock is gone), so this one is
+            // the key's newest.
+            let record = write.encode();
+            batch.put(Cf::Latest, encoded.clone(), encode_latest(commit_ts, &record));
+            batch.put(Cf::Write, key_with_ts(&encoded, commit_ts), record);
             batch.delete(Cf::Lock, encoded);
             Ok(())
         }

@@ -1,26 +1,15 @@
 //! Reading MVCC data out of one engine snapshot.
 //!
-//! All lookups here are seeks over the version list of a key, which the
-//! `write` family keeps newest first (`key ‖ !commit_ts`). A read at `ts`
-//! starts at `key ‖ !ts` and walks towards older versions, skipping rollback
-//! markers, until it finds a put or a delete.
+//! A key's newest data version sits in the `latest` family at the bare key,
+//! so a read at or after it (nearly every read) is one lookup, and a scan
+//! meets one entry per key. Older reads seek in the version list, which the
+//! `write` family keeps newest first (`key ‖ !commit_ts`): from `key ‖ !ts`
+//! towards older versions, skipping rollback markers, to a put or a delete.
 
-use crate::record::{Lock, Write, WriteType};
+use crate::record::{Lock, Write, WriteType, decode_latest};
 use crate::{Error, LockInfo, Result};
 use codec::mvcc::{decode_key, key_with_ts, split_ts};
 use storage::{Cf, KeyRange, Snapshot};
-
-/// Versions of one key a scan steps over before it seeks past the key
-/// instead: a step is much cheaper than a seek, which repositions an
-/// iterator in every memtable and level (TiKV's scanner has the same bound).
-const SEEK_BOUND: usize = 8;
-
-/// Where [`MvccReader::scan`] stopped stepping: a key with many versions, and
-/// whether its answer is already in the output.
-struct Jump {
-    key: Vec<u8>,
-    read: bool,
-}
 
 /// What became of a given transaction on a given key.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -127,10 +116,27 @@ impl<S: Snapshot> MvccReader<S> {
             .ok_or(Error::Corrupt("write record without its value"))
     }
 
+    /// The newest data version of an encoded key and its commit timestamp.
+    pub fn latest(&self, encoded: &[u8]) -> Result<Option<(u64, Write)>> {
+        self.snap
+            .get(Cf::Latest, encoded)?
+            .map(|v| decode_latest(&v))
+            .transpose()
+    }
+
     /// The committed value of an encoded key as of `ts`. Locks are not
     /// looked at: the caller checked them before taking this snapshot
     /// ([`LockTable`](crate::lock_table::LockTable)).
     pub fn value(&self, encoded: &[u8], ts: u64) -> Result<Option<Vec<u8>>> {
+        match self.latest(encoded)? {
+            Some((commit_ts, write)) if commit_ts <= ts => self.data_value(encoded, write),
+            Some(_) => self.value_before_latest(encoded, ts),
+            None => Ok(None),
+        }
+    }
+
+    /// The value as of a `ts` older than the key's newest version.
+    fn value_before_latest(&self, encoded: &[u8], ts: u64) -> Result<Option<Vec<u8>>> {
         match self.newest_data_write(encoded, ts)? {
             Some((_, write)) => self.data_value(encoded, write),
             None => Ok(None),
@@ -156,93 +162,27 @@ impl<S: Snapshot> MvccReader<S> {
         reverse: bool,
     ) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
         let mut out: Vec<(Vec<u8>, Vec<u8>)> = Vec::new();
-        let mut rest = range.clone();
-        while out.len() < limit {
-            let Some(Jump { key, read }) = self.walk(&rest, limit, ts, reverse, &mut out)? else {
-                break;
-            };
-            if !read && let Some((_, write)) = self.newest_data_write(&key, ts)? {
-                self.emit(&key, write, &mut out)?;
-            }
-            if reverse {
-                rest.end = Some(key);
+        if limit == 0 {
+            return Ok(out);
+        }
+        for item in self.snap.scan(Cf::Latest, range, reverse) {
+            let (encoded, latest) = item?;
+            let (commit_ts, write) = decode_latest(&latest)?;
+            let value = if commit_ts <= ts {
+                self.data_value(&encoded, write)?
             } else {
-                rest.start = key_with_ts(&key, 0);
-                rest.start.push(0);
+                self.value_before_latest(&encoded, ts)?
+            };
+            if let Some(value) = value {
+                out.push((decode_key(&encoded)?, value));
+                if out.len() >= limit {
+                    break;
+                }
             }
         }
-        out.truncate(limit);
         Ok(out)
     }
 
-    /// Step through `range` collecting live pairs into `out` until it is full
-    /// or the range ends (`None`), or until a key shows more than
-    /// [`SEEK_BOUND`] versions this read does not need; then [`scan`](Self::scan)
-    /// reads that key by a seek from `key ‖ !ts`, if it is not read yet, and
-    /// walks on from the next key. Hot rows pile up versions until GC, and
-    /// stepping through all of them made 100-row range reads of sysbench's
-    /// read-write mix several times slower within a minute.
-    fn walk(
-        &self,
-        range: &KeyRange,
-        limit: usize,
-        ts: u64,
-        reverse: bool,
-        out: &mut Vec<(Vec<u8>, Vec<u8>)>,
-    ) -> Result<Option<Jump>> {
-        // The newest visible data version of the key being walked. Forward,
-        // the first one found wins; in reverse the versions arrive oldest
-        // first, so each newer one replaces the candidate until the key changes.
-        let mut current: Vec<u8> = Vec::new();
-        let mut found: Option<Write> = None;
-        let mut done_with_current = false;
-        let mut steps = 0;
-        for item in self.snap.scan(Cf::Write, range, reverse) {
-            let (key, value) = item?;
-            let (encoded, commit_ts) = split_ts(&key)?;
-            if encoded != current.as_slice() {
-                if let Some(write) = found.take() {
-                    self.emit(&current, write, out)?;
-                    if out.len() >= limit {
-                        return Ok(None);
-                    }
-                }
-                current.clear();
-                current.extend_from_slice(encoded);
-                done_with_current = false;
-                steps = 0;
-            }
-            steps += 1;
-            if steps > SEEK_BOUND {
-                // Forward, a key whose answer is found is read; in reverse the
-                // candidate may not be the newest visible version yet.
-                let read = done_with_current;
-                if let Some(write) = found.take().filter(|_| read) {
-                    self.emit(&current, write, out)?;
-                }
-                return Ok(Some(Jump { key: current, read }));
-            }
-            if done_with_current || commit_ts > ts {
-                continue;
-            }
-            let write = Write::decode(&value)?;
-            if write.is_data() {
-                found = Some(write);
-                done_with_current = !reverse;
-            }
-        }
-        if let Some(write) = found.take() {
-            self.emit(&current, write, out)?;
-        }
-        Ok(None)
-    }
-
-    fn emit(&self, encoded: &[u8], write: Write, out: &mut Vec<(Vec<u8>, Vec<u8>)>) -> Result<()> {
-        if write.write_type == WriteType::Put {
-            out.push((decode_key(encoded)?, self.load_value(encoded, write)?));
-        }
-        Ok(())
-    }
 }
 
 /// The part of an encoded `range` a scan that returned `out` has answered

@@ -189,6 +189,21 @@ impl Write {
     }
 }
 
+/// The `latest` family's value for a key: the commit timestamp of the key's
+/// newest data version, then that version's encoded write record.
+pub fn encode_latest(commit_ts: u64, record: &[u8]) -> Vec<u8> {
+    let mut buf = Vec::with_capacity(8 + record.len());
+    buf.extend_from_slice(&commit_ts.to_be_bytes());
+    buf.extend_from_slice(record);
+    buf
+}
+
+/// Inverse of [`encode_latest`].
+pub fn decode_latest(mut input: &[u8]) -> Result<(u64, Write)> {
+    let commit_ts = take_u64(&mut input)?;
+    Ok((commit_ts, Write::decode(input)?))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -13,7 +13,7 @@ use crate::gc::{self, GcStats};
 use crate::latch::Latches;
 use crate::lock_table::LockTable;
 use crate::reader::{MvccReader, covered_range, lock_info};
-use crate::record::{Lock, Write};
+use crate::record::{Lock, Write, encode_latest};
 use crate::row_cache::{RowCache, Stamp};
 use crate::{Error, LockInfo, Result};
 use codec::mvcc::{encode_key, split_ts};
@@ -39,6 +39,7 @@ pub struct TxnStore<E: Engine> {
 impl<E: Engine> TxnStore<E> {
     /// Serve transactions out of `engine`, whose locks are loaded first.
     pub fn open(engine: E) -> Result<Self> {
+        backfill_latest(&engine)?;
         let locks = LockTable::load(
             engine
                 .snapshot()
@@ -112,7 +113,7 @@ impl<E: Engine> TxnStore<E> {
         stamp: Stamp,
         ts: u64,
     ) -> Result<Option<Vec<u8>>> {
-        match reader.newest_data_write(encoded, u64::MAX)? {
+        match reader.latest(encoded)? {
             Some((commit_ts, write)) if commit_ts <= ts => {
                 let value = reader.data_value(encoded, write)?;
                 self.rows.fill(encoded, stamp, commit_ts, value.as_deref());
@@ -361,4 +362,40 @@ fn committed_keys(batch: &WriteBatch) -> Result<Vec<Vec<u8>>> {
         }
     }
     Ok(keys)
+}
+
+/// Give a store written before the `latest` family existed its entries: the
+/// newest data version of every key, from `write`. Rewriting an entry with
+/// the same version is harmless, so running this when the family merely
+/// happens to be empty is too.
+fn backfill_latest<E: Engine>(engine: &E) -> Result<()> {
+    let snap = engine.snapshot();
+    let everything = KeyRange::new(Vec::new(), None);
+    if snap.scan(Cf::Latest, &everything, false).next().is_some() {
+        return Ok(());
+    }
+    let mut batch = WriteBatch::new();
+    let mut current: Vec<u8> = Vec::new();
+    let mut found = false;
+    for item in snap.scan(Cf::Write, &everything, false) {
+        let (key, record) = item?;
+        let (encoded, commit_ts) = split_ts(&key)?;
+        if encoded != current.as_slice() {
+            current.clear();
+            current.extend_from_slice(encoded);
+            found = false;
+        }
+        if !found && Write::encoded_is_data(&record) {
+            found = true;
+            batch.put(Cf::Latest, encoded.to_vec(), encode_latest(commit_ts, &record));
+            if batch.len() >= 1024 {
+                engine.write(std::mem::take(&mut batch))?;
+            }
+        }
+    }
+    if !batch.is_empty() {
+        batch.set_sync(true);
+        engine.write(batch)?;
+    }
+    Ok(())
 }

@@ -82,6 +82,33 @@ fn point_reads_stay_true_across_commits() {
     assert_eq!(s.get(b"j", 60).unwrap(), None);
 }
 
+/// A store written before the `latest` family existed gets its entries when
+/// it is opened, so reads through it see the same data.
+#[test]
+fn a_store_without_latest_entries_is_backfilled() {
+    use storage::{Cf, Engine, KeyRange};
+    let dir = tempfile::tempdir().unwrap();
+    let engine = FjallEngine::open(EngineConfig::new(dir.path())).unwrap();
+    let s = TxnStore::open(engine.clone()).unwrap();
+    write(&s, put(b"a", b"1"), 10, 11);
+    write(&s, put(b"a", b"2"), 20, 21);
+    write(&s, put(b"b", b"x"), 30, 31);
+    write(&s, Mutation::Delete(b"b".to_vec()), 40, 41);
+    prewrite(&s, &[put(b"a", b"never")], b"a", 50, 1000, 1).unwrap();
+    s.batch_rollback(&[b"a".to_vec()], 50).unwrap();
+    drop(s);
+    engine
+        .delete_range(&[Cf::Latest], &KeyRange::new(Vec::new(), Some(vec![0xff; 16])))
+        .unwrap();
+    let s = TxnStore::open(engine).unwrap();
+    assert_eq!(s.get(b"a", 60).unwrap().as_deref(), Some(&b"2"[..]));
+    assert_eq!(s.get(b"a", 15).unwrap().as_deref(), Some(&b"1"[..]));
+    assert_eq!(s.get(b"b", 35).unwrap().as_deref(), Some(&b"x"[..]));
+    assert_eq!(s.get(b"b", 60).unwrap(), None);
+    let all = s.scan(b"", None, 10, 60, false).unwrap();
+    assert_eq!(all, [(b"a".to_vec(), b"2".to_vec())]);
+}
+
 #[test]
 fn prewrite_checks_conflicts_and_locks() {
     let (_d, s) = store();
