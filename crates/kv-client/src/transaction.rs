@@ -6,9 +6,11 @@
 //! 2. **prewrite** every key, one request per region, all regions at once;
 //!    a write conflict aborts, a lock in the way is resolved (or waited for);
 //! 3. take `commit_ts` from the TSO;
-//! 4. **commit the primary**: the moment the transaction is committed;
-//! 5. commit the secondaries in the background. A reader that meets one of
-//!    their locks first asks the primary and rolls the lock forward itself.
+//! 4. **commit the primary**, in one atomic batch with the secondaries of
+//!    its region: the moment the transaction is committed;
+//! 5. commit the secondaries of other regions in the background. A reader
+//!    that meets one of their locks first asks the primary and rolls the lock
+//!    forward itself.
 
 use crate::backoff::Backoff;
 use crate::resolver::LockResolver;
@@ -350,12 +352,12 @@ impl Transaction {
             return Err(e);
         }
         let commit_ts = committer.client.current_ts().await?;
-        committer.commit_primary(commit_ts).await?;
         let secondaries = keys
             .into_iter()
             .filter(|k| *k != committer.primary)
             .collect();
-        committer.finish_in_background(secondaries, Some(commit_ts));
+        let elsewhere = committer.commit_primary(commit_ts, secondaries).await?;
+        committer.finish_in_background(elsewhere, Some(commit_ts));
         Ok(commit_ts)
     }
 }
@@ -459,17 +461,37 @@ impl Committer {
         Ok(())
     }
 
-    /// Commit the primary key: after this returns Ok the transaction is
-    /// committed, whatever happens to the secondaries.
-    async fn commit_primary(&self, commit_ts: u64) -> Result<()> {
+    /// Commit the primary key, and in the same atomic batch the secondaries
+    /// in its region: after this returns Ok the transaction is committed.
+    /// Returns the secondaries in other regions, still to commit. Committing
+    /// a region's keys at once spares a second request and a second fsync
+    /// for what is usually the whole transaction.
+    async fn commit_primary(
+        &self,
+        commit_ts: u64,
+        secondaries: Vec<Vec<u8>>,
+    ) -> Result<Vec<Vec<u8>>> {
         let inner = &self.client.inner;
         let mut backoff = self.backoff();
         loop {
             let region = inner.regions.locate(&self.primary).await?;
+            let mut keys = vec![self.primary.clone()];
+            let mut elsewhere = Vec::new();
+            for (info, group) in inner
+                .regions
+                .group_by_region(secondaries.iter().cloned(), |k| k)
+                .await?
+            {
+                if info.region.id == region.region.id {
+                    keys.extend(group);
+                } else {
+                    elsewhere.extend(group);
+                }
+            }
             let req = CommitRequest {
                 context: Some(region.context()),
                 start_version: self.start_ts,
-                keys: vec![self.primary.clone()],
+                keys,
                 commit_version: commit_ts,
             };
             let resp = inner
@@ -485,7 +507,7 @@ impl Committer {
                 continue;
             }
             return match resp.error {
-                None => Ok(()),
+                None => Ok(elsewhere),
                 Some(e) => Err(key_error(e)),
             };
         }
