@@ -1469,7 +1469,11 @@ impl Session {
                     return Err(e);
                 }
             };
-            let written = txn.written_since(&savepoint);
+            let written = txn
+                .written_since(&savepoint)
+                .into_iter()
+                .filter(|key| needs_row_lock(schema, key))
+                .collect();
             match txn.lock_keys(written, for_update_ts).await {
                 Ok(()) => return Ok(output),
                 Err(kv_client::Error::WriteConflict { .. }) if attempt < STATEMENT_RETRIES => {
@@ -1696,4 +1700,19 @@ mod tests {
             "SET @OLD=@@SQL_MODE  ;CREATE TABLE t (a int)   ENGINE = innodb  "
         );
     }
+}
+
+/// Whether a pessimistic statement must lock a key it wrote. Entries of
+/// non-unique indexes end with the row's handle, so only writers of that row,
+/// who must lock its row key first, ever write them: locking them too would
+/// only add work (TiDB skips them as well). Prewrite checks them for
+/// conflicts after the transaction's `for_update_ts`, not its `start_ts`.
+fn needs_row_lock(schema: &InfoSchema, key: &[u8]) -> bool {
+    let Ok(codec::table::Key::Index { table, index, .. }) = codec::table::Key::decode(key) else {
+        return true;
+    };
+    schema
+        .table_by_id(table)
+        .and_then(|t| t.indexes.iter().find(|i| i.id == index))
+        .is_none_or(|i| i.unique)
 }

@@ -18,6 +18,7 @@
 //! replays a prefix of the journal.
 
 mod group_commit;
+mod journal_file;
 
 use crate::delete_range::{
     CfSet, DeletedRanges, Era, FilterFactory, META_KEYSPACE, Mutation, RangeRecord, cf_index,
@@ -34,6 +35,7 @@ use fjall::{
     PersistMode, Readable, SeqNo,
 };
 use group_commit::GroupCommit;
+use journal_file::JournalFile;
 use std::ops::Bound;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -165,6 +167,8 @@ struct Inner {
     meta: Keyspace,
     ranges: Arc<DeletedRanges>,
     commits: GroupCommit,
+    /// The active journal, fdatasynced outside fjall's lock.
+    journal: std::sync::Mutex<JournalFile>,
 }
 
 impl FjallEngine {
@@ -215,6 +219,7 @@ impl FjallEngine {
             meta,
             ranges,
             commits: GroupCommit::default(),
+            journal: std::sync::Mutex::new(JournalFile::new(&config.path)),
         };
         Ok(Self {
             inner: Arc::new(inner),
@@ -316,8 +321,14 @@ impl Inner {
     }
 
     fn sync_journal(&self, ticket: u64) -> Result<()> {
-        self.commits
-            .sync(ticket, || Ok(self.db.persist(PersistMode::SyncData)?))
+        self.commits.sync(ticket, || {
+            self.db.persist(PersistMode::Buffer)?;
+            // Only the group commit's syncer gets here: never contended.
+            self.journal
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .sync_data()
+        })
     }
 
     /// Before a batch writes into an active deleted range, retire the range,

@@ -97,7 +97,11 @@ pub fn prewrite<S: Snapshot>(
         }
         None => {}
     }
-    match own_record_or_conflict(reader, &encoded, raw_key, start_ts, start_ts)? {
+    // A pessimistic transaction leaves keys only its own row locks guard
+    // (non-unique index entries) unlocked: what changed before its latest
+    // `for_update_ts` was seen by the statements that wrote them.
+    let conflict_after = start_ts.max(props.for_update_ts);
+    match own_record_or_conflict(reader, &encoded, raw_key, start_ts, conflict_after)? {
         Some(WriteType::Rollback) => {
             return Err(Error::RolledBack {
                 start_ts,

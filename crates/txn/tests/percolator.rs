@@ -343,6 +343,38 @@ fn gc_drops_rollbacks_and_old_versions() {
     assert_eq!(s.get(b"k", 40).unwrap().as_deref(), Some(&b"3"[..]));
 }
 
+/// A pessimistic transaction does not lock keys its row locks already guard
+/// (non-unique index entries): their prewrite checks for writes after the
+/// transaction's for_update_ts, not after its start_ts.
+#[test]
+fn unlocked_keys_of_pessimistic_transactions_conflict_after_for_update_ts() {
+    let (_d, s) = store();
+    write(&s, put(b"i", b"old"), 10, 20);
+    let props = |for_update_ts| PrewriteProps {
+        primary: b"i",
+        start_ts: 15,
+        lock_ttl: 1000,
+        txn_size: 1,
+        for_update_ts,
+    };
+    // Written at 20, after start_ts 15 but before for_update_ts 25: fine.
+    s.prewrite(&[put(b"i", b"new")], &[false], &props(25)).unwrap();
+    s.commit(&[b"i".to_vec()], 15, 30).unwrap();
+    assert_eq!(s.get(b"i", 31).unwrap().as_deref(), Some(&b"new"[..]));
+    // Written at 30, after the for_update_ts 28 of this one: a conflict.
+    let late = PrewriteProps {
+        primary: b"i",
+        start_ts: 16,
+        lock_ttl: 1000,
+        txn_size: 1,
+        for_update_ts: 28,
+    };
+    assert!(matches!(
+        s.prewrite(&[put(b"i", b"x")], &[false], &late),
+        Err(Error::WriteConflict { .. })
+    ));
+}
+
 #[test]
 fn pessimistic_locks_reserve_keys_until_prewrite() {
     let (_d, s) = store();

@@ -150,6 +150,8 @@ pub struct InfoSchema {
     pub version: u64,
     databases: HashMap<String, Arc<DatabaseDef>>,
     tables: HashMap<(String, String), Arc<TableDef>>,
+    /// The same tables by id, for keys (which name tables by id).
+    by_id: HashMap<i64, Arc<TableDef>>,
 }
 
 impl InfoSchema {
@@ -162,9 +164,11 @@ impl InfoSchema {
         for (db, tables) in content {
             let db_key = db.name.to_lowercase();
             for table in tables {
+                let table = Arc::new(table);
+                schema.by_id.insert(table.id, table.clone());
                 schema
                     .tables
-                    .insert((db_key.clone(), table.name.to_lowercase()), Arc::new(table));
+                    .insert((db_key.clone(), table.name.to_lowercase()), table);
             }
             schema.databases.insert(db_key, Arc::new(db));
         }
@@ -179,6 +183,11 @@ impl InfoSchema {
     /// A table by database and name (case-insensitive).
     pub fn table(&self, db: &str, table: &str) -> Option<&Arc<TableDef>> {
         self.tables.get(&(db.to_lowercase(), table.to_lowercase()))
+    }
+
+    /// The table with this id.
+    pub fn table_by_id(&self, id: i64) -> Option<&Arc<TableDef>> {
+        self.by_id.get(&id)
     }
 
     /// All databases, sorted by name.
