@@ -79,6 +79,15 @@ impl<E: Engine> KvNode<E> {
         Ok(())
     }
 
+    /// Run a write command that does not sync on the calling task. It waits
+    /// for no disk (the journal's fsync runs outside the append lock, see
+    /// `storage::fjall_engine::journal_file`), only for its latches, so a
+    /// trip to the blocking pool and back (two thread wake-ups) would cost
+    /// more than the command.
+    async fn inline<T>(&self, command: impl FnOnce(&TxnStore<E>) -> T) -> Result<T, RpcError> {
+        Ok(command(&self.store))
+    }
+
     /// Run a write command off the async workers: writes may wait for fsync.
     async fn blocking<T: Send + 'static>(
         &self,
@@ -191,7 +200,7 @@ impl<E: Engine> KvService for KvNode<E> {
             req.for_update_ts,
         );
         let result = self
-            .blocking(move |s| {
+            .inline(move |s| {
                 let props = PrewriteProps {
                     primary: &primary,
                     start_ts,
@@ -225,7 +234,7 @@ impl<E: Engine> KvService for KvNode<E> {
             let (keys, primary) = (keys.clone(), req.primary_lock.clone());
             let (lock_ttl, for_update_ts, txn_size) =
                 (req.lock_ttl, req.for_update_ts, keys.len() as u64);
-            self.blocking(move |s| {
+            self.inline(move |s| {
                 let props = PrewriteProps {
                     primary: &primary,
                     start_ts,
