@@ -263,9 +263,10 @@ fn scans_merge_versions_locks_and_limits() {
     );
 }
 
-/// Scans seek past keys with many versions instead of stepping through them
-/// (`SEEK_BOUND`); the answer must not change, whichever way and at
-/// whichever timestamp they read, and whatever the limit.
+/// Scans walk the newest versions (`latest`) and go to the version history
+/// only for keys newer than their timestamp; the answer must match a model
+/// of every version, whichever way and at whichever timestamp they read, and
+/// whatever the limit.
 #[test]
 fn scans_over_many_versions_match_a_model() {
     let (_d, s) = store();
