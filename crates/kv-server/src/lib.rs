@@ -79,16 +79,13 @@ impl<E: Engine> KvNode<E> {
         Ok(())
     }
 
-    /// Run a write command that does not sync on the calling task. It waits
-    /// for no disk (the journal's fsync runs outside the append lock, see
-    /// `storage::fjall_engine::journal_file`), only for its latches, so a
+    /// Run a write command off the async workers: writes that sync wait for
+    /// fsync. Commands that do not sync (prewrite, pessimistic locking) run
+    /// on the calling task instead: they wait for no disk (the journal's
+    /// fsync runs outside its append lock, see
+    /// `storage::fjall_engine::journal_file`), only for their latches, and a
     /// trip to the blocking pool and back (two thread wake-ups) would cost
     /// more than the command.
-    async fn inline<T>(&self, command: impl FnOnce(&TxnStore<E>) -> T) -> Result<T, RpcError> {
-        Ok(command(&self.store))
-    }
-
-    /// Run a write command off the async workers: writes may wait for fsync.
     async fn blocking<T: Send + 'static>(
         &self,
         command: impl FnOnce(&TxnStore<E>) -> T + Send + 'static,
@@ -191,26 +188,16 @@ impl<E: Engine> KvService for KvNode<E> {
                 Op::Del => Mutation::Delete(m.key),
             })
             .collect();
-        let pessimistic = req.is_pessimistic_lock;
-        let (primary, start_ts, lock_ttl, txn_size, for_update_ts) = (
-            req.primary_lock,
-            req.start_version,
-            req.lock_ttl,
-            req.txn_size,
-            req.for_update_ts,
-        );
+        let props = PrewriteProps {
+            primary: &req.primary_lock,
+            start_ts: req.start_version,
+            lock_ttl: req.lock_ttl,
+            txn_size: req.txn_size,
+            for_update_ts: req.for_update_ts,
+        };
         let result = self
-            .inline(move |s| {
-                let props = PrewriteProps {
-                    primary: &primary,
-                    start_ts,
-                    lock_ttl,
-                    txn_size,
-                    for_update_ts,
-                };
-                s.prewrite(&mutations, &pessimistic, &props)
-            })
-            .await?;
+            .store
+            .prewrite(&mutations, &req.is_pessimistic_lock, &props);
         Ok(PrewriteResponse {
             error: split(result)?.1,
             ..Default::default()
@@ -228,24 +215,16 @@ impl<E: Engine> KvService for KvNode<E> {
             });
         }
         let deadline = Instant::now() + Duration::from_millis(req.wait_timeout_ms);
-        let keys = Arc::new(req.keys);
         let start_ts = req.start_version;
-        let attempt = || {
-            let (keys, primary) = (keys.clone(), req.primary_lock.clone());
-            let (lock_ttl, for_update_ts, txn_size) =
-                (req.lock_ttl, req.for_update_ts, keys.len() as u64);
-            self.inline(move |s| {
-                let props = PrewriteProps {
-                    primary: &primary,
-                    start_ts,
-                    lock_ttl,
-                    txn_size,
-                    for_update_ts,
-                };
-                s.acquire_pessimistic_lock(&keys, &props)
-            })
+        let props = PrewriteProps {
+            primary: &req.primary_lock,
+            start_ts,
+            lock_ttl: req.lock_ttl,
+            txn_size: req.keys.len() as u64,
+            for_update_ts: req.for_update_ts,
         };
-        let mut result = attempt().await?;
+        let attempt = || self.store.acquire_pessimistic_lock(&req.keys, &props);
+        let mut result = attempt();
         // Wait while another transaction holds a lock, as a MySQL statement
         // waits for a row lock: register, try again (a release in between
         // wakes the registration), then sleep until woken or timed out.
@@ -257,7 +236,7 @@ impl<E: Engine> KvService for KvNode<E> {
             let (holder, key) = (lock.lock_ts, lock.key.clone());
             let waiter = self.waits.register(&key);
             let woken = waiter.armed();
-            result = attempt().await?;
+            result = attempt();
             if !matches!(&result, Err(txn::Error::KeyIsLocked(l)) if l.lock_ts == holder) {
                 continue;
             }
@@ -275,7 +254,7 @@ impl<E: Engine> KvService for KvNode<E> {
             }
             let _ = tokio::time::timeout(deadline - now, woken).await;
             self.waits.end_wait(start_ts);
-            result = attempt().await?;
+            result = attempt();
         }
         Ok(PessimisticLockResponse {
             error: split(result)?.1,

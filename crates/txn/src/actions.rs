@@ -206,7 +206,11 @@ pub fn commit<S: Snapshot>(
             // cannot lock the key before this lock is gone), so this one is
             // the key's newest.
             let record = write.encode();
-            batch.put(Cf::Latest, encoded.clone(), encode_latest(commit_ts, &record));
+            batch.put(
+                Cf::Latest,
+                encoded.clone(),
+                encode_latest(commit_ts, &record),
+            );
             batch.put(Cf::Write, key_with_ts(&encoded, commit_ts), record);
             batch.delete(Cf::Lock, encoded);
             Ok(())

@@ -136,7 +136,7 @@ impl<S: Snapshot> MvccReader<S> {
     }
 
     /// The value as of a `ts` older than the key's newest version.
-    fn value_before_latest(&self, encoded: &[u8], ts: u64) -> Result<Option<Vec<u8>>> {
+    pub fn value_before_latest(&self, encoded: &[u8], ts: u64) -> Result<Option<Vec<u8>>> {
         match self.newest_data_write(encoded, ts)? {
             Some((_, write)) => self.data_value(encoded, write),
             None => Ok(None),
@@ -182,7 +182,6 @@ impl<S: Snapshot> MvccReader<S> {
         }
         Ok(out)
     }
-
 }
 
 /// The part of an encoded `range` a scan that returned `out` has answered

@@ -24,8 +24,8 @@
 //! Stamps are shared by keys hashing to the same slot, which only costs a
 //! needless refill now and then.
 
-use quick_cache::sync::Cache;
 use quick_cache::Weighter;
+use quick_cache::sync::Cache;
 use std::hash::{BuildHasher, RandomState};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};

@@ -82,7 +82,7 @@ impl<E: Engine> TxnStore<E> {
             // The engine first, then the row cache, then the lock table (see
             // `lock_table` and `row_cache`).
             let changes = LockTable::changes(&batch)?;
-            let committed = committed_keys(&batch)?;
+            let committed = committed_keys(&batch);
             self.engine.write(batch)?;
             for key in &committed {
                 self.rows.invalidate(key);
@@ -120,7 +120,7 @@ impl<E: Engine> TxnStore<E> {
                 Ok(value)
             }
             // A read older than the newest version: the cache cannot help.
-            Some(_) => reader.value(encoded, ts),
+            Some(_) => reader.value_before_latest(encoded, ts),
             None => {
                 self.rows.fill(encoded, stamp, 0, None);
                 Ok(None)
@@ -350,18 +350,17 @@ impl<E: Engine> TxnStore<E> {
     }
 }
 
-/// The encoded keys to which `batch` commits a new data version (a put or
-/// delete record in `write`; rollback markers change no value).
-fn committed_keys(batch: &WriteBatch) -> Result<Vec<Vec<u8>>> {
-    let mut keys = Vec::new();
-    for modify in batch.modifies() {
-        if let Modify::Put(Cf::Write, key, record) = modify
-            && Write::encoded_is_data(record)
-        {
-            keys.push(split_ts(key)?.0.to_vec());
-        }
-    }
-    Ok(keys)
+/// The encoded keys to which `batch` commits a new data version: a commit
+/// writes each one's new `latest` entry.
+fn committed_keys(batch: &WriteBatch) -> Vec<Vec<u8>> {
+    batch
+        .modifies()
+        .iter()
+        .filter_map(|modify| match modify {
+            Modify::Put(Cf::Latest, key, _) => Some(key.clone()),
+            _ => None,
+        })
+        .collect()
 }
 
 /// Give a store written before the `latest` family existed its entries: the
@@ -387,7 +386,11 @@ fn backfill_latest<E: Engine>(engine: &E) -> Result<()> {
         }
         if !found && Write::encoded_is_data(&record) {
             found = true;
-            batch.put(Cf::Latest, encoded.to_vec(), encode_latest(commit_ts, &record));
+            batch.put(
+                Cf::Latest,
+                encoded.to_vec(),
+                encode_latest(commit_ts, &record),
+            );
             if batch.len() >= 1024 {
                 engine.write(std::mem::take(&mut batch))?;
             }

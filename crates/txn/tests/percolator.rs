@@ -98,7 +98,10 @@ fn a_store_without_latest_entries_is_backfilled() {
     s.batch_rollback(&[b"a".to_vec()], 50).unwrap();
     drop(s);
     engine
-        .delete_range(&[Cf::Latest], &KeyRange::new(Vec::new(), Some(vec![0xff; 16])))
+        .delete_range(
+            &[Cf::Latest],
+            &KeyRange::new(Vec::new(), Some(vec![0xff; 16])),
+        )
         .unwrap();
     let s = TxnStore::open(engine).unwrap();
     assert_eq!(s.get(b"a", 60).unwrap().as_deref(), Some(&b"2"[..]));
@@ -359,7 +362,8 @@ fn unlocked_keys_of_pessimistic_transactions_conflict_after_for_update_ts() {
         for_update_ts,
     };
     // Written at 20, after start_ts 15 but before for_update_ts 25: fine.
-    s.prewrite(&[put(b"i", b"new")], &[false], &props(25)).unwrap();
+    s.prewrite(&[put(b"i", b"new")], &[false], &props(25))
+        .unwrap();
     s.commit(&[b"i".to_vec()], 15, 30).unwrap();
     assert_eq!(s.get(b"i", 31).unwrap().as_deref(), Some(&b"new"[..]));
     // Written at 30, after the for_update_ts 28 of this one: a conflict.

@@ -207,9 +207,7 @@ impl Expr {
             }
             Expr::Cast(e, _) => e.columns_used(out),
             Expr::Binary { left, right, .. } => left.columns_used(out) && right.columns_used(out),
-            Expr::InList { expr, list, .. } => {
-                expr.columns_used(out) && all(list, out)
-            }
+            Expr::InList { expr, list, .. } => expr.columns_used(out) && all(list, out),
             Expr::Between {
                 expr, low, high, ..
             } => expr.columns_used(out) && low.columns_used(out) && high.columns_used(out),
