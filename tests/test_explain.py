@@ -36,8 +36,12 @@ def leaf(cur, sql: str) -> tuple[str, str, str]:
 def test_access_paths(cur):
     assert leaf(cur, "SELECT c FROM t WHERE id = 2") == ("Point_Get", "table:t", "handle:2")
     assert leaf(cur, "SELECT c FROM t WHERE id IN (2, 1)") == ("Batch_Point_Get", "table:t", "handle:[2 1]")
-    assert leaf(cur, "SELECT c FROM t WHERE id BETWEEN 1 AND 5") == (
-        "TableRangeScan", "table:t", "range:[1,6), keep order:false")
+    # A short closed handle range is read as points, a wide or open one scanned.
+    assert leaf(cur, "SELECT c FROM t WHERE id BETWEEN 1 AND 5") == ("Batch_Point_Get", "table:t", "handle:[1 2 3 4 5]")
+    assert leaf(cur, "SELECT c FROM t WHERE id > 0 AND id < 3") == ("Batch_Point_Get", "table:t", "handle:[1 2]")
+    assert leaf(cur, "SELECT c FROM t WHERE id BETWEEN 1 AND 1000") == (
+        "TableRangeScan", "table:t", "range:[1,1001), keep order:false")
+    assert leaf(cur, "SELECT c FROM t WHERE id >= 1") == ("TableRangeScan", "table:t", "range:[1,+inf), keep order:false")
     assert leaf(cur, "SELECT c FROM t WHERE k = 10")[:2] == ("IndexLookUp", "table:t, index:k(k)")
     assert leaf(cur, "SELECT c FROM t WHERE u = 100")[:2] == ("IndexLookUp", "table:t, index:u(u)")
     assert leaf(cur, "SELECT c FROM t WHERE c = 'a'")[0] == "TableFullScan"

@@ -1445,6 +1445,28 @@ fn handle_of_datum(d: &Datum) -> Option<i64> {
     }
 }
 
+/// The widest handle range read as point gets instead of a range scan.
+///
+/// A range scan merges every memtable and level of the LSM and steps over
+/// each version a hot row has gathered there since the last flush, while a
+/// point get seeks straight to the newest version or finds it in the row
+/// cache: under sysbench's skewed updates a 100-row `BETWEEN` reads ~4x
+/// faster as points. The price is paid by sparse ranges, one negative
+/// lookup (then a cached absence) per missing handle, and this bound caps
+/// it.
+const POINT_SPAN_MAX: i64 = 128;
+
+/// Every handle of a closed range at most [`POINT_SPAN_MAX`] wide, given its
+/// bounds as (handle, inclusive).
+fn short_span(low: Option<(i64, bool)>, high: Option<(i64, bool)>) -> Option<Vec<i64>> {
+    let (low, low_inc) = low?;
+    let (high, high_inc) = high?;
+    let first = if low_inc { low } else { low.checked_add(1)? };
+    let last = if high_inc { high } else { high.checked_sub(1)? };
+    let width = last.checked_sub(first)?.checked_add(1)?;
+    (width <= POINT_SPAN_MAX).then(|| (first..=last).collect())
+}
+
 impl<'a, 'c> Planner<'a, 'c> {
     /// `e`'s value if it is a constant for this execution. Reading a
     /// placeholder here does not pin a cached plan to the values: access
@@ -1589,6 +1611,9 @@ impl<'a, 'c> Planner<'a, 'c> {
                 .high
                 .as_ref()
                 .and_then(|(v, inc)| Some((handle_of_datum(v)?, *inc)));
+            if let Some(handles) = short_span(low, high) {
+                return Access::Handles(handles);
+            }
             let range = codec::table::row_range(table.id);
             let start = match low {
                 Some((v, true)) => crate::table::row_key(table, v),
@@ -2594,5 +2619,40 @@ impl Plan {
             | Plan::Limit { input, .. } => input.refresh_access(planner),
             Plan::Union(inputs, _) => inputs.iter_mut().for_each(|p| p.refresh_access(planner)),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn short_closed_handle_ranges_become_points() {
+        assert_eq!(
+            short_span(Some((1, true)), Some((3, true))),
+            Some(vec![1, 2, 3])
+        );
+        assert_eq!(
+            short_span(Some((1, false)), Some((3, false))),
+            Some(vec![2])
+        );
+        assert_eq!(short_span(Some((5, true)), Some((4, true))), Some(vec![]));
+        assert_eq!(
+            short_span(Some((1, true)), Some((POINT_SPAN_MAX, true))).map(|h| h.len()),
+            Some(128)
+        );
+        assert_eq!(
+            short_span(Some((1, true)), Some((POINT_SPAN_MAX + 1, true))),
+            None
+        );
+        assert_eq!(short_span(None, Some((3, true))), None);
+        assert_eq!(
+            short_span(Some((i64::MIN, true)), Some((i64::MAX, true))),
+            None
+        );
+        assert_eq!(
+            short_span(Some((i64::MAX, false)), Some((i64::MAX, true))),
+            None
+        );
     }
 }
