@@ -17,8 +17,13 @@ pub const TS_LEN: usize = 8;
 /// all its versions.
 pub fn encode_key(raw: &[u8]) -> Vec<u8> {
     let mut buf = Vec::with_capacity(bytes::encoded_len(raw.len()) + TS_LEN);
-    bytes::encode_bytes(&mut buf, raw);
+    encode_key_into(&mut buf, raw);
     buf
+}
+
+/// [`encode_key`] appended to `buf`, for loops that reuse one buffer.
+pub fn encode_key_into(buf: &mut Vec<u8>, raw: &[u8]) {
+    bytes::encode_bytes(buf, raw);
 }
 
 /// The user key back from [`encode_key`]'s form (a timestamp suffix, if any, is

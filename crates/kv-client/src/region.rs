@@ -9,7 +9,7 @@
 use crate::backoff::Backoff;
 use crate::{Error, Result};
 use arc_swap::ArcSwap;
-use codec::mvcc::{decode_key, encode_key};
+use codec::mvcc::{decode_key, encode_key, encode_key_into};
 use proto::PdService;
 use proto::kvrpc::{Context, Region, RegionError, region_error::Kind};
 use proto::pdrpc::GetRegionRequest;
@@ -161,14 +161,15 @@ impl RegionCache {
         key: impl Fn(&T) -> &[u8],
     ) -> Result<Vec<(RegionInfo, Vec<T>)>> {
         let mut groups: Vec<(RegionInfo, Vec<T>)> = Vec::new();
+        let mut encoded = Vec::new();
         for item in items {
-            let info = self.locate(key(&item)).await?;
-            match groups
-                .iter_mut()
-                .find(|(r, _)| r.region.id == info.region.id)
-            {
+            // Keys mostly fall in a region already found: test those first,
+            // so the cache is searched (and a region cloned) once per group.
+            encoded.clear();
+            encode_key_into(&mut encoded, key(&item));
+            match groups.iter_mut().find(|(r, _)| r.contains_encoded(&encoded)) {
                 Some((_, group)) => group.push(item),
-                None => groups.push((info, vec![item])),
+                None => groups.push((self.locate_encoded(&encoded).await?, vec![item])),
             }
         }
         Ok(groups)

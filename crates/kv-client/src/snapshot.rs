@@ -71,29 +71,35 @@ impl Snapshot {
     pub async fn batch_get(&self, keys: &[Vec<u8>]) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
         let inner = &self.client.inner;
         let mut backoff = self.backoff();
-        let mut pending: Vec<Vec<u8>> = keys.to_vec();
+        // Positions in `keys` still to read: a group that failed goes back
+        // here, and the next round groups it by the regions then known.
+        let mut pending: Vec<usize> = (0..keys.len()).collect();
         let mut out = Vec::with_capacity(keys.len());
-        'groups: while !pending.is_empty() {
+        while !pending.is_empty() {
             for (region, group) in inner
                 .regions
-                .group_by_region(std::mem::take(&mut pending), |k| k)
+                .group_by_region(
+                    std::mem::take(&mut pending)
+                        .into_iter()
+                        .map(|i| (i, keys[i].as_slice())),
+                    |(_, key)| key,
+                )
                 .await?
             {
                 let req = BatchGetRequest {
                     context: Some(region.context()),
-                    keys: group,
+                    keys: group.iter().map(|(_, key)| key.to_vec()).collect(),
                     version: self.ts,
                 };
-                let keys_sent = req.keys.clone();
                 let resp = inner.kv.kv_batch_get(req).await?;
                 if let Some(e) = resp.region_error {
-                    pending.extend(keys_sent);
+                    pending.extend(group.iter().map(|(i, _)| i));
                     inner.regions.on_region_error(e, &mut backoff).await?;
-                    continue 'groups;
+                    continue;
                 }
                 match outcome(resp.error)? {
                     Outcome::Locked(lock) => {
-                        pending.extend(keys_sent);
+                        pending.extend(group.iter().map(|(i, _)| i));
                         resolve_or_wait(&self.client, &lock, &mut backoff).await?;
                     }
                     Outcome::Done => out.extend(resp.pairs.into_iter().map(|p| (p.key, p.value))),

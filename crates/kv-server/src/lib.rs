@@ -54,8 +54,10 @@ impl<E: Engine> KvNode<E> {
         keys: impl IntoIterator<Item = &'a [u8]>,
     ) -> Routed {
         self.check_context(ctx)?;
+        let mut encoded = Vec::new();
         for key in keys {
-            let encoded = codec::mvcc::encode_key(key);
+            encoded.clear();
+            codec::mvcc::encode_key_into(&mut encoded, key);
             let region = &self.region;
             let inside = encoded.as_slice() >= region.start_key.as_slice()
                 && (region.end_key.is_empty() || encoded < region.end_key);
