@@ -125,6 +125,12 @@ async fn concurrent_writers_of_one_key_conflict() {
     c.put(b"k", b"0").await;
     let mut first = c.client.begin().await.unwrap();
     let mut second = c.client.begin().await.unwrap();
+    // Both read the key first. (A blind write need not conflict: a one-phase
+    // commit only has to land above the reads its store has served, so the
+    // first commit may take a timestamp below the second's start, and then
+    // the second simply comes after it.)
+    assert_eq!(first.get(b"k").await.unwrap().as_deref(), Some(&b"0"[..]));
+    assert_eq!(second.get(b"k").await.unwrap().as_deref(), Some(&b"0"[..]));
     first.put(b"k".to_vec(), b"1".to_vec());
     second.put(b"k".to_vec(), b"2".to_vec());
     first.commit().await.unwrap();

@@ -10,6 +10,20 @@ pub const LOGICAL_BITS: u32 = 18;
 /// Largest logical counter value in one millisecond.
 pub const MAX_LOGICAL: u64 = (1 << LOGICAL_BITS) - 1;
 
+/// Distance between consecutive timestamps of the oracle: it hands out even
+/// timestamps only, and the odd ones in between are left to one-phase
+/// commits, which choose their commit timestamp themselves (one above the
+/// reads a store has served, see [`one_pc_commit_ts`]). So such a commit
+/// never lands on another transaction's start timestamp, where a rollback
+/// record of that transaction would overwrite it, or be overwritten.
+pub const STEP: u64 = 2;
+
+/// The smallest odd timestamp above `ts`: what a one-phase commit takes
+/// when `ts` is the newest timestamp it must follow.
+pub fn one_pc_commit_ts(ts: u64) -> u64 {
+    (ts + 1) | 1
+}
+
 /// Build a timestamp from wall-clock milliseconds and a counter.
 pub fn compose(physical_ms: u64, logical: u64) -> u64 {
     (physical_ms << LOGICAL_BITS) | (logical & MAX_LOGICAL)
@@ -28,6 +42,13 @@ pub fn logical(ts: u64) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn one_phase_commits_take_odd_timestamps_above() {
+        assert_eq!(one_pc_commit_ts(10), 11);
+        assert_eq!(one_pc_commit_ts(11), 13);
+        assert_eq!(compose(5, 0) % STEP, 0);
+    }
 
     #[test]
     fn parts_round_trip_and_order() {

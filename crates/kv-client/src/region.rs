@@ -167,7 +167,10 @@ impl RegionCache {
             // so the cache is searched (and a region cloned) once per group.
             encoded.clear();
             encode_key_into(&mut encoded, key(&item));
-            match groups.iter_mut().find(|(r, _)| r.contains_encoded(&encoded)) {
+            match groups
+                .iter_mut()
+                .find(|(r, _)| r.contains_encoded(&encoded))
+            {
                 Some((_, group)) => group.push(item),
                 None => groups.push((self.locate_encoded(&encoded).await?, vec![item])),
             }

@@ -57,6 +57,10 @@ const PESSIMISTIC_LOCK_TTL_MS: u64 = 20_000;
 /// whether the holder is still alive.
 const LOCK_WAIT_SLICE_MS: u64 = 1_000;
 
+/// How far past a transaction's newest timestamp a one-phase commit may
+/// land (TiDB's async-commit safe window).
+const ONE_PC_WINDOW_MS: u64 = 2_000;
+
 impl Drop for Transaction {
     /// A transaction dropped while holding row locks releases them.
     fn drop(&mut self) {
@@ -304,8 +308,9 @@ impl Transaction {
     /// reached the stores before commit; dropping releases them.
     pub fn rollback(self) {}
 
-    /// Two-phase commit. Returns the commit timestamp (or `start_ts` for a
-    /// transaction that wrote nothing).
+    /// Commit: in one phase when every key is in one region, else in two.
+    /// Returns the commit timestamp (or `start_ts` for a transaction that
+    /// wrote nothing).
     pub async fn commit(mut self) -> Result<u64> {
         let start_ts = self.start_ts;
         let client = self.snapshot.client().clone();
@@ -347,9 +352,13 @@ impl Transaction {
             })
             .collect();
         let keys: Vec<Vec<u8>> = mutations.iter().map(|m| m.key.clone()).collect();
-        if let Err(e) = committer.prewrite(mutations).await {
-            committer.finish_in_background(keys, None);
-            return Err(e);
+        match committer.prewrite(mutations).await {
+            Ok(Some(commit_ts)) => return Ok(commit_ts),
+            Ok(None) => {}
+            Err(e) => {
+                committer.finish_in_background(keys, None);
+                return Err(e);
+            }
         }
         let commit_ts = committer.client.current_ts().await?;
         let secondaries = keys
@@ -378,18 +387,26 @@ impl Committer {
         Backoff::new(self.client.inner.config.backoff_budget)
     }
 
-    /// Prewrite all mutations, each region's group in its own task.
-    async fn prewrite(&self, mutations: Vec<Mutation>) -> Result<()> {
-        let groups = self
+    /// Prewrite all mutations, each region's group in its own task. When
+    /// they all fall in one region, the store is asked to commit them in the
+    /// same request (one-phase commit), and the commit timestamp it chose
+    /// comes back.
+    async fn prewrite(&self, mutations: Vec<Mutation>) -> Result<Option<u64>> {
+        let mut groups = self
             .client
             .inner
             .regions
             .group_by_region(mutations, |m| &m.key)
             .await?;
+        if groups.len() == 1
+            && let Some((_, group)) = groups.pop()
+        {
+            return self.prewrite_group(group, Some(self.max_commit_ts())).await;
+        }
         let mut tasks = tokio::task::JoinSet::new();
         for (_, group) in groups {
             let this = self.clone_for_task();
-            tasks.spawn(async move { this.prewrite_group(group).await });
+            tasks.spawn(async move { this.prewrite_group(group, None).await });
         }
         let mut first_error = None;
         while let Some(joined) = tasks.join_next().await {
@@ -399,7 +416,17 @@ impl Committer {
                 first_error.get_or_insert(e);
             }
         }
-        first_error.map_or(Ok(()), Err)
+        first_error.map_or(Ok(None), Err)
+    }
+
+    /// The highest commit timestamp a one-phase commit may take. The store
+    /// commits just above the reads it has served, all at TSO timestamps, so
+    /// this only guards against a clock gone wrong: a commit more than
+    /// [`ONE_PC_WINDOW_MS`] past the transaction's newest timestamp falls
+    /// back to two phases.
+    fn max_commit_ts(&self) -> u64 {
+        let newest = self.start_ts.max(self.for_update_ts);
+        codec::ts::compose(codec::ts::physical_ms(newest) + ONE_PC_WINDOW_MS, 0)
     }
 
     fn clone_for_task(&self) -> Committer {
@@ -414,15 +441,25 @@ impl Committer {
     }
 
     /// Prewrite mutations of one region; re-grouped if the region changed.
-    async fn prewrite_group(&self, mut pending: Vec<Mutation>) -> Result<()> {
+    /// With `one_pc` (the highest commit timestamp allowed), try to commit
+    /// them at once, for as long as they stay in one region; returns the
+    /// commit timestamp if that happened.
+    async fn prewrite_group(
+        &self,
+        mut pending: Vec<Mutation>,
+        mut one_pc: Option<u64>,
+    ) -> Result<Option<u64>> {
         let inner = &self.client.inner;
         let mut backoff = self.backoff();
         while !pending.is_empty() {
-            for (region, group) in inner
+            let groups = inner
                 .regions
                 .group_by_region(std::mem::take(&mut pending), |m| &m.key)
-                .await?
-            {
+                .await?;
+            if groups.len() > 1 {
+                one_pc = None;
+            }
+            for (region, group) in groups {
                 let pessimistic = !self.locked.is_empty();
                 let req = PrewriteRequest {
                     context: Some(region.context()),
@@ -440,6 +477,8 @@ impl Committer {
                     },
                     txn_size: self.txn_size,
                     for_update_ts: self.for_update_ts,
+                    try_one_pc: one_pc.is_some(),
+                    max_commit_ts: one_pc.unwrap_or(0),
                 };
                 let sent = req.mutations.clone();
                 let resp = inner.kv.kv_prewrite(req).await?;
@@ -449,6 +488,7 @@ impl Committer {
                     continue;
                 }
                 match resp.error.and_then(|e| e.kind) {
+                    None if resp.one_pc_commit_ts != 0 => return Ok(Some(resp.one_pc_commit_ts)),
                     None => {}
                     Some(Kind::Locked(lock)) => {
                         pending.extend(sent);
@@ -458,7 +498,7 @@ impl Committer {
                 }
             }
         }
-        Ok(())
+        Ok(None)
     }
 
     /// Commit the primary key, and in the same atomic batch the secondaries

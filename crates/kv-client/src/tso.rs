@@ -33,7 +33,7 @@ impl TsoClient {
                 match pd.tso(TsoRequest { count }).await {
                     Ok(resp) if resp.count >= count => {
                         for (i, waiter) in batch.drain(..).enumerate() {
-                            let _ = waiter.send(Ok(resp.first_ts + i as u64));
+                            let _ = waiter.send(Ok(resp.first_ts + i as u64 * codec::ts::STEP));
                         }
                     }
                     Ok(resp) => fail(

@@ -190,18 +190,41 @@ impl<E: Engine> KvService for KvNode<E> {
                 Op::Del => Mutation::Delete(m.key),
             })
             .collect();
-        let props = PrewriteProps {
-            primary: &req.primary_lock,
-            start_ts: req.start_version,
-            lock_ttl: req.lock_ttl,
-            txn_size: req.txn_size,
-            for_update_ts: req.for_update_ts,
+        let pessimistic = req.is_pessimistic_lock;
+        let (primary, start_ts, lock_ttl, txn_size, for_update_ts) = (
+            req.primary_lock,
+            req.start_version,
+            req.lock_ttl,
+            req.txn_size,
+            req.for_update_ts,
+        );
+        let prewrite = move |s: &TxnStore<E>, one_pc: Option<u64>, mutations: &[Mutation]| {
+            let props = PrewriteProps {
+                primary: &primary,
+                start_ts,
+                lock_ttl,
+                txn_size,
+                for_update_ts,
+            };
+            s.prewrite(mutations, &pessimistic, &props, one_pc)
         };
-        let result = self
-            .store
-            .prewrite(&mutations, &req.is_pessimistic_lock, &props);
+        let (committed, error) = if req.try_one_pc {
+            // A one-phase commit syncs: off the calling task, and the keys'
+            // lock waiters wake once it is done.
+            let mutations = Arc::new(mutations);
+            let held = mutations.clone();
+            let max_commit_ts = req.max_commit_ts;
+            let result = self
+                .blocking(move |s| prewrite(s, Some(max_commit_ts), &held))
+                .await?;
+            self.waits.wake(mutations.iter().map(Mutation::key));
+            split(result)?
+        } else {
+            split(prewrite(&self.store, None, &mutations))?
+        };
         Ok(PrewriteResponse {
-            error: split(result)?.1,
+            error,
+            one_pc_commit_ts: committed.flatten().unwrap_or(0),
             ..Default::default()
         })
     }

@@ -8,7 +8,7 @@
 //! persisted limit, which is above anything handed out before.
 
 use crate::{Error, Result};
-use codec::ts::{compose, physical_ms};
+use codec::ts::{STEP, compose, physical_ms};
 use std::sync::Mutex;
 use std::time::{SystemTime, UNIX_EPOCH};
 use storage::{Cf, Engine, Snapshot, WriteBatch};
@@ -53,13 +53,14 @@ impl<E: Engine> Tso<E> {
         })
     }
 
-    /// Allocate `count` consecutive timestamps and return the first. One call
-    /// serves a whole batch of waiting transactions, so the lock here is
-    /// taken once per batch, not once per transaction.
+    /// Allocate `count` timestamps, [`STEP`] apart, and return the first. One
+    /// call serves a whole batch of waiting transactions, so the lock here
+    /// is taken once per batch, not once per transaction.
     pub fn allocate(&self, count: u32) -> Result<u64> {
         let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
-        let first = (state.last + 1).max(compose(now_ms(), 0));
-        let last = first + u64::from(count.max(1)) - 1;
+        let next = (state.last + STEP).max(compose(now_ms(), 0));
+        let first = next.next_multiple_of(STEP);
+        let last = first + (u64::from(count.max(1)) - 1) * STEP;
         if last >= state.limit {
             let limit = compose(physical_ms(last) + WINDOW_MS, 0);
             let mut batch = WriteBatch::new();
@@ -91,7 +92,8 @@ mod tests {
             for count in [1, 5, 1000, 1] {
                 let first = tso.allocate(count).unwrap();
                 assert!(first > last, "{first} <= {last}");
-                last = first + u64::from(count) - 1;
+                assert_eq!(first % STEP, 0, "odd timestamps are for one-phase commits");
+                last = first + (u64::from(count) - 1) * STEP;
             }
         }
     }
@@ -107,7 +109,7 @@ mod tests {
                     (0..2000)
                         .flat_map(|_| {
                             let first = tso.allocate(3).unwrap();
-                            first..first + 3
+                            (0..3).map(move |i| first + i * STEP)
                         })
                         .collect::<Vec<u64>>()
                 })

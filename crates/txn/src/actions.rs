@@ -6,7 +6,7 @@ use crate::reader::{MvccReader, TxnRecord, lock_info};
 use crate::record::{Lock, LockType, SHORT_VALUE_MAX, Write, WriteType, encode_latest};
 use crate::{Error, Result};
 use codec::mvcc::{encode_key, key_with_ts};
-use storage::{Cf, Snapshot, WriteBatch};
+use storage::{Cf, Modify, Snapshot, WriteBatch};
 
 /// One key a transaction writes.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -194,25 +194,7 @@ pub fn commit<S: Snapshot>(
             Error::InvalidRequest("commit of a key that was locked but never prewritten".into()),
         ),
         Some(lock) if lock.start_ts == start_ts => {
-            let write = Write {
-                write_type: match lock.lock_type {
-                    LockType::Put | LockType::Pessimistic => WriteType::Put,
-                    LockType::Delete => WriteType::Delete,
-                },
-                start_ts,
-                short_value: lock.short_value,
-            };
-            // Versions of a key commit in timestamp order (a later writer
-            // cannot lock the key before this lock is gone), so this one is
-            // the key's newest.
-            let record = write.encode();
-            batch.put(
-                Cf::Latest,
-                encoded.clone(),
-                encode_latest(commit_ts, &record),
-            );
-            batch.put(Cf::Write, key_with_ts(&encoded, commit_ts), record);
-            batch.delete(Cf::Lock, encoded);
+            write_commit(batch, encoded, lock, commit_ts);
             Ok(())
         }
         _ => match reader.txn_record(&encoded, start_ts)? {
@@ -223,6 +205,47 @@ pub fn commit<S: Snapshot>(
             }),
         },
     }
+}
+
+/// Turn a prewrite lock on `encoded` into its write record at `commit_ts`.
+fn write_commit(batch: &mut WriteBatch, encoded: Vec<u8>, lock: Lock, commit_ts: u64) {
+    let write = Write {
+        write_type: match lock.lock_type {
+            LockType::Put | LockType::Pessimistic => WriteType::Put,
+            LockType::Delete => WriteType::Delete,
+        },
+        start_ts: lock.start_ts,
+        short_value: lock.short_value,
+    };
+    // Versions of a key commit in timestamp order (a later writer cannot lock
+    // the key before this lock is gone, and its conflict check looks past
+    // this commit), so this one is the key's newest.
+    let record = write.encode();
+    batch.put(
+        Cf::Latest,
+        encoded.clone(),
+        encode_latest(commit_ts, &record),
+    );
+    batch.put(Cf::Write, key_with_ts(&encoded, commit_ts), record);
+    batch.delete(Cf::Lock, encoded);
+}
+
+/// One-phase commit: the batch a [`prewrite`] staged, with each lock it
+/// would have written replaced by that key's commit at `commit_ts`. Values
+/// too long to inline stay where the prewrite put them (`default` at
+/// `start_ts`), which is where the write record points.
+pub fn commit_staged(prewrite: WriteBatch, commit_ts: u64) -> Result<WriteBatch> {
+    let mut batch = WriteBatch::new();
+    for modify in prewrite.into_modifies() {
+        match modify {
+            Modify::Put(Cf::Lock, encoded, value) => {
+                write_commit(&mut batch, encoded, Lock::decode(&value)?, commit_ts);
+            }
+            Modify::Put(cf, key, value) => batch.put(cf, key, value),
+            Modify::Delete(cf, key) => batch.delete(cf, key),
+        }
+    }
+    Ok(batch)
 }
 
 /// Roll one key back: drop our lock and its staged value, and leave a rollback

@@ -19,6 +19,11 @@
 //! - a lock added after the check belongs to a transaction that had not
 //!   finished prewriting when the reader already held its timestamp, so it
 //!   commits later than the reader reads and the reader must not see it.
+//!
+//! A one-phase commit puts its locks here only (never in the engine), for
+//! the moment between choosing its commit timestamp and writing the commit:
+//! a reader that finds one waits, as for any lock, and the commit is above
+//! the timestamp of every reader that did not (see `TxnStore::prewrite`).
 
 use crate::reader::lock_info;
 use crate::record::{Lock, LockType};
@@ -36,6 +41,13 @@ pub struct LockTable {
 
 /// The lock changes of a batch, taken before the batch goes to the engine.
 pub struct LockChanges(Vec<(Vec<u8>, Option<Lock>)>);
+
+impl LockChanges {
+    /// The keys changed.
+    pub fn keys(&self) -> Vec<Vec<u8>> {
+        self.0.iter().map(|(key, _)| key.clone()).collect()
+    }
+}
 
 impl LockTable {
     /// A table holding `locks` (encoded key, lock), read from the family.
@@ -62,6 +74,13 @@ impl LockTable {
             }
         }
         Ok(LockChanges(changes))
+    }
+
+    /// Forget the locks on `keys`, which never reached the engine.
+    pub fn remove(&self, keys: &[Vec<u8>]) {
+        for key in keys {
+            self.locks.remove(key);
+        }
     }
 
     /// Mirror a batch the engine has applied.

@@ -17,6 +17,7 @@ use crate::record::{Lock, Write, encode_latest};
 use crate::row_cache::{RowCache, Stamp};
 use crate::{Error, LockInfo, Result};
 use codec::mvcc::{encode_key, split_ts};
+use std::sync::atomic::{AtomicU64, Ordering};
 use storage::{Cf, Engine, KeyRange, Modify, Snapshot, WriteBatch};
 
 /// Latch slots per store: enough that unrelated keys rarely share one.
@@ -34,6 +35,9 @@ pub struct TxnStore<E: Engine> {
     locks: LockTable,
     /// The newest version of recently read keys, for point reads.
     rows: RowCache,
+    /// The highest timestamp any read has used: a one-phase commit commits
+    /// above it (see [`prewrite`](Self::prewrite)).
+    max_read_ts: AtomicU64,
 }
 
 impl<E: Engine> TxnStore<E> {
@@ -54,6 +58,7 @@ impl<E: Engine> TxnStore<E> {
             latches: Latches::new(LATCH_SLOTS),
             locks,
             rows: RowCache::new(ROW_CACHE_BYTES),
+            max_read_ts: AtomicU64::new(0),
         })
     }
 
@@ -77,25 +82,38 @@ impl<E: Engine> TxnStore<E> {
         let reader = self.reader();
         let mut batch = WriteBatch::new();
         let out = command(&reader, &mut batch)?;
-        if !batch.is_empty() {
-            batch.set_sync(sync);
-            // The engine first, then the row cache, then the lock table (see
-            // `lock_table` and `row_cache`).
-            let changes = LockTable::changes(&batch)?;
-            let committed = committed_keys(&batch);
-            self.engine.write(batch)?;
-            for key in &committed {
-                self.rows.invalidate(key);
-            }
-            self.locks.apply(changes);
-        }
+        self.apply(batch, sync)?;
         Ok(out)
+    }
+
+    /// Apply a command's batch: the engine first, then the row cache, then
+    /// the lock table (see `lock_table` and `row_cache`).
+    fn apply(&self, mut batch: WriteBatch, sync: bool) -> Result<()> {
+        if batch.is_empty() {
+            return Ok(());
+        }
+        batch.set_sync(sync);
+        let changes = LockTable::changes(&batch)?;
+        let committed = committed_keys(&batch);
+        self.engine.write(batch)?;
+        for key in &committed {
+            self.rows.invalidate(key);
+        }
+        self.locks.apply(changes);
+        Ok(())
+    }
+
+    /// Note a read at `ts` before it looks at locks (see [`prewrite`](Self::prewrite)).
+    fn note_read(&self, ts: u64) {
+        self.max_read_ts.fetch_max(ts, Ordering::SeqCst);
+        std::sync::atomic::fence(Ordering::SeqCst);
     }
 
     /// The value of `key` as of `ts`. Fails with [`Error::KeyIsLocked`] if a
     /// transaction that may commit at or before `ts` has it locked.
     pub fn get(&self, key: &[u8], ts: u64) -> Result<Option<Vec<u8>>> {
         let encoded = encode_key(key);
+        self.note_read(ts);
         self.locks.check_key(&encoded, ts)?;
         if let Some(value) = self.rows.get(&encoded, ts) {
             return Ok(value);
@@ -132,6 +150,7 @@ impl<E: Engine> TxnStore<E> {
     /// are left out.
     pub fn batch_get(&self, keys: &[Vec<u8>], ts: u64) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
         let encoded: Vec<Vec<u8>> = keys.iter().map(|k| encode_key(k)).collect();
+        self.note_read(ts);
         for key in &encoded {
             self.locks.check_key(key, ts)?;
         }
@@ -169,6 +188,7 @@ impl<E: Engine> TxnStore<E> {
         reverse: bool,
     ) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
         let range = KeyRange::new(encode_key(start), end.map(encode_key));
+        self.note_read(ts);
         let locks = self.locks.blocking_in(&range, ts);
         let out = self.reader().scan(&range, limit, ts, reverse)?;
         LockTable::check_covered(&locks, &covered_range(&range, &out, limit, reverse), ts)?;
@@ -179,22 +199,61 @@ impl<E: Engine> TxnStore<E> {
     /// none of them if any key conflicts or is locked. `pessimistic[i]` says
     /// mutation `i` holds a pessimistic lock of this transaction (empty for
     /// an optimistic transaction).
+    ///
+    /// With `one_pc: Some(max_commit_ts)` the mutations are the whole
+    /// transaction and the prewrite commits them at once, returning the
+    /// commit timestamp: no lock reaches the engine and no second round
+    /// trip is needed. The commit timestamp cannot come from the TSO, which
+    /// the client would have to ask after its locks were visible; instead it
+    /// is the first odd timestamp ([`codec::ts::one_pc_commit_ts`]) above
+    /// every read timestamp seen so far. Readers note their
+    /// timestamp before checking locks, and the locks are in the lock table
+    /// before the highest is taken, so a read either came first and is
+    /// below the commit, or finds the lock and waits. Timestamps all come
+    /// from the TSO, so the commit is below the next one issued and every
+    /// later transaction sees it; should it exceed
+    /// `max_commit_ts` all the same, the prewrite is an ordinary one and
+    /// returns `None`.
     pub fn prewrite(
         &self,
         mutations: &[Mutation],
         pessimistic: &[bool],
         props: &PrewriteProps<'_>,
-    ) -> Result<()> {
-        self.write_command(
-            mutations.iter().map(Mutation::key),
-            false,
-            |reader, batch| {
-                mutations.iter().enumerate().try_for_each(|(i, m)| {
-                    let locked = pessimistic.get(i).copied().unwrap_or(false);
-                    actions::prewrite(reader, batch, m, locked, props)
-                })
-            },
-        )
+        one_pc: Option<u64>,
+    ) -> Result<Option<u64>> {
+        let _latches = self.latches.acquire(mutations.iter().map(Mutation::key));
+        let reader = self.reader();
+        let mut batch = WriteBatch::new();
+        for (i, m) in mutations.iter().enumerate() {
+            let locked = pessimistic.get(i).copied().unwrap_or(false);
+            actions::prewrite(&reader, &mut batch, m, locked, props)?;
+        }
+        let Some(max_commit_ts) = one_pc.filter(|_| !batch.is_empty()) else {
+            self.apply(batch, false)?;
+            return Ok(None);
+        };
+        let staged = LockTable::changes(&batch)?;
+        let keys = staged.keys();
+        self.locks.apply(staged);
+        // Order the lock inserts above before the load (a Dekker pair with
+        // `note_read`).
+        std::sync::atomic::fence(Ordering::SeqCst);
+        let commit_ts = codec::ts::one_pc_commit_ts(
+            self.max_read_ts
+                .load(Ordering::SeqCst)
+                .max(props.start_ts)
+                .max(props.for_update_ts),
+        );
+        let result = if commit_ts <= max_commit_ts {
+            actions::commit_staged(batch, commit_ts).and_then(|commit| self.apply(commit, true))
+        } else {
+            self.apply(batch, false)
+        };
+        if result.is_err() {
+            // Nothing reached the engine: the locks must not outlive this.
+            self.locks.remove(&keys);
+        }
+        result.map(|()| (commit_ts <= max_commit_ts).then_some(commit_ts))
     }
 
     /// Lock `keys` for a statement of pessimistic transaction

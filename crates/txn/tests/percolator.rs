@@ -22,7 +22,9 @@ fn prewrite(
             txn_size: size,
             for_update_ts: 0,
         },
+        None,
     )
+    .map(|_| ())
 }
 
 fn store() -> (tempfile::TempDir, TxnStore<FjallEngine>) {
@@ -362,7 +364,7 @@ fn unlocked_keys_of_pessimistic_transactions_conflict_after_for_update_ts() {
         for_update_ts,
     };
     // Written at 20, after start_ts 15 but before for_update_ts 25: fine.
-    s.prewrite(&[put(b"i", b"new")], &[false], &props(25))
+    s.prewrite(&[put(b"i", b"new")], &[false], &props(25), None)
         .unwrap();
     s.commit(&[b"i".to_vec()], 15, 30).unwrap();
     assert_eq!(s.get(b"i", 31).unwrap().as_deref(), Some(&b"new"[..]));
@@ -375,7 +377,7 @@ fn unlocked_keys_of_pessimistic_transactions_conflict_after_for_update_ts() {
         for_update_ts: 28,
     };
     assert!(matches!(
-        s.prewrite(&[put(b"i", b"x")], &[false], &late),
+        s.prewrite(&[put(b"i", b"x")], &[false], &late, None),
         Err(Error::WriteConflict { .. })
     ));
 }
@@ -416,7 +418,7 @@ fn pessimistic_locks_reserve_keys_until_prewrite() {
     // Prewrite turns the lock into a value lock without a conflict check
     // against start_ts (the commit at 20 is after start_ts 15, but before the
     // lock's for_update_ts).
-    s.prewrite(&[put(b"k", b"v2")], &[true], &props(25))
+    s.prewrite(&[put(b"k", b"v2")], &[true], &props(25), None)
         .unwrap();
     s.commit(&[b"k".to_vec()], 15, 30).unwrap();
     assert_eq!(s.get(b"k", 31).unwrap().as_deref(), Some(&b"v2"[..]));
@@ -432,7 +434,7 @@ fn pessimistic_locks_reserve_keys_until_prewrite() {
     s.pessimistic_rollback(&[b"j".to_vec()], 40).unwrap();
     assert!(s.scan_locks(u64::MAX, 10).unwrap().is_empty());
     assert!(matches!(
-        s.prewrite(&[put(b"j", b"x")], &[true], &lost),
+        s.prewrite(&[put(b"j", b"x")], &[true], &lost, None),
         Err(Error::RolledBack { .. })
     ));
 }
@@ -481,4 +483,58 @@ fn delete_range_removes_versions_and_locks_of_its_keys_only() {
     }
     assert!(s.scan_locks(u64::MAX, usize::MAX).unwrap().is_empty());
     assert_eq!(s.get(b"t2_a", 20).unwrap().as_deref(), Some(&b"y"[..]));
+}
+
+/// Props of an optimistic transaction writing `primary`.
+fn props_of(primary: &[u8], start_ts: u64) -> PrewriteProps<'_> {
+    PrewriteProps {
+        primary,
+        start_ts,
+        lock_ttl: 1000,
+        txn_size: 1,
+        for_update_ts: 0,
+    }
+}
+
+#[test]
+fn one_phase_commits_land_above_every_read_served() {
+    let (_d, s) = store();
+    write(&s, put(b"k", b"v1"), 10, 12);
+    // A read at 40 came first: the commit must not appear under it.
+    assert_eq!(s.get(b"k", 40).unwrap().as_deref(), Some(&b"v1"[..]));
+    let ts = s
+        .prewrite(
+            &[put(b"k", b"v2"), put(b"j", b"w")],
+            &[],
+            &props_of(b"k", 20),
+            Some(1_000),
+        )
+        .unwrap()
+        .expect("committed in one phase");
+    assert_eq!(ts, 41, "the first odd timestamp above the read at 40");
+    assert_eq!(s.get(b"k", 40).unwrap().as_deref(), Some(&b"v1"[..]));
+    assert_eq!(s.get(b"k", 41).unwrap().as_deref(), Some(&b"v2"[..]));
+    assert_eq!(s.get(b"j", 41).unwrap().as_deref(), Some(&b"w"[..]));
+    assert!(
+        s.scan_locks(u64::MAX, 10).unwrap().is_empty(),
+        "no lock left behind"
+    );
+    // Above the start timestamp even when no read came later.
+    let ts = s
+        .prewrite(&[put(b"k", b"v3")], &[], &props_of(b"k", 50), Some(1_000))
+        .unwrap();
+    assert_eq!(ts, Some(51));
+}
+
+#[test]
+fn a_one_phase_commit_beyond_its_limit_stays_a_prewrite() {
+    let (_d, s) = store();
+    assert_eq!(s.get(b"k", 90).unwrap(), None);
+    let limited = s
+        .prewrite(&[put(b"k", b"v")], &[], &props_of(b"k", 20), Some(60))
+        .unwrap();
+    assert_eq!(limited, None, "91 is past the limit of 60");
+    assert!(matches!(s.get(b"k", 95), Err(Error::KeyIsLocked(_))));
+    s.commit(&[b"k".to_vec()], 20, 96).unwrap();
+    assert_eq!(s.get(b"k", 96).unwrap().as_deref(), Some(&b"v"[..]));
 }
