@@ -47,6 +47,12 @@ impl LockChanges {
     pub fn keys(&self) -> Vec<Vec<u8>> {
         self.0.iter().map(|(key, _)| key.clone()).collect()
     }
+
+    /// Set each key to the lock the engine holds for it (`None`: no lock), to
+    /// undo changes applied ahead of a batch that then failed.
+    pub fn from_engine(locks: Vec<(Vec<u8>, Option<Lock>)>) -> Self {
+        Self(locks)
+    }
 }
 
 impl LockTable {
@@ -74,13 +80,6 @@ impl LockTable {
             }
         }
         Ok(LockChanges(changes))
-    }
-
-    /// Forget the locks on `keys`, which never reached the engine.
-    pub fn remove(&self, keys: &[Vec<u8>]) {
-        for key in keys {
-            self.locks.remove(key);
-        }
     }
 
     /// Mirror a batch the engine has applied.

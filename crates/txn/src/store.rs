@@ -11,7 +11,7 @@
 use crate::actions::{self, Mutation, PrewriteProps, TxnStatus};
 use crate::gc::{self, GcStats};
 use crate::latch::Latches;
-use crate::lock_table::LockTable;
+use crate::lock_table::{LockChanges, LockTable};
 use crate::reader::{MvccReader, covered_range, lock_info};
 use crate::record::{Lock, Write, encode_latest};
 use crate::row_cache::{RowCache, Stamp};
@@ -250,8 +250,17 @@ impl<E: Engine> TxnStore<E> {
             self.apply(batch, false)
         };
         if result.is_err() {
-            // Nothing reached the engine: the locks must not outlive this.
-            self.locks.remove(&keys);
+            // Nothing reached the engine: the table goes back to the locks the
+            // engine holds (none, or a pessimistic lock of ours), read under
+            // the same latches.
+            let held = keys
+                .into_iter()
+                .map(|key| {
+                    let lock = reader.load_lock(&key)?;
+                    Ok((key, lock))
+                })
+                .collect::<Result<Vec<_>>>()?;
+            self.locks.apply(LockChanges::from_engine(held));
         }
         result.map(|()| (commit_ts <= max_commit_ts).then_some(commit_ts))
     }
