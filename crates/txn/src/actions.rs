@@ -1,12 +1,13 @@
-//! The per-key steps of Percolator. Each reads through an [`MvccReader`] and
-//! queues its changes in a [`WriteBatch`]; the command that called it (in
-//! [`crate::store`]) holds the keys' latches and applies the batch at once.
+//! The per-key steps of Percolator. Each reads and queues its changes
+//! through a [`Command`]; the store command that called it (in
+//! [`crate::store`]) holds the keys' latches and applies the changes at once.
 
 use crate::reader::{MvccReader, TxnRecord, lock_info};
 use crate::record::{Lock, LockType, SHORT_VALUE_MAX, Write, WriteType, encode_latest};
 use crate::{Error, Result};
 use codec::mvcc::{encode_key, key_with_ts};
-use storage::{Cf, Modify, Snapshot, WriteBatch};
+use crate::command::Command;
+use storage::{Cf, Snapshot};
 
 /// One key a transaction writes.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -71,8 +72,7 @@ pub fn lock_expired(lock: &Lock, current_ts: u64) -> bool {
 /// lock just becomes a `Put`/`Delete` lock. If that lock is gone, the
 /// transaction was rolled back by someone who found it expired.
 pub fn prewrite<S: Snapshot>(
-    reader: &MvccReader<S>,
-    batch: &mut WriteBatch,
+    cmd: &mut Command<'_, S>,
     mutation: &Mutation,
     pessimistic: bool,
     props: &PrewriteProps<'_>,
@@ -80,14 +80,14 @@ pub fn prewrite<S: Snapshot>(
     let raw_key = mutation.key();
     let encoded = encode_key(raw_key);
     let start_ts = props.start_ts;
-    match reader.load_lock(&encoded)? {
+    match cmd.lock(&encoded) {
         Some(lock) if lock.start_ts == start_ts && lock.lock_type == LockType::Pessimistic => {
-            return stage(batch, encoded, mutation, props);
+            return stage(cmd, encoded, mutation, props);
         }
         Some(lock) if lock.start_ts == start_ts => return Ok(()), // a retried prewrite: already done
         Some(lock) => return Err(Error::KeyIsLocked(lock_info(raw_key, &lock))),
         None if pessimistic => {
-            return match reader.txn_record(&encoded, start_ts)? {
+            return match cmd.reader().txn_record(&encoded, start_ts)? {
                 TxnRecord::Committed { .. } => Ok(()), // a prewrite retried after commit
                 _ => Err(Error::RolledBack {
                     start_ts,
@@ -101,7 +101,7 @@ pub fn prewrite<S: Snapshot>(
     // (non-unique index entries) unlocked: what changed before its latest
     // `for_update_ts` was seen by the statements that wrote them.
     let conflict_after = start_ts.max(props.for_update_ts);
-    match own_record_or_conflict(reader, &encoded, raw_key, start_ts, conflict_after)? {
+    match own_record_or_conflict(cmd.reader(), &encoded, raw_key, start_ts, conflict_after)? {
         Some(WriteType::Rollback) => {
             return Err(Error::RolledBack {
                 start_ts,
@@ -111,7 +111,7 @@ pub fn prewrite<S: Snapshot>(
         Some(_) => return Ok(()), // already committed: a prewrite retried after commit
         None => {}
     }
-    stage(batch, encoded, mutation, props)
+    stage(cmd, encoded, mutation, props)
 }
 
 /// The lock a transaction with `props` puts on a key.
@@ -127,11 +127,16 @@ fn new_lock(props: &PrewriteProps<'_>, lock_type: LockType, short_value: Option<
     }
 }
 
-/// Walk the versions of a key committed at or after `start_ts`: return what
-/// the transaction itself already recorded there (a commit or a rollback),
-/// or fail with a write conflict on a data version committed after
-/// `conflict_after` (`start_ts` for optimistic writes, the statement's
-/// `for_update_ts` for pessimistic locks).
+/// Find what the transaction itself already recorded on a key at or after
+/// `start_ts` (a commit or a rollback), or fail with a write conflict on a
+/// data version committed after `conflict_after` (`start_ts` for optimistic
+/// writes, the statement's `for_update_ts` for pessimistic locks).
+///
+/// Usually two point reads settle it. Our own commit, if any, is above
+/// `conflict_after` (a transaction commits after all its statements), so
+/// when the key's newest data version is at or below it there is neither a
+/// conflict nor a commit of ours, and only our rollback may be there, at
+/// `start_ts` itself. Otherwise the versions above `start_ts` are walked.
 fn own_record_or_conflict<S: Snapshot>(
     reader: &MvccReader<S>,
     encoded: &[u8],
@@ -139,6 +144,13 @@ fn own_record_or_conflict<S: Snapshot>(
     start_ts: u64,
     conflict_after: u64,
 ) -> Result<Option<WriteType>> {
+    let newest = reader.latest(encoded)?.map(|(commit_ts, _)| commit_ts);
+    if newest.is_none_or(|commit_ts| commit_ts <= conflict_after) {
+        return Ok(reader
+            .write_at(encoded, start_ts)?
+            .filter(|write| write.start_ts == start_ts)
+            .map(|write| write.write_type));
+    }
     for version in reader.versions(encoded, u64::MAX, start_ts) {
         let (commit_ts, write) = version?;
         if write.start_ts == start_ts {
@@ -157,8 +169,8 @@ fn own_record_or_conflict<S: Snapshot>(
 }
 
 /// Write the lock (and, for a long value, the value) of a prewritten key.
-fn stage(
-    batch: &mut WriteBatch,
+fn stage<S: Snapshot>(
+    cmd: &mut Command<'_, S>,
     encoded: Vec<u8>,
     mutation: &Mutation,
     props: &PrewriteProps<'_>,
@@ -169,35 +181,34 @@ fn stage(
             (LockType::Put, Some(value.clone()))
         }
         Mutation::Put(_, value) => {
-            batch.put(Cf::Default, key_with_ts(&encoded, start_ts), value.clone());
+            cmd.put(Cf::Default, key_with_ts(&encoded, start_ts), value.clone());
             (LockType::Put, None)
         }
         Mutation::Delete(_) => (LockType::Delete, None),
     };
-    let lock = new_lock(props, lock_type, short_value);
-    batch.put(Cf::Lock, encoded, lock.encode());
+    cmd.put_lock(encoded, new_lock(props, lock_type, short_value));
     Ok(())
 }
 
 /// Commit one key: turn our lock into a write record at `commit_ts`.
 /// Committing twice is harmless; committing a rolled-back key fails.
 pub fn commit<S: Snapshot>(
-    reader: &MvccReader<S>,
-    batch: &mut WriteBatch,
+    cmd: &mut Command<'_, S>,
     raw_key: &[u8],
     start_ts: u64,
     commit_ts: u64,
 ) -> Result<()> {
     let encoded = encode_key(raw_key);
-    match reader.load_lock(&encoded)? {
+    match cmd.lock(&encoded) {
         Some(lock) if lock.start_ts == start_ts && lock.lock_type == LockType::Pessimistic => Err(
             Error::InvalidRequest("commit of a key that was locked but never prewritten".into()),
         ),
         Some(lock) if lock.start_ts == start_ts => {
-            write_commit(batch, encoded, lock, commit_ts);
+            write_commit(cmd, &encoded, &lock, commit_ts);
+            cmd.remove_lock(encoded, &lock);
             Ok(())
         }
-        _ => match reader.txn_record(&encoded, start_ts)? {
+        _ => match cmd.reader().txn_record(&encoded, start_ts)? {
             TxnRecord::Committed { .. } => Ok(()),
             TxnRecord::RolledBack | TxnRecord::Unknown => Err(Error::RolledBack {
                 start_ts,
@@ -207,60 +218,50 @@ pub fn commit<S: Snapshot>(
     }
 }
 
-/// Turn a prewrite lock on `encoded` into its write record at `commit_ts`.
-fn write_commit(batch: &mut WriteBatch, encoded: Vec<u8>, lock: Lock, commit_ts: u64) {
+/// Write the commit of a prewrite lock on `encoded` at `commit_ts` (the
+/// caller takes the lock away).
+fn write_commit<S: Snapshot>(cmd: &mut Command<'_, S>, encoded: &[u8], lock: &Lock, commit_ts: u64) {
     let write = Write {
         write_type: match lock.lock_type {
             LockType::Put | LockType::Pessimistic => WriteType::Put,
             LockType::Delete => WriteType::Delete,
         },
         start_ts: lock.start_ts,
-        short_value: lock.short_value,
+        short_value: lock.short_value.clone(),
     };
     // Versions of a key commit in timestamp order (a later writer cannot lock
     // the key before this lock is gone, and its conflict check looks past
     // this commit), so this one is the key's newest.
     let record = write.encode();
-    batch.put(
-        Cf::Latest,
-        encoded.clone(),
-        encode_latest(commit_ts, &record),
-    );
-    batch.put(Cf::Write, key_with_ts(&encoded, commit_ts), record);
-    batch.delete(Cf::Lock, encoded);
+    cmd.put(Cf::Latest, encoded.to_vec(), encode_latest(commit_ts, &record));
+    cmd.put(Cf::Write, key_with_ts(encoded, commit_ts), record);
 }
 
-/// One-phase commit: the batch a [`prewrite`] staged, with each lock it
-/// would have written replaced by that key's commit at `commit_ts`. Values
-/// too long to inline stay where the prewrite put them (`default` at
-/// `start_ts`), which is where the write record points.
-pub fn commit_staged(prewrite: WriteBatch, commit_ts: u64) -> Result<WriteBatch> {
-    let mut batch = WriteBatch::new();
-    for modify in prewrite.into_modifies() {
-        match modify {
-            Modify::Put(Cf::Lock, encoded, value) => {
-                write_commit(&mut batch, encoded, Lock::decode(&value)?, commit_ts);
-            }
-            Modify::Put(cf, key, value) => batch.put(cf, key, value),
-            Modify::Delete(cf, key) => batch.delete(cf, key),
-        }
+/// One-phase commit: what a [`prewrite`] staged, with each lock replaced by
+/// that key's commit at `commit_ts`. The locks were only ever in the lock
+/// table. Values too long to inline stay where the prewrite put them
+/// (`default` at `start_ts`), which is where the write record points.
+pub fn commit_staged<S: Snapshot>(prewrite: Command<'_, S>, commit_ts: u64) -> Command<'_, S> {
+    let (mut cmd, staged) = prewrite.take_staged();
+    for (encoded, lock) in staged {
+        write_commit(&mut cmd, &encoded, &lock, commit_ts);
+        cmd.drop_staged_lock(encoded);
     }
-    Ok(batch)
+    cmd
 }
 
 /// Roll one key back: drop our lock and its staged value, and leave a rollback
 /// record so that a prewrite of ours arriving late cannot lock the key again.
 /// Rolling back a committed key fails.
 pub fn rollback<S: Snapshot>(
-    reader: &MvccReader<S>,
-    batch: &mut WriteBatch,
+    cmd: &mut Command<'_, S>,
     raw_key: &[u8],
     start_ts: u64,
 ) -> Result<()> {
     let encoded = encode_key(raw_key);
-    match reader.load_lock(&encoded)? {
-        Some(lock) if lock.start_ts == start_ts => remove_lock(batch, &encoded, &lock),
-        _ => match reader.txn_record(&encoded, start_ts)? {
+    match cmd.lock(&encoded) {
+        Some(lock) if lock.start_ts == start_ts => remove_lock(cmd, &encoded, &lock),
+        _ => match cmd.reader().txn_record(&encoded, start_ts)? {
             TxnRecord::Committed { commit_ts } => {
                 return Err(Error::Committed {
                     start_ts,
@@ -277,15 +278,16 @@ pub fn rollback<S: Snapshot>(
         start_ts,
         short_value: None,
     };
-    batch.put(Cf::Write, key_with_ts(&encoded, start_ts), marker.encode());
+    cmd.put(Cf::Write, key_with_ts(&encoded, start_ts), marker.encode());
     Ok(())
 }
 
-fn remove_lock(batch: &mut WriteBatch, encoded: &[u8], lock: &Lock) {
+/// Take our lock off `encoded` with the long value it staged, if any.
+fn remove_lock<S: Snapshot>(cmd: &mut Command<'_, S>, encoded: &[u8], lock: &Lock) {
     if lock.lock_type == LockType::Put && lock.short_value.is_none() {
-        batch.delete(Cf::Default, key_with_ts(encoded, lock.start_ts));
+        cmd.delete(Cf::Default, key_with_ts(encoded, lock.start_ts));
     }
-    batch.delete(Cf::Lock, encoded.to_vec());
+    cmd.remove_lock(encoded.to_vec(), lock);
 }
 
 /// Decide the fate of transaction `lock_ts` by its primary key, rolling it
@@ -294,28 +296,27 @@ fn remove_lock(batch: &mut WriteBatch, encoded: &[u8], lock: &Lock) {
 /// (the caller knows the transaction is abandoned) or report
 /// [`Error::TxnNotFound`] (its prewrite may still be on the way).
 pub fn check_txn_status<S: Snapshot>(
-    reader: &MvccReader<S>,
-    batch: &mut WriteBatch,
+    cmd: &mut Command<'_, S>,
     primary: &[u8],
     lock_ts: u64,
     current_ts: u64,
     rollback_if_not_exist: bool,
 ) -> Result<TxnStatus> {
     let encoded = encode_key(primary);
-    if let Some(lock) = reader.load_lock(&encoded)?
+    if let Some(lock) = cmd.lock(&encoded)
         && lock.start_ts == lock_ts
     {
         if !lock_expired(&lock, current_ts) {
             return Ok(TxnStatus::Locked { ttl: lock.ttl });
         }
-        rollback(reader, batch, primary, lock_ts)?;
+        rollback(cmd, primary, lock_ts)?;
         return Ok(TxnStatus::RolledBack);
     }
-    match reader.txn_record(&encoded, lock_ts)? {
+    match cmd.reader().txn_record(&encoded, lock_ts)? {
         TxnRecord::Committed { commit_ts } => Ok(TxnStatus::Committed { commit_ts }),
         TxnRecord::RolledBack => Ok(TxnStatus::RolledBack),
         TxnRecord::Unknown if rollback_if_not_exist => {
-            rollback(reader, batch, primary, lock_ts)?;
+            rollback(cmd, primary, lock_ts)?;
             Ok(TxnStatus::RolledBack)
         }
         TxnRecord::Unknown => Err(Error::TxnNotFound {
@@ -328,20 +329,19 @@ pub fn check_txn_status<S: Snapshot>(
 /// Roll back one key of an abandoned transaction: unconditionally when
 /// `current_ts` is 0, otherwise only if its lock has expired.
 pub fn cleanup<S: Snapshot>(
-    reader: &MvccReader<S>,
-    batch: &mut WriteBatch,
+    cmd: &mut Command<'_, S>,
     raw_key: &[u8],
     start_ts: u64,
     current_ts: u64,
 ) -> Result<()> {
     if current_ts != 0
-        && let Some(lock) = reader.load_lock(&encode_key(raw_key))?
+        && let Some(lock) = cmd.lock(&encode_key(raw_key))
         && lock.start_ts == start_ts
         && !lock_expired(&lock, current_ts)
     {
         return Err(Error::KeyIsLocked(lock_info(raw_key, &lock)));
     }
-    rollback(reader, batch, raw_key, start_ts)
+    rollback(cmd, raw_key, start_ts)
 }
 
 /// Lock one key for a pessimistic transaction's statement at
@@ -349,14 +349,13 @@ pub fn cleanup<S: Snapshot>(
 /// waits) or if someone committed the key after `for_update_ts` (the
 /// statement must read again at a newer timestamp).
 pub fn acquire_pessimistic_lock<S: Snapshot>(
-    reader: &MvccReader<S>,
-    batch: &mut WriteBatch,
+    cmd: &mut Command<'_, S>,
     raw_key: &[u8],
     props: &PrewriteProps<'_>,
 ) -> Result<()> {
     let encoded = encode_key(raw_key);
     let start_ts = props.start_ts;
-    if let Some(lock) = reader.load_lock(&encoded)? {
+    if let Some(lock) = cmd.lock(&encoded) {
         if lock.start_ts != start_ts {
             return Err(Error::KeyIsLocked(lock_info(raw_key, &lock)));
         }
@@ -364,14 +363,15 @@ pub fn acquire_pessimistic_lock<S: Snapshot>(
             return Ok(()); // already ours
         }
     }
-    if own_record_or_conflict(reader, &encoded, raw_key, start_ts, props.for_update_ts)?.is_some() {
+    if own_record_or_conflict(cmd.reader(), &encoded, raw_key, start_ts, props.for_update_ts)?
+        .is_some()
+    {
         return Err(Error::RolledBack {
             start_ts,
             key: raw_key.to_vec(),
         });
     }
-    let lock = new_lock(props, LockType::Pessimistic, None);
-    batch.put(Cf::Lock, encoded, lock.encode());
+    cmd.put_lock(encoded, new_lock(props, LockType::Pessimistic, None));
     Ok(())
 }
 
@@ -379,17 +379,16 @@ pub fn acquire_pessimistic_lock<S: Snapshot>(
 /// transaction ended without writing the key). Leaves no rollback record:
 /// nothing was ever prewritten.
 pub fn pessimistic_rollback<S: Snapshot>(
-    reader: &MvccReader<S>,
-    batch: &mut WriteBatch,
+    cmd: &mut Command<'_, S>,
     raw_key: &[u8],
     start_ts: u64,
 ) -> Result<()> {
     let encoded = encode_key(raw_key);
-    if let Some(lock) = reader.load_lock(&encoded)?
+    if let Some(lock) = cmd.lock(&encoded)
         && lock.start_ts == start_ts
         && lock.lock_type == LockType::Pessimistic
     {
-        batch.delete(Cf::Lock, encoded);
+        cmd.remove_lock(encoded, &lock);
     }
     Ok(())
 }

@@ -26,6 +26,7 @@
 //! storage node serves).
 
 pub mod actions;
+pub mod command;
 pub mod gc;
 pub mod latch;
 pub mod lock_table;

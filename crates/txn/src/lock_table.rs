@@ -8,8 +8,8 @@
 //! (those of transactions in flight), so the store also keeps them in a
 //! lock-free ordered map, filled from the family at start-up and changed
 //! after every batch that writes the family. Readers look here, never in
-//! the engine; commands that change locks still read the family under their
-//! latches.
+//! the engine, and so do commands that change locks, under their latches
+//! (see `command`; pessimistic locks live here only).
 //!
 //! Why the map may lag the engine: a batch is applied to the engine first,
 //! then here. A reader checks this map *before* it takes its engine snapshot,
@@ -20,7 +20,7 @@
 //!   finished prewriting when the reader already held its timestamp, so it
 //!   commits later than the reader reads and the reader must not see it.
 //!
-//! A one-phase commit puts its locks here only (never in the engine), for
+//! A one-phase commit also puts its locks here only (never in the engine), for
 //! the moment between choosing its commit timestamp and writing the commit:
 //! a reader that finds one waits, as for any lock, and the commit is above
 //! the timestamp of every reader that did not (see `TxnStore::prewrite`).
@@ -31,7 +31,7 @@ use crate::{Error, Result};
 use codec::mvcc::decode_key;
 use crossbeam_skiplist::SkipMap;
 use std::ops::Bound;
-use storage::{Cf, KeyRange, Modify, WriteBatch};
+use storage::KeyRange;
 
 /// Live locks by encoded key.
 #[derive(Default)]
@@ -39,19 +39,29 @@ pub struct LockTable {
     locks: SkipMap<Vec<u8>, Lock>,
 }
 
-/// The lock changes of a batch, taken before the batch goes to the engine.
+/// Changes to the table, in order: each key's new lock, or `None` to remove it.
+#[derive(Clone, Default)]
 pub struct LockChanges(Vec<(Vec<u8>, Option<Lock>)>);
 
 impl LockChanges {
-    /// The keys changed.
-    pub fn keys(&self) -> Vec<Vec<u8>> {
-        self.0.iter().map(|(key, _)| key.clone()).collect()
+    /// Queue a change of an encoded key's lock.
+    pub fn push(&mut self, encoded: Vec<u8>, lock: Option<Lock>) {
+        self.0.push((encoded, lock));
     }
 
-    /// Set each key to the lock the engine holds for it (`None`: no lock), to
-    /// undo changes applied ahead of a batch that then failed.
-    pub fn from_engine(locks: Vec<(Vec<u8>, Option<Lock>)>) -> Self {
-        Self(locks)
+    /// The keys changed.
+    pub fn keys(&self) -> impl Iterator<Item = &[u8]> {
+        self.0.iter().map(|(key, _)| key.as_slice())
+    }
+
+    /// Whether there is no change.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// The changes themselves.
+    pub fn into_inner(self) -> Vec<(Vec<u8>, Option<Lock>)> {
+        self.0
     }
 }
 
@@ -66,23 +76,23 @@ impl LockTable {
         Ok(table)
     }
 
-    /// What `batch` does to the `lock` family, to [`apply`](Self::apply)
-    /// once the engine has it.
-    pub fn changes(batch: &WriteBatch) -> Result<LockChanges> {
-        let mut changes = Vec::new();
-        for modify in batch.modifies() {
-            match modify {
-                Modify::Put(Cf::Lock, key, value) => {
-                    changes.push((key.clone(), Some(Lock::decode(value)?)));
-                }
-                Modify::Delete(Cf::Lock, key) => changes.push((key.clone(), None)),
-                _ => {}
-            }
-        }
-        Ok(LockChanges(changes))
+    /// The lock on an encoded key, for a command holding the key's latch
+    /// (see `command`).
+    pub fn get(&self, encoded: &[u8]) -> Option<Lock> {
+        self.locks.get(encoded).map(|entry| entry.value().clone())
     }
 
-    /// Mirror a batch the engine has applied.
+    /// The table's current locks on `keys`, as changes that put them back.
+    pub fn current<'k>(&self, keys: impl IntoIterator<Item = &'k [u8]>) -> LockChanges {
+        LockChanges(
+            keys.into_iter()
+                .map(|key| (key.to_vec(), self.get(key)))
+                .collect(),
+        )
+    }
+
+    /// Make `changes`, in order (after the engine has the batch that goes
+    /// with them).
     pub fn apply(&self, changes: LockChanges) {
         for (key, lock) in changes.0 {
             match lock {

@@ -55,11 +55,11 @@ impl<S: Snapshot> MvccReader<S> {
         Self { snap }
     }
 
-    /// The lock on an encoded key, if any.
-    pub fn load_lock(&self, encoded: &[u8]) -> Result<Option<Lock>> {
+    /// The write record of an encoded key at exactly `commit_ts`.
+    pub fn write_at(&self, encoded: &[u8], commit_ts: u64) -> Result<Option<Write>> {
         self.snap
-            .get(Cf::Lock, encoded)?
-            .map(|v| Lock::decode(&v))
+            .get(Cf::Write, &key_with_ts(encoded, commit_ts))?
+            .map(|v| Write::decode(&v))
             .transpose()
     }
 

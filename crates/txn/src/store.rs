@@ -11,9 +11,10 @@
 use crate::actions::{self, Mutation, PrewriteProps, TxnStatus};
 use crate::gc::{self, GcStats};
 use crate::latch::Latches;
-use crate::lock_table::{LockChanges, LockTable};
+use crate::command::Command;
+use crate::lock_table::LockTable;
 use crate::reader::{MvccReader, covered_range, lock_info};
-use crate::record::{Lock, Write, encode_latest};
+use crate::record::{Lock, LockType, Write, encode_latest};
 use crate::row_cache::{RowCache, Stamp};
 use crate::{Error, LockInfo, Result};
 use codec::mvcc::{encode_key, split_ts};
@@ -44,15 +45,7 @@ impl<E: Engine> TxnStore<E> {
     /// Serve transactions out of `engine`, whose locks are loaded first.
     pub fn open(engine: E) -> Result<Self> {
         backfill_latest(&engine)?;
-        let locks = LockTable::load(
-            engine
-                .snapshot()
-                .scan(Cf::Lock, &KeyRange::new(Vec::new(), None), false)
-                .map(|item| {
-                    let (key, value) = item?;
-                    Ok((key.to_vec(), Lock::decode(&value)?))
-                }),
-        )?;
+        let locks = LockTable::load(load_locks(&engine)?.into_iter().map(Ok))?;
         Ok(Self {
             engine,
             latches: Latches::new(LATCH_SLOTS),
@@ -76,30 +69,28 @@ impl<E: Engine> TxnStore<E> {
         &self,
         keys: impl IntoIterator<Item = &'k [u8]>,
         sync: bool,
-        command: impl FnOnce(&MvccReader<E::Snap>, &mut WriteBatch) -> Result<T>,
+        command: impl FnOnce(&mut Command<'_, E::Snap>) -> Result<T>,
     ) -> Result<T> {
         let _latches = self.latches.acquire(keys);
-        let reader = self.reader();
-        let mut batch = WriteBatch::new();
-        let out = command(&reader, &mut batch)?;
-        self.apply(batch, sync)?;
+        let mut cmd = Command::new(self.reader(), &self.locks);
+        let out = command(&mut cmd)?;
+        self.apply(cmd, sync)?;
         Ok(out)
     }
 
-    /// Apply a command's batch: the engine first, then the row cache, then
+    /// Apply a command's changes: the engine first, then the row cache, then
     /// the lock table (see `lock_table` and `row_cache`).
-    fn apply(&self, mut batch: WriteBatch, sync: bool) -> Result<()> {
-        if batch.is_empty() {
-            return Ok(());
+    fn apply(&self, cmd: Command<'_, E::Snap>, sync: bool) -> Result<()> {
+        let (mut batch, lock_changes) = cmd.into_parts();
+        if !batch.is_empty() {
+            batch.set_sync(sync);
+            let committed = committed_keys(&batch);
+            self.engine.write(batch)?;
+            for key in &committed {
+                self.rows.invalidate(key);
+            }
         }
-        batch.set_sync(sync);
-        let changes = LockTable::changes(&batch)?;
-        let committed = committed_keys(&batch);
-        self.engine.write(batch)?;
-        for key in &committed {
-            self.rows.invalidate(key);
-        }
-        self.locks.apply(changes);
+        self.locks.apply(lock_changes);
         Ok(())
     }
 
@@ -222,18 +213,17 @@ impl<E: Engine> TxnStore<E> {
         one_pc: Option<u64>,
     ) -> Result<Option<u64>> {
         let _latches = self.latches.acquire(mutations.iter().map(Mutation::key));
-        let reader = self.reader();
-        let mut batch = WriteBatch::new();
+        let mut cmd = Command::new(self.reader(), &self.locks);
         for (i, m) in mutations.iter().enumerate() {
             let locked = pessimistic.get(i).copied().unwrap_or(false);
-            actions::prewrite(&reader, &mut batch, m, locked, props)?;
+            actions::prewrite(&mut cmd, m, locked, props)?;
         }
-        let Some(max_commit_ts) = one_pc.filter(|_| !batch.is_empty()) else {
-            self.apply(batch, false)?;
+        let Some(max_commit_ts) = one_pc.filter(|_| !cmd.is_empty()) else {
+            self.apply(cmd, false)?;
             return Ok(None);
         };
-        let staged = LockTable::changes(&batch)?;
-        let keys = staged.keys();
+        let staged = cmd.lock_changes().clone();
+        let before = self.locks.current(staged.keys());
         self.locks.apply(staged);
         // Order the lock inserts above before the load (a Dekker pair with
         // `note_read`).
@@ -244,25 +234,17 @@ impl<E: Engine> TxnStore<E> {
                 .max(props.start_ts)
                 .max(props.for_update_ts),
         );
-        let result = if commit_ts <= max_commit_ts {
-            actions::commit_staged(batch, commit_ts).and_then(|commit| self.apply(commit, true))
+        let one_pc = commit_ts <= max_commit_ts;
+        let result = if one_pc {
+            self.apply(actions::commit_staged(cmd, commit_ts), true)
         } else {
-            self.apply(batch, false)
+            self.apply(cmd, false)
         };
         if result.is_err() {
-            // Nothing reached the engine: the table goes back to the locks the
-            // engine holds (none, or a pessimistic lock of ours), read under
-            // the same latches.
-            let held = keys
-                .into_iter()
-                .map(|key| {
-                    let lock = reader.load_lock(&key)?;
-                    Ok((key, lock))
-                })
-                .collect::<Result<Vec<_>>>()?;
-            self.locks.apply(LockChanges::from_engine(held));
+            // Nothing reached the engine: the table goes back to what it held.
+            self.locks.apply(before);
         }
-        result.map(|()| (commit_ts <= max_commit_ts).then_some(commit_ts))
+        result.map(|()| one_pc.then_some(commit_ts))
     }
 
     /// Lock `keys` for a statement of pessimistic transaction
@@ -272,17 +254,17 @@ impl<E: Engine> TxnStore<E> {
         keys: &[Vec<u8>],
         props: &PrewriteProps<'_>,
     ) -> Result<()> {
-        self.write_command(keys.iter().map(Vec::as_slice), false, |reader, batch| {
+        self.write_command(keys.iter().map(Vec::as_slice), false, |cmd| {
             keys.iter()
-                .try_for_each(|k| actions::acquire_pessimistic_lock(reader, batch, k, props))
+                .try_for_each(|k| actions::acquire_pessimistic_lock(cmd, k, props))
         })
     }
 
     /// Release pessimistic locks of transaction `start_ts` on `keys`.
     pub fn pessimistic_rollback(&self, keys: &[Vec<u8>], start_ts: u64) -> Result<()> {
-        self.write_command(keys.iter().map(Vec::as_slice), false, |reader, batch| {
+        self.write_command(keys.iter().map(Vec::as_slice), false, |cmd| {
             keys.iter()
-                .try_for_each(|k| actions::pessimistic_rollback(reader, batch, k, start_ts))
+                .try_for_each(|k| actions::pessimistic_rollback(cmd, k, start_ts))
         })
     }
 
@@ -293,17 +275,17 @@ impl<E: Engine> TxnStore<E> {
                 "commit_ts {commit_ts} must be greater than start_ts {start_ts}"
             )));
         }
-        self.write_command(keys.iter().map(Vec::as_slice), true, |reader, batch| {
+        self.write_command(keys.iter().map(Vec::as_slice), true, |cmd| {
             keys.iter()
-                .try_for_each(|k| actions::commit(reader, batch, k, start_ts, commit_ts))
+                .try_for_each(|k| actions::commit(cmd, k, start_ts, commit_ts))
         })
     }
 
     /// Roll back `keys` of transaction `start_ts`.
     pub fn batch_rollback(&self, keys: &[Vec<u8>], start_ts: u64) -> Result<()> {
-        self.write_command(keys.iter().map(Vec::as_slice), true, |reader, batch| {
+        self.write_command(keys.iter().map(Vec::as_slice), true, |cmd| {
             keys.iter()
-                .try_for_each(|k| actions::rollback(reader, batch, k, start_ts))
+                .try_for_each(|k| actions::rollback(cmd, k, start_ts))
         })
     }
 
@@ -316,10 +298,9 @@ impl<E: Engine> TxnStore<E> {
         current_ts: u64,
         rollback_if_not_exist: bool,
     ) -> Result<TxnStatus> {
-        self.write_command([primary], true, |reader, batch| {
+        self.write_command([primary], true, |cmd| {
             actions::check_txn_status(
-                reader,
-                batch,
+                cmd,
                 primary,
                 lock_ts,
                 current_ts,
@@ -344,14 +325,12 @@ impl<E: Engine> TxnStore<E> {
         } else {
             keys
         };
-        self.write_command(keys.iter().map(Vec::as_slice), true, |reader, batch| {
+        self.write_command(keys.iter().map(Vec::as_slice), true, |cmd| {
             for key in keys {
-                match reader.load_lock(&encode_key(key))? {
+                match cmd.lock(&encode_key(key)) {
                     Some(lock) if lock.start_ts == start_ts => match commit_ts {
-                        Some(commit_ts) => {
-                            actions::commit(reader, batch, key, start_ts, commit_ts)?
-                        }
-                        None => actions::rollback(reader, batch, key, start_ts)?,
+                        Some(commit_ts) => actions::commit(cmd, key, start_ts, commit_ts)?,
+                        None => actions::rollback(cmd, key, start_ts)?,
                     },
                     _ => {} // already resolved by someone else
                 }
@@ -363,8 +342,8 @@ impl<E: Engine> TxnStore<E> {
     /// Roll back `key` of transaction `start_ts` if its lock expired at
     /// `current_ts` (or unconditionally when `current_ts` is 0).
     pub fn cleanup(&self, key: &[u8], start_ts: u64, current_ts: u64) -> Result<()> {
-        self.write_command([key], true, |reader, batch| {
-            actions::cleanup(reader, batch, key, start_ts, current_ts)
+        self.write_command([key], true, |cmd| {
+            actions::cleanup(cmd, key, start_ts, current_ts)
         })
     }
 
@@ -416,6 +395,31 @@ impl<E: Engine> TxnStore<E> {
             Ok(())
         })
     }
+}
+
+/// The locks of the `lock` family. Pessimistic locks no longer belong there
+/// (see `command`); any that an older version left are dropped, as a
+/// restart drops the ones in memory.
+fn load_locks<E: Engine>(engine: &E) -> Result<Vec<(Vec<u8>, Lock)>> {
+    let mut locks = Vec::new();
+    let mut stale = WriteBatch::new();
+    for item in engine
+        .snapshot()
+        .scan(Cf::Lock, &KeyRange::new(Vec::new(), None), false)
+    {
+        let (key, value) = item?;
+        let lock = Lock::decode(&value)?;
+        if lock.lock_type == LockType::Pessimistic {
+            stale.delete(Cf::Lock, key.to_vec());
+        } else {
+            locks.push((key.to_vec(), lock));
+        }
+    }
+    if !stale.is_empty() {
+        stale.set_sync(true);
+        engine.write(stale)?;
+    }
+    Ok(locks)
 }
 
 /// The encoded keys to which `batch` commits a new data version: a commit

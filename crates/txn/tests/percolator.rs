@@ -158,6 +158,10 @@ fn rollback_blocks_late_prewrite_and_commit() {
         Err(Error::Committed { commit_ts: 21, .. })
     ));
     s.commit(&[b"j".to_vec()], 20, 21).unwrap(); // committing again is harmless
+    // So is a prewrite that arrives again after the commit: it finds the
+    // commit and locks nothing.
+    prewrite(&s, &[put(b"j", b"v")], b"j", 20, 1000, 1).unwrap();
+    assert!(s.scan_locks(u64::MAX, 10).unwrap().is_empty());
     assert!(
         s.commit(&[b"j".to_vec()], 30, 30).is_err(),
         "commit_ts must exceed start_ts"
@@ -451,6 +455,11 @@ fn locks_outlive_reopening_the_store() {
     prewrite(&s, &[put(b"b", b"2")], b"b", 20, 1000, 1).unwrap();
     prewrite(&s, &[put(b"c", b"3")], b"c", 30, 1000, 1).unwrap();
     s.commit(&[b"c".to_vec()], 30, 31).unwrap();
+    // A pessimistic lock lives in memory only and goes with the process.
+    let pessimistic = props_of(b"d", 50);
+    s.acquire_pessimistic_lock(&[b"d".to_vec()], &pessimistic)
+        .unwrap();
+    assert_eq!(s.scan_locks(u64::MAX, 10).unwrap().len(), 2);
     storage::Engine::sync(s.engine()).unwrap();
     drop(s);
     // Reads learn of the lock left on `b` (and only that one) from the
@@ -464,6 +473,19 @@ fn locks_outlive_reopening_the_store() {
     assert_eq!(s.scan(b"a", None, 1, 25, false).unwrap().len(), 1);
     assert_eq!(s.get(b"c", 40).unwrap().as_deref(), Some(&b"3"[..]));
     assert_eq!(s.scan_locks(u64::MAX, 10).unwrap().len(), 1);
+    let in_engine = storage::Snapshot::scan(
+        &storage::Engine::snapshot(s.engine()),
+        storage::Cf::Lock,
+        &storage::KeyRange::new(Vec::new(), None),
+        false,
+    )
+    .count();
+    assert_eq!(in_engine, 1, "only the prewrite lock of b is persisted");
+    // Its transaction finds the lock gone at prewrite and is rolled back.
+    assert!(matches!(
+        s.prewrite(&[put(b"d", b"4")], &[true], &pessimistic, None),
+        Err(Error::RolledBack { .. })
+    ));
     s.batch_rollback(&[b"b".to_vec()], 20).unwrap();
     assert_eq!(s.get(b"b", 25).unwrap(), None);
     assert!(s.scan_locks(u64::MAX, 10).unwrap().is_empty());
