@@ -2,11 +2,11 @@
 //! through a [`Command`]; the store command that called it (in
 //! [`crate::store`]) holds the keys' latches and applies the changes at once.
 
+use crate::command::Command;
 use crate::reader::{MvccReader, TxnRecord, lock_info};
 use crate::record::{Lock, LockType, SHORT_VALUE_MAX, Write, WriteType, encode_latest};
 use crate::{Error, Result};
 use codec::mvcc::{encode_key, key_with_ts};
-use crate::command::Command;
 use storage::{Cf, Snapshot};
 
 /// One key a transaction writes.
@@ -220,7 +220,12 @@ pub fn commit<S: Snapshot>(
 
 /// Write the commit of a prewrite lock on `encoded` at `commit_ts` (the
 /// caller takes the lock away).
-fn write_commit<S: Snapshot>(cmd: &mut Command<'_, S>, encoded: &[u8], lock: &Lock, commit_ts: u64) {
+fn write_commit<S: Snapshot>(
+    cmd: &mut Command<'_, S>,
+    encoded: &[u8],
+    lock: &Lock,
+    commit_ts: u64,
+) {
     let write = Write {
         write_type: match lock.lock_type {
             LockType::Put | LockType::Pessimistic => WriteType::Put,
@@ -233,7 +238,11 @@ fn write_commit<S: Snapshot>(cmd: &mut Command<'_, S>, encoded: &[u8], lock: &Lo
     // the key before this lock is gone, and its conflict check looks past
     // this commit), so this one is the key's newest.
     let record = write.encode();
-    cmd.put(Cf::Latest, encoded.to_vec(), encode_latest(commit_ts, &record));
+    cmd.put(
+        Cf::Latest,
+        encoded.to_vec(),
+        encode_latest(commit_ts, &record),
+    );
     cmd.put(Cf::Write, key_with_ts(encoded, commit_ts), record);
 }
 
@@ -363,8 +372,14 @@ pub fn acquire_pessimistic_lock<S: Snapshot>(
             return Ok(()); // already ours
         }
     }
-    if own_record_or_conflict(cmd.reader(), &encoded, raw_key, start_ts, props.for_update_ts)?
-        .is_some()
+    if own_record_or_conflict(
+        cmd.reader(),
+        &encoded,
+        raw_key,
+        start_ts,
+        props.for_update_ts,
+    )?
+    .is_some()
     {
         return Err(Error::RolledBack {
             start_ts,

@@ -9,9 +9,9 @@
 //! belongs to a transaction that never got to commit.
 
 use crate::actions::{self, Mutation, PrewriteProps, TxnStatus};
+use crate::command::Command;
 use crate::gc::{self, GcStats};
 use crate::latch::Latches;
-use crate::command::Command;
 use crate::lock_table::LockTable;
 use crate::reader::{MvccReader, covered_range, lock_info};
 use crate::record::{Lock, LockType, Write, encode_latest};
@@ -299,13 +299,7 @@ impl<E: Engine> TxnStore<E> {
         rollback_if_not_exist: bool,
     ) -> Result<TxnStatus> {
         self.write_command([primary], true, |cmd| {
-            actions::check_txn_status(
-                cmd,
-                primary,
-                lock_ts,
-                current_ts,
-                rollback_if_not_exist,
-            )
+            actions::check_txn_status(cmd, primary, lock_ts, current_ts, rollback_if_not_exist)
         })
     }
 
