@@ -81,11 +81,10 @@ fn transfers_preserve_the_total() {
                         let amount = rng.random_range(1..=100);
                         loop {
                             let mut txn = client.begin().await.unwrap();
-                            let pairs = txn.batch_get(&[account(from), account(to)]).await.unwrap();
-                            let get = |k: &[u8]| {
-                                balance(&pairs.iter().find(|(key, _)| key == k).unwrap().1)
-                            };
-                            let (a, b) = (get(&account(from)), get(&account(to)));
+                            let values =
+                                txn.batch_get(&[account(from), account(to)]).await.unwrap();
+                            let get = |i: usize| balance(values[i].as_ref().unwrap());
+                            let (a, b) = (get(0), get(1));
                             txn.put(account(from), (a - amount).to_be_bytes().to_vec());
                             txn.put(account(to), (b + amount).to_be_bytes().to_vec());
                             match txn.commit().await {

@@ -3,7 +3,7 @@
 use crate::backoff::Backoff;
 use crate::resolver::resolve_or_wait;
 use crate::{Client, Result, key_error};
-use proto::kvrpc::{BatchGetRequest, GetRequest, KeyError, ScanRequest, key_error::Kind};
+use proto::kvrpc::{BatchGetRequest, GetRequest, KeyError, KvPair, ScanRequest, key_error::Kind};
 
 /// A consistent read-only view at `ts`.
 #[derive(Clone)]
@@ -67,14 +67,14 @@ impl Snapshot {
         }
     }
 
-    /// The values of the keys that exist among `keys`, in no particular order.
-    pub async fn batch_get(&self, keys: &[Vec<u8>]) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
+    /// The value of each of `keys`, by position (`None`: no such key).
+    pub async fn batch_get(&self, keys: &[Vec<u8>]) -> Result<Vec<Option<Vec<u8>>>> {
         let inner = &self.client.inner;
         let mut backoff = self.backoff();
         // Positions in `keys` still to read: a group that failed goes back
         // here, and the next round groups it by the regions then known.
         let mut pending: Vec<usize> = (0..keys.len()).collect();
-        let mut out = Vec::with_capacity(keys.len());
+        let mut out = vec![None; keys.len()];
         while !pending.is_empty() {
             for (region, group) in inner
                 .regions
@@ -102,7 +102,7 @@ impl Snapshot {
                         pending.extend(group.iter().map(|(i, _)| i));
                         resolve_or_wait(&self.client, &lock, &mut backoff).await?;
                     }
-                    Outcome::Done => out.extend(resp.pairs.into_iter().map(|p| (p.key, p.value))),
+                    Outcome::Done => place_pairs(&group, resp.pairs, &mut out),
                 }
             }
         }
@@ -170,5 +170,52 @@ impl Snapshot {
             }
         }
         Ok(out)
+    }
+}
+
+/// Put the pairs a store found for `group` (positions and keys) at their
+/// positions in `out`. A store answers in request order, so one forward
+/// walk matches them; a pair out of order is looked up from the start.
+fn place_pairs(group: &[(usize, &[u8])], pairs: Vec<KvPair>, out: &mut [Option<Vec<u8>>]) {
+    let mut next = 0;
+    for pair in pairs {
+        let found = group[next..]
+            .iter()
+            .position(|(_, key)| *key == pair.key.as_slice())
+            .map(|at| next + at)
+            .or_else(|| {
+                group
+                    .iter()
+                    .position(|(_, key)| *key == pair.key.as_slice())
+            });
+        if let Some(at) = found {
+            out[group[at].0] = Some(pair.value);
+            next = at + 1;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pairs_land_at_their_keys_positions() {
+        let group: Vec<(usize, &[u8])> = vec![(4, b"a"), (0, b"b"), (2, b"c")];
+        let pair = |k: &[u8], v: &[u8]| KvPair {
+            key: k.to_vec(),
+            value: v.to_vec(),
+        };
+        let mut out = vec![None; 5];
+        place_pairs(&group, vec![pair(b"a", b"1"), pair(b"c", b"3")], &mut out);
+        assert_eq!(
+            out,
+            [None, None, Some(b"3".to_vec()), None, Some(b"1".to_vec())]
+        );
+        // Out of request order still lands right.
+        let mut out = vec![None; 5];
+        place_pairs(&group, vec![pair(b"c", b"3"), pair(b"b", b"2")], &mut out);
+        assert_eq!(out[0].as_deref(), Some(&b"2"[..]));
+        assert_eq!(out[2].as_deref(), Some(&b"3"[..]));
     }
 }

@@ -211,17 +211,25 @@ impl Transaction {
         }
     }
 
-    /// The values of the keys that exist among `keys`, seeing own writes.
-    pub async fn batch_get(&self, keys: &[Vec<u8>]) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
-        let (mine, theirs): (Vec<&Vec<u8>>, Vec<&Vec<u8>>) =
-            keys.iter().partition(|k| self.buffer.contains_key(*k));
-        let theirs: Vec<Vec<u8>> = theirs.into_iter().cloned().collect();
-        let mut out = self.snapshot.batch_get(&theirs).await?;
-        out.extend(
-            mine.into_iter()
-                .filter_map(|k| Some((k.clone(), self.buffer.get(k)?.clone()?))),
-        );
-        Ok(out)
+    /// The value of each of `keys`, by position (`None`: no such key),
+    /// seeing own writes.
+    pub async fn batch_get(&self, keys: &[Vec<u8>]) -> Result<Vec<Option<Vec<u8>>>> {
+        if self.buffer.is_empty() {
+            return self.snapshot.batch_get(keys).await;
+        }
+        let theirs: Vec<Vec<u8>> = keys
+            .iter()
+            .filter(|k| !self.buffer.contains_key(*k))
+            .cloned()
+            .collect();
+        let mut stored = self.snapshot.batch_get(&theirs).await?.into_iter();
+        Ok(keys
+            .iter()
+            .map(|k| match self.buffer.get(k) {
+                Some(mine) => mine.clone(),
+                None => stored.next().flatten(),
+            })
+            .collect())
     }
 
     /// Up to `limit` pairs of `[start, end)`, ascending or descending, seeing

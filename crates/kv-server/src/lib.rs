@@ -141,8 +141,14 @@ impl<E: Engine> KvService for KvNode<E> {
             });
         }
         let (found, error) = split(self.store.batch_get(&req.keys, req.version))?;
+        let pairs = req
+            .keys
+            .into_iter()
+            .zip(found.unwrap_or_default())
+            .filter_map(|(key, value)| Some(KvPair { key, value: value? }))
+            .collect();
         Ok(BatchGetResponse {
-            pairs: pairs(found.unwrap_or_default()),
+            pairs,
             error,
             ..Default::default()
         })

@@ -435,15 +435,10 @@ async fn lookup(
     let mut out = Vec::with_capacity(handles.len());
     for chunk in handles.chunks(LOOKUP_BATCH) {
         let keys: Vec<Vec<u8>> = chunk.iter().map(|h| row_key(table, *h)).collect();
-        let found: HashMap<Vec<u8>, Vec<u8>> = txn
-            .batch_get(&keys)
-            .await
-            .map_err(from_kv)?
-            .into_iter()
-            .collect();
-        for (h, key) in chunk.iter().zip(&keys) {
-            if let Some(v) = found.get(key) {
-                out.push(decode(*h, v)?);
+        let values = txn.batch_get(&keys).await.map_err(from_kv)?;
+        for (h, value) in chunk.iter().zip(values) {
+            if let Some(v) = value {
+                out.push(decode(*h, &v)?);
             }
         }
     }

@@ -137,36 +137,38 @@ impl<E: Engine> TxnStore<E> {
         }
     }
 
-    /// The values of several keys as of `ts`, from one snapshot; absent keys
-    /// are left out.
-    pub fn batch_get(&self, keys: &[Vec<u8>], ts: u64) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
-        let encoded: Vec<Vec<u8>> = keys.iter().map(|k| encode_key(k)).collect();
+    /// The value of each of `keys` as of `ts`, by position (`None`: absent).
+    pub fn batch_get(&self, keys: &[Vec<u8>], ts: u64) -> Result<Vec<Option<Vec<u8>>>> {
+        // All keys encoded into one buffer: `ends[i]` is where key `i` ends.
+        let mut encoded = Vec::with_capacity(keys.iter().map(|k| k.len() + k.len() / 8 + 9).sum());
+        let mut ends = Vec::with_capacity(keys.len());
+        for key in keys {
+            codec::mvcc::encode_key_into(&mut encoded, key);
+            ends.push(encoded.len());
+        }
+        let key_at = |i: usize| &encoded[if i == 0 { 0 } else { ends[i - 1] }..ends[i]];
         self.note_read(ts);
-        for key in &encoded {
-            self.locks.check_key(key, ts)?;
+        for i in 0..keys.len() {
+            self.locks.check_key(key_at(i), ts)?;
         }
         let mut values: Vec<Option<Vec<u8>>> = Vec::with_capacity(keys.len());
         let mut misses = Vec::new();
-        for (i, key) in encoded.iter().enumerate() {
-            match self.rows.get(key, ts) {
+        for i in 0..keys.len() {
+            match self.rows.get(key_at(i), ts) {
                 Some(value) => values.push(value),
                 None => {
                     values.push(None);
-                    misses.push((i, self.rows.stamp(key)));
+                    misses.push((i, self.rows.stamp(key_at(i))));
                 }
             }
         }
         if !misses.is_empty() {
             let reader = self.reader();
             for (i, stamp) in misses {
-                values[i] = self.read_through(&reader, &encoded[i], stamp, ts)?;
+                values[i] = self.read_through(&reader, key_at(i), stamp, ts)?;
             }
         }
-        Ok(keys
-            .iter()
-            .zip(values)
-            .filter_map(|(key, value)| Some((key.clone(), value?)))
-            .collect())
+        Ok(values)
     }
 
     /// Up to `limit` pairs of `[start, end)` as of `ts`, ascending or descending.
