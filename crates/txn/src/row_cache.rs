@@ -26,11 +26,67 @@
 
 use quick_cache::Weighter;
 use quick_cache::sync::Cache;
-use std::hash::{BuildHasher, RandomState};
+use std::borrow::Borrow;
+use std::hash::{BuildHasher, Hash, Hasher, RandomState};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 /// Stamp slots: a power of two, enough that unrelated commits rarely share one.
 const STAMP_SLOTS: usize = 1 << 12;
+
+/// Longest key kept inside the cache entry itself; an encoded row key
+/// takes 27 bytes.
+const INLINE_KEY: usize = 38;
+
+/// An encoded key, inline when short: a lookup compares it in the entry it
+/// already loaded instead of following a pointer to a third cache line.
+#[derive(Clone)]
+enum CachedKey {
+    Inline { len: u8, bytes: [u8; INLINE_KEY] },
+    Heap(Box<[u8]>),
+}
+
+impl CachedKey {
+    fn new(key: &[u8]) -> Self {
+        if key.len() <= INLINE_KEY {
+            let mut bytes = [0; INLINE_KEY];
+            bytes[..key.len()].copy_from_slice(key);
+            Self::Inline {
+                len: key.len() as u8,
+                bytes,
+            }
+        } else {
+            Self::Heap(key.into())
+        }
+    }
+
+    fn as_slice(&self) -> &[u8] {
+        match self {
+            Self::Inline { len, bytes } => &bytes[..*len as usize],
+            Self::Heap(key) => key,
+        }
+    }
+}
+
+/// Lookups go by `&[u8]`, so hashing and equality are the slice's.
+impl Borrow<[u8]> for CachedKey {
+    fn borrow(&self) -> &[u8] {
+        self.as_slice()
+    }
+}
+
+impl Hash for CachedKey {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.as_slice().hash(state);
+    }
+}
+
+impl PartialEq for CachedKey {
+    fn eq(&self, other: &Self) -> bool {
+        self.as_slice() == other.as_slice()
+    }
+}
+
+impl Eq for CachedKey {}
 
 /// The newest committed data version of a key.
 ///
@@ -48,15 +104,19 @@ struct Newest {
 #[derive(Clone)]
 struct ByBytes;
 
-impl Weighter<Vec<u8>, Newest> for ByBytes {
-    fn weight(&self, key: &Vec<u8>, newest: &Newest) -> u64 {
-        (64 + key.len() + newest.value.as_ref().map_or(0, |v| v.len())) as u64
+impl Weighter<CachedKey, Newest> for ByBytes {
+    fn weight(&self, key: &CachedKey, newest: &Newest) -> u64 {
+        let heap_key = match key {
+            CachedKey::Inline { .. } => 0,
+            CachedKey::Heap(key) => key.len(),
+        };
+        (96 + heap_key + newest.value.as_ref().map_or(0, |v| v.len())) as u64
     }
 }
 
 /// A bounded map from encoded key to its newest committed version.
 pub struct RowCache {
-    entries: Cache<Vec<u8>, Newest, ByBytes>,
+    entries: Cache<CachedKey, Newest, ByBytes>,
     stamps: Box<[AtomicU64]>,
     hasher: RandomState,
 }
@@ -101,7 +161,7 @@ impl RowCache {
             commit_ts,
             value: value.map(Box::from),
         };
-        self.entries.insert(encoded.to_vec(), newest);
+        self.entries.insert(CachedKey::new(encoded), newest);
         if self.slot(encoded).load(Ordering::SeqCst) != stamp.0 {
             self.entries.remove(encoded);
         }
@@ -138,6 +198,12 @@ mod tests {
         let stamp = cache.stamp(b"gone");
         cache.fill(b"gone", stamp, 30, None);
         assert_eq!(cache.get(b"gone", 40), Some(None));
+        // Keys too long to keep inline are found all the same.
+        let long = [7u8; 100];
+        let stamp = cache.stamp(&long);
+        cache.fill(&long, stamp, 5, Some(b"l"));
+        assert_eq!(cache.get(&long, 5), Some(Some(b"l".to_vec())));
+        assert_eq!(cache.get(&long[..99], 5), None);
     }
 
     #[test]
