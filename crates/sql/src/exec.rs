@@ -279,7 +279,7 @@ fn run_plan<'a>(plan: &'a Plan, txn: &'a Transaction, ctx: &'a mut EvalContext<'
             }
             Plan::Distinct(input, width, collations) => {
                 let rows = run_plan(input, txn, ctx).await?;
-                let mut seen = HashSet::new();
+                let mut seen = HashSet::with_capacity(rows.len());
                 rows.into_iter()
                     .filter(|row| {
                         seen.insert(row_key_bytes(&row[..*width], collations.iter().copied()))
@@ -507,23 +507,27 @@ fn aggregate(
             values: Vec::new(),
             states: new_states(),
         });
-        index.insert(Vec::new(), 0);
     }
     for row in rows {
-        let values = group_by
-            .iter()
-            .map(|g| g.eval(&row, ctx))
-            .collect::<Result<Row, _>>()?;
-        let key = row_key_bytes(&values, std::iter::repeat(Collation::default()));
-        let g = match index.get(&key) {
-            Some(&g) => g,
-            None => {
-                groups.push(Group {
-                    values,
-                    states: new_states(),
-                });
-                index.insert(key, groups.len() - 1);
-                groups.len() - 1
+        // Without GROUP BY every row belongs to the one group made above.
+        let g = if group_by.is_empty() {
+            0
+        } else {
+            let values = group_by
+                .iter()
+                .map(|g| g.eval(&row, ctx))
+                .collect::<Result<Row, _>>()?;
+            let key = row_key_bytes(&values, std::iter::repeat(Collation::default()));
+            match index.get(&key) {
+                Some(&g) => g,
+                None => {
+                    groups.push(Group {
+                        values,
+                        states: new_states(),
+                    });
+                    index.insert(key, groups.len() - 1);
+                    groups.len() - 1
+                }
             }
         };
         for (state, call) in groups[g].states.iter_mut().zip(aggs) {
