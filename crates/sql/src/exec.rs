@@ -2,7 +2,7 @@
 //! rows; memory quotas and streaming come later (DESIGN §7 rule 8).
 
 use crate::error::{self, from_kv};
-use crate::expr::eval::{compare, group_key, truthy};
+use crate::expr::eval::{compare, group_key, group_key_into, truthy};
 use crate::expr::{BinaryOp, EvalContext, Expr, SubqueryKind};
 use crate::plan::{Access, JoinKind, Plan};
 use crate::result::SqlError;
@@ -343,9 +343,12 @@ fn run_plan<'a>(plan: &'a Plan, txn: &'a Transaction, ctx: &'a mut EvalContext<'
 fn row_key_bytes(values: &[Datum], collations: impl IntoIterator<Item = Collation>) -> Vec<u8> {
     let mut key = Vec::new();
     for (d, c) in values.iter().zip(collations) {
-        let part = group_key(d, c);
-        key.extend_from_slice(&(part.len() as u32).to_be_bytes());
-        key.extend_from_slice(&part);
+        // Each part behind its length, filled in once the part is written.
+        let at = key.len();
+        key.extend_from_slice(&[0; 4]);
+        group_key_into(&mut key, d, c);
+        let len = (key.len() - at - 4) as u32;
+        key[at..at + 4].copy_from_slice(&len.to_be_bytes());
     }
     key
 }

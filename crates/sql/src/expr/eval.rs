@@ -1119,6 +1119,12 @@ pub fn compare_strings(a: &[u8], b: &[u8], collation: Collation) -> Ordering {
 /// the DATETIME at its midnight.
 pub fn group_key(d: &Datum, collation: Collation) -> Vec<u8> {
     let mut key = Vec::new();
+    group_key_into(&mut key, d, collation);
+    key
+}
+
+/// [`group_key`] appended to `key`, for keys of several values.
+pub fn group_key_into(key: &mut Vec<u8>, d: &Datum, collation: Collation) {
     match d {
         Datum::Null => key.push(0),
         Datum::Bytes(b) => {
@@ -1127,25 +1133,31 @@ pub fn group_key(d: &Datum, collation: Collation) -> Vec<u8> {
                 key.extend_from_slice(b);
             } else {
                 // Three bytes per weight, trailing spaces dropped (PAD SPACE).
-                key.reserve(3 * b.len());
-                let mut end = key.len();
-                let mut push = |w: u32| {
-                    key.extend_from_slice(&w.to_be_bytes()[1..]);
-                    if w != b' ' as u32 {
-                        end = key.len();
-                    }
-                };
                 if b.is_ascii() {
-                    b.iter().for_each(|&x| push(weight(x.into(), collation)));
+                    // Only a space weighs as a space among ASCII characters.
+                    let n = b.iter().rposition(|&x| x != b' ').map_or(0, |i| i + 1);
+                    let start = key.len();
+                    key.resize(start + 3 * n, 0);
+                    for (dst, &x) in key[start..].chunks_exact_mut(3).zip(&b[..n]) {
+                        dst.copy_from_slice(&weight(x.into(), collation).to_be_bytes()[1..]);
+                    }
                 } else {
-                    units(b, collation).for_each(|u| push(weight(u, collation)));
+                    key.reserve(3 * b.len());
+                    let mut end = key.len();
+                    for u in units(b, collation) {
+                        let w = weight(u, collation);
+                        key.extend_from_slice(&w.to_be_bytes()[1..]);
+                        if w != b' ' as u32 {
+                            end = key.len();
+                        }
+                    }
+                    key.truncate(end);
                 }
-                key.truncate(end);
             }
         }
-        Datum::I64(_) | Datum::U64(_) | Datum::Decimal(_) => number_key(&mut key, &exact_number(d)),
+        Datum::I64(_) | Datum::U64(_) | Datum::Decimal(_) => number_key(key, &exact_number(d)),
         Datum::F64(v) => match decimal_ops::from_f64(*v).filter(|x| decimal_ops::to_f64(x) == *v) {
-            Some(x) => number_key(&mut key, &x),
+            Some(x) => number_key(key, &x),
             None => {
                 key.push(3);
                 key.extend_from_slice(&v.to_bits().to_be_bytes());
@@ -1161,7 +1173,6 @@ pub fn group_key(d: &Datum, collation: Collation) -> Vec<u8> {
             key.extend_from_slice(&t.to_packed().to_be_bytes());
         }
     }
-    key
 }
 
 fn exact_number(d: &Datum) -> Decimal {
