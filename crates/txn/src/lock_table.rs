@@ -67,13 +67,12 @@ impl LockChanges {
 
 impl LockTable {
     /// A table holding `locks` (encoded key, lock), read from the family.
-    pub fn load(locks: impl IntoIterator<Item = Result<(Vec<u8>, Lock)>>) -> Result<Self> {
+    pub fn load(locks: impl IntoIterator<Item = (Vec<u8>, Lock)>) -> Self {
         let table = Self::default();
-        for item in locks {
-            let (key, lock) = item?;
+        for (key, lock) in locks {
             table.locks.insert(key, lock);
         }
-        Ok(table)
+        table
     }
 
     /// The lock on an encoded key, for a command holding the key's latch

@@ -45,7 +45,7 @@ impl<E: Engine> TxnStore<E> {
     /// Serve transactions out of `engine`, whose locks are loaded first.
     pub fn open(engine: E) -> Result<Self> {
         backfill_latest(&engine)?;
-        let locks = LockTable::load(load_locks(&engine)?.into_iter().map(Ok))?;
+        let locks = LockTable::load(load_locks(&engine)?);
         Ok(Self {
             engine,
             latches: Latches::new(LATCH_SLOTS),
