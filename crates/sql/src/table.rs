@@ -38,27 +38,29 @@ pub fn decode_row(table: &TableDef, value: &[u8]) -> Result<Vec<Datum>, SqlError
 }
 
 /// [`decode_row`] for the columns marked in `wanted` (all if `None`); the
-/// others read as NULL (see [`prune`](crate::prune)).
+/// others read as NULL (see [`prune`](crate::prune)). The row has room for
+/// one more datum, the handle a table read appends, so that push does not
+/// reallocate (it did for every row read).
 pub fn decode_columns(
     table: &TableDef,
     value: &[u8],
     wanted: Option<&[bool]>,
 ) -> Result<Vec<Datum>, SqlError> {
     let view = codec::row::RowView::new(value).map_err(error::internal)?;
-    table
-        .columns
-        .iter()
-        .enumerate()
-        .map(|(i, c)| {
+    let mut row = Vec::with_capacity(table.columns.len() + 1);
+    for (i, c) in table.columns.iter().enumerate() {
+        row.push(
             if wanted.is_some_and(|w| !w.get(i).copied().unwrap_or(true)) {
-                return Ok(Datum::Null);
-            }
-            match view.get(c.id).map_err(error::internal)? {
-                Some(d) => Ok(d),
-                None => origin_default(c),
-            }
-        })
-        .collect()
+                Datum::Null
+            } else {
+                match view.get(c.id).map_err(error::internal)? {
+                    Some(d) => d,
+                    None => origin_default(c)?,
+                }
+            },
+        );
+    }
+    Ok(row)
 }
 
 /// [`ColumnDef::origin_default`] as it is stored: `value` as a one-column row.
