@@ -217,16 +217,18 @@ impl Transaction {
         if self.buffer.is_empty() {
             return self.snapshot.batch_get(keys).await;
         }
+        let mine: Vec<Option<&Option<Vec<u8>>>> = keys.iter().map(|k| self.buffer.get(k)).collect();
         let theirs: Vec<Vec<u8>> = keys
             .iter()
-            .filter(|k| !self.buffer.contains_key(*k))
-            .cloned()
+            .zip(&mine)
+            .filter(|(_, mine)| mine.is_none())
+            .map(|(k, _)| k.clone())
             .collect();
         let mut stored = self.snapshot.batch_get(&theirs).await?.into_iter();
-        Ok(keys
-            .iter()
-            .map(|k| match self.buffer.get(k) {
-                Some(mine) => mine.clone(),
+        Ok(mine
+            .into_iter()
+            .map(|mine| match mine {
+                Some(value) => value.clone(),
                 None => stored.next().flatten(),
             })
             .collect())

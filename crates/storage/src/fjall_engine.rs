@@ -26,10 +26,7 @@ use crate::delete_range::{
 use crate::{Cf, Engine, KeyRange, Modify, Result, Slice, Snapshot, WriteBatch};
 use fjall::compaction::Leveled;
 use fjall::compaction::filter::Factory;
-use fjall::config::{
-    BlockSizePolicy, BloomConstructionPolicy, FilterPolicy, FilterPolicyEntry, HashRatioPolicy,
-    PinningPolicy,
-};
+use fjall::config::{BlockSizePolicy, BloomConstructionPolicy, FilterPolicy, FilterPolicyEntry};
 use fjall::{
     AbstractTree, Database, Keyspace, KeyspaceCreateOptions, KvSeparationOptions, OwnedWriteBatch,
     PersistMode, Readable, SeqNo,
@@ -117,18 +114,12 @@ fn family_options(cf: Cf, config: &EngineConfig) -> KeyspaceCreateOptions {
             .with_kv_separation(Some(
                 KvSeparationOptions::default().separation_threshold(config.blob_threshold),
             )),
-        // Every transactional read checks the lock of its key, and almost
-        // always finds none: exact bloom filters on every level, filter and
-        // index blocks pinned in memory (the family is small), and a hash index
-        // inside data blocks for the point lookup.
+        // Written by every prewrite and commit, but read only when the store
+        // opens (a scan that fills the in-memory lock table, which serves
+        // every lock lookup after that): small blocks, no filters.
         Cf::Lock => base
             .data_block_size_policy(BlockSizePolicy::all(4 * KIB))
-            .filter_policy(FilterPolicy::all(FilterPolicyEntry::Bloom(
-                BloomConstructionPolicy::FalsePositiveRate(0.001),
-            )))
-            .filter_block_pinning_policy(PinningPolicy::all(true))
-            .index_block_pinning_policy(PinningPolicy::all(true))
-            .data_block_hash_ratio_policy(HashRatioPolicy::all(0.75)),
+            .filter_policy(FilterPolicy::disabled()),
         // Read by seeks over a key's versions, and by one point lookup per
         // key a transaction writes (its own rollback record, `key ‖
         // !start_ts`), which nearly always misses: 1% bloom filters answer

@@ -254,7 +254,6 @@ pub fn commit_staged<S: Snapshot>(prewrite: Command<'_, S>, commit_ts: u64) -> C
     let (mut cmd, staged) = prewrite.take_staged();
     for (encoded, lock) in staged {
         write_commit(&mut cmd, &encoded, &lock, commit_ts);
-        cmd.drop_staged_lock(encoded);
     }
     cmd
 }

@@ -99,8 +99,9 @@ impl<'a, S: Snapshot> Command<'a, S> {
     }
 
     /// Split a prewrite for a one-phase commit: a command with its data
-    /// writes (long values) but without its `lock` family writes, and the
-    /// locks it staged, which the caller replaces by their commits.
+    /// writes (long values), none of its `lock` family writes, and each
+    /// staged lock taken off the table again; and the staged locks, which
+    /// the caller replaces by their commits.
     pub fn take_staged(self) -> (Self, Vec<(Vec<u8>, Lock)>) {
         let mut next = Self::new(self.reader, self.locks);
         for modify in self.batch.into_modifies() {
@@ -110,18 +111,13 @@ impl<'a, S: Snapshot> Command<'a, S> {
                 Modify::Delete(cf, key) => next.batch.delete(cf, key),
             }
         }
-        let staged = self
-            .lock_changes
-            .into_inner()
-            .into_iter()
-            .filter_map(|(encoded, lock)| Some((encoded, lock?)))
-            .collect();
+        let mut staged = Vec::new();
+        for (encoded, lock) in self.lock_changes.into_inner() {
+            if let Some(lock) = lock {
+                next.lock_changes.push(encoded.clone(), None);
+                staged.push((encoded, lock));
+            }
+        }
         (next, staged)
-    }
-
-    /// Forget a lock in the table only: one this command's own earlier
-    /// stage put there and the engine never held.
-    pub fn drop_staged_lock(&mut self, encoded: Vec<u8>) {
-        self.lock_changes.push(encoded, None);
     }
 }
