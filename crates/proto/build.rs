@@ -2,7 +2,11 @@
 //! that building needs no `protoc` binary.
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let files = ["proto/kvrpc.proto", "proto/pdrpc.proto"];
+    let files = [
+        "proto/kvrpc.proto",
+        "proto/pdrpc.proto",
+        "proto/raftpb.proto",
+    ];
     for file in files {
         println!("cargo:rerun-if-changed={file}");
     }

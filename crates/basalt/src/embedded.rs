@@ -32,6 +32,7 @@ fn whole_key_space() -> Region {
             conf_ver: 1,
             version: 1,
         }),
+        peers: Vec::new(),
     }
 }
 

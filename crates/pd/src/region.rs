@@ -44,6 +44,7 @@ mod tests {
             start_key: start.to_vec(),
             end_key: end.to_vec(),
             epoch: None,
+            peers: Vec::new(),
         }
     }
 

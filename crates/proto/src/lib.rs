@@ -17,6 +17,11 @@ pub mod pdrpc {
     include!(concat!(env!("OUT_DIR"), "/pdrpc.rs"));
 }
 
+/// Store-to-store Raft messages and the Raft state a store persists.
+pub mod raftpb {
+    include!(concat!(env!("OUT_DIR"), "/raftpb.rs"));
+}
+
 mod service;
 
 pub use service::{KvService, PdService, RpcError};
