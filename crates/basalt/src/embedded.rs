@@ -1,28 +1,34 @@
 //! The embedded cluster: PD and one store in this process, called through
-//! the same service traits a multi-process cluster uses over gRPC.
+//! the same service traits a multi-process cluster uses over gRPC. The
+//! store runs the same raftstore as a cluster's, with one replica per
+//! region and no one to send Raft messages to.
 //!
 //! Layout of the data directory:
 //!
 //! ```text
 //! DIR/pd/   PD's engine (the TSO window)
-//! DIR/kv/   the store's engine (default, lock, write, raft families)
+//! DIR/kv/   the store's engine (data families and the raft family)
 //! ```
 
 use anyhow::Context as _;
 use kv_client::Client;
-use kv_server::KvNode;
+use kv_server::{KvNode, TxnApply};
 use pd::Pd;
-use proto::kvrpc::{Region, RegionEpoch};
+use proto::kvrpc::{Peer, Region, RegionEpoch};
+use proto::raftpb::RaftMessage;
 use proto::{KvService, PdService};
+use raftstore::store::Transport;
+use raftstore::{Msg, Router, Store};
 use std::path::Path;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 use storage::{EngineConfig, FjallEngine};
 use txn::TxnStore;
 
 /// The store id of the embedded store.
 const STORE_ID: u64 = 1;
 
-/// The one region of the embedded store: all keys, at its first epoch.
+/// The first region of a new embedded store: all keys, one replica here.
 fn whole_key_space() -> Region {
     Region {
         id: 1,
@@ -32,8 +38,18 @@ fn whole_key_space() -> Region {
             conf_ver: 1,
             version: 1,
         }),
-        peers: Vec::new(),
+        peers: vec![Peer {
+            id: 1,
+            store_id: STORE_ID,
+        }],
     }
+}
+
+/// A store alone has no peers to message.
+struct Alone;
+
+impl Transport for Alone {
+    fn send(&mut self, _msg: RaftMessage) {}
 }
 
 /// PD and a store, open on a data directory.
@@ -41,6 +57,8 @@ pub struct Embedded {
     engine: FjallEngine,
     kv: Arc<dyn KvService>,
     pd: Arc<dyn PdService>,
+    router: Router,
+    poller: Option<std::thread::JoinHandle<()>>,
 }
 
 impl Embedded {
@@ -50,14 +68,53 @@ impl Embedded {
             .with_context(|| format!("opening PD data in {}", dir.display()))?;
         let engine = FjallEngine::open(EngineConfig::new(dir.join("kv")))
             .with_context(|| format!("opening store data in {}", dir.display()))?;
-        let region = whole_key_space();
-        let pd = Pd::open(pd_engine, vec![(region.clone(), STORE_ID)])?;
-        let store = Arc::new(TxnStore::open(engine.clone()).context("loading the store's locks")?);
-        Ok(Self {
+        if raftstore::peer_storage::load_regions(&engine)?.is_empty() {
+            Store::<FjallEngine, Alone>::bootstrap(&engine, &whole_key_space())?;
+        }
+        let txn = Arc::new(TxnStore::open(engine.clone()).context("loading the store's locks")?);
+        let (store, router) = Store::open(
+            raftstore::Config::default(),
+            STORE_ID,
+            engine.clone(),
+            Alone,
+            Arc::new(TxnApply(txn.clone())),
+        )?;
+        let poller = std::thread::Builder::new()
+            .name("raftstore".into())
+            .spawn(move || store.run())?;
+        let regions: Vec<(Region, u64)> = router
+            .regions()
+            .iter()
+            .map(|r| (Region::clone(r), STORE_ID))
+            .collect();
+        let pd: Arc<dyn PdService> = Arc::new(Pd::open(pd_engine, regions)?);
+        let embedded = Self {
             engine,
-            kv: Arc::new(KvNode::new(store, region)),
-            pd: Arc::new(pd),
-        })
+            kv: Arc::new(KvNode::new(txn, router.clone(), pd.clone())),
+            pd,
+            router,
+            poller: Some(poller),
+        };
+        embedded.wait_for_leaders(Duration::from_secs(10))?;
+        Ok(embedded)
+    }
+
+    /// Wait until the store leads every region (its peers campaign at once
+    /// when they are their region's only voter).
+    fn wait_for_leaders(&self, limit: Duration) -> anyhow::Result<()> {
+        let deadline = Instant::now() + limit;
+        for region in self.router.regions() {
+            let delegate = self.router.delegate(region.id).context("region vanished")?;
+            while delegate.leader_term() == 0 {
+                anyhow::ensure!(
+                    Instant::now() < deadline,
+                    "region {} elected no leader",
+                    region.id
+                );
+                std::thread::sleep(Duration::from_millis(2));
+            }
+        }
+        Ok(())
     }
 
     /// A KV client over this cluster. Needs a tokio runtime.
@@ -75,12 +132,25 @@ impl Embedded {
         &self.engine
     }
 
-    /// The request context of the embedded region.
+    /// The request context of the region holding every key.
     pub fn context(&self) -> proto::kvrpc::Context {
-        let region = whole_key_space();
+        let region = self
+            .router
+            .regions()
+            .pop()
+            .expect("the store holds a region");
         proto::kvrpc::Context {
             region_id: region.id,
             region_epoch: region.epoch,
+        }
+    }
+}
+
+impl Drop for Embedded {
+    fn drop(&mut self) {
+        let _ = self.router.send(Msg::Stop);
+        if let Some(poller) = self.poller.take() {
+            let _ = poller.join();
         }
     }
 }

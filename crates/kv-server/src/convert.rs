@@ -16,7 +16,7 @@ pub fn lock_info(l: txn::LockInfo) -> kvrpc::LockInfo {
 
 /// A per-key outcome for the client, or a failed call when the node itself
 /// is in trouble (its disk, its data).
-pub fn key_error(e: txn::Error) -> Result<KeyError, RpcError> {
+pub fn key_error(e: txn::Error) -> Result<Outcome, RpcError> {
     use txn::Error as E;
     let kind = match e {
         E::KeyIsLocked(l) => Kind::Locked(lock_info(l)),
@@ -44,8 +44,22 @@ pub fn key_error(e: txn::Error) -> Result<KeyError, RpcError> {
         E::TxnNotFound { start_ts, key } => Kind::TxnNotFound(kvrpc::TxnNotFound { start_ts, key }),
         E::InvalidRequest(msg) => Kind::Abort(msg),
         e @ (E::Storage(_) | E::Corrupt(_)) => return Err(RpcError::Internal(e.to_string())),
+        E::Replication(e) => {
+            return match e.downcast::<raftstore::Error>() {
+                Ok(e) => Ok(Outcome::Region(route::from_raft(*e)?)),
+                Err(e) => Err(RpcError::Internal(e.to_string())),
+            };
+        }
     };
-    Ok(KeyError { kind: Some(kind) })
+    Ok(Outcome::Key(KeyError { kind: Some(kind) }))
+}
+
+/// What a failed command tells the client.
+pub enum Outcome {
+    /// A key's state stands in the way.
+    Key(KeyError),
+    /// The request reached a store that cannot serve it now.
+    Region(RegionError),
 }
 
 /// Constructors for the region errors a store answers with.
@@ -69,6 +83,31 @@ pub mod route {
                 current_regions: vec![current.clone()],
             })),
         }
+    }
+
+    /// The region error for a raftstore refusal, or a failed call when the
+    /// store itself is in trouble.
+    pub fn from_raft(e: raftstore::Error) -> Result<RegionError, RpcError> {
+        use raftstore::Error as E;
+        let message = e.to_string();
+        let kind = match e {
+            E::NotLeader { region_id, leader } => {
+                Kind::NotLeader(kvrpc::NotLeader { region_id, leader })
+            }
+            E::EpochNotMatch(current_regions) => {
+                Kind::EpochNotMatch(kvrpc::EpochNotMatch { current_regions })
+            }
+            E::RegionNotFound(id) => Kind::RegionNotFound(id),
+            E::StaleCommand => Kind::StaleCommand(true),
+            E::Stopped => Kind::ServerBusy(true),
+            E::Invalid(_) | E::Storage(_) | E::Corrupt(_) => {
+                return Err(RpcError::Internal(message));
+            }
+        };
+        Ok(RegionError {
+            message,
+            kind: Some(kind),
+        })
     }
 
     /// The key lies outside the region the request named.

@@ -1,51 +1,130 @@
-//! A storage node's services. Today: the transactional KV API served out of
-//! one local [`TxnStore`], for the single region the store holds. The gRPC
-//! server and the Raft transport come with the multi-store cluster; they will
-//! call the same [`KvNode`].
+//! A storage node's services: the transactional KV API served out of the
+//! store's [`TxnStore`], for the regions whose peers here lead.
+//!
+//! Every request names a region and the epoch the client believes it has.
+//! The node checks them against its peer's [`ReadDelegate`] (region, epoch,
+//! leadership), and the keys against the region's range. Reads then need
+//! the leader's lease, or a ReadIndex round when it has lapsed; write
+//! commands run in the [`TxnStore`] with a [`RegionWriter`], which
+//! replicates their batch through the region's Raft log and returns once
+//! this store has applied it.
 
 mod convert;
 mod lock_wait;
 
 use async_trait::async_trait;
-use convert::{key_error, route};
+use convert::{Outcome, key_error, route};
 use proto::kvrpc::*;
-use proto::{KvService, RpcError};
+use proto::pdrpc::TsoRequest;
+use proto::{KvService, PdService, RpcError};
+use raftstore::router::ReadCheck;
+use raftstore::{Msg, ReadDelegate, Router};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use storage::Engine;
-use txn::{Mutation, PrewriteProps, TxnStatus, TxnStore};
+use storage::{Engine, WriteBatch};
+use txn::{Mutation, PrewriteProps, TxnStatus, TxnStore, Writer};
 
-/// The KV service of one store holding one region.
+/// The KV service of one store.
 pub struct KvNode<E: Engine> {
     store: Arc<TxnStore<E>>,
-    region: Region,
+    router: Router,
+    pd: Arc<dyn PdService>,
     waits: lock_wait::LockWaits,
 }
 
-/// How a request's routing was judged.
-type Routed = Result<(), RegionError>;
+/// How a request's routing was judged: the region it may act on.
+type Routed = Result<Arc<ReadDelegate>, RegionError>;
+
+/// Writes a command's batch through one region's Raft log.
+pub struct RegionWriter {
+    router: Router,
+    region_id: u64,
+    epoch: RegionEpoch,
+}
+
+impl Writer for RegionWriter {
+    fn write(&self, batch: WriteBatch) -> txn::Result<()> {
+        let (tx, rx) = std::sync::mpsc::sync_channel(1);
+        let msg = Msg::Propose {
+            region_id: self.region_id,
+            epoch: self.epoch,
+            writes: batch,
+            cb: Box::new(move |result| {
+                let _ = tx.send(result);
+            }),
+        };
+        let stopped = || txn::Error::Replication(Box::new(raftstore::Error::Stopped));
+        self.router.send(msg).map_err(|_| stopped())?;
+        match rx.recv() {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(e)) => Err(txn::Error::Replication(Box::new(e))),
+            Err(_) => Err(stopped()),
+        }
+    }
+}
+
+/// Applies what the raftstore replicated to the transactional store, so
+/// its lock table and row cache follow every replica's data.
+pub struct TxnApply<E: Engine>(pub Arc<TxnStore<E>>);
+
+impl<E: Engine> raftstore::Apply for TxnApply<E> {
+    fn write(&self, batch: WriteBatch) -> storage::Result<()> {
+        self.0.apply_batch(batch).map_err(|e| match e {
+            txn::Error::Storage(e) => e,
+            other => storage::Error::Corruption(other.to_string()),
+        })
+    }
+
+    fn range_replaced(&self, range: &storage::KeyRange) {
+        if let Err(e) = self.0.reload_range(range) {
+            tracing::error!("reloading locks after a snapshot: {e}");
+        }
+    }
+}
+
+fn inside(region: &Region, encoded: &[u8]) -> bool {
+    encoded >= region.start_key.as_slice()
+        && (region.end_key.is_empty() || encoded < region.end_key.as_slice())
+}
 
 impl<E: Engine> KvNode<E> {
-    /// Serve `region` out of `store`.
-    pub fn new(store: Arc<TxnStore<E>>, region: Region) -> Self {
+    /// Serve the regions of `router`'s store out of `store`; `pd` gives the
+    /// timestamps a new leader prepares with.
+    pub fn new(store: Arc<TxnStore<E>>, router: Router, pd: Arc<dyn PdService>) -> Self {
         Self {
             store,
-            region,
+            router,
+            pd,
             waits: lock_wait::LockWaits::default(),
         }
     }
 
-    /// Refuse requests meant for another region or an older epoch, so a
-    /// client with a stale route learns it instead of touching wrong data.
+    /// The store's transactional state.
+    pub fn store(&self) -> &Arc<TxnStore<E>> {
+        &self.store
+    }
+
+    /// Refuse requests meant for another region, an older epoch, or a peer
+    /// that does not lead, so a client with a stale route learns it instead
+    /// of touching wrong data.
     fn check_context(&self, ctx: &Option<Context>) -> Routed {
         let ctx = ctx.as_ref().ok_or_else(|| route::not_found(0))?;
-        if ctx.region_id != self.region.id {
-            return Err(route::not_found(ctx.region_id));
+        let delegate = self
+            .router
+            .delegate(ctx.region_id)
+            .ok_or_else(|| route::not_found(ctx.region_id))?;
+        let region = delegate.region();
+        if ctx.region_epoch != region.epoch {
+            return Err(route::epoch_not_match(&region));
         }
-        if ctx.region_epoch != self.region.epoch {
-            return Err(route::epoch_not_match(&self.region));
+        if delegate.leader_term() == 0 {
+            let e = raftstore::Error::NotLeader {
+                region_id: region.id,
+                leader: delegate.leader(),
+            };
+            return Err(route::from_raft(e).unwrap_or_else(|_| route::not_found(region.id)));
         }
-        Ok(())
+        Ok(delegate)
     }
 
     fn check_keys<'a>(
@@ -53,58 +132,121 @@ impl<E: Engine> KvNode<E> {
         ctx: &Option<Context>,
         keys: impl IntoIterator<Item = &'a [u8]>,
     ) -> Routed {
-        self.check_context(ctx)?;
+        let delegate = self.check_context(ctx)?;
+        let region = delegate.region();
         let mut encoded = Vec::new();
         for key in keys {
             encoded.clear();
             codec::mvcc::encode_key_into(&mut encoded, key);
-            let region = &self.region;
-            let inside = encoded.as_slice() >= region.start_key.as_slice()
-                && (region.end_key.is_empty() || encoded < region.end_key);
-            if !inside {
-                return Err(route::key_not_in_region(key, region));
+            if !inside(&region, &encoded) {
+                return Err(route::key_not_in_region(key, &region));
             }
         }
-        Ok(())
+        Ok(delegate)
     }
 
     /// A scan must stay inside the region: `[start, end)` within its range.
     fn check_range(&self, ctx: &Option<Context>, start: &[u8], end: &[u8]) -> Routed {
-        self.check_keys(ctx, [start])?;
-        let region = &self.region;
+        let delegate = self.check_keys(ctx, [start])?;
+        let region = delegate.region();
         if region.end_key.is_empty() {
-            return Ok(());
+            return Ok(delegate);
         }
         if end.is_empty() || codec::mvcc::encode_key(end) > region.end_key {
-            return Err(route::key_not_in_region(end, region));
+            return Err(route::key_not_in_region(end, &region));
         }
+        Ok(delegate)
+    }
+
+    /// Wait, if need be, until this store's peer may serve a read: at once
+    /// under its lease, else after a ReadIndex round.
+    async fn ready_to_read(&self, delegate: &ReadDelegate) -> Result<(), RegionError> {
+        let region = delegate.region();
+        let now = self.router.nanos(Instant::now());
+        let refused = |e| route::from_raft(e).unwrap_or_else(|_| route::not_found(region.id));
+        match delegate.check(region.epoch.as_ref(), now) {
+            Ok(ReadCheck::Local) => Ok(()),
+            Ok(ReadCheck::ReadIndex) => {
+                let (tx, rx) = tokio::sync::oneshot::channel();
+                let msg = Msg::Read {
+                    region_id: region.id,
+                    epoch: region.epoch.unwrap_or_default(),
+                    cb: Box::new(move |r| {
+                        let _ = tx.send(r);
+                    }),
+                };
+                self.router.send(msg).map_err(refused)?;
+                match rx.await {
+                    Ok(Ok(())) => Ok(()),
+                    Ok(Err(e)) => Err(refused(e)),
+                    Err(_) => Err(refused(raftstore::Error::Stopped)),
+                }
+            }
+            Err(e) => Err(refused(e)),
+        }
+    }
+
+    /// Check the routing of a read and wait until it may be served.
+    async fn route_read<'a>(
+        &self,
+        ctx: &Option<Context>,
+        keys: impl IntoIterator<Item = &'a [u8]>,
+    ) -> Result<(), RegionError> {
+        let delegate = self.check_keys(ctx, keys)?;
+        self.ready_to_read(&delegate).await
+    }
+
+    /// The writer for a command routed to `delegate`'s region.
+    fn writer(&self, delegate: &ReadDelegate) -> RegionWriter {
+        let region = delegate.region();
+        RegionWriter {
+            router: self.router.clone(),
+            region_id: region.id,
+            epoch: region.epoch.unwrap_or_default(),
+        }
+    }
+
+    /// Before the first one-phase commit of a leadership term: raise the
+    /// store's highest read timestamp to a fresh one from PD, which is
+    /// above every read the region's previous leaders served.
+    async fn prepare_leadership(&self, delegate: &ReadDelegate) -> Result<(), RpcError> {
+        let term = delegate.leader_term();
+        if term == 0 || delegate.prepared(term) {
+            return Ok(());
+        }
+        let ts = self.pd.tso(TsoRequest { count: 1 }).await?.first_ts;
+        self.store.note_read(ts);
+        delegate.set_prepared(term);
         Ok(())
     }
 
-    /// Run a write command off the async workers: writes that sync wait for
-    /// fsync. Commands that do not sync (prewrite, pessimistic locking) run
-    /// on the calling task instead: they wait for no disk (the journal's
-    /// fsync runs outside its append lock, see
-    /// `storage::fjall_engine::journal_file`), only for their latches, and a
-    /// trip to the blocking pool and back (two thread wake-ups) would cost
-    /// more than the command.
+    /// Run a write command off the async workers: it waits for its batch
+    /// to be replicated and applied. Commands that write no batch
+    /// (pessimistic locks live in memory only) run on the calling task.
     async fn blocking<T: Send + 'static>(
         &self,
-        command: impl FnOnce(&TxnStore<E>) -> T + Send + 'static,
+        delegate: &ReadDelegate,
+        command: impl FnOnce(&TxnStore<E>, &RegionWriter) -> T + Send + 'static,
     ) -> Result<T, RpcError> {
         let store = self.store.clone();
-        tokio::task::spawn_blocking(move || command(&store))
+        let writer = self.writer(delegate);
+        tokio::task::spawn_blocking(move || command(&store, &writer))
             .await
             .map_err(|e| RpcError::Internal(format!("command failed: {e}")))
     }
 }
 
-/// Split a txn result into the response's key error, or a failed call when
-/// the node itself is in trouble.
-fn split<T>(result: txn::Result<T>) -> Result<(Option<T>, Option<KeyError>), RpcError> {
+/// A command's result as a response has it: the value, or a key error or
+/// region error; or a failed call when the node itself is in trouble.
+type Split<T> = (Option<T>, Option<KeyError>, Option<RegionError>);
+
+fn split<T>(result: txn::Result<T>) -> Result<Split<T>, RpcError> {
     match result {
-        Ok(v) => Ok((Some(v), None)),
-        Err(e) => key_error(e).map(|ke| (None, Some(ke))),
+        Ok(v) => Ok((Some(v), None, None)),
+        Err(e) => key_error(e).map(|outcome| match outcome {
+            Outcome::Key(ke) => (None, Some(ke), None),
+            Outcome::Region(re) => (None, None, Some(re)),
+        }),
     }
 }
 
@@ -114,33 +256,40 @@ fn pairs(kvs: Vec<(Vec<u8>, Vec<u8>)>) -> Vec<KvPair> {
         .collect()
 }
 
+/// Answer with a region error: `$resp` is the response type.
+macro_rules! refuse {
+    ($resp:ident, $e:expr) => {
+        return Ok($resp {
+            region_error: Some($e),
+            ..Default::default()
+        })
+    };
+}
+
 #[async_trait]
 impl<E: Engine> KvService for KvNode<E> {
     async fn kv_get(&self, req: GetRequest) -> Result<GetResponse, RpcError> {
-        if let Err(e) = self.check_keys(&req.context, [req.key.as_slice()]) {
-            return Ok(GetResponse {
-                region_error: Some(e),
-                ..Default::default()
-            });
+        if let Err(e) = self.route_read(&req.context, [req.key.as_slice()]).await {
+            refuse!(GetResponse, e);
         }
-        let (value, error) = split(self.store.get(&req.key, req.version))?;
+        let (value, error, region_error) = split(self.store.get(&req.key, req.version))?;
         let value = value.flatten();
         Ok(GetResponse {
             not_found: error.is_none() && value.is_none(),
             value: value.unwrap_or_default(),
             error,
-            ..Default::default()
+            region_error,
         })
     }
 
     async fn kv_batch_get(&self, req: BatchGetRequest) -> Result<BatchGetResponse, RpcError> {
-        if let Err(e) = self.check_keys(&req.context, req.keys.iter().map(Vec::as_slice)) {
-            return Ok(BatchGetResponse {
-                region_error: Some(e),
-                ..Default::default()
-            });
+        if let Err(e) = self
+            .route_read(&req.context, req.keys.iter().map(Vec::as_slice))
+            .await
+        {
+            refuse!(BatchGetResponse, e);
         }
-        let (found, error) = split(self.store.batch_get(&req.keys, req.version))?;
+        let (found, error, region_error) = split(self.store.batch_get(&req.keys, req.version))?;
         let pairs = req
             .keys
             .into_iter()
@@ -150,16 +299,18 @@ impl<E: Engine> KvService for KvNode<E> {
         Ok(BatchGetResponse {
             pairs,
             error,
-            ..Default::default()
+            region_error,
         })
     }
 
     async fn kv_scan(&self, req: ScanRequest) -> Result<ScanResponse, RpcError> {
-        if let Err(e) = self.check_range(&req.context, &req.start_key, &req.end_key) {
-            return Ok(ScanResponse {
-                region_error: Some(e),
-                ..Default::default()
-            });
+        let routed = self.check_range(&req.context, &req.start_key, &req.end_key);
+        let ready = match &routed {
+            Ok(delegate) => self.ready_to_read(delegate).await,
+            Err(e) => Err(e.clone()),
+        };
+        if let Err(e) = ready {
+            refuse!(ScanResponse, e);
         }
         let end = (!req.end_key.is_empty()).then_some(req.end_key.as_slice());
         let limit = if req.limit == 0 {
@@ -167,7 +318,7 @@ impl<E: Engine> KvService for KvNode<E> {
         } else {
             req.limit as usize
         };
-        let (found, error) =
+        let (found, error, region_error) =
             split(
                 self.store
                     .scan(&req.start_key, end, limit, req.version, req.reverse),
@@ -175,27 +326,29 @@ impl<E: Engine> KvService for KvNode<E> {
         Ok(ScanResponse {
             pairs: pairs(found.unwrap_or_default()),
             error,
-            ..Default::default()
+            region_error,
         })
     }
 
     async fn kv_prewrite(&self, req: PrewriteRequest) -> Result<PrewriteResponse, RpcError> {
-        if let Err(e) =
-            self.check_keys(&req.context, req.mutations.iter().map(|m| m.key.as_slice()))
-        {
-            return Ok(PrewriteResponse {
-                region_error: Some(e),
-                ..Default::default()
-            });
+        let delegate =
+            match self.check_keys(&req.context, req.mutations.iter().map(|m| m.key.as_slice())) {
+                Ok(d) => d,
+                Err(e) => refuse!(PrewriteResponse, e),
+            };
+        if req.try_one_pc {
+            self.prepare_leadership(&delegate).await?;
         }
-        let mutations: Vec<Mutation> = req
-            .mutations
-            .into_iter()
-            .map(|m| match m.op() {
-                Op::Put => Mutation::Put(m.key, m.value),
-                Op::Del => Mutation::Delete(m.key),
-            })
-            .collect();
+        let mutations: Arc<Vec<Mutation>> = Arc::new(
+            req.mutations
+                .into_iter()
+                .map(|m| match m.op() {
+                    Op::Put => Mutation::Put(m.key, m.value),
+                    Op::Del => Mutation::Delete(m.key),
+                })
+                .collect(),
+        );
+        let held = mutations.clone();
         let pessimistic = req.is_pessimistic_lock;
         let (primary, start_ts, lock_ttl, txn_size, for_update_ts) = (
             req.primary_lock,
@@ -204,34 +357,28 @@ impl<E: Engine> KvService for KvNode<E> {
             req.txn_size,
             req.for_update_ts,
         );
-        let prewrite = move |s: &TxnStore<E>, one_pc: Option<u64>, mutations: &[Mutation]| {
-            let props = PrewriteProps {
-                primary: &primary,
-                start_ts,
-                lock_ttl,
-                txn_size,
-                for_update_ts,
-            };
-            s.prewrite(mutations, &pessimistic, &props, one_pc)
-        };
-        let (committed, error) = if req.try_one_pc {
-            // A one-phase commit syncs: off the calling task, and the keys'
-            // lock waiters wake once it is done.
-            let mutations = Arc::new(mutations);
-            let held = mutations.clone();
-            let max_commit_ts = req.max_commit_ts;
-            let result = self
-                .blocking(move |s| prewrite(s, Some(max_commit_ts), &held))
-                .await?;
+        let one_pc = req.try_one_pc.then_some(req.max_commit_ts);
+        let result = self
+            .blocking(&delegate, move |s, w| {
+                let props = PrewriteProps {
+                    primary: &primary,
+                    start_ts,
+                    lock_ttl,
+                    txn_size,
+                    for_update_ts,
+                };
+                s.prewrite(w, &held, &pessimistic, &props, one_pc)
+            })
+            .await?;
+        if one_pc.is_some() {
+            // A one-phase commit releases its keys: their waiters wake.
             self.waits.wake(mutations.iter().map(Mutation::key));
-            split(result)?
-        } else {
-            split(prewrite(&self.store, None, &mutations))?
-        };
+        }
+        let (committed, error, region_error) = split(result)?;
         Ok(PrewriteResponse {
             error,
+            region_error,
             one_pc_commit_ts: committed.flatten().unwrap_or(0),
-            ..Default::default()
         })
     }
 
@@ -239,12 +386,11 @@ impl<E: Engine> KvService for KvNode<E> {
         &self,
         req: PessimisticLockRequest,
     ) -> Result<PessimisticLockResponse, RpcError> {
-        if let Err(e) = self.check_keys(&req.context, req.keys.iter().map(Vec::as_slice)) {
-            return Ok(PessimisticLockResponse {
-                region_error: Some(e),
-                ..Default::default()
-            });
-        }
+        let delegate = match self.check_keys(&req.context, req.keys.iter().map(Vec::as_slice)) {
+            Ok(d) => d,
+            Err(e) => refuse!(PessimisticLockResponse, e),
+        };
+        let writer = self.writer(&delegate);
         let deadline = Instant::now() + Duration::from_millis(req.wait_timeout_ms);
         let start_ts = req.start_version;
         let props = PrewriteProps {
@@ -254,7 +400,12 @@ impl<E: Engine> KvService for KvNode<E> {
             txn_size: req.keys.len() as u64,
             for_update_ts: req.for_update_ts,
         };
-        let attempt = || self.store.acquire_pessimistic_lock(&req.keys, &props);
+        // Pessimistic locks live in memory only: locking writes no batch
+        // and so runs on this task (see `txn::command`).
+        let attempt = || {
+            self.store
+                .acquire_pessimistic_lock(&writer, &req.keys, &props)
+        };
         let mut result = attempt();
         // Wait while another transaction holds a lock, as a MySQL statement
         // waits for a row lock: register, try again (a release in between
@@ -287,9 +438,10 @@ impl<E: Engine> KvService for KvNode<E> {
             self.waits.end_wait(start_ts);
             result = attempt();
         }
+        let (_, error, region_error) = split(result)?;
         Ok(PessimisticLockResponse {
-            error: split(result)?.1,
-            ..Default::default()
+            error,
+            region_error,
         })
     }
 
@@ -297,40 +449,39 @@ impl<E: Engine> KvService for KvNode<E> {
         &self,
         req: PessimisticRollbackRequest,
     ) -> Result<PessimisticRollbackResponse, RpcError> {
-        if let Err(e) = self.check_keys(&req.context, req.keys.iter().map(Vec::as_slice)) {
-            return Ok(PessimisticRollbackResponse {
-                region_error: Some(e),
-                ..Default::default()
-            });
-        }
-        let keys = Arc::new(req.keys);
-        let (held, start_ts) = (keys.clone(), req.start_version);
+        let delegate = match self.check_keys(&req.context, req.keys.iter().map(Vec::as_slice)) {
+            Ok(d) => d,
+            Err(e) => refuse!(PessimisticRollbackResponse, e),
+        };
+        let writer = self.writer(&delegate);
         let result = self
-            .blocking(move |s| s.pessimistic_rollback(&held, start_ts))
-            .await?;
-        self.waits.wake(keys.iter().map(Vec::as_slice));
+            .store
+            .pessimistic_rollback(&writer, &req.keys, req.start_version);
+        self.waits.wake(req.keys.iter().map(Vec::as_slice));
+        let (_, error, region_error) = split(result)?;
         Ok(PessimisticRollbackResponse {
-            error: split(result)?.1,
-            ..Default::default()
+            error,
+            region_error,
         })
     }
 
     async fn kv_commit(&self, req: CommitRequest) -> Result<CommitResponse, RpcError> {
-        if let Err(e) = self.check_keys(&req.context, req.keys.iter().map(Vec::as_slice)) {
-            return Ok(CommitResponse {
-                region_error: Some(e),
-                ..Default::default()
-            });
-        }
+        let delegate = match self.check_keys(&req.context, req.keys.iter().map(Vec::as_slice)) {
+            Ok(d) => d,
+            Err(e) => refuse!(CommitResponse, e),
+        };
         let keys = Arc::new(req.keys);
         let (held, start_ts, commit_ts) = (keys.clone(), req.start_version, req.commit_version);
         let result = self
-            .blocking(move |s| s.commit(&held, start_ts, commit_ts))
+            .blocking(&delegate, move |s, w| {
+                s.commit(w, &held, start_ts, commit_ts)
+            })
             .await?;
         self.waits.wake(keys.iter().map(Vec::as_slice));
+        let (_, error, region_error) = split(result)?;
         Ok(CommitResponse {
-            error: split(result)?.1,
-            ..Default::default()
+            error,
+            region_error,
         })
     }
 
@@ -338,21 +489,20 @@ impl<E: Engine> KvService for KvNode<E> {
         &self,
         req: BatchRollbackRequest,
     ) -> Result<BatchRollbackResponse, RpcError> {
-        if let Err(e) = self.check_keys(&req.context, req.keys.iter().map(Vec::as_slice)) {
-            return Ok(BatchRollbackResponse {
-                region_error: Some(e),
-                ..Default::default()
-            });
-        }
+        let delegate = match self.check_keys(&req.context, req.keys.iter().map(Vec::as_slice)) {
+            Ok(d) => d,
+            Err(e) => refuse!(BatchRollbackResponse, e),
+        };
         let keys = Arc::new(req.keys);
         let (held, start_ts) = (keys.clone(), req.start_version);
         let result = self
-            .blocking(move |s| s.batch_rollback(&held, start_ts))
+            .blocking(&delegate, move |s, w| s.batch_rollback(w, &held, start_ts))
             .await?;
         self.waits.wake(keys.iter().map(Vec::as_slice));
+        let (_, error, region_error) = split(result)?;
         Ok(BatchRollbackResponse {
-            error: split(result)?.1,
-            ..Default::default()
+            error,
+            region_error,
         })
     }
 
@@ -360,16 +510,15 @@ impl<E: Engine> KvService for KvNode<E> {
         &self,
         req: CheckTxnStatusRequest,
     ) -> Result<CheckTxnStatusResponse, RpcError> {
-        if let Err(e) = self.check_keys(&req.context, [req.primary_key.as_slice()]) {
-            return Ok(CheckTxnStatusResponse {
-                region_error: Some(e),
-                ..Default::default()
-            });
-        }
+        let delegate = match self.check_keys(&req.context, [req.primary_key.as_slice()]) {
+            Ok(d) => d,
+            Err(e) => refuse!(CheckTxnStatusResponse, e),
+        };
         let primary = req.primary_key.clone();
         let result = self
-            .blocking(move |s| {
+            .blocking(&delegate, move |s, w| {
                 s.check_txn_status(
+                    w,
                     &req.primary_key,
                     req.lock_ts,
                     req.current_ts,
@@ -380,9 +529,10 @@ impl<E: Engine> KvService for KvNode<E> {
         if matches!(result, Ok(TxnStatus::RolledBack)) {
             self.waits.wake([primary.as_slice()]);
         }
-        let (status, error) = split(result)?;
+        let (status, error, region_error) = split(result)?;
         let mut resp = CheckTxnStatusResponse {
             error,
+            region_error,
             ..Default::default()
         };
         match status {
@@ -404,56 +554,55 @@ impl<E: Engine> KvService for KvNode<E> {
         &self,
         req: ResolveLockRequest,
     ) -> Result<ResolveLockResponse, RpcError> {
-        if let Err(e) = self.check_keys(&req.context, req.keys.iter().map(Vec::as_slice)) {
-            return Ok(ResolveLockResponse {
-                region_error: Some(e),
-                ..Default::default()
-            });
-        }
+        let delegate = match self.check_keys(&req.context, req.keys.iter().map(Vec::as_slice)) {
+            Ok(d) => d,
+            Err(e) => refuse!(ResolveLockResponse, e),
+        };
         let commit_ts = (req.commit_version != 0).then_some(req.commit_version);
         let keys = Arc::new(req.keys);
         let (held, start_ts) = (keys.clone(), req.start_version);
         let result = self
-            .blocking(move |s| s.resolve_lock(start_ts, commit_ts, &held))
+            .blocking(&delegate, move |s, w| {
+                s.resolve_lock(w, start_ts, commit_ts, &held)
+            })
             .await?;
         self.waits.wake(keys.iter().map(Vec::as_slice));
+        let (_, error, region_error) = split(result)?;
         Ok(ResolveLockResponse {
-            error: split(result)?.1,
-            ..Default::default()
+            error,
+            region_error,
         })
     }
 
     async fn kv_cleanup(&self, req: CleanupRequest) -> Result<CleanupResponse, RpcError> {
-        if let Err(e) = self.check_keys(&req.context, [req.key.as_slice()]) {
-            return Ok(CleanupResponse {
-                region_error: Some(e),
-                ..Default::default()
-            });
-        }
+        let delegate = match self.check_keys(&req.context, [req.key.as_slice()]) {
+            Ok(d) => d,
+            Err(e) => refuse!(CleanupResponse, e),
+        };
         let key = req.key.clone();
         let result = self
-            .blocking(move |s| s.cleanup(&req.key, req.start_version, req.current_ts))
+            .blocking(&delegate, move |s, w| {
+                s.cleanup(w, &req.key, req.start_version, req.current_ts)
+            })
             .await?;
         self.waits.wake([key.as_slice()]);
+        let (_, error, region_error) = split(result)?;
         Ok(CleanupResponse {
-            error: split(result)?.1,
-            ..Default::default()
+            error,
+            region_error,
         })
     }
 
     async fn kv_scan_lock(&self, req: ScanLockRequest) -> Result<ScanLockResponse, RpcError> {
         if let Err(e) = self.check_context(&req.context) {
-            return Ok(ScanLockResponse {
-                region_error: Some(e),
-                ..Default::default()
-            });
+            refuse!(ScanLockResponse, e);
         }
         let limit = if req.limit == 0 {
             usize::MAX
         } else {
             req.limit as usize
         };
-        let (locks, error) = split(self.store.scan_locks(req.max_version, limit))?;
+        let (locks, error, region_error) = split(self.store.scan_locks(req.max_version, limit))?;
         let locks = locks
             .unwrap_or_default()
             .into_iter()
@@ -462,26 +611,27 @@ impl<E: Engine> KvService for KvNode<E> {
         Ok(ScanLockResponse {
             locks,
             error,
-            ..Default::default()
+            region_error,
         })
     }
 
     async fn kv_gc(&self, req: GcRequest) -> Result<GcResponse, RpcError> {
         if let Err(e) = self.check_context(&req.context) {
-            return Ok(GcResponse {
-                region_error: Some(e),
-                ..Default::default()
-            });
+            refuse!(GcResponse, e);
         }
         let safe_point = req.safe_point;
-        let (stats, error) = split(self.blocking(move |s| s.gc(safe_point)).await?)?;
+        let store = self.store.clone();
+        let result = tokio::task::spawn_blocking(move || store.gc(safe_point))
+            .await
+            .map_err(|e| RpcError::Internal(format!("gc failed: {e}")))?;
+        let (stats, error, region_error) = split(result)?;
         let stats = stats.unwrap_or_default();
         Ok(GcResponse {
             error,
+            region_error,
             keys: stats.keys,
             versions_deleted: stats.versions_deleted,
             values_deleted: stats.values_deleted,
-            ..Default::default()
         })
     }
 
@@ -490,17 +640,17 @@ impl<E: Engine> KvService for KvNode<E> {
         req: DeleteRangeRequest,
     ) -> Result<DeleteRangeResponse, RpcError> {
         if let Err(e) = self.check_range(&req.context, &req.start_key, &req.end_key) {
-            return Ok(DeleteRangeResponse {
-                region_error: Some(e),
-                ..Default::default()
-            });
+            refuse!(DeleteRangeResponse, e);
         }
-        let result = self
-            .blocking(move |s| s.delete_range(&req.start_key, &req.end_key))
-            .await?;
+        let store = self.store.clone();
+        let result =
+            tokio::task::spawn_blocking(move || store.delete_range(&req.start_key, &req.end_key))
+                .await
+                .map_err(|e| RpcError::Internal(format!("delete range failed: {e}")))?;
+        let (_, error, region_error) = split(result)?;
         Ok(DeleteRangeResponse {
-            error: split(result)?.1,
-            ..Default::default()
+            error,
+            region_error,
         })
     }
 }

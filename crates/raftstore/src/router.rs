@@ -23,6 +23,11 @@ pub struct ReadDelegate {
     lease_until: AtomicU64,
     /// The leader's peer id as last known (0: unknown).
     leader: AtomicU64,
+    /// The leader term in which the layer above last prepared for this
+    /// peer's leadership (the transactional store raises its highest read
+    /// timestamp past the previous leaders' reads before it commits in one
+    /// phase).
+    prepared_term: AtomicU64,
 }
 
 /// What a read may do now.
@@ -41,7 +46,23 @@ impl ReadDelegate {
             term: AtomicU64::new(0),
             lease_until: AtomicU64::new(0),
             leader: AtomicU64::new(0),
+            prepared_term: AtomicU64::new(0),
         }
+    }
+
+    /// The term this peer leads in (0: it does not lead, or not yet).
+    pub fn leader_term(&self) -> u64 {
+        self.term.load(Ordering::Acquire)
+    }
+
+    /// Whether [`set_prepared`](Self::set_prepared) was called in `term`.
+    pub fn prepared(&self, term: u64) -> bool {
+        self.prepared_term.load(Ordering::Acquire) == term
+    }
+
+    /// Record that the layer above prepared for leadership in `term`.
+    pub fn set_prepared(&self, term: u64) {
+        self.prepared_term.fetch_max(term, Ordering::AcqRel);
     }
 
     /// The region as this store's peer knows it.

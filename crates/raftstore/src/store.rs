@@ -227,8 +227,14 @@ impl<E: Engine, T: Transport> Store<E, T> {
             else {
                 continue;
             };
+            let alone = region.peers.len() == 1;
             let storage = PeerStorage::load(store.engine.clone(), region)?;
-            store.insert_peer(Peer::new(&store.cfg, meta, storage, &store.logger)?);
+            let mut peer = Peer::new(&store.cfg, meta, storage, &store.logger)?;
+            if alone {
+                // Its region's only voter: no election timeout to wait out.
+                let _ = peer.raft.campaign();
+            }
+            store.insert_peer(peer);
         }
         Ok((store, router))
     }

@@ -39,7 +39,7 @@ pub use actions::Mutation;
 pub use actions::{PrewriteProps, TxnStatus};
 pub use gc::GcStats;
 pub use record::{Lock, LockType, Write, WriteType};
-pub use store::TxnStore;
+pub use store::{TxnStore, Writer};
 
 /// A lock found in a reader's or writer's way, with what is needed to resolve it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -116,6 +116,11 @@ pub enum Error {
     /// A stored key or record did not decode.
     #[error("corrupt data: {0}")]
     Corrupt(&'static str),
+    /// The changes could not be replicated (the [`Writer`] refused them:
+    /// the store no longer leads the region, its epoch moved...); nothing
+    /// took effect. The writer's own error is inside.
+    #[error("not replicated: {0}")]
+    Replication(Box<dyn std::error::Error + Send + Sync>),
 }
 
 impl From<codec::Error> for Error {

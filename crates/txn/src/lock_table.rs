@@ -124,6 +124,17 @@ impl LockTable {
             .collect()
     }
 
+    /// Replace the table's locks in the encoded `range` by `locks` (the
+    /// range's data was replaced wholesale underneath).
+    pub fn reload(&self, range: &KeyRange, locks: impl IntoIterator<Item = (Vec<u8>, Lock)>) {
+        for entry in self.entries(range) {
+            entry.remove();
+        }
+        for (key, lock) in locks {
+            self.locks.insert(key, lock);
+        }
+    }
+
     /// Run `delete`, a delete-range of the `lock` family over the encoded
     /// `range`, then forget the locks the range held before it (a lock
     /// written since, by a transaction that started later, stays).

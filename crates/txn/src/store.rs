@@ -12,7 +12,7 @@ use crate::actions::{self, Mutation, PrewriteProps, TxnStatus};
 use crate::command::Command;
 use crate::gc::{self, GcStats};
 use crate::latch::Latches;
-use crate::lock_table::LockTable;
+use crate::lock_table::{LockChanges, LockTable};
 use crate::reader::{MvccReader, covered_range, lock_info};
 use crate::record::{Lock, LockType, Write, encode_latest};
 use crate::row_cache::{RowCache, Stamp};
@@ -20,6 +20,21 @@ use crate::{Error, LockInfo, Result};
 use codec::mvcc::{encode_key, split_ts};
 use std::sync::atomic::{AtomicU64, Ordering};
 use storage::{Cf, Engine, KeyRange, Modify, Snapshot, WriteBatch};
+
+/// Where a write command's changes go to take effect: a region's Raft log
+/// (replicated, then applied on every replica through
+/// [`TxnStore::apply_batch`]) or, for a store on its own, straight into
+/// [`TxnStore::apply_batch`].
+pub trait Writer {
+    /// Make `batch` take effect; returns once this store has applied it.
+    fn write(&self, batch: WriteBatch) -> Result<()>;
+}
+
+impl<E: Engine> Writer for TxnStore<E> {
+    fn write(&self, batch: WriteBatch) -> Result<()> {
+        self.apply_batch(batch)
+    }
+}
 
 /// Latch slots per store: enough that unrelated keys rarely share one.
 const LATCH_SLOTS: usize = 1 << 14;
@@ -67,6 +82,7 @@ impl<E: Engine> TxnStore<E> {
     /// Run a write command: latches on `keys`, a fresh snapshot, one batch.
     fn write_command<'k, T>(
         &self,
+        w: &dyn Writer,
         keys: impl IntoIterator<Item = &'k [u8]>,
         sync: bool,
         command: impl FnOnce(&mut Command<'_, E::Snap>) -> Result<T>,
@@ -74,28 +90,65 @@ impl<E: Engine> TxnStore<E> {
         let _latches = self.latches.acquire(keys);
         let mut cmd = Command::new(self.reader(), &self.locks);
         let out = command(&mut cmd)?;
-        self.apply(cmd, sync)?;
+        self.apply(w, cmd, sync)?;
         Ok(out)
     }
 
-    /// Apply a command's changes: the engine first, then the row cache, then
-    /// the lock table (see `lock_table` and `row_cache`).
-    fn apply(&self, cmd: Command<'_, E::Snap>, sync: bool) -> Result<()> {
+    /// Apply a command's changes through `w`, then its lock changes, the
+    /// in-memory ones included (pessimistic locks, which no batch carries).
+    fn apply(&self, w: &dyn Writer, cmd: Command<'_, E::Snap>, sync: bool) -> Result<()> {
         let (mut batch, lock_changes) = cmd.into_parts();
         if !batch.is_empty() {
             batch.set_sync(sync);
-            let committed = committed_keys(&batch);
-            self.engine.write(batch)?;
-            for key in &committed {
-                self.rows.invalidate(key);
-            }
+            w.write(batch)?;
         }
         self.locks.apply(lock_changes);
         Ok(())
     }
 
-    /// Note a read at `ts` before it looks at locks (see [`prewrite`](Self::prewrite)).
-    fn note_read(&self, ts: u64) {
+    /// Apply a batch of changes (a command's own, or one replicated from a
+    /// region's leader): the engine first, then the row cache, then the lock
+    /// table, which follows the batch's `lock` family writes (see
+    /// `lock_table` and `row_cache`).
+    pub fn apply_batch(&self, batch: WriteBatch) -> Result<()> {
+        let committed = committed_keys(&batch);
+        let mut lock_changes = LockChanges::default();
+        for modify in batch.modifies() {
+            match modify {
+                Modify::Put(Cf::Lock, key, value) => {
+                    lock_changes.push(key.clone(), Some(Lock::decode(value)?))
+                }
+                Modify::Delete(Cf::Lock, key) => lock_changes.push(key.clone(), None),
+                _ => {}
+            }
+        }
+        self.engine.write(batch)?;
+        for key in &committed {
+            self.rows.invalidate(key);
+        }
+        self.locks.apply(lock_changes);
+        Ok(())
+    }
+
+    /// The data of the encoded `range` was replaced underneath (a Raft
+    /// snapshot installed, a replica removed): reload its locks from the
+    /// engine and forget cached rows.
+    pub fn reload_range(&self, range: &KeyRange) -> Result<()> {
+        let mut locks = Vec::new();
+        for item in self.engine.snapshot().scan(Cf::Lock, range, false) {
+            let (key, value) = item?;
+            locks.push((key.to_vec(), Lock::decode(&value)?));
+        }
+        self.locks.reload(range, locks);
+        self.rows.clear();
+        Ok(())
+    }
+
+    /// Note a read at `ts` before it looks at locks (see
+    /// [`prewrite`](Self::prewrite)). A store that becomes a region's
+    /// leader also notes a fresh timestamp: every read its predecessor
+    /// served was below it, so its one-phase commits land above them too.
+    pub fn note_read(&self, ts: u64) {
         self.max_read_ts.fetch_max(ts, Ordering::SeqCst);
         std::sync::atomic::fence(Ordering::SeqCst);
     }
@@ -209,6 +262,7 @@ impl<E: Engine> TxnStore<E> {
     /// returns `None`.
     pub fn prewrite(
         &self,
+        w: &dyn Writer,
         mutations: &[Mutation],
         pessimistic: &[bool],
         props: &PrewriteProps<'_>,
@@ -221,7 +275,7 @@ impl<E: Engine> TxnStore<E> {
             actions::prewrite(&mut cmd, m, locked, props)?;
         }
         let Some(max_commit_ts) = one_pc.filter(|_| !cmd.is_empty()) else {
-            self.apply(cmd, false)?;
+            self.apply(w, cmd, false)?;
             return Ok(None);
         };
         let staged = cmd.lock_changes().clone();
@@ -238,9 +292,9 @@ impl<E: Engine> TxnStore<E> {
         );
         let one_pc = commit_ts <= max_commit_ts;
         let result = if one_pc {
-            self.apply(actions::commit_staged(cmd, commit_ts), true)
+            self.apply(w, actions::commit_staged(cmd, commit_ts), true)
         } else {
-            self.apply(cmd, false)
+            self.apply(w, cmd, false)
         };
         if result.is_err() {
             // Nothing reached the engine: the table goes back to what it held.
@@ -253,39 +307,51 @@ impl<E: Engine> TxnStore<E> {
     /// `props.start_ts` at `props.for_update_ts`: all of them, or none.
     pub fn acquire_pessimistic_lock(
         &self,
+        w: &dyn Writer,
         keys: &[Vec<u8>],
         props: &PrewriteProps<'_>,
     ) -> Result<()> {
-        self.write_command(keys.iter().map(Vec::as_slice), false, |cmd| {
+        self.write_command(w, keys.iter().map(Vec::as_slice), false, |cmd| {
             keys.iter()
                 .try_for_each(|k| actions::acquire_pessimistic_lock(cmd, k, props))
         })
     }
 
     /// Release pessimistic locks of transaction `start_ts` on `keys`.
-    pub fn pessimistic_rollback(&self, keys: &[Vec<u8>], start_ts: u64) -> Result<()> {
-        self.write_command(keys.iter().map(Vec::as_slice), false, |cmd| {
+    pub fn pessimistic_rollback(
+        &self,
+        w: &dyn Writer,
+        keys: &[Vec<u8>],
+        start_ts: u64,
+    ) -> Result<()> {
+        self.write_command(w, keys.iter().map(Vec::as_slice), false, |cmd| {
             keys.iter()
                 .try_for_each(|k| actions::pessimistic_rollback(cmd, k, start_ts))
         })
     }
 
     /// Second phase: commit `keys` of transaction `start_ts` at `commit_ts`.
-    pub fn commit(&self, keys: &[Vec<u8>], start_ts: u64, commit_ts: u64) -> Result<()> {
+    pub fn commit(
+        &self,
+        w: &dyn Writer,
+        keys: &[Vec<u8>],
+        start_ts: u64,
+        commit_ts: u64,
+    ) -> Result<()> {
         if commit_ts <= start_ts {
             return Err(Error::InvalidRequest(format!(
                 "commit_ts {commit_ts} must be greater than start_ts {start_ts}"
             )));
         }
-        self.write_command(keys.iter().map(Vec::as_slice), true, |cmd| {
+        self.write_command(w, keys.iter().map(Vec::as_slice), true, |cmd| {
             keys.iter()
                 .try_for_each(|k| actions::commit(cmd, k, start_ts, commit_ts))
         })
     }
 
     /// Roll back `keys` of transaction `start_ts`.
-    pub fn batch_rollback(&self, keys: &[Vec<u8>], start_ts: u64) -> Result<()> {
-        self.write_command(keys.iter().map(Vec::as_slice), true, |cmd| {
+    pub fn batch_rollback(&self, w: &dyn Writer, keys: &[Vec<u8>], start_ts: u64) -> Result<()> {
+        self.write_command(w, keys.iter().map(Vec::as_slice), true, |cmd| {
             keys.iter()
                 .try_for_each(|k| actions::rollback(cmd, k, start_ts))
         })
@@ -295,12 +361,13 @@ impl<E: Engine> TxnStore<E> {
     /// back if its lock expired by `current_ts`. See [`actions::check_txn_status`].
     pub fn check_txn_status(
         &self,
+        w: &dyn Writer,
         primary: &[u8],
         lock_ts: u64,
         current_ts: u64,
         rollback_if_not_exist: bool,
     ) -> Result<TxnStatus> {
-        self.write_command([primary], true, |cmd| {
+        self.write_command(w, [primary], true, |cmd| {
             actions::check_txn_status(cmd, primary, lock_ts, current_ts, rollback_if_not_exist)
         })
     }
@@ -310,6 +377,7 @@ impl<E: Engine> TxnStore<E> {
     /// transaction in the store is resolved.
     pub fn resolve_lock(
         &self,
+        w: &dyn Writer,
         start_ts: u64,
         commit_ts: Option<u64>,
         keys: &[Vec<u8>],
@@ -321,7 +389,7 @@ impl<E: Engine> TxnStore<E> {
         } else {
             keys
         };
-        self.write_command(keys.iter().map(Vec::as_slice), true, |cmd| {
+        self.write_command(w, keys.iter().map(Vec::as_slice), true, |cmd| {
             for key in keys {
                 match cmd.lock(&encode_key(key)) {
                     Some(lock) if lock.start_ts == start_ts => match commit_ts {
@@ -337,8 +405,14 @@ impl<E: Engine> TxnStore<E> {
 
     /// Roll back `key` of transaction `start_ts` if its lock expired at
     /// `current_ts` (or unconditionally when `current_ts` is 0).
-    pub fn cleanup(&self, key: &[u8], start_ts: u64, current_ts: u64) -> Result<()> {
-        self.write_command([key], true, |cmd| {
+    pub fn cleanup(
+        &self,
+        w: &dyn Writer,
+        key: &[u8],
+        start_ts: u64,
+        current_ts: u64,
+    ) -> Result<()> {
+        self.write_command(w, [key], true, |cmd| {
             actions::cleanup(cmd, key, start_ts, current_ts)
         })
     }

@@ -13,6 +13,7 @@ fn prewrite(
     size: u64,
 ) -> txn::Result<()> {
     s.prewrite(
+        s,
         m,
         &[],
         &PrewriteProps {
@@ -41,7 +42,7 @@ fn put(k: &[u8], v: &[u8]) -> Mutation {
 fn write(s: &TxnStore<FjallEngine>, m: Mutation, start_ts: u64, commit_ts: u64) {
     let key = m.key().to_vec();
     prewrite(s, &[m], &key, start_ts, 1000, 1).unwrap();
-    s.commit(&[key], start_ts, commit_ts).unwrap();
+    s.commit(s, &[key], start_ts, commit_ts).unwrap();
 }
 
 #[test]
@@ -70,7 +71,7 @@ fn point_reads_stay_true_across_commits() {
     assert_eq!(s.get(b"k", 22).unwrap().as_deref(), Some(&b"v2"[..]));
     assert_eq!(s.get(b"k", 12).unwrap().as_deref(), Some(&b"v1"[..]));
     prewrite(&s, &[put(b"k", b"never")], b"k", 30, 1000, 1).unwrap();
-    s.batch_rollback(&[b"k".to_vec()], 30).unwrap();
+    s.batch_rollback(&s, &[b"k".to_vec()], 30).unwrap();
     assert_eq!(s.get(b"k", 32).unwrap().as_deref(), Some(&b"v2"[..]));
     write(&s, Mutation::Delete(b"k".to_vec()), 40, 41);
     assert_eq!(s.get(b"k", 42).unwrap(), None);
@@ -97,7 +98,7 @@ fn a_store_without_latest_entries_is_backfilled() {
     write(&s, put(b"b", b"x"), 30, 31);
     write(&s, Mutation::Delete(b"b".to_vec()), 40, 41);
     prewrite(&s, &[put(b"a", b"never")], b"a", 50, 1000, 1).unwrap();
-    s.batch_rollback(&[b"a".to_vec()], 50).unwrap();
+    s.batch_rollback(&s, &[b"a".to_vec()], 50).unwrap();
     drop(s);
     engine
         .delete_range(
@@ -143,27 +144,27 @@ fn prewrite_checks_conflicts_and_locks() {
 #[test]
 fn rollback_blocks_late_prewrite_and_commit() {
     let (_d, s) = store();
-    s.batch_rollback(&[b"k".to_vec()], 10).unwrap();
+    s.batch_rollback(&s, &[b"k".to_vec()], 10).unwrap();
     assert!(matches!(
         prewrite(&s, &[put(b"k", b"v")], b"k", 10, 1000, 1),
         Err(Error::RolledBack { .. })
     ));
     assert!(matches!(
-        s.commit(&[b"k".to_vec()], 10, 11),
+        s.commit(&s, &[b"k".to_vec()], 10, 11),
         Err(Error::RolledBack { .. })
     ));
     write(&s, put(b"j", b"v"), 20, 21);
     assert!(matches!(
-        s.batch_rollback(&[b"j".to_vec()], 20),
+        s.batch_rollback(&s, &[b"j".to_vec()], 20),
         Err(Error::Committed { commit_ts: 21, .. })
     ));
-    s.commit(&[b"j".to_vec()], 20, 21).unwrap(); // committing again is harmless
+    s.commit(&s, &[b"j".to_vec()], 20, 21).unwrap(); // committing again is harmless
     // So is a prewrite that arrives again after the commit: it finds the
     // commit and locks nothing.
     prewrite(&s, &[put(b"j", b"v")], b"j", 20, 1000, 1).unwrap();
     assert!(s.scan_locks(u64::MAX, 10).unwrap().is_empty());
     assert!(
-        s.commit(&[b"j".to_vec()], 30, 30).is_err(),
+        s.commit(&s, &[b"j".to_vec()], 30, 30).is_err(),
         "commit_ts must exceed start_ts"
     );
 }
@@ -183,39 +184,39 @@ fn txn_status_follows_the_primary() {
     )
     .unwrap();
     assert_eq!(
-        s.check_txn_status(b"p", start, now, false).unwrap(),
+        s.check_txn_status(&s, b"p", start, now, false).unwrap(),
         TxnStatus::Locked { ttl: 5_000 }
     );
     // Expired: checking rolls it back, and the secondary's lock goes with resolve.
     let later = codec::ts::compose(1_004_000, 0);
     assert_eq!(
-        s.check_txn_status(b"p", start, later, false).unwrap(),
+        s.check_txn_status(&s, b"p", start, later, false).unwrap(),
         TxnStatus::RolledBack
     );
-    s.resolve_lock(start, None, &[]).unwrap();
+    s.resolve_lock(&s, start, None, &[]).unwrap();
     assert!(s.scan_locks(u64::MAX, 10).unwrap().is_empty());
     assert_eq!(s.get(b"s", later).unwrap(), None);
     // Unknown transaction: reported, or rolled back on request.
     assert!(matches!(
-        s.check_txn_status(b"q", 5, later, false),
+        s.check_txn_status(&s, b"q", 5, later, false),
         Err(Error::TxnNotFound { .. })
     ));
     assert_eq!(
-        s.check_txn_status(b"q", 5, later, true).unwrap(),
+        s.check_txn_status(&s, b"q", 5, later, true).unwrap(),
         TxnStatus::RolledBack
     );
     write(&s, put(b"c", b"v"), 50, 60);
     assert_eq!(
-        s.check_txn_status(b"c", 50, later, true).unwrap(),
+        s.check_txn_status(&s, b"c", 50, later, true).unwrap(),
         TxnStatus::Committed { commit_ts: 60 }
     );
     // Cleanup refuses a live lock unless forced.
     prewrite(&s, &[put(b"live", b"1")], b"live", start, 5_000, 1).unwrap();
     assert!(matches!(
-        s.cleanup(b"live", start, now),
+        s.cleanup(&s, b"live", start, now),
         Err(Error::KeyIsLocked(_))
     ));
-    s.cleanup(b"live", start, 0).unwrap();
+    s.cleanup(&s, b"live", start, 0).unwrap();
     assert!(s.scan_locks(u64::MAX, 10).unwrap().is_empty());
 }
 
@@ -294,7 +295,7 @@ fn scans_over_many_versions_match_a_model() {
             };
             if i % 5 == 4 {
                 prewrite(&s, &[m], k, ts, 1000, 1).unwrap();
-                s.batch_rollback(&[k.to_vec()], ts).unwrap();
+                s.batch_rollback(&s, &[k.to_vec()], ts).unwrap();
                 continue;
             }
             write(&s, m, ts, ts + 1);
@@ -333,7 +334,7 @@ fn scans_over_many_versions_match_a_model() {
 fn gc_drops_rollbacks_and_old_versions() {
     let (_d, s) = store();
     write(&s, put(b"k", b"1"), 10, 11);
-    s.batch_rollback(&[b"k".to_vec()], 12).unwrap();
+    s.batch_rollback(&s, &[b"k".to_vec()], 12).unwrap();
     write(&s, put(b"k", &[2; 1000]), 20, 21);
     write(&s, put(b"k", b"3"), 30, 31);
     let stats = s.gc(25).unwrap();
@@ -368,9 +369,9 @@ fn unlocked_keys_of_pessimistic_transactions_conflict_after_for_update_ts() {
         for_update_ts,
     };
     // Written at 20, after start_ts 15 but before for_update_ts 25: fine.
-    s.prewrite(&[put(b"i", b"new")], &[false], &props(25), None)
+    s.prewrite(&s, &[put(b"i", b"new")], &[false], &props(25), None)
         .unwrap();
-    s.commit(&[b"i".to_vec()], 15, 30).unwrap();
+    s.commit(&s, &[b"i".to_vec()], 15, 30).unwrap();
     assert_eq!(s.get(b"i", 31).unwrap().as_deref(), Some(&b"new"[..]));
     // Written at 30, after the for_update_ts 28 of this one: a conflict.
     let late = PrewriteProps {
@@ -381,7 +382,7 @@ fn unlocked_keys_of_pessimistic_transactions_conflict_after_for_update_ts() {
         for_update_ts: 28,
     };
     assert!(matches!(
-        s.prewrite(&[put(b"i", b"x")], &[false], &late, None),
+        s.prewrite(&s, &[put(b"i", b"x")], &[false], &late, None),
         Err(Error::WriteConflict { .. })
     ));
 }
@@ -400,12 +401,12 @@ fn pessimistic_locks_reserve_keys_until_prewrite() {
     // Locking at a for_update_ts below a newer commit is a conflict: the
     // statement must read again.
     assert!(matches!(
-        s.acquire_pessimistic_lock(&[b"k".to_vec()], &props(18)),
+        s.acquire_pessimistic_lock(&s, &[b"k".to_vec()], &props(18)),
         Err(Error::WriteConflict { .. })
     ));
-    s.acquire_pessimistic_lock(&[b"k".to_vec()], &props(25))
+    s.acquire_pessimistic_lock(&s, &[b"k".to_vec()], &props(25))
         .unwrap();
-    s.acquire_pessimistic_lock(&[b"k".to_vec()], &props(25))
+    s.acquire_pessimistic_lock(&s, &[b"k".to_vec()], &props(25))
         .unwrap(); // idempotent
     // Readers do not see or wait for a pessimistic lock; other lockers do.
     assert_eq!(s.get(b"k", 30).unwrap().as_deref(), Some(&b"v1"[..]));
@@ -417,14 +418,14 @@ fn pessimistic_locks_reserve_keys_until_prewrite() {
         for_update_ts: 26,
     };
     assert!(
-        matches!(s.acquire_pessimistic_lock(&[b"k".to_vec()], &other), Err(Error::KeyIsLocked(l)) if l.lock_ts == 15)
+        matches!(s.acquire_pessimistic_lock(&s, &[b"k".to_vec()], &other), Err(Error::KeyIsLocked(l)) if l.lock_ts == 15)
     );
     // Prewrite turns the lock into a value lock without a conflict check
     // against start_ts (the commit at 20 is after start_ts 15, but before the
     // lock's for_update_ts).
-    s.prewrite(&[put(b"k", b"v2")], &[true], &props(25), None)
+    s.prewrite(&s, &[put(b"k", b"v2")], &[true], &props(25), None)
         .unwrap();
-    s.commit(&[b"k".to_vec()], 15, 30).unwrap();
+    s.commit(&s, &[b"k".to_vec()], 15, 30).unwrap();
     assert_eq!(s.get(b"k", 31).unwrap().as_deref(), Some(&b"v2"[..]));
     // A pessimistic key whose lock vanished (rolled back by someone) fails prewrite.
     let lost = PrewriteProps {
@@ -434,11 +435,12 @@ fn pessimistic_locks_reserve_keys_until_prewrite() {
         txn_size: 1,
         for_update_ts: 41,
     };
-    s.acquire_pessimistic_lock(&[b"j".to_vec()], &lost).unwrap();
-    s.pessimistic_rollback(&[b"j".to_vec()], 40).unwrap();
+    s.acquire_pessimistic_lock(&s, &[b"j".to_vec()], &lost)
+        .unwrap();
+    s.pessimistic_rollback(&s, &[b"j".to_vec()], 40).unwrap();
     assert!(s.scan_locks(u64::MAX, 10).unwrap().is_empty());
     assert!(matches!(
-        s.prewrite(&[put(b"j", b"x")], &[true], &lost, None),
+        s.prewrite(&s, &[put(b"j", b"x")], &[true], &lost, None),
         Err(Error::RolledBack { .. })
     ));
 }
@@ -454,10 +456,10 @@ fn locks_outlive_reopening_the_store() {
     write(&s, put(b"a", b"1"), 10, 11);
     prewrite(&s, &[put(b"b", b"2")], b"b", 20, 1000, 1).unwrap();
     prewrite(&s, &[put(b"c", b"3")], b"c", 30, 1000, 1).unwrap();
-    s.commit(&[b"c".to_vec()], 30, 31).unwrap();
+    s.commit(&s, &[b"c".to_vec()], 30, 31).unwrap();
     // A pessimistic lock lives in memory only and goes with the process.
     let pessimistic = props_of(b"d", 50);
-    s.acquire_pessimistic_lock(&[b"d".to_vec()], &pessimistic)
+    s.acquire_pessimistic_lock(&s, &[b"d".to_vec()], &pessimistic)
         .unwrap();
     assert_eq!(s.scan_locks(u64::MAX, 10).unwrap().len(), 2);
     storage::Engine::sync(s.engine()).unwrap();
@@ -483,10 +485,10 @@ fn locks_outlive_reopening_the_store() {
     assert_eq!(in_engine, 1, "only the prewrite lock of b is persisted");
     // Its transaction finds the lock gone at prewrite and is rolled back.
     assert!(matches!(
-        s.prewrite(&[put(b"d", b"4")], &[true], &pessimistic, None),
+        s.prewrite(&s, &[put(b"d", b"4")], &[true], &pessimistic, None),
         Err(Error::RolledBack { .. })
     ));
-    s.batch_rollback(&[b"b".to_vec()], 20).unwrap();
+    s.batch_rollback(&s, &[b"b".to_vec()], 20).unwrap();
     assert_eq!(s.get(b"b", 25).unwrap(), None);
     assert!(s.scan_locks(u64::MAX, 10).unwrap().is_empty());
 }
@@ -526,6 +528,7 @@ fn one_phase_commits_land_above_every_read_served() {
     assert_eq!(s.get(b"k", 40).unwrap().as_deref(), Some(&b"v1"[..]));
     let ts = s
         .prewrite(
+            &s,
             &[put(b"k", b"v2"), put(b"j", b"w")],
             &[],
             &props_of(b"k", 20),
@@ -543,7 +546,13 @@ fn one_phase_commits_land_above_every_read_served() {
     );
     // Above the start timestamp even when no read came later.
     let ts = s
-        .prewrite(&[put(b"k", b"v3")], &[], &props_of(b"k", 50), Some(1_000))
+        .prewrite(
+            &s,
+            &[put(b"k", b"v3")],
+            &[],
+            &props_of(b"k", 50),
+            Some(1_000),
+        )
         .unwrap();
     assert_eq!(ts, Some(51));
 }
@@ -553,10 +562,10 @@ fn a_one_phase_commit_beyond_its_limit_stays_a_prewrite() {
     let (_d, s) = store();
     assert_eq!(s.get(b"k", 90).unwrap(), None);
     let limited = s
-        .prewrite(&[put(b"k", b"v")], &[], &props_of(b"k", 20), Some(60))
+        .prewrite(&s, &[put(b"k", b"v")], &[], &props_of(b"k", 20), Some(60))
         .unwrap();
     assert_eq!(limited, None, "91 is past the limit of 60");
     assert!(matches!(s.get(b"k", 95), Err(Error::KeyIsLocked(_))));
-    s.commit(&[b"k".to_vec()], 20, 96).unwrap();
+    s.commit(&s, &[b"k".to_vec()], 20, 96).unwrap();
     assert_eq!(s.get(b"k", 96).unwrap().as_deref(), Some(&b"v"[..]));
 }
