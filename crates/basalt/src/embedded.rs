@@ -82,12 +82,27 @@ impl Embedded {
         let poller = std::thread::Builder::new()
             .name("raftstore".into())
             .spawn(move || store.run())?;
-        let regions: Vec<(Region, u64)> = router
-            .regions()
-            .iter()
-            .map(|r| (Region::clone(r), STORE_ID))
-            .collect();
-        let pd: Arc<dyn PdService> = Arc::new(Pd::open(pd_engine, regions)?);
+        let pd = Pd::open(
+            pd_engine,
+            pd::PdConfig {
+                schedule: pd::ScheduleConfig {
+                    max_replicas: 1,
+                    balance_leaders: false,
+                },
+                ..Default::default()
+            },
+        )?;
+        // The store leads all its regions: PD hears so from here, not from
+        // heartbeats.
+        for region in router.regions() {
+            let leader = region.peers.first().copied();
+            pd.report_region(pd::RegionInfo {
+                region: Region::clone(&region),
+                leader,
+                ..Default::default()
+            })?;
+        }
+        let pd: Arc<dyn PdService> = Arc::new(pd);
         let embedded = Self {
             engine,
             kv: Arc::new(KvNode::new(txn, router.clone(), pd.clone())),

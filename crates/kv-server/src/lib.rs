@@ -186,13 +186,38 @@ impl<E: Engine> KvNode<E> {
         }
     }
 
-    /// Check the routing of a read and wait until it may be served.
+    /// Check the routing of a read and wait until it may be served. The
+    /// common case, a leader under its lease, is one look at the
+    /// delegate, borrowed.
     async fn route_read<'a>(
         &self,
         ctx: &Option<Context>,
         keys: impl IntoIterator<Item = &'a [u8]>,
     ) -> Result<(), RegionError> {
-        let delegate = self.check_keys(ctx, keys)?;
+        let ctx = ctx.as_ref().ok_or_else(|| route::not_found(0))?;
+        let leased = {
+            let delegates = self.router.delegates();
+            let delegate = delegates
+                .get(&ctx.region_id)
+                .ok_or_else(|| route::not_found(ctx.region_id))?;
+            let region = delegate.region_guard();
+            if ctx.region_epoch != region.epoch {
+                return Err(route::epoch_not_match(&region));
+            }
+            let mut encoded = Vec::new();
+            for key in keys {
+                encoded.clear();
+                codec::mvcc::encode_key_into(&mut encoded, key);
+                if !inside(&region, &encoded) {
+                    return Err(route::key_not_in_region(key, &region));
+                }
+            }
+            delegate.lease_covers(self.router.nanos(Instant::now()))
+        };
+        if leased {
+            return Ok(());
+        }
+        let delegate = self.check_context(&Some(*ctx))?;
         self.ready_to_read(&delegate).await
     }
 

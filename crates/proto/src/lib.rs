@@ -3,7 +3,8 @@
 //! Messages are generated from the `.proto` files beside this crate, so the
 //! same types travel in-process (the playground calls a store's service as a
 //! plain async method) and over gRPC (a cluster). Callers hold an
-//! `Arc<dyn KvService>` or `Arc<dyn PdService>` and never know which.
+//! `Arc<dyn KvService>` or `Arc<dyn PdService>` and never know which
+//! ([`grpc`] serves a trait object and implements the traits remotely).
 
 #![allow(missing_docs, clippy::all)]
 
@@ -22,6 +23,12 @@ pub mod raftpb {
     include!(concat!(env!("OUT_DIR"), "/raftpb.rs"));
 }
 
+/// The gRPC services (generated stubs; see [`grpc`] for their use).
+pub mod basaltpb {
+    include!(concat!(env!("OUT_DIR"), "/basaltpb.rs"));
+}
+
+pub mod grpc;
 mod service;
 
-pub use service::{KvService, PdService, RpcError};
+pub use service::{KvService, PdService, RaftService, RpcError};

@@ -6,6 +6,7 @@
 
 use crate::kvrpc::*;
 use crate::pdrpc::*;
+use crate::raftpb::RaftMessage;
 use async_trait::async_trait;
 
 /// A failed call: nothing is known about whether the request took effect.
@@ -79,4 +80,44 @@ pub trait PdService: Send + Sync + 'static {
     async fn tso(&self, req: TsoRequest) -> Result<TsoResponse, RpcError>;
     /// The region holding an encoded key, and its leader's store.
     async fn get_region(&self, req: GetRegionRequest) -> Result<GetRegionResponse, RpcError>;
+    /// A region by id.
+    async fn get_region_by_id(
+        &self,
+        req: GetRegionByIdRequest,
+    ) -> Result<GetRegionResponse, RpcError>;
+    /// Regions over a key range, in key order.
+    async fn scan_regions(&self, req: ScanRegionsRequest) -> Result<ScanRegionsResponse, RpcError>;
+    /// Fresh ids for stores, regions and peers.
+    async fn alloc_id(&self, req: AllocIdRequest) -> Result<AllocIdResponse, RpcError>;
+    /// Create the cluster's first region, unless another store did.
+    async fn bootstrap(&self, req: BootstrapRequest) -> Result<BootstrapResponse, RpcError>;
+    /// Register (or re-address) a store.
+    async fn put_store(&self, req: PutStoreRequest) -> Result<PutStoreResponse, RpcError>;
+    /// A store's address and state.
+    async fn get_store(&self, req: GetStoreRequest) -> Result<GetStoreResponse, RpcError>;
+    /// Every store.
+    async fn get_all_stores(
+        &self,
+        req: GetAllStoresRequest,
+    ) -> Result<GetAllStoresResponse, RpcError>;
+    /// A store is alive, with its counts.
+    async fn store_heartbeat(
+        &self,
+        req: StoreHeartbeatRequest,
+    ) -> Result<StoreHeartbeatResponse, RpcError>;
+    /// A region's leader reports it; the answer may carry an operator.
+    async fn region_heartbeat(
+        &self,
+        req: RegionHeartbeatRequest,
+    ) -> Result<RegionHeartbeatResponse, RpcError>;
+    /// Ids for the region a split is about to create.
+    async fn ask_split(&self, req: AskSplitRequest) -> Result<AskSplitResponse, RpcError>;
+    /// Queue an operator for a region by hand.
+    async fn add_operator(&self, req: AddOperatorRequest) -> Result<AddOperatorResponse, RpcError>;
+}
+
+/// Where a store's Raft messages from other stores arrive.
+pub trait RaftService: Send + Sync + 'static {
+    /// Take messages off the wire (handing them on; never waits).
+    fn on_raft(&self, msgs: Vec<RaftMessage>);
 }

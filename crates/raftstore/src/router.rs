@@ -70,6 +70,17 @@ impl ReadDelegate {
         self.region.load_full()
     }
 
+    /// The region, borrowed: no reference count is touched, so readers on
+    /// many threads do not contend on one cache line.
+    pub fn region_guard(&self) -> arc_swap::Guard<Arc<Region>> {
+        self.region.load()
+    }
+
+    /// Whether this peer leads with a lease covering `now_ns`.
+    pub fn lease_covers(&self, now_ns: u64) -> bool {
+        self.term.load(Ordering::Acquire) != 0 && now_ns < self.lease_until.load(Ordering::Acquire)
+    }
+
     pub(crate) fn set_region(&self, region: Region) {
         self.region.store(Arc::new(region));
     }
@@ -138,6 +149,12 @@ impl Router {
     /// The read delegate of a region this store holds a peer of.
     pub fn delegate(&self, region_id: u64) -> Option<Arc<ReadDelegate>> {
         self.delegates.load().get(&region_id).cloned()
+    }
+
+    /// Every delegate, borrowed (the per-read lookup, without touching a
+    /// shared reference count).
+    pub fn delegates(&self) -> arc_swap::Guard<Arc<HashMap<u64, Arc<ReadDelegate>>>> {
+        self.delegates.load()
     }
 
     /// Every region this store holds a peer of, as its delegates know them.
