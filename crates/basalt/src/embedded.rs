@@ -134,7 +134,11 @@ impl Embedded {
 
     /// A KV client over this cluster. Needs a tokio runtime.
     pub fn client(&self, config: kv_client::Config) -> Client {
-        Client::new(self.pd.clone(), self.kv.clone(), config)
+        Client::new(
+            self.pd.clone(),
+            Arc::new(kv_client::OneStore(self.kv.clone())),
+            config,
+        )
     }
 
     /// The store's service, for tests that drive the protocol step by step.

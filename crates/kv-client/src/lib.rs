@@ -17,10 +17,12 @@ pub mod backoff;
 pub mod region;
 pub mod resolver;
 mod snapshot;
+pub mod stores;
 mod transaction;
 pub mod tso;
 
 pub use snapshot::Snapshot;
+pub use stores::{OneStore, PdStores, Stores};
 pub use transaction::{Savepoint, Transaction};
 
 use proto::kvrpc::{
@@ -136,10 +138,73 @@ impl Error {
 /// Result alias for this crate.
 pub type Result<T> = std::result::Result<T, Error>;
 
+impl Inner {
+    /// Send a request for `region` to the store that leads it. A store that
+    /// cannot be reached answers as if it had said it does not lead: the
+    /// caller's region-error path moves on to another replica after a
+    /// backoff.
+    pub(crate) async fn call<R: Unreachable, F>(
+        &self,
+        region: &region::RegionInfo,
+        f: impl FnOnce(Arc<dyn KvService>) -> F,
+    ) -> Result<R>
+    where
+        F: std::future::Future<Output = std::result::Result<R, RpcError>>,
+    {
+        let store = region.leader_store;
+        let kv = match self.stores.store(store).await {
+            Ok(kv) => kv,
+            Err(RpcError::Unavailable(m)) => return Ok(R::unreachable(region, m)),
+            Err(e) => return Err(e.into()),
+        };
+        match f(kv).await {
+            Err(RpcError::Unavailable(m)) => {
+                self.stores.forget(store);
+                Ok(R::unreachable(region, m))
+            }
+            other => Ok(other?),
+        }
+    }
+}
+
+/// A response that can stand for "the store could not be reached".
+pub(crate) trait Unreachable {
+    fn unreachable(region: &region::RegionInfo, why: String) -> Self;
+}
+
+macro_rules! unreachable_responses {
+    ($($resp:ident),*) => {$(
+        impl Unreachable for proto::kvrpc::$resp {
+            fn unreachable(region: &region::RegionInfo, why: String) -> Self {
+                Self {
+                    region_error: Some(region::unreachable(region, why)),
+                    ..Default::default()
+                }
+            }
+        }
+    )*};
+}
+
+unreachable_responses!(
+    GetResponse,
+    BatchGetResponse,
+    ScanResponse,
+    PrewriteResponse,
+    PessimisticLockResponse,
+    PessimisticRollbackResponse,
+    CommitResponse,
+    BatchRollbackResponse,
+    CheckTxnStatusResponse,
+    ResolveLockResponse,
+    ScanLockResponse,
+    GcResponse,
+    DeleteRangeResponse
+);
+
 /// What every request path shares: the services, the TSO batcher, the
 /// region cache and the configuration.
 pub(crate) struct Inner {
-    pub(crate) kv: Arc<dyn KvService>,
+    pub(crate) stores: Arc<dyn Stores>,
     pub(crate) tso: tso::TsoClient,
     pub(crate) regions: region::RegionCache,
     pub(crate) config: Config,
@@ -163,14 +228,14 @@ pub struct GcSummary {
 }
 
 impl Client {
-    /// A client over `pd` and the store `kv`. Must be called inside a tokio
-    /// runtime: the TSO batcher runs as a task.
-    pub fn new(pd: Arc<dyn PdService>, kv: Arc<dyn KvService>, config: Config) -> Self {
+    /// A client over `pd` and the cluster's `stores`. Must be called
+    /// inside a tokio runtime: the TSO batcher runs as a task.
+    pub fn new(pd: Arc<dyn PdService>, stores: Arc<dyn Stores>, config: Config) -> Self {
         let tso = tso::TsoClient::spawn(pd.clone());
         let regions = region::RegionCache::new(pd.clone());
         Self {
             inner: Arc::new(Inner {
-                kv,
+                stores,
                 tso,
                 regions,
                 config,
@@ -203,13 +268,13 @@ impl Client {
         let mut regions = inner.regions.all_regions().await?;
         while let Some(region) = regions.pop() {
             let context = Some(region.context());
+            let req = ScanLockRequest {
+                context,
+                max_version: safe_point,
+                limit: 0,
+            };
             let locks = inner
-                .kv
-                .kv_scan_lock(ScanLockRequest {
-                    context,
-                    max_version: safe_point,
-                    limit: 0,
-                })
+                .call(&region, |kv| async move { kv.kv_scan_lock(req).await })
                 .await?;
             if let Some(e) = locks.region_error {
                 inner.regions.on_region_error(e, &mut backoff).await?;
@@ -227,12 +292,12 @@ impl Client {
                 regions.push(region); // check again: a live lock may have been waited for
                 continue;
             }
+            let req = GcRequest {
+                context,
+                safe_point,
+            };
             let resp = inner
-                .kv
-                .kv_gc(GcRequest {
-                    context,
-                    safe_point,
-                })
+                .call(&region, |kv| async move { kv.kv_gc(req).await })
                 .await?;
             if let Some(e) = resp.region_error {
                 inner.regions.on_region_error(e, &mut backoff).await?;
@@ -264,13 +329,13 @@ impl Client {
                 let region_hi = region
                     .end_raw()?
                     .map_or(end.to_vec(), |r| r.min(end.to_vec()));
+                let req = DeleteRangeRequest {
+                    context: Some(region.context()),
+                    start_key: region_lo,
+                    end_key: region_hi.clone(),
+                };
                 let resp = inner
-                    .kv
-                    .kv_delete_range(DeleteRangeRequest {
-                        context: Some(region.context()),
-                        start_key: region_lo,
-                        end_key: region_hi.clone(),
-                    })
+                    .call(&region, |kv| async move { kv.kv_delete_range(req).await })
                     .await?;
                 if let Some(e) = resp.region_error {
                     inner.regions.on_region_error(e, &mut backoff).await?;
@@ -300,7 +365,9 @@ impl Client {
                 max_version: u64::MAX,
                 limit: 0,
             };
-            let resp = inner.kv.kv_scan_lock(req).await?;
+            let resp = inner
+                .call(&region, |kv| async move { kv.kv_scan_lock(req).await })
+                .await?;
             if let Some(e) = resp.region_error {
                 inner.regions.on_region_error(e, &mut backoff).await?;
                 return Box::pin(self.resolve_orphan_locks()).await;

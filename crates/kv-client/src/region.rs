@@ -60,6 +60,18 @@ impl RegionInfo {
     }
 }
 
+/// The error a request to an unreachable store counts as: the region's
+/// leader there is unknown, so the next replica is tried.
+pub fn unreachable(region: &RegionInfo, why: String) -> RegionError {
+    RegionError {
+        message: format!("store {} unreachable: {why}", region.leader_store),
+        kind: Some(Kind::NotLeader(proto::kvrpc::NotLeader {
+            region_id: region.region.id,
+            leader: None,
+        })),
+    }
+}
+
 /// The client's view of the region map.
 pub struct RegionCache {
     pd: Arc<dyn PdService>,
@@ -178,9 +190,48 @@ impl RegionCache {
         Ok(groups)
     }
 
+    /// Change the cached entry of region `id` (if cached).
+    fn edit(&self, id: u64, change: impl Fn(&mut RegionInfo) -> bool) {
+        self.by_start.rcu(|map| {
+            let mut map = BTreeMap::clone(map);
+            let key = map
+                .iter()
+                .find(|(_, info)| info.region.id == id)
+                .map(|(k, _)| k.clone());
+            if let Some(key) = key {
+                let info = map.get_mut(&key).expect("found above");
+                if !change(info) {
+                    map.remove(&key);
+                }
+            }
+            map
+        });
+    }
+
     /// Learn from a store's region error, then wait before the retry.
     pub async fn on_region_error(&self, err: RegionError, backoff: &mut Backoff) -> Result<()> {
         match err.kind {
+            Some(Kind::NotLeader(nl)) => match nl.leader {
+                Some(leader) => self.edit(nl.region_id, |info| {
+                    info.leader_store = leader.store_id;
+                    true
+                }),
+                // No leader known there: try the next replica.
+                None => self.edit(nl.region_id, |info| {
+                    let peers = &info.region.peers;
+                    let at = peers.iter().position(|p| p.store_id == info.leader_store);
+                    match at.map_or(peers.first(), |i| peers.get((i + 1) % peers.len())) {
+                        Some(next) => {
+                            info.leader_store = next.store_id;
+                            true
+                        }
+                        None => false,
+                    }
+                }),
+            },
+            Some(Kind::RegionNotFound(id)) => self.edit(id, |_| false),
+            Some(Kind::KeyNotInRegion(k)) => self.edit(k.region_id, |_| false),
+            Some(Kind::StaleCommand(_)) | Some(Kind::ServerBusy(_)) => {}
             Some(Kind::EpochNotMatch(e)) if !e.current_regions.is_empty() => {
                 let leader =
                     |r: &Region| self.cached(&r.start_key).map_or(0, |old| old.leader_store);

@@ -63,14 +63,14 @@ impl<'a> LockResolver<'a> {
         let mut backoff = Backoff::new(inner.config.backoff_budget);
         loop {
             let region = inner.regions.locate(&keys[0]).await?;
+            let req = ResolveLockRequest {
+                context: Some(region.context()),
+                start_version: lock.lock_ts,
+                commit_version: commit_ts,
+                keys: keys.clone(),
+            };
             let resp = inner
-                .kv
-                .kv_resolve_lock(ResolveLockRequest {
-                    context: Some(region.context()),
-                    start_version: lock.lock_ts,
-                    commit_version: commit_ts,
-                    keys: keys.clone(),
-                })
+                .call(&region, |kv| async move { kv.kv_resolve_lock(req).await })
                 .await?;
             if let Some(e) = resp.region_error {
                 inner.regions.on_region_error(e, &mut backoff).await?;
@@ -99,15 +99,18 @@ impl<'a> LockResolver<'a> {
         let mut backoff = Backoff::new(inner.config.backoff_budget);
         loop {
             let region = inner.regions.locate(&lock.primary).await?;
+            let req = CheckTxnStatusRequest {
+                context: Some(region.context()),
+                primary_key: lock.primary.clone(),
+                lock_ts: lock.lock_ts,
+                current_ts,
+                rollback_if_not_exist: expired,
+            };
             let resp = inner
-                .kv
-                .kv_check_txn_status(CheckTxnStatusRequest {
-                    context: Some(region.context()),
-                    primary_key: lock.primary.clone(),
-                    lock_ts: lock.lock_ts,
-                    current_ts,
-                    rollback_if_not_exist: expired,
-                })
+                .call(
+                    &region,
+                    |kv| async move { kv.kv_check_txn_status(req).await },
+                )
                 .await?;
             if let Some(e) = resp.region_error {
                 inner.regions.on_region_error(e, &mut backoff).await?;

@@ -55,7 +55,9 @@ impl Snapshot {
                 key: key.to_vec(),
                 version: self.ts,
             };
-            let resp = inner.kv.kv_get(req).await?;
+            let resp = inner
+                .call(&region, |kv| async move { kv.kv_get(req).await })
+                .await?;
             if let Some(e) = resp.region_error {
                 inner.regions.on_region_error(e, &mut backoff).await?;
                 continue;
@@ -91,7 +93,9 @@ impl Snapshot {
                     keys: group.iter().map(|(_, key)| key.to_vec()).collect(),
                     version: self.ts,
                 };
-                let resp = inner.kv.kv_batch_get(req).await?;
+                let resp = inner
+                    .call(&region, |kv| async move { kv.kv_batch_get(req).await })
+                    .await?;
                 if let Some(e) = resp.region_error {
                     pending.extend(group.iter().map(|(i, _)| i));
                     inner.regions.on_region_error(e, &mut backoff).await?;
@@ -144,7 +148,9 @@ impl Snapshot {
                     version: self.ts,
                     reverse,
                 };
-                let resp = inner.kv.kv_scan(req).await?;
+                let resp = inner
+                    .call(&region, |kv| async move { kv.kv_scan(req).await })
+                    .await?;
                 if let Some(e) = resp.region_error {
                     inner.regions.on_region_error(e, &mut backoff).await?;
                     continue 'ranges;

@@ -169,7 +169,12 @@ impl Transaction {
                     wait_timeout_ms: LOCK_WAIT_SLICE_MS,
                 };
                 let sent = req.keys.clone();
-                let resp = inner.kv.kv_pessimistic_lock(req).await?;
+                let resp = inner
+                    .call(
+                        &region,
+                        |kv| async move { kv.kv_pessimistic_lock(req).await },
+                    )
+                    .await?;
                 if let Some(e) = resp.region_error {
                     pending.extend(sent);
                     inner.regions.on_region_error(e, &mut backoff).await?;
@@ -491,7 +496,9 @@ impl Committer {
                     max_commit_ts: one_pc.unwrap_or(0),
                 };
                 let sent = req.mutations.clone();
-                let resp = inner.kv.kv_prewrite(req).await?;
+                let resp = inner
+                    .call(&region, |kv| async move { kv.kv_prewrite(req).await })
+                    .await?;
                 if let Some(e) = resp.region_error {
                     pending.extend(sent);
                     inner.regions.on_region_error(e, &mut backoff).await?;
@@ -544,16 +551,22 @@ impl Committer {
                 keys,
                 commit_version: commit_ts,
             };
+            // Once the commit of the primary was sent, a failure leaves the
+            // transaction's fate unknown to us.
+            let undetermined = |e: Error| Error::Undetermined {
+                start_ts: self.start_ts,
+                cause: e.to_string(),
+            };
             let resp = inner
-                .kv
-                .kv_commit(req)
+                .call(&region, |kv| async move { kv.kv_commit(req).await })
                 .await
-                .map_err(|e| Error::Undetermined {
-                    start_ts: self.start_ts,
-                    cause: e.to_string(),
-                })?;
+                .map_err(undetermined)?;
             if let Some(e) = resp.region_error {
-                inner.regions.on_region_error(e, &mut backoff).await?;
+                inner
+                    .regions
+                    .on_region_error(e, &mut backoff)
+                    .await
+                    .map_err(undetermined)?;
                 continue;
             }
             return match resp.error {
@@ -580,7 +593,12 @@ impl Committer {
                     start_version,
                     keys,
                 };
-                if let Err(e) = inner.kv.kv_pessimistic_rollback(req).await {
+                if let Err(e) = inner
+                    .call(&region, |kv| async move {
+                        kv.kv_pessimistic_rollback(req).await
+                    })
+                    .await
+                {
                     tracing::debug!(start_version, "row locks left to expire: {e}");
                 }
             }
@@ -611,7 +629,10 @@ impl Committer {
                             keys,
                             commit_version,
                         };
-                        inner.kv.kv_commit(req).await.map(drop)
+                        inner
+                            .call(&region, |kv| async move { kv.kv_commit(req).await })
+                            .await
+                            .map(drop)
                     }
                     None => {
                         let req = BatchRollbackRequest {
@@ -619,7 +640,10 @@ impl Committer {
                             start_version,
                             keys,
                         };
-                        inner.kv.kv_batch_rollback(req).await.map(drop)
+                        inner
+                            .call(&region, |kv| async move { kv.kv_batch_rollback(req).await })
+                            .await
+                            .map(drop)
                     }
                 };
                 if let Err(e) = sent {

@@ -11,6 +11,7 @@
 
 mod convert;
 mod lock_wait;
+pub mod node;
 
 use async_trait::async_trait;
 use convert::{Outcome, key_error, route};

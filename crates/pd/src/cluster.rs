@@ -79,9 +79,9 @@ impl<E: Engine> Cluster<E> {
         Ok(first)
     }
 
-    /// Whether the first region exists.
-    pub fn is_bootstrapped(&self) -> Result<bool> {
-        Ok(meta::get_u64(&self.engine, Key::Bootstrapped)?.is_some())
+    /// The cluster's first region, once bootstrapped.
+    pub fn first_region(&self) -> Result<Option<u64>> {
+        meta::get_u64(&self.engine, Key::Bootstrapped)
     }
 
     /// Mark the cluster bootstrapped (once).

@@ -192,9 +192,10 @@ impl<E: Engine> PdService for Pd<E> {
         req: BootstrapRequest,
     ) -> std::result::Result<BootstrapResponse, RpcError> {
         let _one_at_a_time = self.bootstrap.lock().unwrap_or_else(|e| e.into_inner());
-        if self.cluster.is_bootstrapped().map_err(internal)? {
+        if let Some(first_region_id) = self.cluster.first_region().map_err(internal)? {
             return Ok(BootstrapResponse {
                 already_bootstrapped: true,
+                first_region_id,
             });
         }
         let store = req.store.unwrap_or_default();
@@ -210,6 +211,7 @@ impl<E: Engine> PdService for Pd<E> {
             .map_err(internal)?;
         Ok(BootstrapResponse {
             already_bootstrapped: false,
+            first_region_id: region.id,
         })
     }
 

@@ -222,3 +222,21 @@ grpc_service! {
         add_operator(AddOperatorRequest) -> AddOperatorResponse;
     }
 }
+
+/// Serve a store's services, PD's, or both, on `listener` until `shutdown`
+/// completes.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    kv: Option<KvServer>,
+    pd: Option<PdServer>,
+    shutdown: impl std::future::Future<Output = ()>,
+) -> Result<(), RpcError> {
+    let incoming = tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true));
+    let mut builder = tonic::transport::Server::builder();
+    builder
+        .add_optional_service(kv.map(KvServer::into_service))
+        .add_optional_service(pd.map(PdServer::into_service))
+        .serve_with_incoming_shutdown(incoming, shutdown)
+        .await
+        .map_err(|e| RpcError::Unavailable(e.to_string()))
+}

@@ -36,7 +36,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::time::{Duration, Instant};
-use storage::{Engine, WriteBatch};
+use storage::{Engine, Snapshot as _, WriteBatch};
 
 /// How many queued messages one round takes at most, so ticks and readies
 /// are not starved under a flood.
@@ -181,6 +181,47 @@ impl<E: Engine, T: Transport> Store<E, T> {
     pub fn bootstrap(engine: &E, region: &Region) -> Result<()> {
         let mut batch = WriteBatch::new();
         write_initial_state(&mut batch, region);
+        batch.set_sync(true);
+        engine.write(batch)?;
+        Ok(())
+    }
+
+    /// The store id this engine belongs to, once it joined a cluster.
+    pub fn ident(engine: &E) -> Result<Option<u64>> {
+        let key = crate::keys::Key::StoreIdent.encode();
+        match engine.snapshot().get(storage::Cf::Raft, &key)? {
+            Some(v) => Ok(Some(u64::from_be_bytes(
+                v.as_ref()
+                    .try_into()
+                    .map_err(|_| Error::Corrupt("store ident"))?,
+            ))),
+            None => Ok(None),
+        }
+    }
+
+    /// Record the store id this engine belongs to (synced).
+    pub fn write_ident(engine: &E, store_id: u64) -> Result<()> {
+        let mut batch = WriteBatch::new();
+        batch.put(
+            storage::Cf::Raft,
+            crate::keys::Key::StoreIdent.encode(),
+            store_id.to_be_bytes(),
+        );
+        batch.set_sync(true);
+        engine.write(batch)?;
+        Ok(())
+    }
+
+    /// Undo [`bootstrap`](Self::bootstrap) of a region that lost the race
+    /// to be the cluster's first (synced).
+    pub fn forget_bootstrap(engine: &E, region: &Region) -> Result<()> {
+        let mut storage = PeerStorage::load(engine.clone(), region.clone())?;
+        let mut batch = WriteBatch::new();
+        storage.clear_log(&mut batch);
+        batch.delete(
+            storage::Cf::Raft,
+            crate::keys::Key::Region(region.id).encode(),
+        );
         batch.set_sync(true);
         engine.write(batch)?;
         Ok(())
