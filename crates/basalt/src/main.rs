@@ -1,24 +1,62 @@
 //! `basalt`: one binary for every role.
 
 use anyhow::{Context, Result};
+use basalt::{playground, roles};
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 
 #[derive(Parser)]
 #[command(
     name = "basalt",
     version,
-    about = "A MySQL-compatible, horizontally scalable SQL database"
+    about = "A MySQL-compatible, horizontally scalable SQL database",
+    args_override_self = true
 )]
 struct Cli {
     #[command(subcommand)]
     command: Command,
 }
 
+/// Split thresholds and intervals of a storage node.
+#[derive(clap::Args, Clone)]
+struct StoreTuning {
+    /// Split a region past this size (bytes; KiB, MiB, GiB suffixes).
+    #[arg(long, default_value = "96MiB", value_parser = parse_size)]
+    region_split_size: u64,
+    /// Split a region past this many keys.
+    #[arg(long, default_value_t = 960_000)]
+    region_split_keys: u64,
+    /// How often led regions are measured for splitting (ms, s, m suffixes).
+    #[arg(long, default_value = "10s", value_parser = parse_duration)]
+    split_check_interval: Duration,
+    /// How often the store reports to PD.
+    #[arg(long, default_value = "1s", value_parser = parse_duration)]
+    heartbeat_interval: Duration,
+}
+
+impl StoreTuning {
+    /// The same settings as flags, for a child process.
+    fn flags(&self) -> Vec<String> {
+        vec![
+            "--region-split-size".into(),
+            self.region_split_size.to_string(),
+            "--region-split-keys".into(),
+            self.region_split_keys.to_string(),
+            "--split-check-interval".into(),
+            format!("{}ms", self.split_check_interval.as_millis()),
+            "--heartbeat-interval".into(),
+            format!("{}ms", self.heartbeat_interval.as_millis()),
+        ]
+    }
+}
+
 #[derive(Subcommand)]
 enum Command {
-    /// Run PD, a store and the SQL layer in one process on a local data directory.
+    /// Run a local cluster: by default PD, a store and the SQL layer in one
+    /// process; with `--kv N`, one PD, N stores and a SQL node as separate
+    /// processes.
     Playground {
         /// Where the data lives.
         #[arg(long, default_value = "./basalt-data")]
@@ -32,7 +70,152 @@ enum Command {
         /// Address to listen on.
         #[arg(long, default_value = "127.0.0.1")]
         host: String,
+        /// Run this many stores as separate processes (0: one process).
+        #[arg(long, default_value_t = 0)]
+        kv: usize,
+        /// How long a store may be silent before PD replaces its replicas.
+        #[arg(long, default_value = "30m", value_parser = parse_duration)]
+        max_store_down_time: Duration,
+        #[command(flatten)]
+        tuning: StoreTuning,
+        /// A TOML file of these flags (`key = value`, flag names without `--`).
+        #[arg(long)]
+        config: Option<PathBuf>,
     },
+    /// Run PD: timestamps, ids, the cluster map and the schedulers.
+    Pd {
+        /// Where PD keeps its state.
+        #[arg(long, default_value = "./basalt-data/pd")]
+        data_dir: PathBuf,
+        /// gRPC address.
+        #[arg(long, default_value = "127.0.0.1:2379")]
+        addr: String,
+        /// Replicas per region.
+        #[arg(long, default_value_t = 3)]
+        max_replicas: usize,
+        /// How long a store may be silent before its replicas are replaced.
+        #[arg(long, default_value = "30m", value_parser = parse_duration)]
+        max_store_down_time: Duration,
+        /// A TOML file of these flags.
+        #[arg(long)]
+        config: Option<PathBuf>,
+    },
+    /// Run a storage node.
+    Kv {
+        /// Where the store keeps its data.
+        #[arg(long, default_value = "./basalt-data/kv")]
+        data_dir: PathBuf,
+        /// gRPC address (the KV service and the Raft transport).
+        #[arg(long, default_value = "127.0.0.1:20160")]
+        addr: String,
+        /// The address others reach this store at (default: --addr).
+        #[arg(long)]
+        advertise_addr: Option<String>,
+        /// PD's address.
+        #[arg(long, default_value = "127.0.0.1:2379")]
+        pd: String,
+        #[command(flatten)]
+        tuning: StoreTuning,
+        /// A TOML file of these flags.
+        #[arg(long)]
+        config: Option<PathBuf>,
+    },
+    /// Look at and steer a cluster through PD.
+    Ctl {
+        /// PD's address.
+        #[arg(long, default_value = "127.0.0.1:2379")]
+        pd: String,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+        #[command(subcommand)]
+        cmd: basalt::ctl::Ctl,
+    },
+    /// Run a SQL node.
+    Sql {
+        /// PD's address.
+        #[arg(long, default_value = "127.0.0.1:2379")]
+        pd: String,
+        /// Address to listen on.
+        #[arg(long, default_value = "127.0.0.1")]
+        host: String,
+        /// MySQL protocol port.
+        #[arg(long, default_value_t = 4000)]
+        port: u16,
+        /// A TOML file of these flags.
+        #[arg(long)]
+        config: Option<PathBuf>,
+    },
+}
+
+/// `96MiB`, `4KiB`, `1GiB` or plain bytes.
+fn parse_size(s: &str) -> std::result::Result<u64, String> {
+    let s = s.trim();
+    let (digits, unit) = s.split_at(s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len()));
+    let n: u64 = digits.parse().map_err(|_| format!("not a size: {s}"))?;
+    let scale = match unit.trim() {
+        "" | "B" => 1,
+        "KiB" | "KB" | "K" => 1 << 10,
+        "MiB" | "MB" | "M" => 1 << 20,
+        "GiB" | "GB" | "G" => 1 << 30,
+        other => return Err(format!("unknown size unit {other}")),
+    };
+    Ok(n * scale)
+}
+
+/// `500ms`, `10s`, `30m`, `1h`.
+fn parse_duration(s: &str) -> std::result::Result<Duration, String> {
+    let s = s.trim();
+    let (digits, unit) = s.split_at(s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len()));
+    let n: u64 = digits.parse().map_err(|_| format!("not a duration: {s}"))?;
+    Ok(match unit {
+        "ms" => Duration::from_millis(n),
+        "s" | "" => Duration::from_secs(n),
+        "m" => Duration::from_secs(n * 60),
+        "h" => Duration::from_secs(n * 3600),
+        other => return Err(format!("unknown duration unit {other}")),
+    })
+}
+
+/// The command line with `--config FILE` replaced by the file's settings,
+/// placed before the flags given: a config file is flags written down, and
+/// a flag on the command line wins over the file.
+fn expand_config(args: Vec<String>) -> Result<Vec<String>> {
+    let Some(at) = args
+        .iter()
+        .position(|a| a == "--config" || a.starts_with("--config="))
+    else {
+        return Ok(args);
+    };
+    let path = match args[at].strip_prefix("--config=") {
+        Some(p) => p.to_string(),
+        None => args.get(at + 1).cloned().context("--config needs a file")?,
+    };
+    let text = std::fs::read_to_string(&path).with_context(|| format!("reading {path}"))?;
+    let table: toml::Table = text.parse().with_context(|| format!("parsing {path}"))?;
+    let mut from_file = Vec::new();
+    for (key, value) in table {
+        let value = match value {
+            toml::Value::String(s) => s,
+            toml::Value::Integer(i) => i.to_string(),
+            toml::Value::Boolean(b) => b.to_string(),
+            other => {
+                anyhow::bail!("{path}: {key} must be a string, number or boolean, not {other}")
+            }
+        };
+        from_file.push(format!("--{key}"));
+        from_file.push(value);
+    }
+    let mut out: Vec<String> = args[..2.min(args.len())].to_vec();
+    out.extend(from_file);
+    let skip = if args[at].starts_with("--config=") {
+        1
+    } else {
+        2
+    };
+    out.extend(args[2.min(args.len())..at].iter().cloned());
+    out.extend(args[at + skip..].iter().cloned());
+    Ok(out)
 }
 
 /// Resolves on SIGINT or SIGTERM.
@@ -51,7 +234,7 @@ async fn shutdown_signal() {
     }
 }
 
-async fn playground(data_dir: PathBuf, host: String, port: u16) -> Result<()> {
+async fn embedded_playground(data_dir: PathBuf, host: String, port: u16) -> Result<()> {
     let cluster = basalt::embedded::Embedded::open(&data_dir)?;
     let client = cluster.client(kv_client::Config::default());
     // Every transaction of this store lived in this process, so locks found
@@ -112,13 +295,86 @@ fn runtime() -> Result<tokio::runtime::Runtime> {
     Ok(builder.enable_all().build()?)
 }
 
+fn pd_config(max_replicas: usize, max_store_down_time: Duration) -> pd::PdConfig {
+    pd::PdConfig {
+        max_store_down_time,
+        schedule: pd::ScheduleConfig {
+            max_replicas,
+            ..Default::default()
+        },
+    }
+}
+
 fn main() -> Result<()> {
-    match Cli::parse().command {
+    // Logs go to stderr, filtered by RUST_LOG (default: warnings).
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse_from(expand_config(std::env::args().collect())?);
+    match cli.command {
         Command::Playground {
             data_dir,
             port,
-            status_port: _,
             host,
-        } => runtime()?.block_on(playground(data_dir, host, port)),
+            kv: 0,
+            ..
+        } => runtime()?.block_on(embedded_playground(data_dir, host, port)),
+        Command::Playground {
+            data_dir,
+            port,
+            host,
+            kv,
+            max_store_down_time,
+            tuning,
+            ..
+        } => {
+            let opts = playground::Options {
+                data_dir,
+                host,
+                port,
+                stores: kv,
+                kv_flags: tuning.flags(),
+                pd_flags: vec![
+                    "--max-store-down-time".into(),
+                    format!("{}ms", max_store_down_time.as_millis()),
+                ],
+            };
+            runtime()?.block_on(playground::run(opts, shutdown_signal()))
+        }
+        Command::Pd {
+            data_dir,
+            addr,
+            max_replicas,
+            max_store_down_time,
+            ..
+        } => runtime()?.block_on(roles::pd(
+            &data_dir,
+            &addr,
+            pd_config(max_replicas, max_store_down_time),
+            shutdown_signal(),
+        )),
+        Command::Kv {
+            data_dir,
+            addr,
+            advertise_addr,
+            pd,
+            tuning,
+            ..
+        } => {
+            let mut cfg = kv_server::node::NodeConfig::new(advertise_addr.unwrap_or(addr.clone()));
+            cfg.region_split_size = tuning.region_split_size;
+            cfg.region_split_keys = tuning.region_split_keys;
+            cfg.split_check_interval = tuning.split_check_interval;
+            cfg.heartbeat_interval = tuning.heartbeat_interval;
+            runtime()?.block_on(roles::kv(&data_dir, &addr, &pd, cfg, shutdown_signal()))
+        }
+        Command::Ctl { pd, json, cmd } => runtime()?.block_on(basalt::ctl::run(&pd, cmd, json)),
+        Command::Sql { pd, host, port, .. } => {
+            runtime()?.block_on(roles::sql(&pd, &host, port, shutdown_signal()))
+        }
     }
 }

@@ -210,6 +210,7 @@ impl RegionCache {
 
     /// Learn from a store's region error, then wait before the retry.
     pub async fn on_region_error(&self, err: RegionError, backoff: &mut Backoff) -> Result<()> {
+        tracing::debug!(?err, "region error");
         match err.kind {
             Some(Kind::NotLeader(nl)) => match nl.leader {
                 Some(leader) => self.edit(nl.region_id, |info| {

@@ -12,9 +12,9 @@ use storage::Engine;
 /// Ids are persisted this many ahead, so allocation rarely writes.
 const ID_WINDOW: u64 = 1000;
 
-/// A store without a heartbeat for this long is disconnected: it gets no
-/// new replicas and leaders.
-const DISCONNECTED_AFTER: Duration = Duration::from_secs(10);
+/// A store without a heartbeat for this long (three missed beats at the
+/// default interval) is disconnected: it gets no new replicas and leaders.
+const DISCONNECTED_AFTER: Duration = Duration::from_secs(3);
 
 /// What PD knows of a store beyond its persisted address.
 struct StoreInfo {

@@ -274,8 +274,8 @@ impl<E: Engine> PdService for Pd<E> {
             .next(&info, &stores, &self.config.schedule, || {
                 self.cluster.alloc_ids(1).ok()
             });
-        if let Some(op) = op {
-            if let Operator::TransferLeader(to) = &op {
+        if let Some((op, new)) = op {
+            if let (Operator::TransferLeader(to), true) = (&op, new) {
                 self.cluster.move_leader(info.leader_store(), to.store_id);
             }
             op.fill(&mut resp);

@@ -27,6 +27,9 @@ use crate::region::RegionInfo;
 /// How long an operator is handed out before PD gives up on it.
 const OPERATOR_TTL: Duration = Duration::from_secs(60);
 
+/// How long a leader transfer is handed out.
+const TRANSFER_TTL: Duration = Duration::from_secs(5);
+
 /// One step for a region's leader.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Operator {
@@ -125,20 +128,27 @@ impl Scheduler {
         );
     }
 
-    /// The operator for a region that just reported: the one in flight, or
-    /// a new one from the checkers. `new_peer_id` gives a fresh peer id.
+    /// The operator for a region that just reported: the one in flight
+    /// (`false`), or a new one from the checkers (`true`). `new_peer_id`
+    /// gives a fresh peer id.
     pub fn next(
         &self,
         region: &RegionInfo,
         stores: &[Store],
         cfg: &ScheduleConfig,
         new_peer_id: impl FnOnce() -> Option<u64>,
-    ) -> Option<Operator> {
+    ) -> Option<(Operator, bool)> {
         let mut pending = self.pending.lock().unwrap_or_else(|e| e.into_inner());
         let id = region.region.id;
         if let Some(p) = pending.get(&id) {
-            if !p.op.done(region, p.version_at_start) && p.since.elapsed() < OPERATOR_TTL {
-                return Some(p.op.clone());
+            let ttl = match p.op {
+                // A transfer the leader refused (its target lagged) is
+                // better chosen afresh than handed out for a minute.
+                Operator::TransferLeader(_) => TRANSFER_TTL,
+                _ => OPERATOR_TTL,
+            };
+            if !p.op.done(region, p.version_at_start) && p.since.elapsed() < ttl {
+                return Some((p.op.clone(), false));
             }
             pending.remove(&id);
         }
@@ -151,7 +161,7 @@ impl Scheduler {
                 version_at_start: region.region.epoch.unwrap_or_default().version,
             },
         );
-        Some(op)
+        Some((op, true))
     }
 }
 

@@ -424,12 +424,26 @@ impl<E: Engine, T: Transport> Store<E, T> {
                 }
             }
             Msg::TransferLeader { region_id, to } => {
+                // Only to a peer that answered lately and holds the whole
+                // log: while a transfer is pending the leader serves
+                // nothing, so one to a dead or lagging peer would stall the
+                // region until raft-rs gives up on it.
                 if let Some(peer) = self.peers.get_mut(&region_id)
                     && peer.is_leader()
                     && peer.meta().id != to
+                    && peer.raft.raft.lead_transferee.is_none()
                 {
-                    peer.drop_lease();
-                    peer.raft.transfer_leader(to);
+                    let last = peer.raft.raft.raft_log.last_index();
+                    let ready = peer
+                        .raft
+                        .raft
+                        .prs()
+                        .get(to)
+                        .is_some_and(|pr| pr.recent_active && pr.matched == last);
+                    if ready {
+                        peer.drop_lease();
+                        peer.raft.transfer_leader(to);
+                    }
                 }
             }
             Msg::Campaign(region_id) => {

@@ -1,0 +1,191 @@
+//! `basalt ctl`: the operator's view of a cluster, through PD.
+
+use anyhow::{Context, Result};
+use proto::PdService;
+use proto::grpc::PdClient;
+use proto::kvrpc::Region;
+use proto::pdrpc::*;
+use serde_json::{Value, json};
+
+/// What to ask.
+#[derive(clap::Subcommand, Clone, Debug)]
+pub enum Ctl {
+    /// Stores.
+    Store {
+        #[command(subcommand)]
+        what: StoreCmd,
+    },
+    /// Regions: `region list`, `region <id>`, `region key <hex>`,
+    /// `region split <id> <hex>`.
+    Region {
+        /// `list`, a region id, `key`, or `split`.
+        what: String,
+        /// The key (`key`), or the region id (`split`).
+        arg: Option<String>,
+        /// The split key, in hex of the raw key (`split`).
+        arg2: Option<String>,
+    },
+    /// Operators: `operator add transfer-leader <region> <store>`.
+    Operator {
+        /// `add`.
+        action: String,
+        /// `transfer-leader`.
+        kind: String,
+        /// The region.
+        region: u64,
+        /// The store to lead it.
+        store: u64,
+    },
+    /// A fresh timestamp.
+    Tso,
+}
+
+/// Store commands.
+#[derive(clap::Subcommand, Clone, Debug)]
+pub enum StoreCmd {
+    /// Every store with its state and counts.
+    List,
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn unhex(s: &str) -> Result<Vec<u8>> {
+    anyhow::ensure!(s.len() % 2 == 0, "hex of odd length: {s}");
+    (0..s.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&s[i..i + 2], 16).with_context(|| format!("not hex: {s}")))
+        .collect()
+}
+
+fn region_json(region: &Region, leader_store: u64) -> Value {
+    let epoch = region.epoch.unwrap_or_default();
+    json!({
+        "id": region.id,
+        "start_key": hex(&region.start_key),
+        "end_key": hex(&region.end_key),
+        "epoch": {"conf_ver": epoch.conf_ver, "version": epoch.version},
+        "peers": region.peers.iter().map(|p| json!({"id": p.id, "store_id": p.store_id})).collect::<Vec<_>>(),
+        "leader_store_id": leader_store,
+    })
+}
+
+fn store_json(s: &Store) -> Value {
+    json!({
+        "id": s.id,
+        "address": s.address,
+        "state": s.state().as_str_name(),
+        "last_heartbeat_ago_ms": s.last_heartbeat_ago_ms,
+        "region_count": s.region_count,
+        "leader_count": s.leader_count,
+    })
+}
+
+fn print(value: &Value, as_json: bool) {
+    if as_json {
+        println!("{value}");
+        return;
+    }
+    match value {
+        Value::Array(rows) => {
+            for row in rows {
+                println!("{row}");
+            }
+        }
+        other => println!(
+            "{}",
+            serde_json::to_string_pretty(other).unwrap_or_default()
+        ),
+    }
+}
+
+/// Carry out `cmd` against the PD at `pd_addr`.
+pub async fn run(pd_addr: &str, cmd: Ctl, as_json: bool) -> Result<()> {
+    let pd = PdClient::new(pd_addr)?;
+    let out = match cmd {
+        Ctl::Store {
+            what: StoreCmd::List,
+        } => {
+            let stores = pd.get_all_stores(GetAllStoresRequest {}).await?.stores;
+            Value::Array(stores.iter().map(store_json).collect())
+        }
+        Ctl::Region { what, arg, arg2 } => match (what.as_str(), arg, arg2) {
+            ("list", None, None) => {
+                let regions = pd
+                    .scan_regions(ScanRegionsRequest::default())
+                    .await?
+                    .regions;
+                Value::Array(
+                    regions
+                        .iter()
+                        .map(|r| {
+                            region_json(&r.region.clone().unwrap_or_default(), r.leader_store_id)
+                        })
+                        .collect(),
+                )
+            }
+            ("key", Some(key), None) => {
+                let key = codec::mvcc::encode_key(&unhex(&key)?);
+                let r = pd.get_region(GetRegionRequest { key }).await?;
+                region_json(&r.region.unwrap_or_default(), r.leader_store_id)
+            }
+            ("split", Some(id), Some(key)) => {
+                let region_id: u64 = id.parse().context("region id")?;
+                let split_key = codec::mvcc::encode_key(&unhex(&key)?);
+                pd.add_operator(AddOperatorRequest {
+                    region_id,
+                    kind: Some(add_operator_request::Kind::Split(SplitOp { split_key })),
+                })
+                .await?;
+                json!({"region": region_id, "operator": "split", "queued": true})
+            }
+            (id, None, None) => {
+                let region_id: u64 = id.parse().context("region id, list, key or split")?;
+                let r = pd
+                    .get_region_by_id(GetRegionByIdRequest { region_id })
+                    .await?;
+                region_json(&r.region.unwrap_or_default(), r.leader_store_id)
+            }
+            _ => anyhow::bail!(
+                "usage: region list | region <id> | region key <hex> | region split <id> <hex>"
+            ),
+        },
+        Ctl::Operator {
+            action,
+            kind,
+            region,
+            store,
+        } => {
+            anyhow::ensure!(
+                action == "add" && kind == "transfer-leader",
+                "usage: operator add transfer-leader <region> <store>"
+            );
+            let r = pd
+                .get_region_by_id(GetRegionByIdRequest { region_id: region })
+                .await?
+                .region
+                .unwrap_or_default();
+            let peer = r
+                .peers
+                .iter()
+                .find(|p| p.store_id == store)
+                .copied()
+                .with_context(|| format!("region {region} has no replica on store {store}"))?;
+            pd.add_operator(AddOperatorRequest {
+                region_id: region,
+                kind: Some(add_operator_request::Kind::TransferLeader(
+                    TransferLeaderOp { peer: Some(peer) },
+                )),
+            })
+            .await?;
+            json!({"region": region, "operator": "transfer-leader", "store": store, "queued": true})
+        }
+        Ctl::Tso => {
+            let ts = pd.tso(TsoRequest { count: 1 }).await?.first_ts;
+            json!({"ts": ts, "physical_ms": codec::ts::physical_ms(ts)})
+        }
+    };
+    print(&out, as_json);
+    Ok(())
+}

@@ -1,0 +1,115 @@
+//! The roles of a cluster as separate processes: PD, a storage node, a SQL
+//! node. Each runs until its shutdown future completes.
+
+use anyhow::{Context, Result};
+use kv_server::node::{Node, NodeConfig};
+use proto::grpc::{KvServer, PdClient, PdServer};
+use proto::{KvService, PdService};
+use std::future::Future;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use storage::{EngineConfig, FjallEngine};
+
+/// How long a role waits for the others to come up before giving up.
+const STARTUP_PATIENCE: Duration = Duration::from_secs(60);
+
+/// Retry `attempt` until it succeeds or [`STARTUP_PATIENCE`] runs out: a
+/// role started before its peers waits for them.
+async fn patiently<T, E: std::fmt::Display, F: Future<Output = std::result::Result<T, E>>>(
+    what: &str,
+    mut attempt: impl FnMut() -> F,
+) -> Result<T> {
+    let deadline = Instant::now() + STARTUP_PATIENCE;
+    loop {
+        match attempt().await {
+            Ok(v) => return Ok(v),
+            Err(e) if Instant::now() >= deadline => anyhow::bail!("{what}: {e}"),
+            Err(_) => tokio::time::sleep(Duration::from_millis(200)).await,
+        }
+    }
+}
+
+async fn listen(addr: &str) -> Result<tokio::net::TcpListener> {
+    tokio::net::TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("listening on {addr}"))
+}
+
+/// Run PD on `addr` with its state in `data_dir`.
+pub async fn pd(
+    data_dir: &Path,
+    addr: &str,
+    config: pd::PdConfig,
+    shutdown: impl Future<Output = ()>,
+) -> Result<()> {
+    let engine = FjallEngine::open(EngineConfig::new(data_dir))
+        .with_context(|| format!("opening PD data in {}", data_dir.display()))?;
+    let pd = Arc::new(pd::Pd::open(engine, config)?);
+    let listener = listen(addr).await?;
+    println!(
+        "basalt pd: serving on {addr}, data in {}",
+        data_dir.display()
+    );
+    proto::grpc::serve(listener, None, Some(PdServer::new(pd)), shutdown).await?;
+    Ok(())
+}
+
+/// Run a storage node on `addr` with its data in `data_dir`, in the
+/// cluster of the PD at `pd_addr`.
+pub async fn kv(
+    data_dir: &Path,
+    addr: &str,
+    pd_addr: &str,
+    config: NodeConfig,
+    shutdown: impl Future<Output = ()>,
+) -> Result<()> {
+    let engine = FjallEngine::open(EngineConfig::new(data_dir))
+        .with_context(|| format!("opening store data in {}", data_dir.display()))?;
+    let listener = listen(addr).await?;
+    let pd: Arc<dyn PdService> = Arc::new(PdClient::new(pd_addr)?);
+    let node = patiently("joining the cluster", || {
+        Node::start(config.clone(), engine.clone(), pd.clone())
+    })
+    .await?;
+    println!(
+        "basalt kv: store {} serving on {addr}, data in {}",
+        node.store_id(),
+        data_dir.display()
+    );
+    let kv: Arc<dyn KvService> = node.kv();
+    proto::grpc::serve(
+        listener,
+        Some(KvServer::new(kv, node.raft())),
+        None,
+        shutdown,
+    )
+    .await?;
+    drop(node);
+    storage::Engine::sync(&engine).context("flushing the store")?;
+    Ok(())
+}
+
+/// Run a SQL node serving MySQL on `host:port` over the cluster of the PD
+/// at `pd_addr`.
+pub async fn sql(
+    pd_addr: &str,
+    host: &str,
+    port: u16,
+    shutdown: impl Future<Output = ()>,
+) -> Result<()> {
+    let pd: Arc<dyn PdService> = Arc::new(PdClient::new(pd_addr)?);
+    let stores = Arc::new(kv_client::PdStores::new(pd.clone()));
+    let client = kv_client::Client::new(pd, stores, kv_client::Config::default());
+    let engine = patiently("loading the catalog", || {
+        sql::SqlEngine::open(client.clone())
+    })
+    .await?;
+    let listener = tokio::net::TcpListener::bind((host, port))
+        .await
+        .with_context(|| format!("listening on {host}:{port}"))?;
+    println!("basalt sql: MySQL protocol on {host}:{port}, PD at {pd_addr}");
+    let factory = Arc::new(server::SqlBackendFactory::new(engine));
+    server::serve(listener, factory, server::ServerConfig::default(), shutdown).await;
+    Ok(())
+}
