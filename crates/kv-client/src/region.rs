@@ -10,12 +10,15 @@ use crate::backoff::Backoff;
 use crate::{Error, Result};
 use arc_swap::ArcSwap;
 use codec::mvcc::{decode_key, encode_key, encode_key_into};
-use proto::PdService;
 use proto::kvrpc::{Context, Region, RegionError, region_error::Kind};
 use proto::pdrpc::GetRegionRequest;
+use proto::{PdService, RpcError};
 use std::collections::BTreeMap;
 use std::ops::Bound;
 use std::sync::Arc;
+
+/// How long a lookup waits for PD to know a region (or to come back).
+const PD_PATIENCE: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// A region and its leader's store, as last learned.
 #[derive(Clone, Debug, PartialEq)]
@@ -122,12 +125,19 @@ impl RegionCache {
         if let Some(info) = self.cached(encoded) {
             return Ok(info);
         }
-        let resp = self
-            .pd
-            .get_region(GetRegionRequest {
+        // PD may not know the region yet (a split's new half reports a
+        // heartbeat after its parent) or may be restarting: wait for it.
+        let mut backoff = Backoff::new(PD_PATIENCE);
+        let resp = loop {
+            let req = GetRegionRequest {
                 key: encoded.to_vec(),
-            })
-            .await?;
+            };
+            match self.pd.get_region(req).await {
+                Ok(resp) => break resp,
+                Err(RpcError::Unavailable(why)) => backoff.wait(why).await?,
+                Err(e) => return Err(e.into()),
+            }
+        };
         let region = resp
             .region
             .ok_or_else(|| Error::Refused("PD knows no region for the key".into()))?;
