@@ -1,10 +1,10 @@
 //! `basalt ctl`: the operator's view of a cluster, through PD.
 
 use anyhow::{Context, Result};
-use proto::PdService;
 use proto::grpc::PdClient;
 use proto::kvrpc::Region;
 use proto::pdrpc::*;
+use proto::{KvService, PdService};
 use serde_json::{Value, json};
 
 /// What to ask.
@@ -16,7 +16,7 @@ pub enum Ctl {
         what: StoreCmd,
     },
     /// Regions: `region list`, `region <id>`, `region key <hex>`,
-    /// `region split <id> <hex>`.
+    /// `region split <id> <hex>`, `region checksum <id>`.
     Region {
         /// `list`, a region id, `key`, or `split`.
         what: String,
@@ -100,6 +100,54 @@ fn print(value: &Value, as_json: bool) {
     }
 }
 
+/// Every replica's digest of a region's data at one fresh timestamp.
+async fn checksum(pd: &PdClient, region_id: u64) -> Result<Value> {
+    let region = pd
+        .get_region_by_id(GetRegionByIdRequest { region_id })
+        .await?
+        .region
+        .unwrap_or_default();
+    let version = pd.tso(TsoRequest { count: 1 }).await?.first_ts;
+    let mut replicas = Vec::new();
+    for peer in &region.peers {
+        let store = pd
+            .get_store(GetStoreRequest {
+                store_id: peer.store_id,
+            })
+            .await?
+            .store
+            .unwrap_or_default();
+        let req = proto::kvrpc::RegionChecksumRequest { region_id, version };
+        let answer = match proto::grpc::KvClient::new(&store.address)?
+            .region_checksum(req)
+            .await
+        {
+            Ok(r) if r.region_error.is_none() && r.error.is_none() => json!({
+                "store_id": peer.store_id,
+                "checksum": format!("{:016x}", r.checksum),
+                "kvs": r.kvs,
+                "bytes": r.bytes,
+                "applied_index": r.applied_index,
+            }),
+            Ok(r) => {
+                json!({"store_id": peer.store_id, "error": format!("{:?}{:?}", r.region_error, r.error)})
+            }
+            Err(e) => json!({"store_id": peer.store_id, "error": e.to_string()}),
+        };
+        replicas.push(answer);
+    }
+    let sums: std::collections::HashSet<String> = replicas
+        .iter()
+        .map(|r| r.get("checksum").map_or("?".into(), |c| c.to_string()))
+        .collect();
+    Ok(json!({
+        "region": region_id,
+        "version": version,
+        "replicas": replicas,
+        "consistent": sums.len() == 1 && !sums.contains("?"),
+    }))
+}
+
 /// Carry out `cmd` against the PD at `pd_addr`.
 pub async fn run(pd_addr: &str, cmd: Ctl, as_json: bool) -> Result<()> {
     let pd = PdClient::new(pd_addr)?;
@@ -140,8 +188,11 @@ pub async fn run(pd_addr: &str, cmd: Ctl, as_json: bool) -> Result<()> {
                 .await?;
                 json!({"region": region_id, "operator": "split", "queued": true})
             }
+            ("checksum", Some(id), None) => checksum(&pd, id.parse().context("region id")?).await?,
             (id, None, None) => {
-                let region_id: u64 = id.parse().context("region id, list, key or split")?;
+                let region_id: u64 = id
+                    .parse()
+                    .context("region id, list, key, split or checksum")?;
                 let r = pd
                     .get_region_by_id(GetRegionByIdRequest { region_id })
                     .await?;

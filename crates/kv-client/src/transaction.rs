@@ -616,38 +616,59 @@ impl Committer {
         tokio::spawn(async move {
             let inner = &self.client.inner;
             let start_version = self.start_ts;
-            let Ok(groups) = inner.regions.group_by_region(keys, |k| k).await else {
-                return;
-            };
-            for (region, keys) in groups {
-                let context = Some(region.context());
-                let sent = match commit_ts {
-                    Some(commit_version) => {
-                        let req = CommitRequest {
-                            context,
-                            start_version,
-                            keys,
-                            commit_version,
-                        };
-                        inner
-                            .call(&region, |kv| async move { kv.kv_commit(req).await })
-                            .await
-                            .map(drop)
-                    }
-                    None => {
-                        let req = BatchRollbackRequest {
-                            context,
-                            start_version,
-                            keys,
-                        };
-                        inner
-                            .call(&region, |kv| async move { kv.kv_batch_rollback(req).await })
-                            .await
-                            .map(drop)
-                    }
+            let mut backoff = Backoff::new(inner.config.backoff_budget);
+            // Keys whose region moved (a split, a new leader, a dead store)
+            // are grouped again and retried: locks left behind would make
+            // readers wait out their TTL.
+            let mut pending = keys;
+            while !pending.is_empty() {
+                let Ok(groups) = inner
+                    .regions
+                    .group_by_region(std::mem::take(&mut pending), |k| k)
+                    .await
+                else {
+                    return;
                 };
-                if let Err(e) = sent {
-                    tracing::debug!(start_version, "left to readers and lock TTL: {e}");
+                for (region, keys) in groups {
+                    let context = Some(region.context());
+                    let retry = keys.clone();
+                    let region_error = match commit_ts {
+                        Some(commit_version) => {
+                            let req = CommitRequest {
+                                context,
+                                start_version,
+                                keys,
+                                commit_version,
+                            };
+                            inner
+                                .call(&region, |kv| async move { kv.kv_commit(req).await })
+                                .await
+                                .map(|r| r.region_error)
+                        }
+                        None => {
+                            let req = BatchRollbackRequest {
+                                context,
+                                start_version,
+                                keys,
+                            };
+                            inner
+                                .call(&region, |kv| async move { kv.kv_batch_rollback(req).await })
+                                .await
+                                .map(|r| r.region_error)
+                        }
+                    };
+                    let waited = match region_error {
+                        Ok(None) => Ok(()),
+                        Ok(Some(e)) => {
+                            pending.extend(retry);
+                            inner.regions.on_region_error(e, &mut backoff).await
+                        }
+                        Err(e) => Err(e),
+                    };
+                    if let Err(e) = waited {
+                        tracing::debug!(start_version, "left to readers and lock TTL: {e}");
+                        return;
+                    }
                 }
             }
         });

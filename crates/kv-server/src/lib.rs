@@ -679,4 +679,34 @@ impl<E: Engine> KvService for KvNode<E> {
             region_error,
         })
     }
+
+    async fn region_checksum(
+        &self,
+        req: RegionChecksumRequest,
+    ) -> Result<RegionChecksumResponse, RpcError> {
+        let Some(delegate) = self.router.delegate(req.region_id) else {
+            refuse!(RegionChecksumResponse, route::not_found(req.region_id));
+        };
+        let region = delegate.region();
+        let applied_index = node::peer_status(&self.router)
+            .await
+            .into_iter()
+            .find(|s| s.region.id == req.region_id)
+            .map_or(0, |s| s.applied);
+        let range = raftstore::peer_storage::region_range(&region);
+        let store = self.store.clone();
+        let result = tokio::task::spawn_blocking(move || store.checksum(&range, req.version))
+            .await
+            .map_err(|e| RpcError::Internal(format!("checksum failed: {e}")))?;
+        let (sum, error, region_error) = split(result)?;
+        let sum = sum.unwrap_or_default();
+        Ok(RegionChecksumResponse {
+            region_error,
+            error,
+            checksum: sum.digest,
+            kvs: sum.kvs,
+            bytes: sum.bytes,
+            applied_index,
+        })
+    }
 }

@@ -150,6 +150,7 @@ grpc_service! {
         kv_scan_lock(ScanLockRequest) -> ScanLockResponse;
         kv_gc(GcRequest) -> GcResponse;
         kv_delete_range(DeleteRangeRequest) -> DeleteRangeResponse;
+        region_checksum(RegionChecksumRequest) -> RegionChecksumResponse;
     }
     async fn raft(
         &self,

@@ -71,6 +71,11 @@ pub trait KvService: Send + Sync + 'static {
         &self,
         req: DeleteRangeRequest,
     ) -> Result<DeleteRangeResponse, RpcError>;
+    /// A digest of this replica's data of a region (any replica answers).
+    async fn region_checksum(
+        &self,
+        req: RegionChecksumRequest,
+    ) -> Result<RegionChecksumResponse, RpcError>;
 }
 
 /// The placement driver, as a client sees it.

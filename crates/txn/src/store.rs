@@ -21,6 +21,17 @@ use codec::mvcc::{encode_key, split_ts};
 use std::sync::atomic::{AtomicU64, Ordering};
 use storage::{Cf, Engine, KeyRange, Modify, Snapshot, WriteBatch};
 
+/// What [`TxnStore::checksum`] found.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Checksum {
+    /// The digest of keys and values in order.
+    pub digest: u64,
+    /// Pairs.
+    pub kvs: u64,
+    /// Bytes of keys and values.
+    pub bytes: u64,
+}
+
 /// Where a write command's changes go to take effect: a region's Raft log
 /// (replicated, then applied on every replica through
 /// [`TxnStore::apply_batch`]) or, for a store on its own, straight into
@@ -239,6 +250,30 @@ impl<E: Engine> TxnStore<E> {
         let out = self.reader().scan(&range, limit, ts, reverse)?;
         LockTable::check_covered(&locks, &covered_range(&range, &out, limit, reverse), ts)?;
         Ok(out)
+    }
+
+    /// A digest of every pair of the encoded `range` as of `ts` (FNV-1a
+    /// over keys and values in key order), with the number of pairs and
+    /// their bytes: replicas of a region that agree return the same.
+    pub fn checksum(&self, range: &KeyRange, ts: u64) -> Result<Checksum> {
+        self.note_read(ts);
+        let locks = self.locks.blocking_in(range, ts);
+        let pairs = self.reader().scan(range, usize::MAX, ts, false)?;
+        LockTable::check_covered(&locks, range, ts)?;
+        let mut sum = Checksum {
+            digest: 0xcbf2_9ce4_8422_2325,
+            ..Default::default()
+        };
+        for (key, value) in &pairs {
+            for part in [key.as_slice(), value.as_slice()] {
+                for byte in (part.len() as u64).to_le_bytes().iter().chain(part) {
+                    sum.digest = (sum.digest ^ u64::from(*byte)).wrapping_mul(0x100_0000_01b3);
+                }
+            }
+            sum.kvs += 1;
+            sum.bytes += (key.len() + value.len()) as u64;
+        }
+        Ok(sum)
     }
 
     /// First phase of two-phase commit: lock every key of `mutations`, or
