@@ -167,6 +167,53 @@ impl Inner {
     }
 }
 
+impl Inner {
+    /// Send `send(region, keys)` for the keys of each region, again for
+    /// keys whose region answered with a region error (regrouped by what
+    /// the cache then knows), until all are done or the backoff budget is
+    /// spent: for work no caller waits on, whose leftovers (locks) would
+    /// make others wait out a TTL.
+    pub(crate) async fn each_region<F, Fut, R>(&self, keys: Vec<Vec<u8>>, send: F) -> Result<()>
+    where
+        F: Fn(region::RegionInfo, Vec<Vec<u8>>) -> Fut,
+        Fut: std::future::Future<Output = Result<R>>,
+        R: RegionOutcome,
+    {
+        let mut backoff = backoff::Backoff::new(self.config.backoff_budget);
+        let mut pending = keys;
+        while !pending.is_empty() {
+            let groups = self
+                .regions
+                .group_by_region(std::mem::take(&mut pending), |k| k)
+                .await?;
+            for (region, keys) in groups {
+                if let Some(e) = send(region, keys.clone()).await?.region_error() {
+                    pending.extend(keys);
+                    self.regions.on_region_error(e, &mut backoff).await?;
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A response's region error, if any.
+pub(crate) trait RegionOutcome {
+    fn region_error(self) -> Option<proto::kvrpc::RegionError>;
+}
+
+impl RegionOutcome for Option<proto::kvrpc::RegionError> {
+    fn region_error(self) -> Option<proto::kvrpc::RegionError> {
+        self
+    }
+}
+
+impl RegionOutcome for proto::kvrpc::PessimisticRollbackResponse {
+    fn region_error(self) -> Option<proto::kvrpc::RegionError> {
+        self.region_error
+    }
+}
+
 /// A response that can stand for "the store could not be reached".
 pub(crate) trait Unreachable {
     fn unreachable(region: &region::RegionInfo, why: String) -> Self;

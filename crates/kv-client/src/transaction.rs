@@ -584,23 +584,24 @@ impl Committer {
         let (client, start_version) = (self.client.clone(), self.start_ts);
         tokio::spawn(async move {
             let inner = &client.inner;
-            let Ok(groups) = inner.regions.group_by_region(keys, |k| k).await else {
-                return;
-            };
-            for (region, keys) in groups {
-                let req = PessimisticRollbackRequest {
-                    context: Some(region.context()),
-                    start_version,
-                    keys,
-                };
-                if let Err(e) = inner
-                    .call(&region, |kv| async move {
-                        kv.kv_pessimistic_rollback(req).await
-                    })
-                    .await
-                {
-                    tracing::debug!(start_version, "row locks left to expire: {e}");
-                }
+            let unlocked = inner
+                .each_region(keys, |region, keys| {
+                    let req = PessimisticRollbackRequest {
+                        context: Some(region.context()),
+                        start_version,
+                        keys,
+                    };
+                    async move {
+                        inner
+                            .call(&region, |kv| async move {
+                                kv.kv_pessimistic_rollback(req).await
+                            })
+                            .await
+                    }
+                })
+                .await;
+            if let Err(e) = unlocked {
+                tracing::debug!(start_version, "row locks left to expire: {e}");
             }
         });
     }
@@ -616,60 +617,40 @@ impl Committer {
         tokio::spawn(async move {
             let inner = &self.client.inner;
             let start_version = self.start_ts;
-            let mut backoff = Backoff::new(inner.config.backoff_budget);
-            // Keys whose region moved (a split, a new leader, a dead store)
-            // are grouped again and retried: locks left behind would make
-            // readers wait out their TTL.
-            let mut pending = keys;
-            while !pending.is_empty() {
-                let Ok(groups) = inner
-                    .regions
-                    .group_by_region(std::mem::take(&mut pending), |k| k)
-                    .await
-                else {
-                    return;
-                };
-                for (region, keys) in groups {
+            let finished = inner
+                .each_region(keys, |region, keys| {
                     let context = Some(region.context());
-                    let retry = keys.clone();
-                    let region_error = match commit_ts {
-                        Some(commit_version) => {
-                            let req = CommitRequest {
-                                context,
-                                start_version,
-                                keys,
-                                commit_version,
-                            };
-                            inner
-                                .call(&region, |kv| async move { kv.kv_commit(req).await })
-                                .await
-                                .map(|r| r.region_error)
+                    async move {
+                        match commit_ts {
+                            Some(commit_version) => {
+                                let req = CommitRequest {
+                                    context,
+                                    start_version,
+                                    keys,
+                                    commit_version,
+                                };
+                                let call = |kv: Arc<dyn proto::KvService>| async move {
+                                    kv.kv_commit(req).await
+                                };
+                                inner.call(&region, call).await.map(|r| r.region_error)
+                            }
+                            None => {
+                                let req = BatchRollbackRequest {
+                                    context,
+                                    start_version,
+                                    keys,
+                                };
+                                let call = |kv: Arc<dyn proto::KvService>| async move {
+                                    kv.kv_batch_rollback(req).await
+                                };
+                                inner.call(&region, call).await.map(|r| r.region_error)
+                            }
                         }
-                        None => {
-                            let req = BatchRollbackRequest {
-                                context,
-                                start_version,
-                                keys,
-                            };
-                            inner
-                                .call(&region, |kv| async move { kv.kv_batch_rollback(req).await })
-                                .await
-                                .map(|r| r.region_error)
-                        }
-                    };
-                    let waited = match region_error {
-                        Ok(None) => Ok(()),
-                        Ok(Some(e)) => {
-                            pending.extend(retry);
-                            inner.regions.on_region_error(e, &mut backoff).await
-                        }
-                        Err(e) => Err(e),
-                    };
-                    if let Err(e) = waited {
-                        tracing::debug!(start_version, "left to readers and lock TTL: {e}");
-                        return;
                     }
-                }
+                })
+                .await;
+            if let Err(e) = finished {
+                tracing::debug!(start_version, "left to readers and lock TTL: {e}");
             }
         });
     }

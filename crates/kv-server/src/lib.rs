@@ -254,11 +254,20 @@ impl<E: Engine> KvNode<E> {
         delegate: &ReadDelegate,
         command: impl FnOnce(&TxnStore<E>, &RegionWriter) -> T + Send + 'static,
     ) -> Result<T, RpcError> {
-        let store = self.store.clone();
         let writer = self.writer(delegate);
-        tokio::task::spawn_blocking(move || command(&store, &writer))
+        self.off_task(move |store| command(store, &writer)).await
+    }
+
+    /// Run `work` on the store off the async workers (it reads or writes
+    /// much, or waits).
+    async fn off_task<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(&TxnStore<E>) -> T + Send + 'static,
+    ) -> Result<T, RpcError> {
+        let store = self.store.clone();
+        tokio::task::spawn_blocking(move || work(&store))
             .await
-            .map_err(|e| RpcError::Internal(format!("command failed: {e}")))
+            .map_err(|e| RpcError::Internal(format!("store task failed: {e}")))
     }
 }
 
@@ -646,10 +655,7 @@ impl<E: Engine> KvService for KvNode<E> {
             refuse!(GcResponse, e);
         }
         let safe_point = req.safe_point;
-        let store = self.store.clone();
-        let result = tokio::task::spawn_blocking(move || store.gc(safe_point))
-            .await
-            .map_err(|e| RpcError::Internal(format!("gc failed: {e}")))?;
+        let result = self.off_task(move |store| store.gc(safe_point)).await?;
         let (stats, error, region_error) = split(result)?;
         let stats = stats.unwrap_or_default();
         Ok(GcResponse {
@@ -668,11 +674,9 @@ impl<E: Engine> KvService for KvNode<E> {
         if let Err(e) = self.check_range(&req.context, &req.start_key, &req.end_key) {
             refuse!(DeleteRangeResponse, e);
         }
-        let store = self.store.clone();
-        let result =
-            tokio::task::spawn_blocking(move || store.delete_range(&req.start_key, &req.end_key))
-                .await
-                .map_err(|e| RpcError::Internal(format!("delete range failed: {e}")))?;
+        let result = self
+            .off_task(move |store| store.delete_range(&req.start_key, &req.end_key))
+            .await?;
         let (_, error, region_error) = split(result)?;
         Ok(DeleteRangeResponse {
             error,
@@ -694,10 +698,9 @@ impl<E: Engine> KvService for KvNode<E> {
             .find(|s| s.region.id == req.region_id)
             .map_or(0, |s| s.applied);
         let range = raftstore::peer_storage::region_range(&region);
-        let store = self.store.clone();
-        let result = tokio::task::spawn_blocking(move || store.checksum(&range, req.version))
-            .await
-            .map_err(|e| RpcError::Internal(format!("checksum failed: {e}")))?;
+        let result = self
+            .off_task(move |store| store.checksum(&range, req.version))
+            .await?;
         let (sum, error, region_error) = split(result)?;
         let sum = sum.unwrap_or_default();
         Ok(RegionChecksumResponse {

@@ -326,6 +326,27 @@ impl Sim {
         seq
     }
 
+    /// Three stores that elected a leader and committed a write through it.
+    fn with_leader(seed: u64) -> (Sim, u64) {
+        let mut sim = Sim::new(seed, 3);
+        sim.run_for(Duration::from_secs(5));
+        let leader = sim.leader(1).expect("leader");
+        sim.propose(leader);
+        sim.run_for(Duration::from_secs(1));
+        (sim, leader)
+    }
+
+    /// A store other than `old` whose peer of region 1 leads in its own
+    /// eyes (`old` may still believe it leads too).
+    fn leader_besides(&mut self, old: u64) -> Option<u64> {
+        let others: Vec<u64> = self.nodes.keys().copied().filter(|&s| s != old).collect();
+        others.into_iter().find(|&s| {
+            self.status(s)
+                .iter()
+                .any(|p| p.region.id == 1 && p.leader.as_ref() == Some(&p.peer))
+        })
+    }
+
     /// Ask `store_id` to read region 1 now: whether its lease lets it read
     /// locally at once, and a slot the read's eventual answer lands in.
     fn read(&mut self, store_id: u64) -> (bool, Arc<Mutex<Option<bool>>>) {
@@ -460,11 +481,7 @@ fn lossy_reordering_network_loses_nothing_acknowledged() {
 #[test]
 fn minority_makes_no_progress_and_serves_no_stale_read() {
     for seed in seeds() {
-        let mut sim = Sim::new(seed, 3);
-        sim.run_for(Duration::from_secs(5));
-        let old = sim.leader(1).expect("leader");
-        sim.propose(old);
-        sim.run_for(Duration::from_secs(1));
+        let (mut sim, old) = Sim::with_leader(seed);
         // Cut the leader off alone.
         sim.groups.insert(old, 1);
         let cut_at = sim.now;
@@ -476,13 +493,9 @@ fn minority_makes_no_progress_and_serves_no_stale_read() {
             "minority acknowledged a write"
         );
         // The majority elected a leader of its own and goes on.
-        let new = (1..=3).find(|&s| s != old && sim.leader(1) == Some(s));
-        let new = new.or_else(|| {
-            (1..=3)
-                .filter(|&s| s != old)
-                .find(|&s| sim.status(s)[0].leader.as_ref().map(|l| l.store_id) == Some(s))
-        });
-        let new = new.expect("majority side elected a leader");
+        let new = sim
+            .leader_besides(old)
+            .expect("majority side elected a leader");
         let majority_write = sim.propose(new);
         sim.run_for(Duration::from_secs(1));
         assert!(sim.acked.lock().unwrap().contains(&majority_write));
@@ -512,19 +525,15 @@ fn minority_makes_no_progress_and_serves_no_stale_read() {
 #[test]
 fn stalled_leader_wakes_without_a_lease() {
     for seed in seeds() {
-        let mut sim = Sim::new(seed, 3);
-        sim.run_for(Duration::from_secs(5));
-        let old = sim.leader(1).expect("leader");
-        sim.propose(old);
-        sim.run_for(Duration::from_secs(1));
+        let (mut sim, old) = Sim::with_leader(seed);
         let (local, served) = sim.read(old);
         assert!(local, "a leader in good standing reads under its lease");
         assert_eq!(*served.lock().unwrap(), Some(true));
         // SIGSTOP for 30 s: the others elect a leader and write.
         sim.frozen.insert(old);
         sim.run_for(Duration::from_secs(30));
-        let new = (1..=3)
-            .find(|&s| s != old && sim.status(s)[0].leader.as_ref().map(|l| l.store_id) == Some(s))
+        let new = sim
+            .leader_besides(old)
             .expect("the others elected a leader");
         let write = sim.propose(new);
         sim.run_for(Duration::from_secs(1));
