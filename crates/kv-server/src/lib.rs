@@ -88,6 +88,22 @@ fn inside(region: &Region, encoded: &[u8]) -> bool {
         && (region.end_key.is_empty() || encoded < region.end_key.as_slice())
 }
 
+/// Refuse a request with a key outside `region`.
+fn keys_inside<'a>(
+    region: &Region,
+    keys: impl IntoIterator<Item = &'a [u8]>,
+) -> Result<(), RegionError> {
+    let mut encoded = Vec::new();
+    for key in keys {
+        encoded.clear();
+        codec::mvcc::encode_key_into(&mut encoded, key);
+        if !inside(region, &encoded) {
+            return Err(route::key_not_in_region(key, region));
+        }
+    }
+    Ok(())
+}
+
 impl<E: Engine> KvNode<E> {
     /// Serve the regions of `router`'s store out of `store`; `pd` gives the
     /// timestamps a new leader prepares with.
@@ -135,14 +151,7 @@ impl<E: Engine> KvNode<E> {
     ) -> Routed {
         let delegate = self.check_context(ctx)?;
         let region = delegate.region();
-        let mut encoded = Vec::new();
-        for key in keys {
-            encoded.clear();
-            codec::mvcc::encode_key_into(&mut encoded, key);
-            if !inside(&region, &encoded) {
-                return Err(route::key_not_in_region(key, &region));
-            }
-        }
+        keys_inside(&region, keys)?;
         Ok(delegate)
     }
 
@@ -205,14 +214,7 @@ impl<E: Engine> KvNode<E> {
             if ctx.region_epoch != region.epoch {
                 return Err(route::epoch_not_match(&region));
             }
-            let mut encoded = Vec::new();
-            for key in keys {
-                encoded.clear();
-                codec::mvcc::encode_key_into(&mut encoded, key);
-                if !inside(&region, &encoded) {
-                    return Err(route::key_not_in_region(key, &region));
-                }
-            }
+            keys_inside(&region, keys)?;
             delegate.lease_covers(self.router.nanos(Instant::now()))
         };
         if leased {

@@ -55,7 +55,8 @@ fn decode_raft<M: protobuf::Message>(bytes: &[u8], what: &'static str) -> Result
     M::parse_from_bytes(bytes).map_err(|_| Error::Corrupt(what))
 }
 
-fn encode_raft<M: protobuf::Message>(msg: &M) -> Vec<u8> {
+/// A raft-rs message in its own protobuf encoding.
+pub(crate) fn encode_raft<M: protobuf::Message>(msg: &M) -> Vec<u8> {
     msg.write_to_bytes().expect("raft messages always encode")
 }
 

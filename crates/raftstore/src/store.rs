@@ -22,8 +22,8 @@
 use crate::cmd;
 use crate::peer::{Callback, Peer};
 use crate::peer_storage::{
-    PeerStorage, clear_range, conf_state, load_regions, region_range, write_initial_state,
-    write_region_state,
+    PeerStorage, clear_range, conf_state, encode_raft, load_regions, region_range,
+    write_initial_state, write_region_state,
 };
 use crate::router::Router;
 use crate::{Apply, Config, Error, Result};
@@ -163,10 +163,6 @@ pub struct Store<E: Engine, T: Transport> {
     router: Router,
     next_read_id: u64,
     logger: slog::Logger,
-}
-
-fn encode_raft<M: protobuf::Message>(msg: &M) -> Vec<u8> {
-    msg.write_to_bytes().expect("raft messages always encode")
 }
 
 /// Whether `[a_start, a_end)` and `[b_start, b_end)` share a key (empty
