@@ -14,7 +14,7 @@ use anyhow::Context as _;
 use kv_client::Client;
 use kv_server::{KvNode, TxnApply};
 use pd::Pd;
-use proto::kvrpc::{Peer, Region, RegionEpoch};
+use proto::kvrpc::{Peer, Region};
 use proto::raftpb::RaftMessage;
 use proto::{KvService, PdService};
 use raftstore::store::Transport;
@@ -27,23 +27,6 @@ use txn::TxnStore;
 
 /// The store id of the embedded store.
 const STORE_ID: u64 = 1;
-
-/// The first region of a new embedded store: all keys, one replica here.
-fn whole_key_space() -> Region {
-    Region {
-        id: 1,
-        start_key: Vec::new(),
-        end_key: Vec::new(),
-        epoch: Some(RegionEpoch {
-            conf_ver: 1,
-            version: 1,
-        }),
-        peers: vec![Peer {
-            id: 1,
-            store_id: STORE_ID,
-        }],
-    }
-}
 
 /// A store alone has no peers to message.
 struct Alone;
@@ -69,7 +52,14 @@ impl Embedded {
         let engine = FjallEngine::open(EngineConfig::new(dir.join("kv")))
             .with_context(|| format!("opening store data in {}", dir.display()))?;
         if raftstore::peer_storage::load_regions(&engine)?.is_empty() {
-            Store::<FjallEngine, Alone>::bootstrap(&engine, &whole_key_space())?;
+            let first = kv_server::node::first_region(
+                1,
+                Peer {
+                    id: 1,
+                    store_id: STORE_ID,
+                },
+            );
+            Store::<FjallEngine, Alone>::bootstrap(&engine, &first)?;
         }
         let txn = Arc::new(TxnStore::open(engine.clone()).context("loading the store's locks")?);
         let (store, router) = Store::open(

@@ -160,8 +160,9 @@ fn spawn_link(
     tx
 }
 
-/// The first region a new cluster's first store offers: every key.
-fn first_region(region_id: u64, peer: Peer) -> Region {
+/// The first region of a new cluster: every key, one replica on the
+/// store of `peer`.
+pub fn first_region(region_id: u64, peer: Peer) -> Region {
     Region {
         id: region_id,
         start_key: Vec::new(),

@@ -59,8 +59,6 @@ pub struct Peer<E: Engine> {
     ready_reads: Vec<(u64, Callback)>,
     lease_until: Option<Instant>,
     delegate: Arc<ReadDelegate>,
-    /// The peer was removed from its region; the store destroys it.
-    pub pending_remove: bool,
     /// Peers heard from that the region descriptor may not list yet (this
     /// peer is new and has no descriptor, or a member was just added).
     known: HashMap<u64, PeerMeta>,
@@ -101,7 +99,6 @@ impl<E: Engine> Peer<E> {
             ready_reads: Vec::new(),
             lease_until: None,
             delegate,
-            pending_remove: false,
             known: HashMap::new(),
         })
     }

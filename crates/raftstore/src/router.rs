@@ -167,14 +167,6 @@ impl Router {
         now.saturating_duration_since(self.base).as_nanos() as u64
     }
 
-    /// Whether a read of region `region_id` at `epoch` may be served now.
-    pub fn check_read(&self, region_id: u64, epoch: Option<&RegionEpoch>) -> Result<ReadCheck> {
-        let delegate = self
-            .delegate(region_id)
-            .ok_or(Error::RegionNotFound(region_id))?;
-        delegate.check(epoch, self.nanos(Instant::now()))
-    }
-
     pub(crate) fn insert_delegate(&self, region_id: u64, delegate: Arc<ReadDelegate>) {
         self.delegates.rcu(|map| {
             let mut map = HashMap::clone(map);

@@ -904,7 +904,6 @@ fn exec_conf_change<E: Engine>(
     peer.raft.mut_store().set_region(region.clone());
     peer.delegate().set_region(region.clone());
     if cc.get_change_type() == ConfChangeType::RemoveNode && target.id == peer.meta().id {
-        peer.pending_remove = true;
         effects.push(Effect::Destroy(region.id));
     }
     Ok(())
