@@ -18,6 +18,17 @@ pub const MAX_LOGICAL: u64 = (1 << LOGICAL_BITS) - 1;
 /// record of that transaction would overwrite it, or be overwritten.
 pub const STEP: u64 = 2;
 
+/// The read timestamp of "the newest committed version": an autocommit
+/// statement that reads one key reads at it instead of asking PD for a
+/// timestamp (TiDB's max-ts point get). One key read on its region's leader
+/// is a consistent, linearizable snapshot by itself; a lock in the way
+/// makes the reader take a real timestamp and read again, except the lock
+/// a transaction holds on its own primary key, which means it has not
+/// committed yet, so the version before it is the newest committed one.
+/// Such reads are not noted as reads at a timestamp: nothing later can be
+/// committed "below" them.
+pub const LATEST: u64 = u64::MAX;
+
 /// The smallest odd timestamp above `ts`: what a one-phase commit takes
 /// when `ts` is the newest timestamp it must follow.
 pub fn one_pc_commit_ts(ts: u64) -> u64 {

@@ -301,6 +301,13 @@ impl Client {
         Ok(Transaction::new(self.clone(), start_ts))
     }
 
+    /// A transaction for an autocommit statement that reads at most one
+    /// key and writes nothing: it reads at [`codec::ts::LATEST`], so it
+    /// costs no round trip to PD. It must not write or commit.
+    pub fn begin_latest(&self) -> Transaction {
+        Transaction::new(self.clone(), codec::ts::LATEST)
+    }
+
     /// Read-only access at `ts`.
     pub fn snapshot(&self, ts: u64) -> Snapshot {
         Snapshot::new(self.clone(), ts)

@@ -48,12 +48,13 @@ impl Snapshot {
     pub async fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
         let inner = &self.client.inner;
         let mut backoff = self.backoff();
+        let mut version = self.ts;
         loop {
             let region = inner.regions.locate(key).await?;
             let req = GetRequest {
                 context: Some(region.context()),
                 key: key.to_vec(),
-                version: self.ts,
+                version,
             };
             let resp = inner
                 .call(&region, |kv| async move { kv.kv_get(req).await })
@@ -63,6 +64,11 @@ impl Snapshot {
                 continue;
             }
             match outcome(resp.error)? {
+                // A lock in the way of a read of the newest version: read
+                // at a real timestamp instead, which the lock may not block.
+                Outcome::Locked(_) if version == codec::ts::LATEST => {
+                    version = self.client.current_ts().await?;
+                }
                 Outcome::Locked(lock) => resolve_or_wait(&self.client, &lock, &mut backoff).await?,
                 Outcome::Done => return Ok((!resp.not_found).then_some(resp.value)),
             }

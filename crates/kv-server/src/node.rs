@@ -16,7 +16,7 @@
 //! past the thresholds at their middle key.
 
 use crate::{KvNode, TxnApply};
-use proto::grpc::KvClient;
+use proto::grpc;
 use proto::kvrpc::{Peer, Region, RegionEpoch};
 use proto::pdrpc::*;
 use proto::raftpb::{RaftMessage, SplitCmd};
@@ -139,12 +139,8 @@ fn spawn_link(
                 Ok(resp) => resp.store.map(|s| s.address).unwrap_or_default(),
                 Err(_) => String::new(),
             };
-            let Ok(client) = KvClient::new(&addr) else {
-                tokio::time::sleep(Duration::from_millis(500)).await;
-                continue;
-            };
             let (stream_tx, stream_rx) = mpsc::channel(LINK_QUEUE);
-            let stream = tokio::spawn(async move { client.raft_stream(stream_rx).await });
+            let stream = tokio::spawn(async move { grpc::raft_stream(&addr, stream_rx).await });
             loop {
                 let Some(msg) = rx.recv().await else {
                     return; // the store shut down

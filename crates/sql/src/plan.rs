@@ -2494,6 +2494,37 @@ impl Expr {
 }
 
 impl Plan {
+    /// Whether running the plan reads at most one key: one row by its
+    /// handle, or nothing. Such a read is a consistent snapshot by itself,
+    /// so an autocommit statement may read the newest version
+    /// ([`codec::ts::LATEST`]) instead of taking a timestamp from PD.
+    pub fn reads_at_most_one_key(&self) -> bool {
+        /// Keys read, or `None` for a range (any number).
+        fn keys(plan: &Plan) -> Option<usize> {
+            match plan {
+                Plan::Dual => Some(0),
+                Plan::Read { access, .. } => match access {
+                    Access::Handles(handles) => {
+                        let first = handles.first();
+                        Some(usize::from(first.is_some()))
+                            .filter(|_| handles.iter().all(|h| Some(h) == first))
+                    }
+                    _ => None,
+                },
+                Plan::Join { left, right, .. } => Some(keys(left)? + keys(right)?),
+                Plan::Union(inputs, _) => inputs.iter().map(keys).sum(),
+                Plan::Filter(input, _)
+                | Plan::Project(input, _)
+                | Plan::Distinct(input, ..)
+                | Plan::Sort(input, _)
+                | Plan::Truncate(input, _)
+                | Plan::Aggregate { input, .. }
+                | Plan::Limit { input, .. } => keys(input),
+            }
+        }
+        keys(self).is_some_and(|n| n <= 1) && !self.any_expr(&|e| matches!(e, Expr::Subquery(_)))
+    }
+
     /// Whether `pred` holds for any expression of this plan (subplans of
     /// subqueries are not entered).
     pub fn any_expr(&self, pred: &impl Fn(&Expr) -> bool) -> bool {

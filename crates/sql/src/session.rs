@@ -1397,13 +1397,13 @@ impl Session {
         }
         let mut attempt = 0;
         loop {
-            let mut txn = self
-                .engine
-                .catalog
-                .client()
-                .begin()
-                .await
-                .map_err(from_kv)?;
+            let client = self.engine.catalog.client();
+            // A query starts reading the newest version; `execute_in` takes
+            // a timestamp if its plan reads more than one key.
+            let mut txn = match statement {
+                Statement::Query(q) if q.locks.is_empty() => client.begin_latest(),
+                _ => client.begin().await.map_err(from_kv)?,
+            };
             let result = self.execute_in(&schema, statement, args, &mut txn).await;
             let output = match result {
                 Ok(output) => output,
@@ -1516,6 +1516,15 @@ impl Session {
                     }
                 };
                 plan_from_cache = from_cache;
+                if txn.start_ts() == codec::ts::LATEST && !plan.reads_at_most_one_key() {
+                    *txn = this
+                        .engine
+                        .catalog
+                        .client()
+                        .begin()
+                        .await
+                        .map_err(from_kv)?;
+                }
                 let rows = exec::run(&plan, txn, planner.ctx).await?;
                 Output::Rows { columns, rows }
             }

@@ -160,6 +160,9 @@ impl<E: Engine> TxnStore<E> {
     /// leader also notes a fresh timestamp: every read its predecessor
     /// served was below it, so its one-phase commits land above them too.
     pub fn note_read(&self, ts: u64) {
+        if ts == codec::ts::LATEST {
+            return;
+        }
         self.max_read_ts.fetch_max(ts, Ordering::SeqCst);
         std::sync::atomic::fence(Ordering::SeqCst);
     }

@@ -569,3 +569,32 @@ fn a_one_phase_commit_beyond_its_limit_stays_a_prewrite() {
     s.commit(&s, &[b"k".to_vec()], 20, 96).unwrap();
     assert_eq!(s.get(b"k", 96).unwrap().as_deref(), Some(&b"v"[..]));
 }
+
+#[test]
+fn a_read_of_the_latest_version_passes_only_a_primary_lock() {
+    use codec::ts::LATEST;
+    let (_d, s) = store();
+    write(&s, put(b"p", b"p1"), 10, 11);
+    write(&s, put(b"s", b"s1"), 10, 11);
+    prewrite(&s, &[put(b"p", b"p2"), put(b"s", b"s2")], b"p", 20, 1000, 2).unwrap();
+    // The primary's lock means the transaction has not committed: the
+    // newest committed version is the one before it.
+    assert_eq!(s.get(b"p", LATEST).unwrap().as_deref(), Some(&b"p1"[..]));
+    // A secondary's lock may belong to a committed transaction: the reader
+    // must find out.
+    assert!(matches!(s.get(b"s", LATEST), Err(Error::KeyIsLocked(l)) if l.lock_ts == 20));
+    s.commit(&s, &[b"p".to_vec()], 20, 21).unwrap();
+    assert_eq!(s.get(b"p", LATEST).unwrap().as_deref(), Some(&b"p2"[..]));
+    // A read of the latest version is no read at a timestamp: a one-phase
+    // commit after it lands just above its own start.
+    let ts = s
+        .prewrite(
+            &s,
+            &[put(b"q", b"q1")],
+            &[],
+            &props_of(b"q", 30),
+            Some(1_000),
+        )
+        .unwrap();
+    assert_eq!(ts, Some(31));
+}
