@@ -7,6 +7,8 @@
 #   bash bench/sysbench-vs-mariadb.sh            # defaults below
 #   TIME=60 WORKLOADS="oltp_point_select" bash bench/sysbench-vs-mariadb.sh
 #   BASALT_BIN=/path/to/basalt bash bench/sysbench-vs-mariadb.sh
+#   KV=3 bash bench/sysbench-vs-mariadb.sh    # `playground --kv 3`: PD, three
+#                                             # stores and SQL as processes
 #
 # Both servers listen on 127.0.0.1 only and are stopped at the end.
 set -euo pipefail
@@ -21,6 +23,11 @@ TIME=${TIME:-30}
 # compactions) is not measured as part of the first workloads.
 SETTLE=${SETTLE:-30}
 WORKLOADS=${WORKLOADS:-"oltp_point_select oltp_read_only oltp_read_write"}
+# Stores of the Basalt side: 0 is the single-process playground; N runs
+# `playground --kv N` (every region replicated to min(N, 3) stores), with
+# regions split at REGION_SPLIT_SIZE so that the tables spread over them.
+KV=${KV:-0}
+REGION_SPLIT_SIZE=${REGION_SPLIT_SIZE:-16MiB}
 MARIADB_PORT=${MARIADB_PORT:-13306}
 BASALT_PORT=${BASALT_PORT:-14000}
 export MARIADB_PORT
@@ -47,7 +54,10 @@ cleanup() {
 trap cleanup EXIT
 
 bash tests/sql/mariadb.sh start
-"$BASALT_BIN" playground --data-dir "$work/basalt" --port "$BASALT_PORT" --status-port 0 --host 127.0.0.1 >"$work/basalt.log" 2>&1 &
+cluster=()
+[ "$KV" -gt 0 ] && cluster=(--kv "$KV" --region-split-size "$REGION_SPLIT_SIZE")
+"$BASALT_BIN" playground --data-dir "$work/basalt" --port "$BASALT_PORT" --status-port 0 --host 127.0.0.1 \
+  "${cluster[@]}" >"$work/basalt.log" 2>&1 &
 basalt_pid=$!
 for _ in $(seq 100); do
   mariadb -h127.0.0.1 -P"$BASALT_PORT" -uroot -e "SELECT 1" >/dev/null 2>&1 && break
@@ -83,7 +93,9 @@ for w in $WORKLOADS; do
 done
 
 echo
-echo "sysbench $TABLES x $SIZE rows, $THREADS threads, ${TIME}s per run, ${SETTLE}s idle after loading, $(nproc) cores"
+side="single-process playground"
+[ "$KV" -gt 0 ] && side="playground --kv $KV (regions split at $REGION_SPLIT_SIZE)"
+echo "Basalt: $side; sysbench $TABLES x $SIZE rows, $THREADS threads, ${TIME}s per run, ${SETTLE}s idle after loading, $(nproc) cores"
 printf "| %-22s | %12s | %9s | %12s | %9s | %6s |\n" workload "MariaDB qps" "p95 ms" "Basalt qps" "p95 ms" ratio
 printf "|%s|%s|%s|%s|%s|%s|\n" "------------------------" "-------------:" "----------:" "-------------:" "----------:" "-------:"
 for w in $WORKLOADS; do

@@ -14,6 +14,7 @@ import signal
 import subprocess
 import threading
 import time
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -29,7 +30,7 @@ SPLIT_SIZE = "1MiB" if LONG else "256KiB"
 class Cluster:
     """A running `playground --kv 3` and its manifest."""
 
-    def __init__(self, data_dir: Path, port: int):
+    def __init__(self, data_dir: Path, port: int, *extra: str):
         self.binary = basalt_binary()
         self.data_dir = data_dir
         self.port = port
@@ -50,6 +51,7 @@ class Cluster:
                 "4000",
                 "--split-check-interval",
                 "1s",
+                *extra,
             ],
             stdout=self.log,
             stderr=subprocess.STDOUT,
@@ -81,6 +83,28 @@ class Cluster:
         log = open(p["log"], "a")
         child = subprocess.Popen(p["command"], stdout=log, stderr=subprocess.STDOUT)
         self.pids[name] = child.pid
+
+    def add_store(self, name: str):
+        """Start another store like kv1, on a port and data dir of its own."""
+        p = self.process("kv1")
+        command = list(p["command"])
+        addr = f"127.0.0.1:{free_ports(1)[0]}"
+        data_dir = self.data_dir / name
+        command[command.index("--addr") + 1] = addr
+        command[command.index("--data-dir") + 1] = str(data_dir)
+        self.manifest["processes"].append(
+            {**p, "name": name, "addr": addr, "data_dir": str(data_dir),
+             "log": str(self.data_dir / f"{name}.log"), "command": command}
+        )
+        self.restart(name)
+
+    def store_process(self, store_id: int) -> str:
+        """The process name of a store, by its id."""
+        [store] = [s for s in self.ctl("store", "list") if s["id"] == store_id]
+        return next(p["name"] for p in self.manifest["processes"] if p["addr"] == store["address"])
+
+    def tso(self) -> int:
+        return self.ctl("tso")[0]["ts"]
 
     def ctl(self, *args) -> list[dict]:
         out = subprocess.run(
@@ -166,7 +190,7 @@ def settle(cluster: Cluster, timeout: float = 120):
     raise AssertionError(f"cluster did not settle: {last}")
 
 
-def stalls(report: str) -> float:
+def stalls(report: str, seconds: int = RUN_SECONDS) -> float:
     """The longest run of consecutive one-second reports without a
     transaction during the run, in seconds (after --time, sysbench only
     waits for the transactions in flight)."""
@@ -174,7 +198,7 @@ def stalls(report: str) -> float:
     for line in report.splitlines():
         if line.startswith("[") and " tps: " in line:
             second = int(line[1:].split("s")[0])
-            if second > RUN_SECONDS:
+            if second > seconds:
                 break
             tps = float(line.split(" tps: ")[1].split()[0])
             current = current + 1 if tps == 0 else 0
@@ -182,9 +206,10 @@ def stalls(report: str) -> float:
     return float(longest)
 
 
-def test_read_write_survives_a_killed_store(cluster):
-    conn = cluster.connect()
-    cur = conn.cursor()
+def load(cluster: Cluster) -> list[str]:
+    """Create the ledger and sysbench's tables, wait for the regions to
+    settle, and return sysbench's connection arguments."""
+    cur = cluster.connect().cursor()
     cur.execute("CREATE DATABASE sbtest")
     cur.execute("CREATE TABLE sbtest.ledger (id BIGINT PRIMARY KEY)")
     common = [
@@ -202,15 +227,18 @@ def test_read_write_survives_a_killed_store(cluster):
         timeout=600,
     )
     settle(cluster)
-    ledger = Ledger(cluster)
-    ledger.start()
-    bench = subprocess.Popen(
+    return common
+
+
+def sysbench(common: list[str], seconds: int) -> subprocess.Popen:
+    """oltp_read_write with 16 threads for `seconds`, reporting each second."""
+    return subprocess.Popen(
         [
             "sysbench",
             "oltp_read_write",
             *common,
             "--threads=16",
-            f"--time={RUN_SECONDS}",
+            f"--time={seconds}",
             "--report-interval=1",
             "run",
         ],
@@ -218,27 +246,43 @@ def test_read_write_survives_a_killed_store(cluster):
         stderr=subprocess.STDOUT,
         text=True,
     )
-    time.sleep(RUN_SECONDS * 0.3)
-    cluster.kill("kv2")
-    time.sleep(RUN_SECONDS * 0.3)
-    cluster.restart("kv2")
-    out, _ = bench.communicate(timeout=RUN_SECONDS + 120)
-    ledger.stop.set()
-    ledger.join(timeout=30)
+
+
+def finished(bench: subprocess.Popen, seconds: int) -> str:
+    """sysbench's report, once it ended well and on time."""
+    out, _ = bench.communicate(timeout=seconds + 120)
     assert bench.returncode == 0 and "FATAL" not in out, out[-3000:]
     total = float(out.split("total time:")[1].split("s")[0])
-    print(f"sysbench ran {total:.1f} s for {RUN_SECONDS} s of load")
-    assert total < RUN_SECONDS + 20, out[-3000:]
-    longest = stalls(out)
-    print(f"longest stall with a store killed: {longest:.0f} s")
-    assert longest < 10, out[-3000:]
+    print(f"sysbench ran {total:.1f} s for {seconds} s of load")
+    assert total < seconds + 20, out[-3000:]
+    return out
 
-    # Nothing acknowledged is lost.
+
+def all_present(cluster: Cluster, ledger: Ledger):
+    """Nothing acknowledged is lost."""
+    ledger.stop.set()
+    ledger.join(timeout=30)
     cur = cluster.connect().cursor()
     cur.execute("SELECT id FROM sbtest.ledger")
     present = {row[0] for row in cur.fetchall()}
     missing = [n for n in ledger.acked if n not in present]
     assert ledger.acked and not missing, f"lost acknowledged rows: {missing[:20]}"
+
+
+def test_read_write_survives_a_killed_store(cluster):
+    common = load(cluster)
+    ledger = Ledger(cluster)
+    ledger.start()
+    bench = sysbench(common, RUN_SECONDS)
+    time.sleep(RUN_SECONDS * 0.3)
+    cluster.kill("kv2")
+    time.sleep(RUN_SECONDS * 0.3)
+    cluster.restart("kv2")
+    out = finished(bench, RUN_SECONDS)
+    longest = stalls(out)
+    print(f"longest stall with a store killed: {longest:.0f} s")
+    assert longest < 10, out[-3000:]
+    all_present(cluster, ledger)
 
     # Regions split, every store leads some once the restarted one is back.
     deadline = time.time() + 60
@@ -272,3 +316,170 @@ def test_read_write_survives_a_killed_store(cluster):
         f"{len(ledger.acked)} ledger rows acknowledged, all present; {len(regions)} regions "
         f"with equal replicas, leaders on stores {sorted(leaders)}"
     )
+
+
+class Register(threading.Thread):
+    """One row, `v`, that a writer raises one by one while readers check
+    every read against the writer: a read must see at least the last value
+    acknowledged before it began. A stale leader answering a read breaks it."""
+
+    def __init__(self, cluster: Cluster, readers: int = 2):
+        super().__init__(daemon=True)
+        self.cluster = cluster
+        self.acked = 0
+        self.reads = 0
+        self.stale: list[tuple[int, int]] = []
+        self.stop = threading.Event()
+        self.readers = [threading.Thread(target=self.read, daemon=True) for _ in range(readers)]
+
+    def start(self):
+        super().start()
+        for r in self.readers:
+            r.start()
+
+    def run(self):
+        conn, n = None, 0
+        while not self.stop.is_set():
+            n += 1
+            try:
+                if conn is None:
+                    conn = self.cluster.connect()
+                conn.cursor().execute("UPDATE sbtest.reg SET v = %s WHERE id = 1", (n,))
+                self.acked = n
+            except Exception:
+                conn = None
+                time.sleep(0.2)
+
+    def read(self):
+        conn = None
+        while not self.stop.is_set():
+            try:
+                if conn is None:
+                    conn = self.cluster.connect()
+                floor = self.acked
+                cur = conn.cursor()
+                cur.execute("SELECT v FROM sbtest.reg WHERE id = 1")
+                [(v,)] = cur.fetchall()
+                self.reads += 1
+                if v < floor:
+                    self.stale.append((v, floor))
+            except Exception:
+                conn = None
+                time.sleep(0.2)
+
+    def finish(self):
+        self.stop.set()
+        self.join(timeout=30)
+        for r in self.readers:
+            r.join(timeout=30)
+
+
+def test_a_stopped_leader_serves_no_stale_read(cluster):
+    stop_seconds, run_seconds = 30, 45
+    common = load(cluster)
+    cur = cluster.connect().cursor()
+    cur.execute("CREATE TABLE sbtest.reg (id INT PRIMARY KEY, v BIGINT NOT NULL)")
+    cur.execute("INSERT INTO sbtest.reg VALUES (1, 0)")
+    # The store leading most regions also leads the register's: the table
+    # made last holds the last keys, in the last region.
+    regions = cluster.ctl("region", "list")
+    target = Counter(r["leader_store_id"] for r in regions).most_common(1)[0][0]
+    deadline = time.time() + 30
+    while True:
+        [last] = [r for r in cluster.ctl("region", "list") if r["end_key"] == ""]
+        if last["leader_store_id"] == target:
+            break
+        cluster.ctl("operator", "add", "transfer-leader", str(last["id"]), str(target))
+        assert time.time() < deadline, last
+        time.sleep(1)
+    name = cluster.store_process(target)
+    register, ledger = Register(cluster), Ledger(cluster)
+    register.start()
+    ledger.start()
+    bench = sysbench(common, run_seconds)
+    time.sleep(5)
+    cluster.kill(name, signal.SIGSTOP)
+    time.sleep(stop_seconds / 2)
+    acked_midway = (register.acked, len(ledger.acked))
+    try:
+        # Leadership moved: PD hears of the stopped store's regions from
+        # their new leaders.
+        moved = cluster.ctl("region", "list")
+        time.sleep(stop_seconds / 2)
+        acked_stopped = (register.acked, len(ledger.acked))
+    finally:
+        cluster.kill(name, signal.SIGCONT)
+    out = finished(bench, run_seconds)
+    register.finish()
+    all_present(cluster, ledger)
+    print(
+        f"{name} (store {target}) stopped {stop_seconds} s: {register.reads} register reads, "
+        f"{register.acked} writes; longest sysbench stall {stalls(out, run_seconds):.0f} s"
+    )
+    assert not register.stale, f"stale reads (seen, acknowledged before): {register.stale[:10]}"
+    assert register.reads > 0
+    assert all(r["leader_store_id"] != target for r in moved), moved
+    # The cluster went on while the store was stopped.
+    assert acked_stopped[0] > acked_midway[0] and acked_stopped[1] > acked_midway[1]
+
+
+def test_timestamps_stay_monotonic_across_a_pd_restart(cluster):
+    common = load(cluster)
+    ledger = Ledger(cluster)
+    ledger.start()
+    bench = sysbench(common, RUN_SECONDS)
+    time.sleep(RUN_SECONDS * 0.3)
+    before = cluster.tso()
+    cluster.kill("pd")
+    time.sleep(3)
+    cluster.restart("pd")
+    deadline = time.time() + 30
+    while True:
+        try:
+            after = cluster.tso()
+            break
+        except subprocess.CalledProcessError:
+            assert time.time() < deadline, "PD did not come back"
+            time.sleep(0.5)
+    assert after > before, (before, after)
+    out = finished(bench, RUN_SECONDS)
+    # The workload resumed: the last seconds of the run committed.
+    tail = [l for l in out.splitlines() if l.startswith("[") and " tps: " in l][-3:]
+    assert all(float(l.split(" tps: ")[1].split()[0]) > 0 for l in tail), out[-3000:]
+    all_present(cluster, ledger)
+    print(f"TSO {before} before PD was killed, {after} after its restart; "
+          f"longest stall {stalls(out):.0f} s")
+
+
+def test_a_store_down_for_good_is_replaced(tmp_path):
+    if not basalt_binary().exists():
+        pytest.skip("basalt binary not built")
+    cluster = Cluster(tmp_path / "cluster", free_ports(1)[0], "--max-store-down-time", "60s")
+    try:
+        load(cluster)
+        [dead] = [s["id"] for s in cluster.ctl("store", "list") if cluster.store_process(s["id"]) == "kv3"]
+        cluster.kill("kv3")
+        killed = time.time()
+        cluster.add_store("kv4")
+        # Back to three replicas, none on the dead store, within the down
+        # time plus two minutes.
+        while True:
+            regions = cluster.ctl("region", "list")
+            if all(len(r["peers"]) == 3 and dead not in {p["store_id"] for p in r["peers"]}
+                   for r in regions):
+                break
+            assert time.time() - killed < 60 + 120, regions
+            time.sleep(1)
+        took = time.time() - killed
+        # The data is intact and every replica agrees.
+        cur = cluster.connect().cursor()
+        for i in range(1, 5):
+            cur.execute(f"SELECT COUNT(*) FROM sbtest.sbtest{i}")
+            assert cur.fetchall()[0][0] == TABLE_SIZE
+        for region in regions:
+            [sums] = cluster.ctl("region", "checksum", str(region["id"]))
+            assert sums["consistent"], sums
+        print(f"{len(regions)} regions back to three replicas {took:.0f} s after store {dead} "
+              f"was killed (max-store-down-time 60 s)")
+    finally:
+        cluster.stop()

@@ -15,6 +15,10 @@ use std::time::Duration;
     args_override_self = true
 )]
 struct Cli {
+    /// Worker threads of the async runtime [default: 4 per core for the
+    /// roles that serve MySQL clients, 1 per core for the others].
+    #[arg(long, global = true)]
+    workers: Option<usize>,
     #[command(subcommand)]
     command: Command,
 }
@@ -277,22 +281,26 @@ async fn embedded_playground(data_dir: PathBuf, host: String, port: u16) -> Resu
 #[global_allocator]
 static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
-/// Worker threads per core. The server shares its cores with clients that
-/// use a thread per connection (sysbench, application servers): with one
-/// worker per core, every client wake-up preempts a worker that holds other
-/// connections' work, and the server gets a small share of the CPU. Four per
-/// core measured 33% more oltp_point_select throughput at 16 client threads
-/// on 2 cores (46.8k to 62.5k queries/s); more than four gained nothing.
-const WORKERS_PER_CORE: usize = 4;
+/// Worker threads per core of a process that serves MySQL clients. It
+/// shares its cores with clients that use a thread per connection
+/// (sysbench, application servers): with one worker per core, every client
+/// wake-up preempts a worker that holds other connections' work, and the
+/// server gets a small share of the CPU. Four per core measured 33% more
+/// oltp_point_select throughput at 16 client threads on 2 cores (46.8k to
+/// 62.5k queries/s); more than four gained nothing.
+const SQL_WORKERS_PER_CORE: usize = 4;
 
-/// The process's runtime. `TOKIO_WORKER_THREADS` still overrides the size.
-fn runtime() -> Result<tokio::runtime::Runtime> {
-    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let mut builder = tokio::runtime::Builder::new_multi_thread();
-    if std::env::var_os("TOKIO_WORKER_THREADS").is_none() {
-        builder.worker_threads(cores * WORKERS_PER_CORE);
-    }
-    Ok(builder.enable_all().build()?)
+/// Worker threads per core of the other roles (PD, stores, tools), whose
+/// clients are our own processes talking over multiplexed streams.
+const WORKERS_PER_CORE: usize = 1;
+
+/// A runtime with `workers` threads, by default `per_core` per core.
+fn runtime(workers: Option<usize>, per_core: usize) -> Result<tokio::runtime::Runtime> {
+    let workers = workers.unwrap_or_else(|| playground::cores() * per_core);
+    Ok(tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(workers.max(1))
+        .enable_all()
+        .build()?)
 }
 
 fn pd_config(max_replicas: usize, max_store_down_time: Duration) -> pd::PdConfig {
@@ -322,7 +330,8 @@ fn main() -> Result<()> {
             host,
             kv: 0,
             ..
-        } => runtime()?.block_on(embedded_playground(data_dir, host, port)),
+        } => runtime(cli.workers, SQL_WORKERS_PER_CORE)?
+            .block_on(embedded_playground(data_dir, host, port)),
         Command::Playground {
             data_dir,
             port,
@@ -343,7 +352,8 @@ fn main() -> Result<()> {
                     format!("{}ms", max_store_down_time.as_millis()),
                 ],
             };
-            runtime()?.block_on(playground::run(opts, shutdown_signal()))
+            runtime(cli.workers, WORKERS_PER_CORE)?
+                .block_on(playground::run(opts, shutdown_signal()))
         }
         Command::Pd {
             data_dir,
@@ -351,7 +361,7 @@ fn main() -> Result<()> {
             max_replicas,
             max_store_down_time,
             ..
-        } => runtime()?.block_on(roles::pd(
+        } => runtime(cli.workers, WORKERS_PER_CORE)?.block_on(roles::pd(
             &data_dir,
             &addr,
             pd_config(max_replicas, max_store_down_time),
@@ -370,11 +380,18 @@ fn main() -> Result<()> {
             cfg.region_split_keys = tuning.region_split_keys;
             cfg.split_check_interval = tuning.split_check_interval;
             cfg.heartbeat_interval = tuning.heartbeat_interval;
-            runtime()?.block_on(roles::kv(&data_dir, &addr, &pd, cfg, shutdown_signal()))
+            runtime(cli.workers, WORKERS_PER_CORE)?.block_on(roles::kv(
+                &data_dir,
+                &addr,
+                &pd,
+                cfg,
+                shutdown_signal(),
+            ))
         }
-        Command::Ctl { pd, json, cmd } => runtime()?.block_on(basalt::ctl::run(&pd, cmd, json)),
-        Command::Sql { pd, host, port, .. } => {
-            runtime()?.block_on(roles::sql(&pd, &host, port, shutdown_signal()))
+        Command::Ctl { pd, json, cmd } => {
+            runtime(cli.workers, WORKERS_PER_CORE)?.block_on(basalt::ctl::run(&pd, cmd, json))
         }
+        Command::Sql { pd, host, port, .. } => runtime(cli.workers, SQL_WORKERS_PER_CORE)?
+            .block_on(roles::sql(&pd, &host, port, shutdown_signal())),
     }
 }

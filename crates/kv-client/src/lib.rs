@@ -32,6 +32,10 @@ use proto::{KvService, PdService, RpcError};
 use std::sync::Arc;
 use std::time::Duration;
 
+/// How long a request to PD waits for PD to come back (a restart) or to
+/// know a region (a split's new half reports after its parent).
+const PD_PATIENCE: Duration = Duration::from_secs(10);
+
 /// Tunables of a client.
 #[derive(Clone, Debug)]
 pub struct Config {

@@ -7,7 +7,7 @@
 //! or a stale route (rare) copies the map.
 
 use crate::backoff::Backoff;
-use crate::{Error, Result};
+use crate::{Error, PD_PATIENCE, Result};
 use arc_swap::ArcSwap;
 use codec::mvcc::{decode_key, encode_key, encode_key_into};
 use proto::kvrpc::{Context, Region, RegionError, region_error::Kind};
@@ -16,9 +16,6 @@ use proto::{PdService, RpcError};
 use std::collections::BTreeMap;
 use std::ops::Bound;
 use std::sync::Arc;
-
-/// How long a lookup waits for PD to know a region (or to come back).
-const PD_PATIENCE: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// A region and its leader's store, as last learned.
 #[derive(Clone, Debug, PartialEq)]

@@ -6,7 +6,8 @@
 //! the queue fills while a call is in flight, so the number of PD calls grows
 //! far slower than the number of transactions.
 
-use crate::{Error, Result};
+use crate::backoff::Backoff;
+use crate::{Error, PD_PATIENCE, Result};
 use proto::pdrpc::TsoRequest;
 use proto::{PdService, RpcError};
 use std::sync::Arc;
@@ -30,7 +31,19 @@ impl TsoClient {
             let mut batch = Vec::new();
             while rx.recv_many(&mut batch, MAX_BATCH).await > 0 {
                 let count = batch.len() as u32;
-                match pd.tso(TsoRequest { count }).await {
+                // PD may be restarting: wait for it, within bounds.
+                let mut backoff = Backoff::new(PD_PATIENCE);
+                let answer = loop {
+                    match pd.tso(TsoRequest { count }).await {
+                        Err(RpcError::Unavailable(why)) => {
+                            if let Err(e) = backoff.wait(why).await {
+                                break Err(e);
+                            }
+                        }
+                        other => break other.map_err(Error::from),
+                    }
+                };
+                match answer {
                     Ok(resp) if resp.count >= count => {
                         for (i, waiter) in batch.drain(..).enumerate() {
                             let _ = waiter.send(Ok(resp.first_ts + i as u64 * codec::ts::STEP));
@@ -38,10 +51,10 @@ impl TsoClient {
                     }
                     Ok(resp) => fail(
                         &mut batch,
-                        RpcError::Internal(format!(
+                        Error::Rpc(RpcError::Internal(format!(
                             "PD returned {} timestamps, asked {count}",
                             resp.count
-                        )),
+                        ))),
                     ),
                     Err(e) => fail(&mut batch, e),
                 }
@@ -59,8 +72,8 @@ impl TsoClient {
     }
 }
 
-fn fail(batch: &mut Vec<Waiter>, e: RpcError) {
+fn fail(batch: &mut Vec<Waiter>, e: Error) {
     for waiter in batch.drain(..) {
-        let _ = waiter.send(Err(Error::Rpc(e.clone())));
+        let _ = waiter.send(Err(e.clone()));
     }
 }

@@ -13,7 +13,9 @@
 //! a peer, transfer leadership, split), which the node hands to the
 //! raftstore. Every `split_check_interval` the node measures the regions
 //! it leads (keys and bytes of their newest versions) and splits those
-//! past the thresholds at their middle key.
+//! past the thresholds at their middle key. Measuring reads the whole
+//! region, so a region is measured again only after it has taken writes
+//! of a sixteenth of the split size since.
 
 use crate::{KvNode, TxnApply};
 use proto::grpc;
@@ -423,7 +425,11 @@ async fn heartbeat_loop<E: Engine>(
     let mut ticker = tokio::time::interval(cfg.heartbeat_interval);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut last_check = tokio::time::Instant::now();
-    let mut measured: HashMap<u64, (u64, u64)> = HashMap::new();
+    // Per region: bytes and keys when last measured, and the peer's
+    // `written` counter then.
+    let mut measured: HashMap<u64, (u64, u64, u64)> = HashMap::new();
+    // Writes that make a region worth measuring again.
+    let check_diff = cfg.region_split_size / 16;
     loop {
         ticker.tick().await;
         let peers = peer_status(&router).await;
@@ -444,11 +450,14 @@ async fn heartbeat_loop<E: Engine>(
         }
         for status in led {
             let engine = kv.store().engine().clone();
-            if check {
+            let stale = measured
+                .get(&status.region.id)
+                .is_none_or(|m| status.written.wrapping_sub(m.2) >= check_diff);
+            if check && stale {
                 let region = status.region.clone();
                 let e = engine.clone();
                 if let Ok(m) = tokio::task::spawn_blocking(move || measure(&e, &region)).await {
-                    measured.insert(status.region.id, (m.bytes, m.keys));
+                    measured.insert(status.region.id, (m.bytes, m.keys, status.written));
                     if (m.bytes > cfg.region_split_size || m.keys > cfg.region_split_keys)
                         && let Some(key) = m.middle
                     {
@@ -457,7 +466,7 @@ async fn heartbeat_loop<E: Engine>(
                     }
                 }
             }
-            let (bytes, keys) = measured.get(&status.region.id).copied().unwrap_or_default();
+            let (bytes, keys, _) = measured.get(&status.region.id).copied().unwrap_or_default();
             let req = RegionHeartbeatRequest {
                 region: Some(status.region.clone()),
                 leader: Some(status.peer),

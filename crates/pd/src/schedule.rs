@@ -176,15 +176,17 @@ fn check(
     let peers = &region.region.peers;
     let store = |id: u64| stores.iter().find(|s| s.id == id);
     let state = |id: u64| store(id).map_or(StoreState::Down, |s| s.state());
-    if !region.pending_peers.is_empty() {
-        // A replica is still catching up: change nothing else meanwhile.
-        return None;
-    }
+    // A dead replica falls behind the leader's log too, so this comes
+    // before the wait for replicas catching up.
     if let Some(down) = peers
         .iter()
         .find(|p| p.id != leader.id && state(p.store_id) == StoreState::Down)
     {
         return Some(Operator::RemovePeer(*down));
+    }
+    if !region.pending_peers.is_empty() {
+        // A replica is still catching up: change nothing else meanwhile.
+        return None;
     }
     let up = |s: &&Store| s.state() == StoreState::Up;
     if peers.len() < cfg.max_replicas {
@@ -264,14 +266,17 @@ mod tests {
             store(3, StoreState::Down, 5, 0),
             up(4, 1, 0),
         ];
-        // A replica on a down store goes first.
-        let r = region(&[(11, 1), (12, 2), (13, 3)], 11);
+        // A replica on a down store goes first, even though the leader
+        // counts it as far behind.
+        let mut r = region(&[(11, 1), (12, 2), (13, 3)], 11);
+        let dead = Peer {
+            id: 13,
+            store_id: 3,
+        };
+        r.pending_peers = vec![dead];
         assert_eq!(
             check(&r, &stores, &cfg, || Some(99)),
-            Some(Operator::RemovePeer(Peer {
-                id: 13,
-                store_id: 3
-            }))
+            Some(Operator::RemovePeer(dead))
         );
         // Then the missing replica comes, on the emptiest up store.
         let r = region(&[(11, 1), (12, 2)], 11);

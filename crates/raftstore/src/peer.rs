@@ -62,6 +62,10 @@ pub struct Peer<E: Engine> {
     /// Peers heard from that the region descriptor may not list yet (this
     /// peer is new and has no descriptor, or a member was just added).
     known: HashMap<u64, PeerMeta>,
+    /// Bytes of data commands applied since the peer started: a region
+    /// that has taken few writes since it was last measured need not be
+    /// measured again for a split.
+    pub written: u64,
 }
 
 fn raft_config(cfg: &Config, peer_id: u64, applied: u64) -> raft::Config {
@@ -100,6 +104,7 @@ impl<E: Engine> Peer<E> {
             lease_until: None,
             delegate,
             known: HashMap::new(),
+            written: 0,
         })
     }
 

@@ -66,6 +66,8 @@ pub struct PeerStatus {
     /// Peers a leader knows to be far behind (needing entries it lacks
     /// or a snapshot); empty on followers.
     pub pending_peers: Vec<PeerMeta>,
+    /// Bytes of data commands applied since the peer started.
+    pub written: u64,
 }
 
 /// A peer membership change.
@@ -479,6 +481,7 @@ impl<E: Engine, T: Transport> Store<E, T> {
                     commit: raft.raft_log.committed,
                     applied: p.raft.store().apply_state().applied_index,
                     pending_peers,
+                    written: p.written,
                 }
             })
             .collect()
@@ -755,6 +758,7 @@ impl<E: Engine, T: Transport> Store<E, T> {
         if asked.version != epoch.version {
             return Err(Error::EpochNotMatch(vec![region]));
         }
+        peer.written += data.len() as u64;
         let writes = cmd
             .writes
             .into_iter()

@@ -19,6 +19,7 @@ use std::collections::HashMap;
 use std::future::Future;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::task::Poll;
 use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
 use tonic::{Status, Streaming};
@@ -108,20 +109,23 @@ async fn run<Q: Batch, A: Batch>(
     let mut waiting: HashMap<u64, Waiter<A::Item>> = HashMap::new();
     while calls.recv_many(&mut queued, MAX_BATCH).await > 0 {
         let (out, out_rx) = mpsc::unbounded_channel::<Q>();
-        let mut replies = match open(Outgoing(out_rx)).await {
-            Ok(replies) => replies,
-            Err(status) => {
-                // Fail what is queued now; the next call tries again.
-                let e = rpc_error(status);
-                while let Ok(call) = calls.try_recv() {
-                    queued.push(call);
+        // A stopped peer accepts the connection but never answers.
+        let opened = tokio::time::timeout(super::CALL_TIMEOUT, open(Outgoing(out_rx))).await;
+        let mut replies =
+            match opened.unwrap_or_else(|_| Err(Status::deadline_exceeded("no answer"))) {
+                Ok(replies) => replies,
+                Err(status) => {
+                    // Fail what is queued now; the next call tries again.
+                    let e = rpc_error(status);
+                    while let Ok(call) = calls.try_recv() {
+                        queued.push(call);
+                    }
+                    for (_, waiter) in queued.drain(..) {
+                        let _ = waiter.send(Err(e.clone()));
+                    }
+                    continue;
                 }
-                for (_, waiter) in queued.drain(..) {
-                    let _ = waiter.send(Err(e.clone()));
-                }
-                continue;
-            }
-        };
+            };
         let broken = loop {
             if !queued.is_empty() {
                 let items = queued
@@ -159,9 +163,12 @@ async fn run<Q: Batch, A: Batch>(
     }
 }
 
-/// The server end: run each call of `incoming` through `dispatch` as its
-/// own task and stream the replies back, batched, until the client closes
-/// its side and every call has been answered.
+/// The server end: run each call of `incoming` through `dispatch` and
+/// stream the replies back, batched, until the client closes its side and
+/// every call has been answered. A call that can answer at once (a read
+/// under a leader's lease) is answered on the spot, which saves a task and
+/// a thread wake-up; one that has to wait (for replication, for a lock)
+/// goes on as a task of its own so that it holds up nobody else.
 pub fn serve<Q, A, S, F, Fut>(
     service: Arc<S>,
     mut incoming: Streaming<Q>,
@@ -178,10 +185,20 @@ where
     tokio::spawn(async move {
         while let Ok(Some(batch)) = incoming.message().await {
             for call in batch.into_items() {
-                let (tx, service) = (tx.clone(), service.clone());
-                tokio::spawn(async move {
-                    let _ = tx.send(dispatch(service, call).await);
-                });
+                let mut reply = Box::pin(dispatch(service.clone(), call));
+                // Poll once with this task's context: a call that is not
+                // done registers a wake-up of this task, a harmless extra.
+                match std::future::poll_fn(|cx| Poll::Ready(reply.as_mut().poll(cx))).await {
+                    Poll::Ready(reply) => {
+                        let _ = tx.send(reply);
+                    }
+                    Poll::Pending => {
+                        let tx = tx.clone();
+                        tokio::spawn(async move {
+                            let _ = tx.send(reply.await);
+                        });
+                    }
+                }
             }
         }
     });
