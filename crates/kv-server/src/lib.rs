@@ -653,11 +653,15 @@ impl<E: Engine> KvService for KvNode<E> {
     }
 
     async fn kv_gc(&self, req: GcRequest) -> Result<GcResponse, RpcError> {
-        if let Err(e) = self.check_context(&req.context) {
-            refuse!(GcResponse, e);
-        }
+        let delegate = match self.check_context(&req.context) {
+            Ok(delegate) => delegate,
+            Err(e) => refuse!(GcResponse, e),
+        };
         let safe_point = req.safe_point;
-        let result = self.off_task(move |store| store.gc(safe_point)).await?;
+        let range = raftstore::peer_storage::region_range(&delegate.region());
+        let result = self
+            .blocking(&delegate, move |store, w| store.gc(w, &range, safe_point))
+            .await?;
         let (stats, error, region_error) = split(result)?;
         let stats = stats.unwrap_or_default();
         Ok(GcResponse {

@@ -6,11 +6,15 @@
 //! if it is a put, drops it if it is a delete, and drops everything older,
 //! along with rollback markers and the out-of-line values of dropped puts.
 //! Versions newer than the safe point are untouched.
+//!
+//! The deletions go through a [`Writer`], which in a store is the region's
+//! Raft log: every replica drops the same versions.
 
 use crate::Result;
 use crate::record::{Write, WriteType};
+use crate::store::Writer;
 use codec::mvcc::{key_with_ts, split_ts};
-use storage::{Cf, Engine, KeyRange, Snapshot, WriteBatch};
+use storage::{Cf, KeyRange, Snapshot, WriteBatch};
 
 /// What one GC pass did.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -27,9 +31,16 @@ pub struct GcStats {
 /// batch and foreground writes interleave with it.
 const BATCH: usize = 256;
 
-/// Collect garbage in `range` (encoded keys) below `safe_point`.
-pub fn gc<E: Engine>(engine: &E, range: &KeyRange, safe_point: u64) -> Result<GcStats> {
-    let snap = engine.snapshot();
+/// Collect garbage in `range` (encoded keys) of `snap` below `safe_point`,
+/// writing the deletions through `w`. Versions at or below the safe point
+/// never change once it is safe, so deletions found in a snapshot stay
+/// right while later writes come in.
+pub fn gc<S: Snapshot>(
+    snap: &S,
+    w: &dyn Writer,
+    range: &KeyRange,
+    safe_point: u64,
+) -> Result<GcStats> {
     let mut stats = GcStats::default();
     let mut batch = WriteBatch::new();
     let mut current: Vec<u8> = Vec::new();
@@ -63,11 +74,11 @@ pub fn gc<E: Engine>(engine: &E, range: &KeyRange, safe_point: u64) -> Result<Gc
         batch.delete(Cf::Write, key.to_vec());
         stats.versions_deleted += 1;
         if batch.len() >= BATCH {
-            engine.write(std::mem::take(&mut batch))?;
+            w.write(std::mem::take(&mut batch))?;
         }
     }
     if !batch.is_empty() {
-        engine.write(batch)?;
+        w.write(batch)?;
     }
     Ok(stats)
 }

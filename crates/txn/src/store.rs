@@ -486,10 +486,11 @@ impl<E: Engine> TxnStore<E> {
         self.locks.each()
     }
 
-    /// Drop versions no reader at or above `safe_point` can see. The caller
-    /// resolves locks below the safe point first ([`TxnStore::scan_locks`]).
-    pub fn gc(&self, safe_point: u64) -> Result<GcStats> {
-        gc::gc(&self.engine, &KeyRange::new(Vec::new(), None), safe_point)
+    /// Drop versions in the encoded `range` no reader at or above
+    /// `safe_point` can see, through `w`. The caller resolves locks below
+    /// the safe point first ([`TxnStore::scan_locks`]).
+    pub fn gc(&self, w: &dyn Writer, range: &KeyRange, safe_point: u64) -> Result<GcStats> {
+        gc::gc(&self.engine.snapshot(), w, range, safe_point)
     }
 
     /// Remove every lock, version and value of the raw keys `[start, end)`

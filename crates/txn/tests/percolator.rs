@@ -34,6 +34,11 @@ fn store() -> (tempfile::TempDir, TxnStore<FjallEngine>) {
     (dir, TxnStore::open(engine).unwrap())
 }
 
+/// The whole key space, encoded.
+fn everything() -> storage::KeyRange {
+    storage::KeyRange::new(Vec::new(), None)
+}
+
 fn put(k: &[u8], v: &[u8]) -> Mutation {
     Mutation::Put(k.to_vec(), v.to_vec())
 }
@@ -337,7 +342,7 @@ fn gc_drops_rollbacks_and_old_versions() {
     s.batch_rollback(&s, &[b"k".to_vec()], 12).unwrap();
     write(&s, put(b"k", &[2; 1000]), 20, 21);
     write(&s, put(b"k", b"3"), 30, 31);
-    let stats = s.gc(25).unwrap();
+    let stats = s.gc(&s, &everything(), 25).unwrap();
     assert_eq!(
         (stats.versions_deleted, stats.values_deleted),
         (2, 0),
@@ -345,7 +350,7 @@ fn gc_drops_rollbacks_and_old_versions() {
     );
     assert_eq!(s.get(b"k", 25).unwrap(), Some(vec![2; 1000]));
     assert_eq!(s.get(b"k", 40).unwrap().as_deref(), Some(&b"3"[..]));
-    let stats = s.gc(40).unwrap();
+    let stats = s.gc(&s, &everything(), 40).unwrap();
     assert_eq!(
         (stats.versions_deleted, stats.values_deleted),
         (1, 1),
