@@ -79,12 +79,8 @@ pub fn channel(addr: &str) -> Result<Channel, RpcError> {
         .initial_stream_window_size(STREAM_WINDOW)
         .initial_connection_window_size(CONNECTION_WINDOW)
         .connect_timeout(Duration::from_secs(2))
-        // A stopped peer keeps its connections open and answers nothing; a
-        // ping unanswered for 3 s fails every call on the connection, even
-        // one allowed to wait far longer (a pessimistic lock's lock wait).
-        .http2_keep_alive_interval(Duration::from_secs(2))
-        .keep_alive_timeout(Duration::from_secs(3))
-        .keep_alive_while_idle(true)
+        .http2_keep_alive_interval(Duration::from_secs(10))
+        .keep_alive_timeout(Duration::from_secs(5))
         .connect_lazy())
 }
 
