@@ -166,11 +166,7 @@ impl Inner {
                 self.stores.forget(store);
                 Ok(R::unreachable(region, m))
             }
-            Ok(mut resp) => {
-                resp.answered_by(store);
-                Ok(resp)
-            }
-            Err(e) => Err(e.into()),
+            other => Ok(other?),
         }
     }
 }
@@ -222,11 +218,9 @@ impl RegionOutcome for proto::kvrpc::PessimisticRollbackResponse {
     }
 }
 
-/// A response that can stand for "the store could not be reached", and
-/// whose "not leader" error can name the store that answered.
+/// A response that can stand for "the store could not be reached".
 pub(crate) trait Unreachable {
     fn unreachable(region: &region::RegionInfo, why: String) -> Self;
-    fn answered_by(&mut self, store: u64);
 }
 
 macro_rules! unreachable_responses {
@@ -236,15 +230,6 @@ macro_rules! unreachable_responses {
                 Self {
                     region_error: Some(region::unreachable(region, why)),
                     ..Default::default()
-                }
-            }
-            fn answered_by(&mut self, store: u64) {
-                if let Some(proto::kvrpc::RegionError {
-                    kind: Some(proto::kvrpc::region_error::Kind::NotLeader(nl)),
-                    ..
-                }) = &mut self.region_error
-                {
-                    nl.store_id = store;
                 }
             }
         }

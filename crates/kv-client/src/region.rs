@@ -68,7 +68,6 @@ pub fn unreachable(region: &RegionInfo, why: String) -> RegionError {
         kind: Some(Kind::NotLeader(proto::kvrpc::NotLeader {
             region_id: region.region.id,
             leader: None,
-            store_id: region.leader_store,
         })),
     }
 }
@@ -225,12 +224,8 @@ impl RegionCache {
                     info.leader_store = leader.store_id;
                     true
                 }),
-                // No leader known there: try the replica after the one
-                // that answered, unless another request already moved on.
+                // No leader known there: try the next replica.
                 None => self.edit(nl.region_id, |info| {
-                    if nl.store_id != 0 && info.leader_store != nl.store_id {
-                        return true;
-                    }
                     let peers = &info.region.peers;
                     let at = peers.iter().position(|p| p.store_id == info.leader_store);
                     match at.map_or(peers.first(), |i| peers.get((i + 1) % peers.len())) {
@@ -261,62 +256,5 @@ impl RegionCache {
             _ => self.by_start.store(Arc::new(BTreeMap::new())),
         }
         backoff.wait(err.message).await
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use proto::kvrpc::{NotLeader, Peer};
-    use std::time::Duration;
-
-    fn not_leader(store_id: u64) -> RegionError {
-        RegionError {
-            message: format!("store {store_id} unreachable"),
-            kind: Some(Kind::NotLeader(NotLeader {
-                region_id: 7,
-                leader: None,
-                store_id,
-            })),
-        }
-    }
-
-    /// Requests that fail together at an unreachable leader move the
-    /// cache's leader to the next replica once: moving once per failure
-    /// went round the replicas and back to the dead store.
-    #[tokio::test(start_paused = true)]
-    async fn failures_at_one_store_move_the_leader_on_once() {
-        let dir = tempfile::tempdir().unwrap();
-        let engine = storage::FjallEngine::open(storage::EngineConfig::new(dir.path())).unwrap();
-        let pd = Arc::new(pd::Pd::open(engine, pd::PdConfig::default()).unwrap());
-        let cache = RegionCache::new(pd);
-        let peers = (1..=3)
-            .map(|s| Peer {
-                id: 10 + s,
-                store_id: s,
-            })
-            .collect();
-        cache.insert(vec![RegionInfo {
-            region: Region {
-                id: 7,
-                peers,
-                ..Default::default()
-            },
-            leader_store: 1,
-        }]);
-        let mut backoff = Backoff::new(Duration::from_secs(10));
-        for _ in 0..3 {
-            cache
-                .on_region_error(not_leader(1), &mut backoff)
-                .await
-                .unwrap();
-        }
-        assert_eq!(cache.cached(b"").unwrap().leader_store, 2);
-        // The next replica failing moves it on again.
-        cache
-            .on_region_error(not_leader(2), &mut backoff)
-            .await
-            .unwrap();
-        assert_eq!(cache.cached(b"").unwrap().leader_store, 3);
     }
 }
