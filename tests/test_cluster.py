@@ -378,12 +378,6 @@ class Register(threading.Thread):
             r.join(timeout=30)
 
 
-@pytest.mark.skipif(
-    os.environ.get("BASALT_STOPPED_LEADER") != "1",
-    reason="open bugs (issue 4): a statement in flight when its leader is SIGSTOPped can wait until "
-    "SIGCONT, and a pessimistic lock call to the stopped store waits its whole 50 s lock wait, so "
-    "sysbench overran its time in CI; run with BASALT_STOPPED_LEADER=1",
-)
 def test_a_stopped_leader_serves_no_stale_read(cluster):
     stop_seconds, run_seconds = 30, 45
     common = load(cluster)
@@ -433,11 +427,10 @@ def test_a_stopped_leader_serves_no_stale_read(cluster):
     assert not register.stale, f"stale reads (seen, acknowledged before): {register.stale[:10]}"
     assert register.reads > 0
     assert all(r["leader_store_id"] != target for r in moved), moved
-    # The cluster went on while the store was stopped. (Known gap: the
-    # register's write in flight when its leader stopped waits until the
-    # leader is continued, so the writer's pause is printed, not checked.)
-    assert acked_stopped[1] > acked_midway[1], "no ledger row committed during the stop"
-    assert stalls(out, run_seconds) < stop_seconds, out[-3000:]
+    # The cluster went on while the store was stopped: the register's
+    # writer (whose region's leader stopped) paused less than 10 s.
+    assert acked_stopped[0] > acked_midway[0] and acked_stopped[1] > acked_midway[1]
+    assert max(gaps) < 10, register.errors[:5]
 
 
 def test_timestamps_stay_monotonic_across_a_pd_restart(cluster):

@@ -158,15 +158,23 @@ impl Inner {
         let store = region.leader_store;
         let kv = match self.stores.store(store).await {
             Ok(kv) => kv,
-            Err(RpcError::Unavailable(m)) => return Ok(R::unreachable(region, m)),
+            Err(RpcError::Unavailable(m)) => {
+                self.regions.unreachable(store);
+                return Ok(R::unreachable(region, m));
+            }
             Err(e) => return Err(e.into()),
         };
         match f(kv).await {
             Err(RpcError::Unavailable(m)) => {
                 self.stores.forget(store);
+                self.regions.unreachable(store);
                 Ok(R::unreachable(region, m))
             }
-            other => Ok(other?),
+            Ok(mut resp) => {
+                resp.answered_by(store);
+                Ok(resp)
+            }
+            Err(e) => Err(e.into()),
         }
     }
 }
@@ -218,9 +226,11 @@ impl RegionOutcome for proto::kvrpc::PessimisticRollbackResponse {
     }
 }
 
-/// A response that can stand for "the store could not be reached".
+/// A response that can stand for "the store could not be reached", and
+/// whose "not leader" error can name the store that answered.
 pub(crate) trait Unreachable {
     fn unreachable(region: &region::RegionInfo, why: String) -> Self;
+    fn answered_by(&mut self, store: u64);
 }
 
 macro_rules! unreachable_responses {
@@ -230,6 +240,15 @@ macro_rules! unreachable_responses {
                 Self {
                     region_error: Some(region::unreachable(region, why)),
                     ..Default::default()
+                }
+            }
+            fn answered_by(&mut self, store: u64) {
+                if let Some(proto::kvrpc::RegionError {
+                    kind: Some(proto::kvrpc::region_error::Kind::NotLeader(nl)),
+                    ..
+                }) = &mut self.region_error
+                {
+                    nl.store_id = store;
                 }
             }
         }

@@ -13,9 +13,10 @@ use codec::mvcc::{decode_key, encode_key, encode_key_into};
 use proto::kvrpc::{Context, Region, RegionError, region_error::Kind};
 use proto::pdrpc::GetRegionRequest;
 use proto::{PdService, RpcError};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::ops::Bound;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 /// A region and its leader's store, as last learned.
 #[derive(Clone, Debug, PartialEq)]
@@ -68,14 +69,25 @@ pub fn unreachable(region: &RegionInfo, why: String) -> RegionError {
         kind: Some(Kind::NotLeader(proto::kvrpc::NotLeader {
             region_id: region.region.id,
             leader: None,
+            store_id: region.leader_store,
         })),
     }
 }
+
+/// How long a store that failed to answer is passed over when choosing
+/// a region's leader: about the time its regions take to elect new
+/// leaders (an election timeout of 2-4 s) and for their followers to stop
+/// naming it.
+const SUSPECT_FOR: Duration = Duration::from_secs(3);
 
 /// The client's view of the region map.
 pub struct RegionCache {
     pd: Arc<dyn PdService>,
     by_start: ArcSwap<BTreeMap<Vec<u8>, RegionInfo>>,
+    /// Stores that lately failed to answer, and until when to pass them
+    /// over. Touched only when a request fails, never on the way of one
+    /// that succeeds.
+    suspects: Mutex<HashMap<u64, Instant>>,
 }
 
 impl RegionCache {
@@ -84,6 +96,7 @@ impl RegionCache {
         Self {
             pd,
             by_start: ArcSwap::from_pointee(BTreeMap::new()),
+            suspects: Mutex::new(HashMap::new()),
         }
     }
 
@@ -215,28 +228,68 @@ impl RegionCache {
         });
     }
 
+    /// Store `store` could not be reached: pass it over for a while when
+    /// looking for a leader.
+    pub fn unreachable(&self, store: u64) {
+        let mut suspects = self.suspects.lock().unwrap_or_else(|e| e.into_inner());
+        let now = Instant::now();
+        suspects.retain(|_, until| *until > now);
+        suspects.insert(store, now + SUSPECT_FOR);
+    }
+
+    fn is_suspect(&self, store: u64) -> bool {
+        let suspects = self.suspects.lock().unwrap_or_else(|e| e.into_inner());
+        suspects
+            .get(&store)
+            .is_some_and(|until| *until > Instant::now())
+    }
+
+    /// The replica after the cached leader in peer order that is not
+    /// suspect (or just the next one, when all are).
+    fn next_replica(&self, info: &RegionInfo) -> Option<u64> {
+        let peers = &info.region.peers;
+        let at = peers
+            .iter()
+            .position(|p| p.store_id == info.leader_store)
+            .map_or(0, |i| i + 1);
+        let mut after = peers.iter().cycle().skip(at).take(peers.len());
+        let next = after
+            .clone()
+            .find(|p| p.store_id != info.leader_store && !self.is_suspect(p.store_id));
+        next.or_else(|| after.next()).map(|p| p.store_id)
+    }
+
     /// Learn from a store's region error, then wait before the retry.
     pub async fn on_region_error(&self, err: RegionError, backoff: &mut Backoff) -> Result<()> {
         tracing::debug!(?err, "region error");
         match err.kind {
-            Some(Kind::NotLeader(nl)) => match nl.leader {
-                Some(leader) => self.edit(nl.region_id, |info| {
-                    info.leader_store = leader.store_id;
-                    true
-                }),
-                // No leader known there: try the next replica.
-                None => self.edit(nl.region_id, |info| {
-                    let peers = &info.region.peers;
-                    let at = peers.iter().position(|p| p.store_id == info.leader_store);
-                    match at.map_or(peers.first(), |i| peers.get((i + 1) % peers.len())) {
+            Some(Kind::NotLeader(nl)) => {
+                // A hint naming a store that just failed us is stale (its
+                // followers have not yet noticed it is gone): ignore it.
+                let hint = nl
+                    .leader
+                    .map(|p| p.store_id)
+                    .filter(|&s| !self.is_suspect(s));
+                self.edit(nl.region_id, |info| {
+                    if let Some(store) = hint {
+                        info.leader_store = store;
+                        return true;
+                    }
+                    // No leader known there: try the next replica after
+                    // the one that answered, unless another request
+                    // already moved on from it.
+                    if nl.store_id != 0 && info.leader_store != nl.store_id {
+                        return true;
+                    }
+                    match self.next_replica(info) {
                         Some(next) => {
-                            info.leader_store = next.store_id;
+                            info.leader_store = next;
                             true
                         }
                         None => false,
                     }
-                }),
-            },
+                })
+            }
             Some(Kind::RegionNotFound(id)) => self.edit(id, |_| false),
             Some(Kind::KeyNotInRegion(k)) => self.edit(k.region_id, |_| false),
             Some(Kind::StaleCommand(_)) | Some(Kind::ServerBusy(_)) => {}
@@ -256,5 +309,85 @@ impl RegionCache {
             _ => self.by_start.store(Arc::new(BTreeMap::new())),
         }
         backoff.wait(err.message).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proto::kvrpc::{NotLeader, Peer};
+
+    /// A "not leader" answer from `store_id`, naming `leader` if known.
+    fn not_leader(store_id: u64, leader: Option<u64>) -> RegionError {
+        RegionError {
+            message: format!("not leader at store {store_id}"),
+            kind: Some(Kind::NotLeader(NotLeader {
+                region_id: 7,
+                leader: leader.map(|s| Peer {
+                    id: 10 + s,
+                    store_id: s,
+                }),
+                store_id,
+            })),
+        }
+    }
+
+    /// A cache holding region 7 on stores 1, 2 and 3, led by store 1.
+    fn cache_led_by_store_1(dir: &std::path::Path) -> RegionCache {
+        let engine = storage::FjallEngine::open(storage::EngineConfig::new(dir)).unwrap();
+        let pd = Arc::new(pd::Pd::open(engine, pd::PdConfig::default()).unwrap());
+        let cache = RegionCache::new(pd);
+        let peers = (1..=3)
+            .map(|s| Peer {
+                id: 10 + s,
+                store_id: s,
+            })
+            .collect();
+        cache.insert(vec![RegionInfo {
+            region: Region {
+                id: 7,
+                peers,
+                ..Default::default()
+            },
+            leader_store: 1,
+        }]);
+        cache
+    }
+
+    /// Learn from `err` and say which store the cache now leads with.
+    async fn after(cache: &RegionCache, err: RegionError) -> u64 {
+        let mut backoff = Backoff::new(Duration::from_secs(10));
+        cache.on_region_error(err, &mut backoff).await.unwrap();
+        cache.cached(b"").unwrap().leader_store
+    }
+
+    /// Requests that fail together at an unreachable leader move the
+    /// cache's leader to the next replica once: moving once per failure
+    /// went round the replicas and back to the dead store.
+    #[tokio::test(start_paused = true)]
+    async fn failures_at_one_store_move_the_leader_on_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = cache_led_by_store_1(dir.path());
+        cache.unreachable(1);
+        for _ in 0..3 {
+            assert_eq!(after(&cache, not_leader(1, None)).await, 2);
+        }
+        // The next replica not knowing the leader moves it on again.
+        assert_eq!(after(&cache, not_leader(2, None)).await, 3);
+    }
+
+    /// While a dead leader's followers still name it, their hints are
+    /// passed over: the cache goes round the live replicas until one of
+    /// them leads, instead of back to the dead store.
+    #[tokio::test(start_paused = true)]
+    async fn hints_naming_a_store_that_failed_are_passed_over() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = cache_led_by_store_1(dir.path());
+        cache.unreachable(1);
+        assert_eq!(after(&cache, not_leader(1, None)).await, 2);
+        assert_eq!(after(&cache, not_leader(2, Some(1))).await, 3);
+        assert_eq!(after(&cache, not_leader(3, Some(1))).await, 2);
+        // A hint naming a live store is taken.
+        assert_eq!(after(&cache, not_leader(2, Some(3))).await, 3);
     }
 }

@@ -91,9 +91,11 @@ pub mod route {
         use raftstore::Error as E;
         let message = e.to_string();
         let kind = match e {
-            E::NotLeader { region_id, leader } => {
-                Kind::NotLeader(kvrpc::NotLeader { region_id, leader })
-            }
+            E::NotLeader { region_id, leader } => Kind::NotLeader(kvrpc::NotLeader {
+                region_id,
+                leader,
+                store_id: 0,
+            }),
             E::EpochNotMatch(current_regions) => {
                 Kind::EpochNotMatch(kvrpc::EpochNotMatch { current_regions })
             }

@@ -248,9 +248,8 @@ impl<E: Engine> KvNode<E> {
         Ok(())
     }
 
-    /// Run a write command off the async workers: it waits for its batch
-    /// to be replicated and applied. Commands that write no batch
-    /// (pessimistic locks live in memory only) run on the calling task.
+    /// Run a write command off the async workers: it waits for its latches
+    /// and for its batch to be replicated and applied.
     async fn blocking<T: Send + 'static>(
         &self,
         delegate: &ReadDelegate,
@@ -427,23 +426,28 @@ impl<E: Engine> KvService for KvNode<E> {
             Ok(d) => d,
             Err(e) => refuse!(PessimisticLockResponse, e),
         };
-        let writer = self.writer(&delegate);
         let deadline = Instant::now() + Duration::from_millis(req.wait_timeout_ms);
         let start_ts = req.start_version;
-        let props = PrewriteProps {
-            primary: &req.primary_lock,
-            start_ts,
-            lock_ttl: req.lock_ttl,
-            txn_size: req.keys.len() as u64,
-            for_update_ts: req.for_update_ts,
-        };
-        // Pessimistic locks live in memory only: locking writes no batch
-        // and so runs on this task (see `txn::command`).
+        let (keys, primary) = (Arc::new(req.keys), Arc::new(req.primary_lock));
+        // Locking writes no batch (pessimistic locks live in memory only),
+        // but it takes latches that a replicating command may hold while
+        // it waits for its log entry: off the async workers, or waiting
+        // here would starve the very tasks that carry Raft's messages.
         let attempt = || {
-            self.store
-                .acquire_pessimistic_lock(&writer, &req.keys, &props)
+            let (keys, primary) = (keys.clone(), primary.clone());
+            let (lock_ttl, for_update_ts) = (req.lock_ttl, req.for_update_ts);
+            self.blocking(&delegate, move |store, writer| {
+                let props = PrewriteProps {
+                    primary: &primary,
+                    start_ts,
+                    lock_ttl,
+                    txn_size: keys.len() as u64,
+                    for_update_ts,
+                };
+                store.acquire_pessimistic_lock(writer, &keys, &props)
+            })
         };
-        let mut result = attempt();
+        let mut result = attempt().await?;
         // Wait while another transaction holds a lock, as a MySQL statement
         // waits for a row lock: register, try again (a release in between
         // wakes the registration), then sleep until woken or timed out.
@@ -455,7 +459,7 @@ impl<E: Engine> KvService for KvNode<E> {
             let (holder, key) = (lock.lock_ts, lock.key.clone());
             let waiter = self.waits.register(&key);
             let woken = waiter.armed();
-            result = attempt();
+            result = attempt().await?;
             if !matches!(&result, Err(txn::Error::KeyIsLocked(l)) if l.lock_ts == holder) {
                 continue;
             }
@@ -473,7 +477,7 @@ impl<E: Engine> KvService for KvNode<E> {
             }
             let _ = tokio::time::timeout(deadline - now, woken).await;
             self.waits.end_wait(start_ts);
-            result = attempt();
+            result = attempt().await?;
         }
         let (_, error, region_error) = split(result)?;
         Ok(PessimisticLockResponse {
@@ -490,11 +494,15 @@ impl<E: Engine> KvService for KvNode<E> {
             Ok(d) => d,
             Err(e) => refuse!(PessimisticRollbackResponse, e),
         };
-        let writer = self.writer(&delegate);
+        let (keys, start_ts) = (Arc::new(req.keys), req.start_version);
+        let locked = keys.clone();
+        // Off the async workers, for the latches (see `kv_pessimistic_lock`).
         let result = self
-            .store
-            .pessimistic_rollback(&writer, &req.keys, req.start_version);
-        self.waits.wake(req.keys.iter().map(Vec::as_slice));
+            .blocking(&delegate, move |store, writer| {
+                store.pessimistic_rollback(writer, &locked, start_ts)
+            })
+            .await?;
+        self.waits.wake(keys.iter().map(Vec::as_slice));
         let (_, error, region_error) = split(result)?;
         Ok(PessimisticRollbackResponse {
             error,

@@ -301,14 +301,22 @@ impl<E: Engine> Peer<E> {
         }
     }
 
-    /// The peer stopped leading: every read waiting on it fails, and
-    /// rounds that never came back within `timeout` fail too.
-    pub fn expire_reads(&mut self, now: Instant, timeout: Duration) {
+    /// The peer stopped leading: every read and proposal waiting on it
+    /// fails, and read rounds that never came back within `timeout` fail
+    /// too. A proposal's entry may still be committed by the next leader;
+    /// its callers retry at that leader, and every command is idempotent
+    /// (Percolator's actions are), so failing it early is safe, whereas
+    /// waiting for an entry at its index to be applied could take forever
+    /// in a region nobody else writes.
+    pub fn expire_waiting(&mut self, now: Instant, timeout: Duration) {
         let lost = !self.is_leader();
         if lost {
             self.lease_until = None;
             for cb in std::mem::take(&mut self.waiting_reads) {
                 cb(Err(self.not_leader()));
+            }
+            for p in std::mem::take(&mut self.proposals) {
+                (p.cb)(Err(self.not_leader()));
             }
         }
         while let Some(round) = self.rounds.front() {

@@ -581,7 +581,7 @@ impl<E: Engine, T: Transport> Store<E, T> {
         let read_timeout = self.cfg.tick_interval * self.cfg.election_ticks as u32 * 2;
         for peer in self.peers.values_mut() {
             peer.raft.tick();
-            peer.expire_reads(now, read_timeout);
+            peer.expire_waiting(now, read_timeout);
             peer.start_read_round(&self.cfg, now, &mut self.next_read_id);
             peer.publish(|t| self.router.nanos(t));
         }
@@ -666,7 +666,7 @@ impl<E: Engine, T: Transport> Store<E, T> {
             };
             peer.raft.advance_apply();
             peer.finish_reads();
-            peer.expire_reads(now, Duration::MAX);
+            peer.expire_waiting(now, Duration::MAX);
             peer.start_read_round(&self.cfg, now, &mut self.next_read_id);
             peer.publish(|t| self.router.nanos(t));
             let raft = &peer.raft;
