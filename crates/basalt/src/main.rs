@@ -294,10 +294,13 @@ const SQL_WORKERS_PER_CORE: usize = 4;
 /// clients are our own processes talking over multiplexed streams.
 const WORKERS_PER_CORE: usize = 1;
 
-/// A runtime with `workers` threads, by default `per_core` per core.
-fn runtime(workers: Option<usize>, per_core: usize) -> Result<tokio::runtime::Runtime> {
+/// A runtime with `workers` threads, by default `per_core` per core. Its
+/// threads carry the role's name, so `top -H` and profiles of a playground
+/// (five processes of one binary) tell the roles apart.
+fn runtime(role: &str, workers: Option<usize>, per_core: usize) -> Result<tokio::runtime::Runtime> {
     let workers = workers.unwrap_or_else(|| playground::cores() * per_core);
     Ok(tokio::runtime::Builder::new_multi_thread()
+        .thread_name(format!("{role}-worker"))
         .worker_threads(workers.max(1))
         .enable_all()
         .build()?)
@@ -330,7 +333,7 @@ fn main() -> Result<()> {
             host,
             kv: 0,
             ..
-        } => runtime(cli.workers, SQL_WORKERS_PER_CORE)?
+        } => runtime("playground", cli.workers, SQL_WORKERS_PER_CORE)?
             .block_on(embedded_playground(data_dir, host, port)),
         Command::Playground {
             data_dir,
@@ -352,7 +355,7 @@ fn main() -> Result<()> {
                     format!("{}ms", max_store_down_time.as_millis()),
                 ],
             };
-            runtime(cli.workers, WORKERS_PER_CORE)?
+            runtime("playground", cli.workers, WORKERS_PER_CORE)?
                 .block_on(playground::run(opts, shutdown_signal()))
         }
         Command::Pd {
@@ -361,7 +364,7 @@ fn main() -> Result<()> {
             max_replicas,
             max_store_down_time,
             ..
-        } => runtime(cli.workers, WORKERS_PER_CORE)?.block_on(roles::pd(
+        } => runtime("pd", cli.workers, WORKERS_PER_CORE)?.block_on(roles::pd(
             &data_dir,
             &addr,
             pd_config(max_replicas, max_store_down_time),
@@ -380,7 +383,7 @@ fn main() -> Result<()> {
             cfg.region_split_keys = tuning.region_split_keys;
             cfg.split_check_interval = tuning.split_check_interval;
             cfg.heartbeat_interval = tuning.heartbeat_interval;
-            runtime(cli.workers, WORKERS_PER_CORE)?.block_on(roles::kv(
+            runtime("kv", cli.workers, WORKERS_PER_CORE)?.block_on(roles::kv(
                 &data_dir,
                 &addr,
                 &pd,
@@ -388,10 +391,9 @@ fn main() -> Result<()> {
                 shutdown_signal(),
             ))
         }
-        Command::Ctl { pd, json, cmd } => {
-            runtime(cli.workers, WORKERS_PER_CORE)?.block_on(basalt::ctl::run(&pd, cmd, json))
-        }
-        Command::Sql { pd, host, port, .. } => runtime(cli.workers, SQL_WORKERS_PER_CORE)?
+        Command::Ctl { pd, json, cmd } => runtime("ctl", cli.workers, WORKERS_PER_CORE)?
+            .block_on(basalt::ctl::run(&pd, cmd, json)),
+        Command::Sql { pd, host, port, .. } => runtime("sql", cli.workers, SQL_WORKERS_PER_CORE)?
             .block_on(roles::sql(&pd, &host, port, shutdown_signal())),
     }
 }
