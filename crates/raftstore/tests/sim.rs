@@ -494,6 +494,13 @@ fn minority_makes_no_progress_and_serves_no_stale_read() {
             minority.iter().all(|s| !acked.contains(s)),
             "minority acknowledged a write"
         );
+        // It stepped down (check_quorum) and failed the writes it held,
+        // rather than leave them waiting for entries at their indexes.
+        let failed = sim.failed.lock().unwrap().clone();
+        assert!(
+            minority.iter().all(|s| failed.contains(s)),
+            "a cut-off write is left waiting"
+        );
         // The majority elected a leader of its own and goes on.
         let new = sim
             .leader_besides(old)
