@@ -70,16 +70,26 @@ pub struct TxnApply<E: Engine>(pub Arc<TxnStore<E>>);
 
 impl<E: Engine> raftstore::Apply for TxnApply<E> {
     fn write(&self, batch: WriteBatch) -> storage::Result<()> {
-        self.0.apply_batch(batch).map_err(|e| match e {
-            txn::Error::Storage(e) => e,
-            other => storage::Error::Corruption(other.to_string()),
-        })
+        self.0.apply_batch(batch).map_err(storage_error)
+    }
+
+    fn delete_range(&self, range: &storage::KeyRange) -> storage::Result<()> {
+        self.0.delete_encoded_range(range).map_err(storage_error)
     }
 
     fn range_replaced(&self, range: &storage::KeyRange) {
         if let Err(e) = self.0.reload_range(range) {
             tracing::error!("reloading locks after a snapshot: {e}");
         }
+    }
+}
+
+/// What the raftstore hears of a failed apply: the engine's own error, or
+/// the store's data found inconsistent.
+fn storage_error(e: txn::Error) -> storage::Error {
+    match e {
+        txn::Error::Storage(e) => e,
+        other => storage::Error::Corruption(other.to_string()),
     }
 }
 
@@ -685,15 +695,34 @@ impl<E: Engine> KvService for KvNode<E> {
         &self,
         req: DeleteRangeRequest,
     ) -> Result<DeleteRangeResponse, RpcError> {
-        if let Err(e) = self.check_range(&req.context, &req.start_key, &req.end_key) {
-            refuse!(DeleteRangeResponse, e);
-        }
-        let result = self
-            .off_task(move |store| store.delete_range(&req.start_key, &req.end_key))
-            .await?;
-        let (_, error, region_error) = split(result)?;
+        let delegate = match self.check_range(&req.context, &req.start_key, &req.end_key) {
+            Ok(d) => d,
+            Err(e) => refuse!(DeleteRangeResponse, e),
+        };
+        // Through the log, so every replica drops the range.
+        let region = delegate.region();
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let msg = Msg::DeleteRange {
+            region_id: region.id,
+            epoch: region.epoch.unwrap_or_default(),
+            range: proto::raftpb::DeleteRangeCmd {
+                start_key: codec::mvcc::encode_key(&req.start_key),
+                end_key: codec::mvcc::encode_key(&req.end_key),
+            },
+            cb: Box::new(move |r| {
+                let _ = tx.send(r);
+            }),
+        };
+        let done = match self.router.send(msg) {
+            Ok(()) => rx.await.unwrap_or(Err(raftstore::Error::Stopped)),
+            Err(e) => Err(e),
+        };
+        let region_error = match done {
+            Ok(()) => None,
+            Err(e) => Some(route::from_raft(e)?),
+        };
         Ok(DeleteRangeResponse {
-            error,
+            error: None,
             region_error,
         })
     }

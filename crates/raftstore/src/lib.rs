@@ -94,6 +94,9 @@ pub trait Apply: Send + Sync + 'static {
     /// The data of `range` was replaced wholesale (a snapshot installed, a
     /// peer removed): drop and reload whatever was derived from it.
     fn range_replaced(&self, range: &KeyRange);
+    /// Remove every key of `range` from the data families (a replicated
+    /// range deletion), and whatever was derived from them.
+    fn delete_range(&self, range: &KeyRange) -> storage::Result<()>;
 }
 
 /// An [`Apply`] that only writes the engine: for stores with nothing
@@ -105,6 +108,9 @@ impl<E: storage::Engine> Apply for PlainApply<E> {
         self.0.write(batch)
     }
     fn range_replaced(&self, _range: &KeyRange) {}
+    fn delete_range(&self, range: &KeyRange) -> storage::Result<()> {
+        self.0.delete_range(&storage::Cf::DATA, range)
+    }
 }
 
 /// Raft settings of a store.

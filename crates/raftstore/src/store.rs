@@ -29,14 +29,14 @@ use crate::router::Router;
 use crate::{Apply, Config, Error, Result};
 use prost::Message as _;
 use proto::kvrpc::{Peer as PeerMeta, Region, RegionEpoch};
-use proto::raftpb::{ChangePeer, PeerState, RaftCmd, RaftMessage, SplitCmd};
+use proto::raftpb::{ChangePeer, DeleteRangeCmd, PeerState, RaftCmd, RaftMessage, SplitCmd};
 use raft::SnapshotStatus;
 use raft::eraftpb::{ConfChange, ConfChangeType, Entry, EntryType, Message, MessageType};
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::time::{Duration, Instant};
-use storage::{Engine, Snapshot as _, WriteBatch};
+use storage::{Engine, KeyRange, Snapshot as _, WriteBatch};
 
 /// How many queued messages one round takes at most, so ticks and readies
 /// are not starved under a flood.
@@ -101,6 +101,18 @@ pub enum Msg {
         /// The epoch the read was routed with.
         epoch: RegionEpoch,
         /// Told once the local state is fresh enough.
+        cb: Callback,
+    },
+    /// Remove an encoded key range inside a region from the data
+    /// families, on every replica.
+    DeleteRange {
+        /// The region.
+        region_id: u64,
+        /// The epoch the range was checked against.
+        epoch: RegionEpoch,
+        /// The range.
+        range: DeleteRangeCmd,
+        /// Told once the range is gone on this store.
         cb: Callback,
     },
     /// Split a region at a key (an encoded key strictly inside it).
@@ -344,7 +356,7 @@ impl<E: Engine, T: Transport> Store<E, T> {
                 let data = RaftCmd {
                     region_epoch: Some(epoch),
                     writes: cmd::batch_pb(writes),
-                    split: None,
+                    ..Default::default()
                 }
                 .encode_to_vec();
                 peer.propose(data, now, cb);
@@ -371,17 +383,25 @@ impl<E: Engine, T: Transport> Store<E, T> {
                 split,
                 cb,
             } => {
-                let Some(peer) = self.peers.get_mut(&region_id) else {
-                    cb(Err(Error::RegionNotFound(region_id)));
-                    return false;
-                };
-                let data = RaftCmd {
+                let cmd = RaftCmd {
                     region_epoch: Some(epoch),
-                    writes: Vec::new(),
                     split: Some(split),
-                }
-                .encode_to_vec();
-                peer.propose(data, now, cb);
+                    ..Default::default()
+                };
+                self.propose_cmd(region_id, cmd, now, cb);
+            }
+            Msg::DeleteRange {
+                region_id,
+                epoch,
+                range,
+                cb,
+            } => {
+                let cmd = RaftCmd {
+                    region_epoch: Some(epoch),
+                    delete_range: Some(range),
+                    ..Default::default()
+                };
+                self.propose_cmd(region_id, cmd, now, cb);
             }
             Msg::ChangePeer {
                 region_id,
@@ -736,7 +756,15 @@ impl<E: Engine, T: Transport> Store<E, T> {
         }
     }
 
-    /// Apply one normal entry: data writes, or a split.
+    /// Propose an administrative command to the region's peer here.
+    fn propose_cmd(&mut self, region_id: u64, cmd: RaftCmd, now: Instant, cb: Callback) {
+        match self.peers.get_mut(&region_id) {
+            Some(peer) => peer.propose(cmd.encode_to_vec(), now, cb),
+            None => cb(Err(Error::RegionNotFound(region_id))),
+        }
+    }
+
+    /// Apply one normal entry: data writes, a split, or a range deletion.
     fn exec_cmd(
         &self,
         peer: &mut Peer<E>,
@@ -758,6 +786,9 @@ impl<E: Engine, T: Transport> Store<E, T> {
         if asked.version != epoch.version {
             return Err(Error::EpochNotMatch(vec![region]));
         }
+        if let Some(range) = cmd.delete_range {
+            return self.exec_delete_range(&region, range, batch);
+        }
         peer.written += data.len() as u64;
         let writes = cmd
             .writes
@@ -767,6 +798,26 @@ impl<E: Engine, T: Transport> Store<E, T> {
         for modify in writes {
             cmd::push(batch, modify);
         }
+        Ok(())
+    }
+
+    /// Delete a range inside the region. The entries applied before it in
+    /// this round are written first, so that it removes what they wrote.
+    fn exec_delete_range(
+        &self,
+        region: &Region,
+        range: DeleteRangeCmd,
+        batch: &mut WriteBatch,
+    ) -> Result<()> {
+        let inside = range.start_key >= region.start_key
+            && range.start_key < range.end_key
+            && (region.end_key.is_empty() || range.end_key <= region.end_key);
+        if !inside {
+            return Err(Error::Invalid("range to delete outside the region".into()));
+        }
+        self.apply.write(std::mem::take(batch))?;
+        self.apply
+            .delete_range(&KeyRange::new(range.start_key, Some(range.end_key)))?;
         Ok(())
     }
 

@@ -10,7 +10,7 @@
 //! `BASALT_SIM_SEEDS=N` runs N seeds per test instead of a few.
 
 use proto::kvrpc::{Peer, Region, RegionEpoch};
-use proto::raftpb::{RaftMessage, SplitCmd};
+use proto::raftpb::{DeleteRangeCmd, RaftMessage, SplitCmd};
 use raftstore::store::{Change, PeerStatus, Transport};
 use raftstore::{Apply, Config, Msg, Router, Store};
 use rand::rngs::StdRng;
@@ -72,6 +72,11 @@ impl Apply for Recorder {
             .collect();
         seqs.sort_unstable();
         *self.applied.lock().unwrap() = seqs;
+    }
+    fn delete_range(&self, range: &KeyRange) -> storage::Result<()> {
+        self.engine.delete_range(&[Cf::Default], range)?;
+        self.range_replaced(range);
+        Ok(())
     }
 }
 
@@ -692,4 +697,45 @@ fn split_makes_a_second_group_on_the_same_stores() {
         sim.acked.lock().unwrap().contains(&seq),
         "current epoch accepted"
     );
+}
+
+#[test]
+fn a_range_deletion_reaches_every_replica() {
+    let (mut sim, leader) = Sim::with_leader(12);
+    let seqs: Vec<u64> = (0..10).map(|_| sim.propose(leader)).collect();
+    let region = sim.region(leader, 1).unwrap();
+    // Proposed in the same round as the writes before it: it must remove
+    // what they wrote, not be overtaken by them.
+    let done = Arc::new(Mutex::new(None));
+    let d = done.clone();
+    let now = sim.instant();
+    let key = |seq: u64| format!("k{seq:08}").into_bytes();
+    sim.nodes.get_mut(&leader).unwrap().store.handle(
+        Msg::DeleteRange {
+            region_id: 1,
+            epoch: region.epoch.unwrap(),
+            range: DeleteRangeCmd {
+                start_key: key(seqs[2]),
+                end_key: key(seqs[7]),
+            },
+            cb: Box::new(move |r| *d.lock().unwrap() = Some(r)),
+        },
+        now,
+    );
+    sim.run_for(Duration::from_secs(2));
+    assert!(matches!(*done.lock().unwrap(), Some(Ok(()))));
+    let keys = |sim: &Sim, id: u64| -> Vec<Vec<u8>> {
+        sim.nodes[&id]
+            .engine
+            .snapshot()
+            .scan(Cf::Default, &KeyRange::new(Vec::new(), None), false)
+            .map(|kv| kv.unwrap().0.to_vec())
+            .collect()
+    };
+    let left = keys(&sim, leader);
+    assert!(left.contains(&key(seqs[1])) && left.contains(&key(seqs[7])));
+    assert!(!left.iter().any(|k| *k >= key(seqs[2]) && *k < key(seqs[7])));
+    for store in 1..=3 {
+        assert_eq!(keys(&sim, store), left, "store {store} differs");
+    }
 }

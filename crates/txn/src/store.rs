@@ -497,9 +497,14 @@ impl<E: Engine> TxnStore<E> {
     /// (a dropped table's or index's range), synced. Every version of a key
     /// sorts between the encoded bounds, so one engine range covers them.
     pub fn delete_range(&self, start: &[u8], end: &[u8]) -> Result<()> {
-        let range = KeyRange::new(encode_key(start), Some(encode_key(end)));
-        self.locks.delete_range(&range, || {
-            self.engine.delete_range(&Cf::DATA, &range)?;
+        self.delete_encoded_range(&KeyRange::new(encode_key(start), Some(encode_key(end))))
+    }
+
+    /// [`delete_range`](Self::delete_range) of an encoded range, as a
+    /// replicated range deletion carries it.
+    pub fn delete_encoded_range(&self, range: &KeyRange) -> Result<()> {
+        self.locks.delete_range(range, || {
+            self.engine.delete_range(&Cf::DATA, range)?;
             self.rows.clear();
             Ok(())
         })
