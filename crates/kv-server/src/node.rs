@@ -376,7 +376,7 @@ async fn split(router: &Router, pd: &Arc<dyn PdService>, region: &Region, key: V
 async fn follow(
     router: &Router,
     pd: &Arc<dyn PdService>,
-    engine_middle: impl FnOnce() -> Option<Vec<u8>>,
+    engine_middle: impl FnOnce() -> Option<Vec<u8>> + Send + 'static,
     status: &PeerStatus,
     resp: RegionHeartbeatResponse,
 ) {
@@ -405,7 +405,11 @@ async fn follow(
         });
     } else if let Some(op) = resp.split {
         let key = if op.split_key.is_empty() {
-            engine_middle()
+            // Finding the middle scans the region: not on an async worker.
+            tokio::task::spawn_blocking(engine_middle)
+                .await
+                .ok()
+                .flatten()
         } else {
             Some(op.split_key)
         };
