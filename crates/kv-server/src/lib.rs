@@ -178,6 +178,19 @@ impl<E: Engine> KvNode<E> {
         Ok(delegate)
     }
 
+    /// Send the raftstore the message `make` builds around a callback, and
+    /// wait for its answer.
+    async fn ask(
+        &self,
+        make: impl FnOnce(raftstore::peer::Callback) -> Msg,
+    ) -> Result<(), raftstore::Error> {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        self.router.send(make(Box::new(move |r| {
+            let _ = tx.send(r);
+        })))?;
+        rx.await.unwrap_or(Err(raftstore::Error::Stopped))
+    }
+
     /// Wait, if need be, until this store's peer may serve a read: at once
     /// under its lease, else after a ReadIndex round.
     async fn ready_to_read(&self, delegate: &ReadDelegate) -> Result<(), RegionError> {
@@ -186,22 +199,14 @@ impl<E: Engine> KvNode<E> {
         let refused = |e| route::from_raft(e).unwrap_or_else(|_| route::not_found(region.id));
         match delegate.check(region.epoch.as_ref(), now) {
             Ok(ReadCheck::Local) => Ok(()),
-            Ok(ReadCheck::ReadIndex) => {
-                let (tx, rx) = tokio::sync::oneshot::channel();
-                let msg = Msg::Read {
+            Ok(ReadCheck::ReadIndex) => self
+                .ask(|cb| Msg::Read {
                     region_id: region.id,
                     epoch: region.epoch.unwrap_or_default(),
-                    cb: Box::new(move |r| {
-                        let _ = tx.send(r);
-                    }),
-                };
-                self.router.send(msg).map_err(refused)?;
-                match rx.await {
-                    Ok(Ok(())) => Ok(()),
-                    Ok(Err(e)) => Err(refused(e)),
-                    Err(_) => Err(refused(raftstore::Error::Stopped)),
-                }
-            }
+                    cb,
+                })
+                .await
+                .map_err(refused),
             Err(e) => Err(refused(e)),
         }
     }
@@ -701,22 +706,17 @@ impl<E: Engine> KvService for KvNode<E> {
         };
         // Through the log, so every replica drops the range.
         let region = delegate.region();
-        let (tx, rx) = tokio::sync::oneshot::channel();
-        let msg = Msg::DeleteRange {
-            region_id: region.id,
-            epoch: region.epoch.unwrap_or_default(),
-            range: proto::raftpb::DeleteRangeCmd {
-                start_key: codec::mvcc::encode_key(&req.start_key),
-                end_key: codec::mvcc::encode_key(&req.end_key),
-            },
-            cb: Box::new(move |r| {
-                let _ = tx.send(r);
-            }),
-        };
-        let done = match self.router.send(msg) {
-            Ok(()) => rx.await.unwrap_or(Err(raftstore::Error::Stopped)),
-            Err(e) => Err(e),
-        };
+        let done = self
+            .ask(|cb| Msg::DeleteRange {
+                region_id: region.id,
+                epoch: region.epoch.unwrap_or_default(),
+                range: proto::raftpb::DeleteRangeCmd {
+                    start_key: codec::mvcc::encode_key(&req.start_key),
+                    end_key: codec::mvcc::encode_key(&req.end_key),
+                },
+                cb,
+            })
+            .await;
         let region_error = match done {
             Ok(()) => None,
             Err(e) => Some(route::from_raft(e)?),
