@@ -128,6 +128,15 @@ async fn run<Q: Batch, A: Batch>(
             };
         let broken = loop {
             if !queued.is_empty() {
+                // Let the tasks already runnable on this worker (other
+                // sessions about to call the same peer) queue their calls
+                // first, so that they share this write.
+                tokio::task::yield_now().await;
+                while queued.len() < MAX_BATCH
+                    && let Ok(call) = calls.try_recv()
+                {
+                    queued.push(call);
+                }
                 let items = queued
                     .drain(..)
                     .map(|(item, waiter)| {
