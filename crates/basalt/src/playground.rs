@@ -61,28 +61,12 @@ pub fn cores() -> usize {
     std::thread::available_parallelism().map_or(1, |n| n.get())
 }
 
-/// Worker threads of a child of role `role` in a cluster of `stores`
-/// stores. The processes of a playground share one machine's cores: PD and
-/// the SQL process get one worker per core (for SQL, 8-15% more queries
-/// than its usual four per core, with sysbench's 16 threads on 2 cores),
-/// and the stores share the cores between them, one worker each at least
-/// (on 2 cores, one per store instead of two served 7% more point selects
-/// and 6% more read-write queries: fewer idle threads to wake).
-fn workers(role: &str, stores: usize) -> usize {
-    match role {
-        "kv" => (cores() / stores.max(1)).max(1),
-        _ => cores(),
-    }
-}
-
-/// Start a child process of the cluster with `workers` worker threads.
-fn spawn(
-    dir: &Path,
-    name: &str,
-    mut args: Vec<String>,
-    workers: usize,
-) -> Result<(Child, PathBuf, Vec<String>)> {
-    args.extend(["--workers".to_string(), workers.to_string()]);
+/// Start a child process of the cluster. The processes of a playground
+/// share one machine's cores, so each gets one worker thread per core
+/// whatever its role: on 2 cores, with five processes and sysbench's 16
+/// threads, that served 8-15% more queries than four per core for SQL.
+fn spawn(dir: &Path, name: &str, mut args: Vec<String>) -> Result<(Child, PathBuf, Vec<String>)> {
+    args.extend(["--workers".to_string(), cores().to_string()]);
     let exe = std::env::current_exe().context("finding the basalt binary")?;
     let log = dir.join(format!("{name}.log"));
     let out = std::fs::OpenOptions::new()
@@ -122,7 +106,7 @@ pub async fn run(opts: Options, shutdown: impl Future<Output = ()>) -> Result<()
                      data_dir: Option<PathBuf>,
                      args: Vec<String>|
      -> Result<()> {
-        let (child, log, command) = spawn(dir, &name, args, workers(role, opts.stores))?;
+        let (child, log, command) = spawn(dir, &name, args)?;
         processes.push(Process {
             name,
             role,

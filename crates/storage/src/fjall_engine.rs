@@ -69,11 +69,7 @@ pub struct EngineConfig {
     /// outside the LSM tree (TiKV's Titan idea): compactions then move a small
     /// pointer instead of rewriting the value at every level.
     pub blob_threshold: u32,
-    /// Background flush and compaction threads (at least 1). One by
-    /// default: in fjall 3.1 a pool of two or more has its first worker hand
-    /// every compaction request back to the queue while another worker
-    /// compacts, a busy loop that took 13% of a 2-core machine's CPU in
-    /// sysbench's read-write mix on `--kv 3` (4% with one worker).
+    /// Background flush and compaction threads (at least 1).
     pub worker_threads: usize,
     /// Journal size past which fjall flushes the families holding the oldest
     /// journal back, bounding disk use and replay time (at least 64 MiB).
@@ -83,13 +79,14 @@ pub struct EngineConfig {
 impl EngineConfig {
     /// Defaults sized for a small node; see `docs/ARCHITECTURE.md`.
     pub fn new(path: impl Into<PathBuf>) -> Self {
+        let cores = std::thread::available_parallelism().map_or(1, usize::from);
         Self {
             path: path.into(),
             block_cache_bytes: 128 * MIB,
             memtable_bytes: 32 * MIB,
             table_target_bytes: 16 * MIB,
             blob_threshold: 4 * KIB,
-            worker_threads: 1,
+            worker_threads: cores.min(4),
             max_journal_bytes: 512 * MIB,
         }
     }
