@@ -69,8 +69,13 @@ pub fn lock_expired(lock: &Lock, current_ts: u64) -> bool {
 ///
 /// A key of a pessimistic transaction (`pessimistic`) was locked by the
 /// statement that wrote it, and conflicts were checked then: its pessimistic
-/// lock just becomes a `Put`/`Delete` lock. If that lock is gone, the
-/// transaction was rolled back by someone who found it expired.
+/// lock just becomes a `Put`/`Delete` lock. Pessimistic locks live in the
+/// leader's memory, so one can be gone (a new leader, a restart, or the
+/// transaction rolled back by someone who found it expired): the key is
+/// then checked as an optimistic transaction's would be, against every
+/// commit since `start_ts`, which is safe whatever the lost lock's
+/// `for_update_ts` was. A rolled-back transaction finds its rollback
+/// record on the primary and fails there.
 pub fn prewrite<S: Snapshot>(
     cmd: &mut Command<'_, S>,
     mutation: &Mutation,
@@ -86,21 +91,16 @@ pub fn prewrite<S: Snapshot>(
         }
         Some(lock) if lock.start_ts == start_ts => return Ok(()), // a retried prewrite: already done
         Some(lock) => return Err(Error::KeyIsLocked(lock_info(raw_key, &lock))),
-        None if pessimistic => {
-            return match cmd.reader().txn_record(&encoded, start_ts)? {
-                TxnRecord::Committed { .. } => Ok(()), // a prewrite retried after commit
-                _ => Err(Error::RolledBack {
-                    start_ts,
-                    key: raw_key.to_vec(),
-                }),
-            };
-        }
         None => {}
     }
     // A pessimistic transaction leaves keys only its own row locks guard
     // (non-unique index entries) unlocked: what changed before its latest
     // `for_update_ts` was seen by the statements that wrote them.
-    let conflict_after = start_ts.max(props.for_update_ts);
+    let conflict_after = if pessimistic {
+        start_ts
+    } else {
+        start_ts.max(props.for_update_ts)
+    };
     match own_record_or_conflict(cmd.reader(), &encoded, raw_key, start_ts, conflict_after)? {
         Some(WriteType::Rollback) => {
             return Err(Error::RolledBack {

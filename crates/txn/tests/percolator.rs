@@ -432,20 +432,43 @@ fn pessimistic_locks_reserve_keys_until_prewrite() {
         .unwrap();
     s.commit(&s, &[b"k".to_vec()], 15, 30).unwrap();
     assert_eq!(s.get(b"k", 31).unwrap().as_deref(), Some(&b"v2"[..]));
-    // A pessimistic key whose lock vanished (rolled back by someone) fails prewrite.
+    // A pessimistic lock that vanished (a new leader does not have the old
+    // one's in-memory locks) is checked like an optimistic write, against
+    // every commit since start_ts: none on `j`, so the prewrite goes on...
     let lost = PrewriteProps {
         primary: b"j",
         start_ts: 40,
         lock_ttl: 1000,
-        txn_size: 1,
-        for_update_ts: 41,
+        txn_size: 2,
+        for_update_ts: 45,
     };
-    s.acquire_pessimistic_lock(&s, &[b"j".to_vec()], &lost)
-        .unwrap();
-    s.pessimistic_rollback(&s, &[b"j".to_vec()], 40).unwrap();
+    let keys = [b"j".to_vec(), b"m".to_vec()];
+    s.acquire_pessimistic_lock(&s, &keys, &lost).unwrap();
+    s.pessimistic_rollback(&s, &keys, 40).unwrap();
     assert!(s.scan_locks(u64::MAX, 10).unwrap().is_empty());
+    s.prewrite(&s, &[put(b"j", b"x")], &[true], &lost, None)
+        .unwrap();
+    // ...but `m`, written by someone else after start_ts 40 (even before
+    // the lost lock's for_update_ts), is a conflict.
+    write(&s, put(b"m", b"other"), 41, 42);
     assert!(matches!(
-        s.prewrite(&s, &[put(b"j", b"x")], &[true], &lost, None),
+        s.prewrite(&s, &[put(b"m", b"x")], &[true], &lost, None),
+        Err(Error::WriteConflict { .. })
+    ));
+    // A transaction rolled back by someone who found its primary's lock
+    // expired meets the rollback record there.
+    let expired = PrewriteProps {
+        primary: b"p",
+        start_ts: 50,
+        lock_ttl: 1000,
+        txn_size: 1,
+        for_update_ts: 51,
+    };
+    s.acquire_pessimistic_lock(&s, &[b"p".to_vec()], &expired)
+        .unwrap();
+    s.check_txn_status(&s, b"p", 50, u64::MAX, true).unwrap();
+    assert!(matches!(
+        s.prewrite(&s, &[put(b"p", b"x")], &[true], &expired, None),
         Err(Error::RolledBack { .. })
     ));
 }
@@ -488,11 +511,11 @@ fn locks_outlive_reopening_the_store() {
     )
     .count();
     assert_eq!(in_engine, 1, "only the prewrite lock of b is persisted");
-    // Its transaction finds the lock gone at prewrite and is rolled back.
-    assert!(matches!(
-        s.prewrite(&s, &[put(b"d", b"4")], &[true], &pessimistic, None),
-        Err(Error::RolledBack { .. })
-    ));
+    // Its transaction finds the lock gone at prewrite; no one wrote `d`
+    // since it started, so it goes on.
+    s.prewrite(&s, &[put(b"d", b"4")], &[true], &pessimistic, None)
+        .unwrap();
+    s.batch_rollback(&s, &[b"d".to_vec()], 50).unwrap();
     s.batch_rollback(&s, &[b"b".to_vec()], 20).unwrap();
     assert_eq!(s.get(b"b", 25).unwrap(), None);
     assert!(s.scan_locks(u64::MAX, 10).unwrap().is_empty());
