@@ -6,8 +6,9 @@
 //!
 //! 1. every peer with a raft-rs `Ready` queues its new entries, hard state
 //!    and installed snapshot into one batch, which is written with one
-//!    fsync (group commit across regions); a leader's append messages go
-//!    out before the fsync, as raft allows;
+//!    fsync (group commit across regions; none when only commit indexes
+//!    moved); a leader's append messages go out before the fsync, as raft
+//!    allows;
 //! 2. messages that had to wait for the fsync go out; committed entries of
 //!    every peer are applied into a second batch, written through the
 //!    [`Apply`](crate::Apply) hook (no fsync: the log is durable, and a
@@ -619,11 +620,17 @@ impl<E: Engine, T: Transport> Store<E, T> {
             return Ok(());
         }
         let mut persist = WriteBatch::new();
+        // Only new entries, a snapshot, or a new term or vote need the
+        // fsync; a hard state that only moved its commit index may reach
+        // the disk later, as a restarted peer learns the commit again
+        // (and `set_applied` never lets it fall below what was applied).
+        let mut must_sync = false;
         let mut readies = Vec::with_capacity(ready_ids.len());
         let mut replaced = Vec::new();
         for &id in &ready_ids {
             let peer = self.peers.get_mut(&id).expect("listed above");
             let mut rd = peer.raft.ready();
+            must_sync |= rd.must_sync();
             send(&mut self.transport, peer, rd.take_messages());
             if !rd.snapshot().is_empty() {
                 let region = peer
@@ -644,7 +651,7 @@ impl<E: Engine, T: Transport> Store<E, T> {
             readies.push((id, rd));
         }
         if !persist.is_empty() {
-            persist.set_sync(self.cfg.sync_log);
+            persist.set_sync(self.cfg.sync_log && must_sync);
             self.engine.write(persist)?;
         }
         for range in &replaced {

@@ -11,9 +11,11 @@
 //! pessimistic locks, which live in the table only (TiKV's in-memory
 //! pessimistic locks). They keep other writers off a statement's keys until
 //! prewrite turns each into a real lock, so they need not survive a
-//! restart: a lost one fails its transaction at prewrite (the prewrite finds
-//! no lock and reports the transaction rolled back), never lets a conflict
-//! through. Each locking statement saves an engine write that way.
+//! restart or a new leader: prewrite checks a key whose lock is gone against
+//! every commit since the transaction started (see
+//! [`actions::prewrite`](crate::actions::prewrite)), so a lost lock never
+//! lets a conflict through. Each locking statement saves a replicated write
+//! that way.
 
 use crate::lock_table::{LockChanges, LockTable};
 use crate::reader::MvccReader;
