@@ -41,8 +41,8 @@ fi
 
 # BASALT_BIN=path uses a binary already built instead of building one.
 if [ -z "${BASALT_BIN:-}" ]; then
-  cargo build --release --locked -p basalt
-  BASALT_BIN="${CARGO_TARGET_DIR:-target}/release/basalt"
+  cargo build --profile dist --locked -p basalt
+  BASALT_BIN="${CARGO_TARGET_DIR:-target}/dist/basalt"
 fi
 work=$(mktemp -d)
 basalt_pid=""
