@@ -274,6 +274,23 @@ impl<E: Engine> KvNode<E> {
         self.off_task(move |store| command(store, &writer)).await
     }
 
+    /// Run a command that changes only the lock table (pessimistic locks
+    /// live in memory only): here if its latches are free, else off the
+    /// async workers, as a replicating command may hold them while it
+    /// waits for its log entry, and waiting here would starve the very
+    /// tasks that carry Raft's messages. `command(store, wait)` returns
+    /// `None` only without `wait`.
+    async fn lock_table_command(
+        &self,
+        command: impl Fn(&TxnStore<E>, bool) -> Option<txn::Result<()>> + Send + 'static,
+    ) -> Result<txn::Result<()>, RpcError> {
+        if let Some(done) = command(&self.store, false) {
+            return Ok(done);
+        }
+        self.off_task(move |store| command(store, true).expect("waited for the latches"))
+            .await
+    }
+
     /// Run `work` on the store off the async workers (it reads or writes
     /// much, or waits).
     async fn off_task<T: Send + 'static>(
@@ -437,31 +454,24 @@ impl<E: Engine> KvService for KvNode<E> {
         &self,
         req: PessimisticLockRequest,
     ) -> Result<PessimisticLockResponse, RpcError> {
-        let delegate = match self.check_keys(&req.context, req.keys.iter().map(Vec::as_slice)) {
-            Ok(d) => d,
-            Err(e) => refuse!(PessimisticLockResponse, e),
-        };
+        if let Err(e) = self.check_keys(&req.context, req.keys.iter().map(Vec::as_slice)) {
+            refuse!(PessimisticLockResponse, e);
+        }
         let deadline = Instant::now() + Duration::from_millis(req.wait_timeout_ms);
         let start_ts = req.start_version;
         let (keys, primary) = (Arc::new(req.keys), Arc::new(req.primary_lock));
-        // Locking writes no batch (pessimistic locks live in memory only),
-        // but it takes latches that a replicating command may hold while
-        // it waits for its log entry: off the async workers, or waiting
-        // here would starve the very tasks that carry Raft's messages.
-        let attempt = || {
-            let (keys, primary) = (keys.clone(), primary.clone());
-            let (lock_ttl, for_update_ts) = (req.lock_ttl, req.for_update_ts);
-            self.blocking(&delegate, move |store, writer| {
-                let props = PrewriteProps {
-                    primary: &primary,
-                    start_ts,
-                    lock_ttl,
-                    txn_size: keys.len() as u64,
-                    for_update_ts,
-                };
-                store.acquire_pessimistic_lock(writer, &keys, &props)
-            })
+        let (lock_ttl, for_update_ts) = (req.lock_ttl, req.for_update_ts);
+        let take = move |store: &TxnStore<E>, wait: bool| {
+            let props = PrewriteProps {
+                primary: &primary,
+                start_ts,
+                lock_ttl,
+                txn_size: keys.len() as u64,
+                for_update_ts,
+            };
+            store.acquire_pessimistic_lock(&keys, &props, wait)
         };
+        let attempt = || self.lock_table_command(take.clone());
         let mut result = attempt().await?;
         // Wait while another transaction holds a lock, as a MySQL statement
         // waits for a row lock: register, try again (a release in between
@@ -505,16 +515,14 @@ impl<E: Engine> KvService for KvNode<E> {
         &self,
         req: PessimisticRollbackRequest,
     ) -> Result<PessimisticRollbackResponse, RpcError> {
-        let delegate = match self.check_keys(&req.context, req.keys.iter().map(Vec::as_slice)) {
-            Ok(d) => d,
-            Err(e) => refuse!(PessimisticRollbackResponse, e),
-        };
+        if let Err(e) = self.check_keys(&req.context, req.keys.iter().map(Vec::as_slice)) {
+            refuse!(PessimisticRollbackResponse, e);
+        }
         let (keys, start_ts) = (Arc::new(req.keys), req.start_version);
         let locked = keys.clone();
-        // Off the async workers, for the latches (see `kv_pessimistic_lock`).
         let result = self
-            .blocking(&delegate, move |store, writer| {
-                store.pessimistic_rollback(writer, &locked, start_ts)
+            .lock_table_command(move |store, wait| {
+                store.pessimistic_rollback(&locked, start_ts, wait)
             })
             .await?;
         self.waits.wake(keys.iter().map(Vec::as_slice));

@@ -9,7 +9,7 @@
 //! so there is no store-wide lock on the write path.
 
 use std::hash::{BuildHasher, BuildHasherDefault, DefaultHasher};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Mutex, MutexGuard, TryLockError};
 
 /// A fixed table of key-hash slots.
 pub struct Latches {
@@ -35,18 +35,44 @@ impl Latches {
             & (self.slots.len() - 1)
     }
 
-    /// Block until every slot of `keys` is held.
-    pub fn acquire<'k>(&self, keys: impl IntoIterator<Item = &'k [u8]>) -> LatchGuard<'_> {
+    /// The slots of `keys`, ascending, each once.
+    fn slots<'k>(&self, keys: impl IntoIterator<Item = &'k [u8]>) -> Vec<usize> {
         let mut slots: Vec<usize> = keys.into_iter().map(|k| self.slot(k)).collect();
         slots.sort_unstable();
         slots.dedup();
-        let held = slots
+        slots
+    }
+
+    /// Block until every slot of `keys` is held.
+    pub fn acquire<'k>(&self, keys: impl IntoIterator<Item = &'k [u8]>) -> LatchGuard<'_> {
+        let held = self
+            .slots(keys)
             .into_iter()
             // A poisoned slot only means another command panicked while holding
             // it; the slot guards no data, so it is safe to go on.
             .map(|i| self.slots[i].lock().unwrap_or_else(|e| e.into_inner()))
             .collect();
         LatchGuard { _held: held }
+    }
+
+    /// Every slot of `keys` if none is held by another command, else
+    /// `None` (and none held): for callers that must not block, such as an
+    /// async worker whose tasks carry the very messages a latch holder
+    /// waits for.
+    pub fn try_acquire<'k>(
+        &self,
+        keys: impl IntoIterator<Item = &'k [u8]>,
+    ) -> Option<LatchGuard<'_>> {
+        let held = self
+            .slots(keys)
+            .into_iter()
+            .map(|i| match self.slots[i].try_lock() {
+                Ok(guard) => Some(guard),
+                Err(TryLockError::Poisoned(e)) => Some(e.into_inner()),
+                Err(TryLockError::WouldBlock) => None,
+            })
+            .collect::<Option<Vec<_>>>()?;
+        Some(LatchGuard { _held: held })
     }
 }
 
@@ -81,5 +107,22 @@ mod tests {
         for t in threads {
             t.join().unwrap();
         }
+    }
+
+    #[test]
+    fn try_acquire_takes_all_slots_or_none() {
+        let latches = Latches::new(64);
+        let b: &[u8] = b"b";
+        // A key in another slot than `b`.
+        let a = (0..)
+            .map(|i: u32| i.to_be_bytes().to_vec())
+            .find(|k| latches.slot(k) != latches.slot(b))
+            .unwrap();
+        let held = latches.acquire([b]);
+        assert!(latches.try_acquire([a.as_slice(), b]).is_none());
+        // Nothing of the failed attempt stayed held.
+        assert!(latches.try_acquire([a.as_slice()]).is_some());
+        drop(held);
+        assert!(latches.try_acquire([a.as_slice(), b]).is_some());
     }
 }

@@ -41,6 +41,18 @@ pub trait Writer {
     fn write(&self, batch: WriteBatch) -> Result<()>;
 }
 
+/// The writer of commands that change only the lock table: a batch from
+/// one would be a bug, refused rather than applied unreplicated.
+struct NoBatch;
+
+impl Writer for NoBatch {
+    fn write(&self, _batch: WriteBatch) -> Result<()> {
+        Err(Error::InvalidRequest(
+            "a lock-table-only command produced a batch".into(),
+        ))
+    }
+}
+
 impl<E: Engine> Writer for TxnStore<E> {
     fn write(&self, batch: WriteBatch) -> Result<()> {
         self.apply_batch(batch)
@@ -99,6 +111,33 @@ impl<E: Engine> TxnStore<E> {
         command: impl FnOnce(&mut Command<'_, E::Snap>) -> Result<T>,
     ) -> Result<T> {
         let _latches = self.latches.acquire(keys);
+        self.run_command(w, sync, command)
+    }
+
+    /// Run a command that changes only the lock table (pessimistic locks,
+    /// which no batch carries): with `wait`, once its latches are held;
+    /// without, only if they are free at once (`None` if not).
+    fn lock_command(
+        &self,
+        keys: &[Vec<u8>],
+        wait: bool,
+        command: impl FnOnce(&mut Command<'_, E::Snap>) -> Result<()>,
+    ) -> Option<Result<()>> {
+        let keys = keys.iter().map(Vec::as_slice);
+        let _latches = if wait {
+            self.latches.acquire(keys)
+        } else {
+            self.latches.try_acquire(keys)?
+        };
+        Some(self.run_command(&NoBatch, false, command))
+    }
+
+    fn run_command<T>(
+        &self,
+        w: &dyn Writer,
+        sync: bool,
+        command: impl FnOnce(&mut Command<'_, E::Snap>) -> Result<T>,
+    ) -> Result<T> {
         let mut cmd = Command::new(self.reader(), &self.locks);
         let out = command(&mut cmd)?;
         self.apply(w, cmd, sync)?;
@@ -343,26 +382,30 @@ impl<E: Engine> TxnStore<E> {
 
     /// Lock `keys` for a statement of pessimistic transaction
     /// `props.start_ts` at `props.for_update_ts`: all of them, or none.
+    /// With `wait`, waits for the keys' latches; without, it never blocks
+    /// (so it may run on an async worker) and returns `None`, having done
+    /// nothing, if another command holds one of them.
     pub fn acquire_pessimistic_lock(
         &self,
-        w: &dyn Writer,
         keys: &[Vec<u8>],
         props: &PrewriteProps<'_>,
-    ) -> Result<()> {
-        self.write_command(w, keys.iter().map(Vec::as_slice), false, |cmd| {
+        wait: bool,
+    ) -> Option<Result<()>> {
+        self.lock_command(keys, wait, |cmd| {
             keys.iter()
                 .try_for_each(|k| actions::acquire_pessimistic_lock(cmd, k, props))
         })
     }
 
-    /// Release pessimistic locks of transaction `start_ts` on `keys`.
+    /// Release pessimistic locks of transaction `start_ts` on `keys`;
+    /// `wait` as for [`acquire_pessimistic_lock`](Self::acquire_pessimistic_lock).
     pub fn pessimistic_rollback(
         &self,
-        w: &dyn Writer,
         keys: &[Vec<u8>],
         start_ts: u64,
-    ) -> Result<()> {
-        self.write_command(w, keys.iter().map(Vec::as_slice), false, |cmd| {
+        wait: bool,
+    ) -> Option<Result<()>> {
+        self.lock_command(keys, wait, |cmd| {
             keys.iter()
                 .try_for_each(|k| actions::pessimistic_rollback(cmd, k, start_ts))
         })

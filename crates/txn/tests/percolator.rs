@@ -406,12 +406,15 @@ fn pessimistic_locks_reserve_keys_until_prewrite() {
     // Locking at a for_update_ts below a newer commit is a conflict: the
     // statement must read again.
     assert!(matches!(
-        s.acquire_pessimistic_lock(&s, &[b"k".to_vec()], &props(18)),
+        s.acquire_pessimistic_lock(&[b"k".to_vec()], &props(18), true)
+            .unwrap(),
         Err(Error::WriteConflict { .. })
     ));
-    s.acquire_pessimistic_lock(&s, &[b"k".to_vec()], &props(25))
+    s.acquire_pessimistic_lock(&[b"k".to_vec()], &props(25), true)
+        .unwrap()
         .unwrap();
-    s.acquire_pessimistic_lock(&s, &[b"k".to_vec()], &props(25))
+    s.acquire_pessimistic_lock(&[b"k".to_vec()], &props(25), true)
+        .unwrap()
         .unwrap(); // idempotent
     // Readers do not see or wait for a pessimistic lock; other lockers do.
     assert_eq!(s.get(b"k", 30).unwrap().as_deref(), Some(&b"v1"[..]));
@@ -423,7 +426,7 @@ fn pessimistic_locks_reserve_keys_until_prewrite() {
         for_update_ts: 26,
     };
     assert!(
-        matches!(s.acquire_pessimistic_lock(&s, &[b"k".to_vec()], &other), Err(Error::KeyIsLocked(l)) if l.lock_ts == 15)
+        matches!(s.acquire_pessimistic_lock(&[b"k".to_vec()], &other, true).unwrap(), Err(Error::KeyIsLocked(l)) if l.lock_ts == 15)
     );
     // Prewrite turns the lock into a value lock without a conflict check
     // against start_ts (the commit at 20 is after start_ts 15, but before the
@@ -443,8 +446,10 @@ fn pessimistic_locks_reserve_keys_until_prewrite() {
         for_update_ts: 45,
     };
     let keys = [b"j".to_vec(), b"m".to_vec()];
-    s.acquire_pessimistic_lock(&s, &keys, &lost).unwrap();
-    s.pessimistic_rollback(&s, &keys, 40).unwrap();
+    s.acquire_pessimistic_lock(&keys, &lost, true)
+        .unwrap()
+        .unwrap();
+    s.pessimistic_rollback(&keys, 40, true).unwrap().unwrap();
     assert!(s.scan_locks(u64::MAX, 10).unwrap().is_empty());
     s.prewrite(&s, &[put(b"j", b"x")], &[true], &lost, None)
         .unwrap();
@@ -464,7 +469,8 @@ fn pessimistic_locks_reserve_keys_until_prewrite() {
         txn_size: 1,
         for_update_ts: 51,
     };
-    s.acquire_pessimistic_lock(&s, &[b"p".to_vec()], &expired)
+    s.acquire_pessimistic_lock(&[b"p".to_vec()], &expired, true)
+        .unwrap()
         .unwrap();
     s.check_txn_status(&s, b"p", 50, u64::MAX, true).unwrap();
     assert!(matches!(
@@ -487,7 +493,8 @@ fn locks_outlive_reopening_the_store() {
     s.commit(&s, &[b"c".to_vec()], 30, 31).unwrap();
     // A pessimistic lock lives in memory only and goes with the process.
     let pessimistic = props_of(b"d", 50);
-    s.acquire_pessimistic_lock(&s, &[b"d".to_vec()], &pessimistic)
+    s.acquire_pessimistic_lock(&[b"d".to_vec()], &pessimistic, true)
+        .unwrap()
         .unwrap();
     assert_eq!(s.scan_locks(u64::MAX, 10).unwrap().len(), 2);
     storage::Engine::sync(s.engine()).unwrap();
