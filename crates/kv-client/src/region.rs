@@ -61,6 +61,15 @@ impl RegionInfo {
     }
 }
 
+/// Whether `a` is a later state of the key range `b` overlaps: splits raise
+/// the epoch's version of both halves, membership changes the conf_ver of
+/// one region.
+fn newer(a: &Region, b: &Region) -> bool {
+    let (ea, eb) = (a.epoch.unwrap_or_default(), b.epoch.unwrap_or_default());
+    ea.version > eb.version
+        || (a.id == b.id && ea.version == eb.version && ea.conf_ver > eb.conf_ver)
+}
+
 /// The error a request to an unreachable store counts as: the region's
 /// leader there is unknown, so the next replica is tried.
 pub fn unreachable(region: &RegionInfo, why: String) -> RegionError {
@@ -108,19 +117,28 @@ impl RegionCache {
         info.contains_encoded(encoded).then(|| info.clone())
     }
 
-    /// Replace whatever overlaps `fresh` with it.
+    /// Replace whatever overlaps `fresh` with it, unless something cached
+    /// there is newer: PD hears of a split from the stores a moment after a
+    /// store has told this client, and its older answer must not undo that.
     fn insert(&self, fresh: Vec<RegionInfo>) {
         self.by_start.rcu(|map| {
             let mut map = BTreeMap::clone(map);
             for info in &fresh {
-                map.retain(|_, old| {
-                    let r = &info.region;
+                let r = &info.region;
+                let overlaps = |old: &RegionInfo| {
                     let before =
                         !old.region.end_key.is_empty() && old.region.end_key <= r.start_key;
                     let after = !r.end_key.is_empty() && old.region.start_key >= r.end_key;
-                    before || after
-                });
-                map.insert(info.region.start_key.clone(), info.clone());
+                    !(before || after)
+                };
+                if map
+                    .values()
+                    .any(|old| overlaps(old) && newer(&old.region, r))
+                {
+                    continue;
+                }
+                map.retain(|_, old| !overlaps(old));
+                map.insert(r.start_key.clone(), info.clone());
             }
             map
         });
@@ -389,5 +407,40 @@ mod tests {
         assert_eq!(after(&cache, not_leader(3, Some(1))).await, 2);
         // A hint naming a live store is taken.
         assert_eq!(after(&cache, not_leader(2, Some(3))).await, 3);
+    }
+
+    /// A region over `[start, end)` at split version `version`.
+    fn region(id: u64, start: &[u8], end: &[u8], version: u64) -> RegionInfo {
+        RegionInfo {
+            region: Region {
+                id,
+                start_key: start.to_vec(),
+                end_key: end.to_vec(),
+                epoch: Some(proto::kvrpc::RegionEpoch {
+                    version,
+                    conf_ver: 1,
+                }),
+                ..Default::default()
+            },
+            leader_store: 1,
+        }
+    }
+
+    /// A store's answer after a split (both halves, newer) replaces the
+    /// undivided region, and PD's older view of it, arriving later, does
+    /// not bring it back: that ping-pong stalled writers for seconds.
+    #[tokio::test]
+    async fn an_older_region_does_not_replace_newer_halves() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = cache_led_by_store_1(dir.path());
+        cache.insert(vec![region(7, b"", b"", 1)]);
+        cache.insert(vec![region(7, b"", b"m", 2), region(8, b"m", b"", 2)]);
+        cache.insert(vec![region(7, b"", b"", 1)]);
+        assert_eq!(cache.cached(b"a").unwrap().region.id, 7);
+        assert_eq!(cache.cached(b"a").unwrap().region.end_key, b"m");
+        assert_eq!(cache.cached(b"z").unwrap().region.id, 8);
+        // A later split of the right half is taken.
+        cache.insert(vec![region(8, b"m", b"t", 3), region(9, b"t", b"", 3)]);
+        assert_eq!(cache.cached(b"z").unwrap().region.id, 9);
     }
 }

@@ -75,12 +75,14 @@ pub mod route {
         }
     }
 
-    /// The client's epoch is stale; here is the region as it is now.
-    pub fn epoch_not_match(current: &Region) -> RegionError {
+    /// The client's epoch is stale; here is the region as it is now, with
+    /// its neighbours (see [`raftstore::Router::current_regions`]).
+    ///
+    pub fn epoch_not_match(router: &raftstore::Router, current: &Region) -> RegionError {
         RegionError {
             message: format!("epoch of region {} does not match", current.id),
             kind: Some(Kind::EpochNotMatch(kvrpc::EpochNotMatch {
-                current_regions: vec![current.clone()],
+                current_regions: router.current_regions(current),
             })),
         }
     }

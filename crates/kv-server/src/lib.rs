@@ -82,6 +82,10 @@ impl<E: Engine> raftstore::Apply for TxnApply<E> {
             tracing::error!("reloading locks after a snapshot: {e}");
         }
     }
+
+    fn leadership_changed(&self, range: &storage::KeyRange) {
+        self.0.forget_pessimistic_locks(range);
+    }
 }
 
 /// What the raftstore hears of a failed apply: the engine's own error, or
@@ -142,7 +146,7 @@ impl<E: Engine> KvNode<E> {
             .ok_or_else(|| route::not_found(ctx.region_id))?;
         let region = delegate.region();
         if ctx.region_epoch != region.epoch {
-            return Err(route::epoch_not_match(&region));
+            return Err(route::epoch_not_match(&self.router, &region));
         }
         if delegate.leader_term() == 0 {
             let e = raftstore::Error::NotLeader {
@@ -227,7 +231,7 @@ impl<E: Engine> KvNode<E> {
                 .ok_or_else(|| route::not_found(ctx.region_id))?;
             let region = delegate.region_guard();
             if ctx.region_epoch != region.epoch {
-                return Err(route::epoch_not_match(&region));
+                return Err(route::epoch_not_match(&self.router, &region));
             }
             keys_inside(&region, keys)?;
             delegate.lease_covers(self.router.nanos(Instant::now()))

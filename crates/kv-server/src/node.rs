@@ -340,7 +340,8 @@ fn measure<E: Engine>(engine: &E, region: &Region) -> Measure {
     }
 }
 
-/// Split `region` at the encoded `key` (new ids from PD); waits for it.
+/// Split `region` at the encoded `key` (new ids from PD); waits for it and
+/// reports both halves.
 async fn split(router: &Router, pd: &Arc<dyn PdService>, region: &Region, key: Vec<u8>) {
     let inside = key > region.start_key && (region.end_key.is_empty() || key < region.end_key);
     if !inside {
@@ -354,6 +355,7 @@ async fn split(router: &Router, pd: &Arc<dyn PdService>, region: &Region, key: V
     else {
         return;
     };
+    let halves = [region.id, ids.new_region_id];
     let (tx, rx) = tokio::sync::oneshot::channel();
     let msg = Msg::Split {
         region_id: region.id,
@@ -367,8 +369,24 @@ async fn split(router: &Router, pd: &Arc<dyn PdService>, region: &Region, key: V
             let _ = tx.send(r);
         }),
     };
-    if router.send(msg).is_ok() {
-        let _ = rx.await;
+    if router.send(msg).is_err() || !matches!(rx.await, Ok(Ok(()))) {
+        return;
+    }
+    // Tell PD at once, the shrunk half first (PD drops a report that
+    // overlaps a newer region): clients that miss a region ask PD, and
+    // until the next heartbeat it would know only the undivided region.
+    // The new half's peer here has just campaigned and leads it.
+    let statuses = peer_status(router).await;
+    for id in halves {
+        if let Some(status) = statuses.iter().find(|s| s.region.id == id).cloned() {
+            let _ = pd
+                .region_heartbeat(RegionHeartbeatRequest {
+                    region: Some(status.region),
+                    leader: Some(status.peer),
+                    ..Default::default()
+                })
+                .await;
+        }
     }
 }
 

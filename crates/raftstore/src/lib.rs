@@ -97,6 +97,10 @@ pub trait Apply: Send + Sync + 'static {
     /// Remove every key of `range` from the data families (a replicated
     /// range deletion), and whatever was derived from them.
     fn delete_range(&self, range: &KeyRange) -> storage::Result<()>;
+    /// This store's peer of the region over `range` started or stopped
+    /// leading it: whatever only a leader keeps in memory for the range
+    /// (pessimistic locks) is stale.
+    fn leadership_changed(&self, range: &KeyRange);
 }
 
 /// An [`Apply`] that only writes the engine: for stores with nothing
@@ -111,6 +115,7 @@ impl<E: storage::Engine> Apply for PlainApply<E> {
     fn delete_range(&self, range: &KeyRange) -> storage::Result<()> {
         self.0.delete_range(&storage::Cf::DATA, range)
     }
+    fn leadership_changed(&self, _range: &KeyRange) {}
 }
 
 /// Raft settings of a store.

@@ -191,7 +191,8 @@ impl<E: Engine> Peer<E> {
     }
 
     /// Publish role and lease to the delegate for lock-free readers.
-    pub fn publish(&self, nanos: impl Fn(Instant) -> u64) {
+    /// Returns whether the term it leads in changed (0: not leading).
+    pub fn publish(&self, nanos: impl Fn(Instant) -> u64) -> bool {
         let (term, lease) = if self.ready_to_lead() {
             let lease = if self.sole_voter() {
                 u64::MAX
@@ -202,13 +203,15 @@ impl<E: Engine> Peer<E> {
         } else {
             (0, 0)
         };
+        let changed = term != self.delegate.leader_term();
         self.delegate.publish(term, lease, self.raft.raft.leader_id);
+        changed
     }
 
-    /// Drop the lease at once (before a leadership transfer is started).
+    /// Forget the lease: a leadership transfer is starting, and the next
+    /// leader may serve writes before this lease would have run out.
     pub fn drop_lease(&mut self) {
         self.lease_until = None;
-        self.delegate.publish(0, 0, self.raft.raft.leader_id);
     }
 
     /// Propose `data` as a normal entry; `cb` hears when it is applied.

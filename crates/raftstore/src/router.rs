@@ -162,6 +162,27 @@ impl Router {
         self.delegates.load().values().map(|d| d.region()).collect()
     }
 
+    /// `region` and its neighbours on this store: what a client with a stale
+    /// epoch needs to route again at once. Right after a split PD has not
+    /// heard of the new half yet, so without the neighbours the client's
+    /// next look-up would find nothing, or the old undivided region.
+    pub fn current_regions(&self, region: &Region) -> Vec<Region> {
+        let next_to = |r: &Region| {
+            (!region.end_key.is_empty() && r.start_key == region.end_key)
+                || (!region.start_key.is_empty() && r.end_key == region.start_key)
+        };
+        let mut out = vec![region.clone()];
+        out.extend(
+            self.delegates
+                .load()
+                .values()
+                .map(|d| d.region())
+                .filter(|r| next_to(r))
+                .map(|r| Region::clone(&r)),
+        );
+        out
+    }
+
     /// Nanoseconds from the store's clock base to `now`: the unit of leases.
     pub fn nanos(&self, now: Instant) -> u64 {
         now.saturating_duration_since(self.base).as_nanos() as u64

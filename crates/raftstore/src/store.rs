@@ -174,11 +174,21 @@ pub struct Store<E: Engine, T: Transport> {
     /// Regions whose peer here was removed, with the epoch of removal: a
     /// late message from before must not bring the peer back.
     tombstones: HashMap<u64, RegionEpoch>,
+    /// Vote requests for a split's new region that arrived before this
+    /// store applied the split (the leader applies it first, and its half
+    /// of the new region campaigns at once). Handed to the new peer when the
+    /// split creates it, so the region elects its leader now rather than
+    /// an election timeout (2-4 s) later.
+    early_votes: HashMap<u64, RaftMessage>,
     rx: Receiver<Msg>,
     router: Router,
     next_read_id: u64,
     logger: slog::Logger,
 }
+
+/// Most early votes kept (see `Store::early_votes`): they are only useful
+/// for a moment, and a store should not hoard them without bound.
+const MAX_EARLY_VOTES: usize = 1024;
 
 /// Whether `[a_start, a_end)` and `[b_start, b_end)` share a key (empty
 /// end: unbounded).
@@ -256,6 +266,7 @@ impl<E: Engine, T: Transport> Store<E, T> {
             apply,
             peers: HashMap::new(),
             tombstones: HashMap::new(),
+            early_votes: HashMap::new(),
             rx,
             router: router.clone(),
             next_read_id: 0,
@@ -294,7 +305,7 @@ impl<E: Engine, T: Transport> Store<E, T> {
     fn insert_peer(&mut self, peer: Peer<E>) {
         let id = peer.region().id;
         self.router.insert_delegate(id, peer.delegate().clone());
-        peer.publish(|t| self.router.nanos(t));
+        publish(&*self.apply, &self.router, &peer);
         self.peers.insert(id, peer);
     }
 
@@ -351,7 +362,9 @@ impl<E: Engine, T: Transport> Store<E, T> {
                 };
                 let current = peer.region().epoch.unwrap_or_default();
                 if epoch.version != current.version {
-                    cb(Err(Error::EpochNotMatch(vec![peer.region().clone()])));
+                    cb(Err(Error::EpochNotMatch(
+                        self.router.current_regions(peer.region()),
+                    )));
                     return false;
                 }
                 let data = RaftCmd {
@@ -372,7 +385,9 @@ impl<E: Engine, T: Transport> Store<E, T> {
                     return false;
                 };
                 if Some(&epoch) != peer.region().epoch.as_ref() {
-                    cb(Err(Error::EpochNotMatch(vec![peer.region().clone()])));
+                    cb(Err(Error::EpochNotMatch(
+                        self.router.current_regions(peer.region()),
+                    )));
                     return false;
                 }
                 peer.read(now, cb);
@@ -460,8 +475,10 @@ impl<E: Engine, T: Transport> Store<E, T> {
                         .get(to)
                         .is_some_and(|pr| pr.recent_active && pr.matched == last);
                     if ready {
+                        // Stop serving before the target hears of it.
                         peer.drop_lease();
                         peer.raft.transfer_leader(to);
+                        publish(&*self.apply, &self.router, peer);
                     }
                 }
             }
@@ -527,6 +544,16 @@ impl<E: Engine, T: Transport> Store<E, T> {
             return;
         };
         if !self.peers.contains_key(&m.region_id) && !self.maybe_create(&m, &raft_msg) {
+            let vote = matches!(
+                raft_msg.get_msg_type(),
+                MessageType::MsgRequestVote | MessageType::MsgRequestPreVote
+            );
+            if vote && self.overlaps_a_peer(&m) {
+                if self.early_votes.len() >= MAX_EARLY_VOTES {
+                    self.early_votes.clear();
+                }
+                self.early_votes.insert(m.region_id, m);
+            }
             return;
         }
         let peer = self
@@ -576,12 +603,7 @@ impl<E: Engine, T: Transport> Store<E, T> {
         {
             return false;
         }
-        let overlapping = self.peers.values().any(|p| {
-            let r = p.region();
-            p.raft.store().is_initialized()
-                && overlaps(&r.start_key, &r.end_key, &m.start_key, &m.end_key)
-        });
-        if overlapping {
+        if self.overlaps_a_peer(m) {
             return false;
         }
         let Some(meta) = m.to_peer else {
@@ -597,6 +619,16 @@ impl<E: Engine, T: Transport> Store<E, T> {
         }
     }
 
+    /// Whether the message's region overlaps one this store holds: the
+    /// parent of a split not yet applied here, or a region since moved on.
+    fn overlaps_a_peer(&self, m: &RaftMessage) -> bool {
+        self.peers.values().any(|p| {
+            let r = p.region();
+            p.raft.store().is_initialized()
+                && overlaps(&r.start_key, &r.end_key, &m.start_key, &m.end_key)
+        })
+    }
+
     /// Tick every peer: elections, heartbeats, lease renewal, read timeouts.
     pub fn tick(&mut self, now: Instant) {
         let read_timeout = self.cfg.tick_interval * self.cfg.election_ticks as u32 * 2;
@@ -604,7 +636,7 @@ impl<E: Engine, T: Transport> Store<E, T> {
             peer.raft.tick();
             peer.expire_waiting(now, read_timeout);
             peer.start_read_round(&self.cfg, now, &mut self.next_read_id);
-            peer.publish(|t| self.router.nanos(t));
+            publish(&*self.apply, &self.router, peer);
         }
     }
 
@@ -695,7 +727,7 @@ impl<E: Engine, T: Transport> Store<E, T> {
             peer.finish_reads();
             peer.expire_waiting(now, Duration::MAX);
             peer.start_read_round(&self.cfg, now, &mut self.next_read_id);
-            peer.publish(|t| self.router.nanos(t));
+            publish(&*self.apply, &self.router, peer);
             let raft = &peer.raft;
             let keep = raft
                 .raft
@@ -791,7 +823,7 @@ impl<E: Engine, T: Transport> Store<E, T> {
         }
         // A write checked against an older key range may now fall outside.
         if asked.version != epoch.version {
-            return Err(Error::EpochNotMatch(vec![region]));
+            return Err(Error::EpochNotMatch(self.router.current_regions(&region)));
         }
         if let Some(range) = cmd.delete_range {
             return self.exec_delete_range(&region, range, batch);
@@ -893,7 +925,11 @@ impl<E: Engine, T: Transport> Store<E, T> {
         if campaign {
             let _ = peer.raft.campaign();
         }
+        let id = peer.region().id;
         self.insert_peer(peer);
+        if let Some(vote) = self.early_votes.remove(&id) {
+            self.on_raft_message(vote);
+        }
         Ok(())
     }
 
@@ -969,6 +1005,16 @@ fn exec_conf_change<E: Engine>(
         effects.push(Effect::Destroy(region.id));
     }
     Ok(())
+}
+
+/// Publish a peer's role to its delegate. When the term it leads in
+/// changes, the pessimistic locks in its range belonged to a leadership
+/// that is over (they live in the leader's memory only): see
+/// [`Apply::leadership_changed`].
+fn publish<E: Engine>(apply: &dyn Apply, router: &Router, peer: &Peer<E>) {
+    if peer.publish(|t| router.nanos(t)) {
+        apply.leadership_changed(&region_range(peer.region()));
+    }
 }
 
 /// Send a peer's raft-rs messages to the stores of their targets.

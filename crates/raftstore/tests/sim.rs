@@ -78,6 +78,7 @@ impl Apply for Recorder {
         self.range_replaced(range);
         Ok(())
     }
+    fn leadership_changed(&self, _range: &KeyRange) {}
 }
 
 struct Node {

@@ -135,6 +135,17 @@ impl LockTable {
         }
     }
 
+    /// Remove the pessimistic locks in the encoded `range` (see
+    /// `TxnStore::forget_pessimistic_locks`). A lock that a prewrite turns
+    /// into a `Put` meanwhile is a new entry and stays.
+    pub fn forget_pessimistic(&self, range: &KeyRange) {
+        for entry in self.entries(range) {
+            if matches!(entry.value().lock_type, LockType::Pessimistic) {
+                entry.remove();
+            }
+        }
+    }
+
     /// Run `delete`, a delete-range of the `lock` family over the encoded
     /// `range`, then forget the locks the range held before it (a lock
     /// written since, by a transaction that started later, stays).

@@ -194,6 +194,17 @@ impl<E: Engine> TxnStore<E> {
         Ok(())
     }
 
+    /// Forget the pessimistic locks in the encoded `range`: this store
+    /// started or stopped leading the region there, and such locks live
+    /// only in the memory of the leader that took them. Left behind, a
+    /// former leader's would make writers wait out their TTL once it led
+    /// again, although their transactions had long finished elsewhere.
+    /// Their owners lose nothing: prewrite checks a key whose lock is gone
+    /// against every commit since the transaction started.
+    pub fn forget_pessimistic_locks(&self, range: &KeyRange) {
+        self.locks.forget_pessimistic(range);
+    }
+
     /// Note a read at `ts` before it looks at locks (see
     /// [`prewrite`](Self::prewrite)). A store that becomes a region's
     /// leader also notes a fresh timestamp: every read its predecessor
