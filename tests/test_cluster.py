@@ -492,6 +492,74 @@ def test_a_pessimistic_transaction_survives_a_leader_transfer(cluster):
     assert cur.fetchone()[0] == 10
 
 
+def row_key(table_id: int, handle: int) -> bytes:
+    """A row's key: t{table}_r{handle}, integers big-endian with the sign
+    bit flipped (as `codec::table::encode_row_key`)."""
+    flip = lambda n: (n ^ (1 << 63)).to_bytes(8, "big")
+    return b"t" + flip(table_id) + b"_r" + flip(handle)
+
+
+def test_a_deadlock_across_stores_is_refused(cluster):
+    # Two transactions each lock a row the other then asks for, and the two
+    # rows are led by different stores: neither store sees the cycle alone.
+    # PD's wait-for graph does, and one of them fails with 1213 at once
+    # instead of both waiting until a lock's TTL (20 s) runs out.
+    cur = cluster.connect().cursor()
+    cur.execute("CREATE DATABASE dl")
+    cur.execute("CREATE TABLE dl.t (id INT PRIMARY KEY, v INT NOT NULL)")
+    cur.execute("INSERT INTO dl.t VALUES (1, 0), (2, 0)")
+    cur.execute("SELECT tidb_table_id FROM information_schema.tables "
+                "WHERE table_schema = 'dl' AND table_name = 't'")
+    [(table_id,)] = cur.fetchall()
+    first, second = (row_key(table_id, h).hex() for h in (1, 2))
+    settle(cluster)
+    region_of = lambda key: cluster.ctl("region", "key", key)[0]
+    cluster.ctl("region", "split", str(region_of(second)["id"]), second)
+    deadline = time.time() + 30
+    while region_of(first)["id"] == region_of(second)["id"]:
+        assert time.time() < deadline, "the split did not happen"
+        time.sleep(0.5)
+    settle(cluster)
+    if region_of(first)["leader_store_id"] == region_of(second)["leader_store_id"]:
+        move_leader(cluster, region_of(second)["id"])
+    assert region_of(first)["leader_store_id"] != region_of(second)["leader_store_id"]
+
+    a, b = cluster.connect().cursor(), cluster.connect().cursor()
+    a.execute("BEGIN")
+    a.execute("UPDATE dl.t SET v = v + 1 WHERE id = 1")
+    b.execute("BEGIN")
+    b.execute("UPDATE dl.t SET v = v + 10 WHERE id = 2")
+    outcome: dict[str, object] = {}
+
+    def a_wants_row_2():
+        try:
+            a.execute("UPDATE dl.t SET v = v + 1 WHERE id = 2")
+            a.execute("COMMIT")
+            outcome["a"] = "committed"
+        except Exception as e:
+            outcome["a"] = e
+
+    waiting = threading.Thread(target=a_wants_row_2)
+    started = time.time()
+    waiting.start()
+    time.sleep(1)
+    try:
+        b.execute("UPDATE dl.t SET v = v + 10 WHERE id = 1")
+        b.execute("COMMIT")
+        outcome["b"] = "committed"
+    except Exception as e:
+        outcome["b"] = e
+    waiting.join(timeout=60)
+    took = time.time() - started
+    print(f"deadlock across stores settled in {took:.1f} s: {outcome}")
+    victims = [e for e in outcome.values() if e != "committed"]
+    assert len(victims) == 1 and victims[0].args[0] == 1213, outcome
+    assert took < 10, f"settled after {took:.1f} s: {outcome}"
+    cur.execute("SELECT v FROM dl.t ORDER BY id")
+    rows = [v for (v,) in cur.fetchall()]
+    assert rows in ([1, 1], [10, 10]), rows
+
+
 def test_timestamps_stay_monotonic_across_a_pd_restart(cluster):
     common = load(cluster)
     ledger = Ledger(cluster)

@@ -16,7 +16,7 @@ pub mod node;
 use async_trait::async_trait;
 use convert::{Outcome, key_error, route};
 use proto::kvrpc::*;
-use proto::pdrpc::TsoRequest;
+use proto::pdrpc::{TsoRequest, WaitForRequest};
 use proto::{KvService, PdService, RpcError};
 use raftstore::router::ReadCheck;
 use raftstore::{Msg, ReadDelegate, Router};
@@ -24,6 +24,10 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 use storage::{Engine, WriteBatch};
 use txn::{Mutation, PrewriteProps, TxnStatus, TxnStore, Writer};
+
+/// How much longer than its wait PD keeps a lock wait that its store never
+/// ended (the store died, or the call ending it failed).
+const WAIT_MARGIN: Duration = Duration::from_secs(1);
 
 /// The KV service of one store.
 pub struct KvNode<E: Engine> {
@@ -267,6 +271,31 @@ impl<E: Engine> KvNode<E> {
         Ok(())
     }
 
+    /// Tell PD that transaction `waiter` waits for `holder`, for at most
+    /// `wait`; `false` if that closes a cycle (a deadlock, maybe across
+    /// stores). With PD out of reach the wait goes on undetected, bounded
+    /// by the statement's lock wait timeout.
+    async fn begin_wait(&self, waiter: u64, holder: u64, wait: Duration) -> bool {
+        let req = WaitForRequest {
+            waiter,
+            holder,
+            ttl_ms: (wait + WAIT_MARGIN).as_millis() as u64,
+        };
+        !matches!(self.pd.wait_for(req).await, Ok(r) if r.deadlock)
+    }
+
+    /// Tell PD the wait [`begin_wait`](Self::begin_wait) recorded is over:
+    /// left standing, it could make a later wait the other way look like
+    /// a deadlock.
+    async fn end_wait(&self, waiter: u64) {
+        let req = WaitForRequest {
+            waiter,
+            holder: 0,
+            ttl_ms: 0,
+        };
+        let _ = self.pd.wait_for(req).await;
+    }
+
     /// Run a write command off the async workers: it waits for its latches
     /// and for its batch to be replicated and applied.
     async fn blocking<T: Send + 'static>(
@@ -492,7 +521,7 @@ impl<E: Engine> KvService for KvNode<E> {
             if !matches!(&result, Err(txn::Error::KeyIsLocked(l)) if l.lock_ts == holder) {
                 continue;
             }
-            if !self.waits.begin_wait(start_ts, holder) {
+            if !self.begin_wait(start_ts, holder, deadline - now).await {
                 let deadlock = KeyError {
                     kind: Some(key_error::Kind::Deadlock(Deadlock {
                         lock_ts: holder,
@@ -505,7 +534,7 @@ impl<E: Engine> KvService for KvNode<E> {
                 });
             }
             let _ = tokio::time::timeout(deadline - now, woken).await;
-            self.waits.end_wait(start_ts);
+            self.end_wait(start_ts).await;
             result = attempt().await?;
         }
         let (_, error, region_error) = split(result)?;

@@ -7,10 +7,8 @@
 //! command that removes locks wakes the waiters of its keys; when nobody
 //! waits, that costs one atomic load.
 //!
-//! Each waiting transaction waits for exactly one holder, so the wait-for
-//! graph is a map `waiter → holder`; a wait that would close a cycle is a
-//! deadlock, refused at once (MySQL's error 1213) instead of waiting out the
-//! timeout.
+//! Deadlocks are PD's to see (`pd::deadlock`): the waits that close a cycle
+//! may sit on different stores.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -22,7 +20,6 @@ use tokio::sync::Notify;
 pub struct LockWaits {
     waiting: AtomicUsize,
     by_key: Mutex<HashMap<Vec<u8>, Arc<Notify>>>,
-    waits_for: Mutex<HashMap<u64, u64>>,
 }
 
 /// A waiter's registration on a key; unregisters when dropped.
@@ -67,32 +64,6 @@ impl LockWaits {
             map.values().for_each(|n| n.notify_waiters());
         }
     }
-
-    /// Record that transaction `waiter` waits for `holder`, unless that
-    /// closes a cycle (a deadlock): then nothing is recorded.
-    pub fn begin_wait(&self, waiter: u64, holder: u64) -> bool {
-        let mut graph = self.waits_for.lock().unwrap_or_else(|e| e.into_inner());
-        let mut at = holder;
-        for _ in 0..=graph.len() {
-            if at == waiter {
-                return false;
-            }
-            match graph.get(&at) {
-                Some(&next) => at = next,
-                None => break,
-            }
-        }
-        graph.insert(waiter, holder);
-        true
-    }
-
-    /// Transaction `waiter` no longer waits.
-    pub fn end_wait(&self, waiter: u64) {
-        self.waits_for
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .remove(&waiter);
-    }
 }
 
 impl Waiter<'_> {
@@ -113,24 +84,5 @@ impl Drop for Waiter<'_> {
         }
         drop(map);
         self.waits.waiting.fetch_sub(1, Ordering::SeqCst);
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn cycles_are_refused() {
-        let waits = LockWaits::default();
-        assert!(waits.begin_wait(1, 2));
-        assert!(waits.begin_wait(2, 3));
-        assert!(!waits.begin_wait(3, 1), "3 → 1 → 2 → 3 is a cycle");
-        assert!(waits.begin_wait(4, 1));
-        waits.end_wait(2);
-        assert!(
-            waits.begin_wait(3, 1),
-            "the cycle is gone once 2 stops waiting"
-        );
     }
 }

@@ -5,9 +5,11 @@
 //! - [`region`]: every region with its leader, from the leaders' heartbeats;
 //! - [`schedule`]: the operators handed back in heartbeat responses (keep
 //!   the replica count, replace replicas of dead stores, spread leaders);
+//! - [`deadlock`]: the cluster's wait-for graph of lock waiters;
 //! - [`meta`]: PD's own persisted state, so it survives a restart.
 
 pub mod cluster;
+pub mod deadlock;
 pub mod meta;
 pub mod region;
 pub mod schedule;
@@ -70,6 +72,8 @@ pub struct Pd<E: Engine> {
     regions: RegionMap,
     scheduler: Scheduler,
     bootstrap: Mutex<()>,
+    /// Touched only by lock waits, never by a request that does not wait.
+    waits: Mutex<deadlock::WaitForGraph>,
 }
 
 fn internal(e: Error) -> RpcError {
@@ -101,6 +105,7 @@ impl<E: Engine> Pd<E> {
             regions,
             scheduler: Scheduler::default(),
             bootstrap: Mutex::new(()),
+            waits: Mutex::default(),
         })
     }
 
@@ -293,6 +298,22 @@ impl<E: Engine> PdService for Pd<E> {
         Ok(AskSplitResponse {
             new_region_id: first,
             new_peer_ids: (1..=u64::from(n)).map(|i| first + i).collect(),
+        })
+    }
+
+    async fn wait_for(
+        &self,
+        req: WaitForRequest,
+    ) -> std::result::Result<WaitForResponse, RpcError> {
+        let mut waits = self.waits.lock().unwrap_or_else(|e| e.into_inner());
+        if req.holder == 0 {
+            waits.end_wait(req.waiter);
+            return Ok(WaitForResponse { deadlock: false });
+        }
+        let ttl = Duration::from_millis(req.ttl_ms);
+        let recorded = waits.begin_wait(req.waiter, req.holder, ttl, std::time::Instant::now());
+        Ok(WaitForResponse {
+            deadlock: !recorded,
         })
     }
 

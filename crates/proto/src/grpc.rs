@@ -307,6 +307,7 @@ grpc_service! {
         region_heartbeat / RegionHeartbeat(RegionHeartbeatRequest) -> RegionHeartbeatResponse;
         ask_split / AskSplit(AskSplitRequest) -> AskSplitResponse;
         add_operator / AddOperator(AddOperatorRequest) -> AddOperatorResponse;
+        wait_for / WaitFor(WaitForRequest) -> WaitForResponse;
     }
 }
 

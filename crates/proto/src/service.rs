@@ -119,6 +119,8 @@ pub trait PdService: Send + Sync + 'static {
     async fn ask_split(&self, req: AskSplitRequest) -> Result<AskSplitResponse, RpcError>;
     /// Queue an operator for a region by hand.
     async fn add_operator(&self, req: AddOperatorRequest) -> Result<AddOperatorResponse, RpcError>;
+    /// A lock waiter starts or stops waiting; refused if that is a deadlock.
+    async fn wait_for(&self, req: WaitForRequest) -> Result<WaitForResponse, RpcError>;
 }
 
 /// Where a store's Raft messages from other stores arrive.

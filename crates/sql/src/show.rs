@@ -525,8 +525,10 @@ pub fn events_rows() -> Output {
     )
 }
 
-/// INFORMATION_SCHEMA.TABLES columns (MySQL 8's, in its order).
-const INFORMATION_SCHEMA_TABLES: [&str; 21] = [
+/// INFORMATION_SCHEMA.TABLES columns (MySQL 8's, in its order), then
+/// TiDB's TIDB_TABLE_ID: the id in the table's row and index keys, which
+/// finds its regions (`basalt ctl region key`).
+const INFORMATION_SCHEMA_TABLES: [&str; 22] = [
     "TABLE_CATALOG",
     "TABLE_SCHEMA",
     "TABLE_NAME",
@@ -548,6 +550,7 @@ const INFORMATION_SCHEMA_TABLES: [&str; 21] = [
     "CHECKSUM",
     "CREATE_OPTIONS",
     "TABLE_COMMENT",
+    "TIDB_TABLE_ID",
 ];
 
 /// INFORMATION_SCHEMA.COLUMNS columns (MySQL 8's, in its order).
@@ -751,6 +754,7 @@ fn information_schema_table(schema: &InfoSchema, name: &str) -> Result<ast::Quer
                 .map(|(db, t)| {
                     let mut row = vec![text("def"), text(db), text(&t.name), text("BASE TABLE")];
                     row.extend(table_status(t).into_iter().skip(1));
+                    row.push(Datum::I64(t.id));
                     row
                 })
                 .collect(),
