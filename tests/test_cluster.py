@@ -531,24 +531,20 @@ def test_a_deadlock_across_stores_is_refused(cluster):
     b.execute("UPDATE dl.t SET v = v + 10 WHERE id = 2")
     outcome: dict[str, object] = {}
 
-    def a_wants_row_2():
+    def finish(name, cur, add, row):
+        """Ask for the other transaction's row, then commit."""
         try:
-            a.execute("UPDATE dl.t SET v = v + 1 WHERE id = 2")
-            a.execute("COMMIT")
-            outcome["a"] = "committed"
+            cur.execute(f"UPDATE dl.t SET v = v + {add} WHERE id = {row}")
+            cur.execute("COMMIT")
+            outcome[name] = "committed"
         except Exception as e:
-            outcome["a"] = e
+            outcome[name] = e
 
-    waiting = threading.Thread(target=a_wants_row_2)
+    waiting = threading.Thread(target=finish, args=("a", a, 1, 2))
     started = time.time()
     waiting.start()
     time.sleep(1)
-    try:
-        b.execute("UPDATE dl.t SET v = v + 10 WHERE id = 1")
-        b.execute("COMMIT")
-        outcome["b"] = "committed"
-    except Exception as e:
-        outcome["b"] = e
+    finish("b", b, 10, 1)
     waiting.join(timeout=60)
     took = time.time() - started
     print(f"deadlock across stores settled in {took:.1f} s: {outcome}")
