@@ -87,7 +87,7 @@ impl<E: Engine> raftstore::Apply for TxnApply<E> {
         }
     }
 
-    fn leadership_changed(&self, range: &storage::KeyRange) {
+    fn leadership_lost(&self, range: &storage::KeyRange) {
         self.0.forget_pessimistic_locks(range);
     }
 }

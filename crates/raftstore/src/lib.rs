@@ -97,10 +97,11 @@ pub trait Apply: Send + Sync + 'static {
     /// Remove every key of `range` from the data families (a replicated
     /// range deletion), and whatever was derived from them.
     fn delete_range(&self, range: &KeyRange) -> storage::Result<()>;
-    /// This store's peer of the region over `range` started or stopped
-    /// leading it: whatever only a leader keeps in memory for the range
-    /// (pessimistic locks) is stale.
-    fn leadership_changed(&self, range: &KeyRange);
+    /// This store's peer of the region over `range` stopped leading it:
+    /// whatever only a leader keeps in memory for the range (pessimistic
+    /// locks) is stale. (A split's new region, led by the same store,
+    /// keeps its parent's: they are still its leader's.)
+    fn leadership_lost(&self, range: &KeyRange);
 }
 
 /// An [`Apply`] that only writes the engine: for stores with nothing
@@ -115,7 +116,7 @@ impl<E: storage::Engine> Apply for PlainApply<E> {
     fn delete_range(&self, range: &KeyRange) -> storage::Result<()> {
         self.0.delete_range(&storage::Cf::DATA, range)
     }
-    fn leadership_changed(&self, _range: &KeyRange) {}
+    fn leadership_lost(&self, _range: &KeyRange) {}
 }
 
 /// Raft settings of a store.

@@ -191,7 +191,7 @@ impl<E: Engine> Peer<E> {
     }
 
     /// Publish role and lease to the delegate for lock-free readers.
-    /// Returns whether the term it leads in changed (0: not leading).
+    /// Returns whether the peer just stopped leading.
     pub fn publish(&self, nanos: impl Fn(Instant) -> u64) -> bool {
         let (term, lease) = if self.ready_to_lead() {
             let lease = if self.sole_voter() {
@@ -203,9 +203,9 @@ impl<E: Engine> Peer<E> {
         } else {
             (0, 0)
         };
-        let changed = term != self.delegate.leader_term();
+        let stopped = term == 0 && self.delegate.leader_term() != 0;
         self.delegate.publish(term, lease, self.raft.raft.leader_id);
-        changed
+        stopped
     }
 
     /// Forget the lease: a leadership transfer is starting, and the next

@@ -1007,13 +1007,12 @@ fn exec_conf_change<E: Engine>(
     Ok(())
 }
 
-/// Publish a peer's role to its delegate. When the term it leads in
-/// changes, the pessimistic locks in its range belonged to a leadership
-/// that is over (they live in the leader's memory only): see
-/// [`Apply::leadership_changed`].
+/// Publish a peer's role to its delegate. When it stops leading, the
+/// pessimistic locks in its range belong to a leadership that is over
+/// (they live in the leader's memory only): see [`Apply::leadership_lost`].
 fn publish<E: Engine>(apply: &dyn Apply, router: &Router, peer: &Peer<E>) {
     if peer.publish(|t| router.nanos(t)) {
-        apply.leadership_changed(&region_range(peer.region()));
+        apply.leadership_lost(&region_range(peer.region()));
     }
 }
 

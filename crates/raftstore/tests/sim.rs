@@ -78,7 +78,7 @@ impl Apply for Recorder {
         self.range_replaced(range);
         Ok(())
     }
-    fn leadership_changed(&self, _range: &KeyRange) {}
+    fn leadership_lost(&self, _range: &KeyRange) {}
 }
 
 struct Node {

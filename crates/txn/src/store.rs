@@ -195,7 +195,7 @@ impl<E: Engine> TxnStore<E> {
     }
 
     /// Forget the pessimistic locks in the encoded `range`: this store
-    /// started or stopped leading the region there, and such locks live
+    /// stopped leading the region there, and such locks live
     /// only in the memory of the leader that took them. Left behind, a
     /// former leader's would make writers wait out their TTL once it led
     /// again, although their transactions had long finished elsewhere.
