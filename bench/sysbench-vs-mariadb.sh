@@ -24,10 +24,11 @@ TIME=${TIME:-30}
 SETTLE=${SETTLE:-30}
 WORKLOADS=${WORKLOADS:-"oltp_point_select oltp_read_only oltp_read_write"}
 # Stores of the Basalt side: 0 is the single-process playground; N runs
-# `playground --kv N` (every region replicated to min(N, 3) stores), with
-# regions split at REGION_SPLIT_SIZE so that the tables spread over them.
+# `playground --kv N` (every region replicated to min(N, 3) stores). Each
+# table gets regions of its own, which PD spreads over the stores; set
+# REGION_SPLIT_SIZE (e.g. 16MiB) to cut them smaller than the default 96MiB.
 KV=${KV:-0}
-REGION_SPLIT_SIZE=${REGION_SPLIT_SIZE:-16MiB}
+REGION_SPLIT_SIZE=${REGION_SPLIT_SIZE:-96MiB}
 MARIADB_PORT=${MARIADB_PORT:-13306}
 BASALT_PORT=${BASALT_PORT:-14000}
 export MARIADB_PORT

@@ -116,6 +116,16 @@ pub fn encode_table_prefix(buf: &mut Vec<u8>, table: i64) {
     encode_i64(buf, table);
 }
 
+/// The table whose key range holds the raw `key` (`None` for meta keys):
+/// where one table's keys end and the next one's begin, a store splits
+/// the region, so that no region holds two tables (TiDB's `split-table`).
+pub fn table_of(key: &[u8]) -> Option<i64> {
+    match key.split_first() {
+        Some((&TABLE_PREFIX, rest)) => decode_i64(rest).ok().map(|(table, _)| table),
+        _ => None,
+    }
+}
+
 /// Append `t{table}_r{handle}`.
 pub fn encode_row_key(buf: &mut Vec<u8>, table: i64, handle: i64) {
     buf.reserve(19);
@@ -278,6 +288,18 @@ fn decode_table_part<'a>(key: &'a [u8], sep: &[u8]) -> Result<(i64, &'a [u8])> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_key_knows_its_table() {
+        let mut row = Vec::new();
+        encode_row_key(&mut row, 7, 1);
+        let mut prefix = Vec::new();
+        encode_table_prefix(&mut prefix, -3);
+        assert_eq!(table_of(&row), Some(7));
+        assert_eq!(table_of(&prefix), Some(-3));
+        assert_eq!(table_of(&Key::Meta { key: b"x".to_vec(), field: None }.encode()), None);
+        assert_eq!(table_of(b"t\x80"), None);
+    }
 
     #[test]
     fn layout_matches_the_design() {

@@ -307,11 +307,18 @@ pub async fn peer_status(router: &Router) -> Vec<PeerStatus> {
     }
 }
 
-/// Keys and bytes of a region's newest versions, and its middle key.
+/// Keys and bytes of a region's newest versions, its middle key, and where
+/// its second table begins.
 struct Measure {
     keys: u64,
     bytes: u64,
     middle: Option<Vec<u8>>,
+    /// The encoded prefix of the first table whose keys follow another
+    /// table's (or the meta keys) in the region: a split there gives each
+    /// table regions of its own, as TiDB's `split-table` does, so that a
+    /// transaction over one table commits in one region (one phase) and
+    /// PD can move a table's load apart from the others'.
+    table_split: Option<Vec<u8>>,
 }
 
 /// Measure a region from the `latest` family (one entry per key).
@@ -319,9 +326,11 @@ fn measure<E: Engine>(engine: &E, region: &Region) -> Measure {
     let range = raftstore::peer_storage::region_range(region);
     let snap = engine.snapshot();
     let (mut keys, mut bytes) = (0u64, 0u64);
+    let mut tables = TableBoundary::default();
     for (k, v) in snap.scan(Cf::Latest, &range, false).flatten() {
         keys += 1;
         bytes += (k.len() + v.len()) as u64;
+        tables.next(&k);
     }
     let half = bytes / 2;
     let mut seen = 0u64;
@@ -337,6 +346,44 @@ fn measure<E: Engine>(engine: &E, region: &Region) -> Measure {
         keys,
         bytes,
         middle,
+        table_split: tables.found,
+    }
+}
+
+/// Finds, over encoded keys in order, the first key of a table that
+/// follows keys outside it.
+#[derive(Default)]
+struct TableBoundary {
+    /// The first ten encoded bytes of the last key decoded (they hold the
+    /// nine raw bytes `t{table}`), and its table.
+    last: Option<([u8; 10], Option<i64>)>,
+    found: Option<Vec<u8>>,
+}
+
+impl TableBoundary {
+    fn next(&mut self, encoded: &[u8]) {
+        if self.found.is_some() {
+            return;
+        }
+        let mut head = [0u8; 10];
+        let n = encoded.len().min(10);
+        head[..n].copy_from_slice(&encoded[..n]);
+        // Keys of one table share their head: decode only when it changes.
+        if self.last.is_some_and(|(last, _)| last == head) {
+            return;
+        }
+        let table = codec::mvcc::decode_key(encoded)
+            .ok()
+            .and_then(|raw| codec::table::table_of(&raw));
+        if let Some((_, before)) = self.last
+            && let Some(table) = table
+            && before != Some(table)
+        {
+            let mut prefix = Vec::with_capacity(9);
+            codec::table::encode_table_prefix(&mut prefix, table);
+            self.found = Some(codec::mvcc::encode_key(&prefix));
+        }
+        self.last = Some((head, table));
     }
 }
 
@@ -480,9 +527,9 @@ async fn heartbeat_loop<E: Engine>(
                 let e = engine.clone();
                 if let Ok(m) = tokio::task::spawn_blocking(move || measure(&e, &region)).await {
                     measured.insert(status.region.id, (m.bytes, m.keys, status.written));
-                    if (m.bytes > cfg.region_split_size || m.keys > cfg.region_split_keys)
-                        && let Some(key) = m.middle
-                    {
+                    let too_big = m.bytes > cfg.region_split_size || m.keys > cfg.region_split_keys;
+                    let at = m.table_split.or(m.middle.filter(|_| too_big));
+                    if let Some(key) = at {
                         split(&router, &pd, &status.region, key).await;
                         continue;
                     }
@@ -503,5 +550,48 @@ async fn heartbeat_loop<E: Engine>(
                 follow(&router, &pd, middle, status, resp).await;
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use codec::table::{Key, encode_index_key, encode_row_key, encode_table_prefix};
+
+    fn boundary(raw_keys: &[Vec<u8>]) -> Option<Vec<u8>> {
+        let mut tables = TableBoundary::default();
+        for raw in raw_keys {
+            tables.next(&codec::mvcc::encode_key(raw));
+        }
+        tables.found
+    }
+
+    fn row(table: i64, handle: i64) -> Vec<u8> {
+        let mut k = Vec::new();
+        encode_row_key(&mut k, table, handle);
+        k
+    }
+
+    fn table_start(table: i64) -> Vec<u8> {
+        let mut k = Vec::new();
+        encode_table_prefix(&mut k, table);
+        codec::mvcc::encode_key(&k)
+    }
+
+    #[test]
+    fn a_region_splits_where_its_second_table_begins() {
+        let mut index = Vec::new();
+        encode_index_key(&mut index, 5, 1, &[codec::datum::Datum::I64(3)]);
+        let meta = Key::Meta { key: b"schema".to_vec(), field: None }.encode();
+        // Rows and an index of one table: nothing to split.
+        assert_eq!(boundary(&[index.clone(), row(5, 1), row(5, 2)]), None);
+        // Table 5's keys after table 3's.
+        let keys = [row(3, 1), row(3, 9), index.clone(), row(5, 1), row(7, 1)];
+        let at = boundary(&keys).unwrap();
+        assert_eq!(at, table_start(5));
+        assert!(codec::mvcc::encode_key(&row(3, 9)) < at);
+        assert!(at < codec::mvcc::encode_key(&index));
+        // Meta keys, then a table.
+        assert_eq!(boundary(&[meta, row(9, 1)]), Some(table_start(9)));
     }
 }
