@@ -449,16 +449,23 @@ def test_a_stopped_leader_serves_no_stale_read(cluster):
 
 
 def move_leader(cluster: Cluster, region_id: int) -> int:
-    """Transfer a region's leadership to another store; returns that store."""
+    """Transfer a region's leadership to another store; returns that store.
+    The target is the follower's store with the fewest leaders, where PD's
+    leader balancing leaves it (towards another, they would pass it on)."""
     [region] = [r for r in cluster.ctl("region", "list") if r["id"] == region_id]
-    target = next(p["store_id"] for p in region["peers"] if p["store_id"] != region["leader_store_id"])
+    leaders = {s["id"]: s.get("leader_count", 0) for s in cluster.ctl("store", "list")}
+    target = min(
+        (p["store_id"] for p in region["peers"] if p["store_id"] != region["leader_store_id"]),
+        key=lambda store: (leaders.get(store, 0), store),
+    )
     deadline = time.time() + 30
     while True:
         cluster.ctl("operator", "add", "transfer-leader", str(region_id), str(target))
-        time.sleep(1)
-        [region] = [r for r in cluster.ctl("region", "list") if r["id"] == region_id]
-        if region["leader_store_id"] == target:
-            return target
+        for _ in range(10):
+            time.sleep(0.2)
+            [region] = [r for r in cluster.ctl("region", "list") if r["id"] == region_id]
+            if region["leader_store_id"] == target:
+                return target
         assert time.time() < deadline, region
 
 
