@@ -265,6 +265,7 @@ unreachable_responses!(
     CommitResponse,
     BatchRollbackResponse,
     CheckTxnStatusResponse,
+    TxnHeartBeatResponse,
     ResolveLockResponse,
     ScanLockResponse,
     GcResponse,

@@ -18,7 +18,7 @@ use crate::resolver::resolve_or_wait;
 use crate::{Client, Error, Result, Snapshot, key_error};
 use proto::kvrpc::{
     BatchRollbackRequest, CommitRequest, KeyError, Mutation, Op, PessimisticLockRequest,
-    PessimisticRollbackRequest, PrewriteRequest, key_error::Kind,
+    PessimisticRollbackRequest, PrewriteRequest, TxnHeartBeatRequest, key_error::Kind,
 };
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -48,11 +48,80 @@ struct Pessimistic {
     primary: Option<Vec<u8>>,
     /// The newest statement timestamp.
     for_update_ts: u64,
+    /// Keeps the primary's lock alive from the first lock on.
+    keep_alive: Option<KeepAlive>,
+}
+
+/// TiDB's TTL manager: while a pessimistic transaction runs (idle between
+/// statements, or committing), its primary lock's TTL is raised every
+/// [`HEARTBEAT_INTERVAL`], so that transactions waiting for its locks keep
+/// waiting, as a MySQL user expects, instead of rolling it back once
+/// [`PESSIMISTIC_LOCK_TTL_MS`] has passed. Dropping it stops the beats.
+struct KeepAlive(tokio::task::AbortHandle);
+
+impl Drop for KeepAlive {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+impl KeepAlive {
+    fn start(client: Client, primary: Vec<u8>, start_ts: u64) -> Self {
+        let task = tokio::spawn(async move {
+            let mut beat = tokio::time::interval(HEARTBEAT_INTERVAL);
+            beat.tick().await;
+            loop {
+                beat.tick().await;
+                match heart_beat(&client, &primary, start_ts).await {
+                    Ok(true) | Err(_) => {}
+                    // The lock is gone: the transaction ended, or the
+                    // region's new leader never had it; its commit finds out.
+                    Ok(false) => return,
+                }
+            }
+        });
+        KeepAlive(task.abort_handle())
+    }
+}
+
+/// One heartbeat: whether the transaction's primary lock is still there.
+async fn heart_beat(client: &Client, primary: &[u8], start_ts: u64) -> Result<bool> {
+    let inner = &client.inner;
+    let mut backoff = Backoff::new(inner.config.backoff_budget);
+    loop {
+        let region = inner.regions.locate(primary).await?;
+        let req = TxnHeartBeatRequest {
+            context: Some(region.context()),
+            primary_lock: primary.to_vec(),
+            start_version: start_ts,
+            advise_lock_ttl: ttl_from_start(start_ts, PESSIMISTIC_LOCK_TTL_MS),
+        };
+        let resp = inner
+            .call(&region, |kv| async move { kv.kv_txn_heart_beat(req).await })
+            .await?;
+        if let Some(e) = resp.region_error {
+            inner.regions.on_region_error(e, &mut backoff).await?;
+            continue;
+        }
+        return Ok(resp.error.is_none());
+    }
+}
+
+/// A lock TTL (which counts from the transaction's start) that lasts `ttl`
+/// from now: a lock taken late in a long transaction must not be born
+/// expired.
+fn ttl_from_start(start_ts: u64, ttl: u64) -> u64 {
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64);
+    now_ms.saturating_sub(codec::ts::physical_ms(start_ts)) + ttl
 }
 
 /// Time to live of pessimistic locks: a transaction may sit idle between
 /// statements, so its locks outlive optimistic ones (TiDB's managed TTL).
 const PESSIMISTIC_LOCK_TTL_MS: u64 = 20_000;
+/// How often a running pessimistic transaction renews its primary lock.
+const HEARTBEAT_INTERVAL: std::time::Duration = std::time::Duration::from_secs(10);
 /// How long the store waits for a lock per request before the client checks
 /// whether the holder is still alive.
 const LOCK_WAIT_SLICE_MS: u64 = 1_000;
@@ -149,6 +218,9 @@ impl Transaction {
             return Ok(());
         };
         let primary = p.primary.get_or_insert_with(|| first.clone()).clone();
+        if p.keep_alive.is_none() {
+            p.keep_alive = Some(KeepAlive::start(client.clone(), primary.clone(), start_ts));
+        }
         p.for_update_ts = p.for_update_ts.max(for_update_ts);
         let inner = &client.inner;
         let started = std::time::Instant::now();
@@ -165,7 +237,7 @@ impl Transaction {
                     primary_lock: primary.clone(),
                     start_version: start_ts,
                     for_update_ts,
-                    lock_ttl: PESSIMISTIC_LOCK_TTL_MS,
+                    lock_ttl: ttl_from_start(start_ts, PESSIMISTIC_LOCK_TTL_MS),
                     wait_timeout_ms: LOCK_WAIT_SLICE_MS,
                 };
                 let sent = req.keys.clone();
@@ -330,15 +402,27 @@ impl Transaction {
         let start_ts = self.start_ts;
         let client = self.snapshot.client().clone();
         let buffer = std::mem::take(&mut self.buffer);
-        let pessimistic = self.pessimistic.take().unwrap_or_default();
-        let locked = Arc::new(pessimistic.locked);
+        let Pessimistic {
+            locked,
+            primary,
+            for_update_ts,
+            // Beats on until the commit is over.
+            keep_alive: _keep_alive,
+        } = self.pessimistic.take().unwrap_or_default();
+        let locked = Arc::new(locked);
+        // The primary of the row locks, whose lock the heartbeats renew,
+        // stays the primary if the transaction writes it.
+        let primary = primary
+            .filter(|k| buffer.contains_key(k))
+            .or_else(|| buffer.keys().next().cloned())
+            .unwrap_or_default();
         let committer = Committer {
             client,
             start_ts,
-            primary: buffer.keys().next().cloned().unwrap_or_default(),
+            primary,
             txn_size: buffer.len() as u64,
             locked: locked.clone(),
-            for_update_ts: pessimistic.for_update_ts,
+            for_update_ts,
         };
         // Locks on keys the transaction ended up not writing are released
         // whatever happens next.
@@ -486,7 +570,7 @@ impl Committer {
                     primary_lock: self.primary.clone(),
                     start_version: self.start_ts,
                     lock_ttl: if pessimistic {
-                        PESSIMISTIC_LOCK_TTL_MS
+                        ttl_from_start(self.start_ts, PESSIMISTIC_LOCK_TTL_MS)
                     } else {
                         inner.config.lock_ttl_ms
                     },

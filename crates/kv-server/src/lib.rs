@@ -651,6 +651,27 @@ impl<E: Engine> KvService for KvNode<E> {
         Ok(resp)
     }
 
+    async fn kv_txn_heart_beat(
+        &self,
+        req: TxnHeartBeatRequest,
+    ) -> Result<TxnHeartBeatResponse, RpcError> {
+        let delegate = match self.check_keys(&req.context, [req.primary_lock.as_slice()]) {
+            Ok(d) => d,
+            Err(e) => refuse!(TxnHeartBeatResponse, e),
+        };
+        let result = self
+            .blocking(&delegate, move |s, w| {
+                s.txn_heart_beat(w, &req.primary_lock, req.start_version, req.advise_lock_ttl)
+            })
+            .await?;
+        let (ttl, error, region_error) = split(result)?;
+        Ok(TxnHeartBeatResponse {
+            region_error,
+            error,
+            lock_ttl: ttl.unwrap_or_default(),
+        })
+    }
+
     async fn kv_resolve_lock(
         &self,
         req: ResolveLockRequest,

@@ -239,6 +239,7 @@ grpc_service! {
         kv_batch_rollback / KvBatchRollback(BatchRollbackRequest) -> BatchRollbackResponse;
         kv_check_txn_status / KvCheckTxnStatus(CheckTxnStatusRequest) -> CheckTxnStatusResponse;
         kv_resolve_lock / KvResolveLock(ResolveLockRequest) -> ResolveLockResponse;
+        kv_txn_heart_beat / KvTxnHeartBeat(TxnHeartBeatRequest) -> TxnHeartBeatResponse;
         kv_cleanup / KvCleanup(CleanupRequest) -> CleanupResponse;
         kv_scan_lock / KvScanLock(ScanLockRequest) -> ScanLockResponse;
         kv_gc / KvGc(GcRequest) -> GcResponse;

@@ -54,6 +54,11 @@ pub trait KvService: Send + Sync + 'static {
         &self,
         req: CheckTxnStatusRequest,
     ) -> Result<CheckTxnStatusResponse, RpcError>;
+    /// Keep a running transaction's primary lock from expiring.
+    async fn kv_txn_heart_beat(
+        &self,
+        req: TxnHeartBeatRequest,
+    ) -> Result<TxnHeartBeatResponse, RpcError>;
     /// Roll a transaction's locks forward or back.
     async fn kv_resolve_lock(
         &self,

@@ -56,6 +56,12 @@ impl KvService for Echo {
     ) -> Result<BatchRollbackResponse, RpcError> {
         unused()
     }
+    async fn kv_txn_heart_beat(
+        &self,
+        _: TxnHeartBeatRequest,
+    ) -> Result<TxnHeartBeatResponse, RpcError> {
+        unused()
+    }
     async fn kv_check_txn_status(
         &self,
         _: CheckTxnStatusRequest,

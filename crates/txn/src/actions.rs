@@ -334,6 +334,34 @@ pub fn check_txn_status<S: Snapshot>(
     }
 }
 
+/// Keep transaction `start_ts` alive: raise the TTL of its lock on
+/// `primary` to `advise_ttl` (ms after `start_ts`, never lowered), so that
+/// those waiting for its locks keep waiting while it runs. Returns the TTL
+/// now; [`Error::TxnNotFound`] when the lock is gone (the transaction
+/// ended, or a former leader's pessimistic lock was forgotten).
+pub fn txn_heart_beat<S: Snapshot>(
+    cmd: &mut Command<'_, S>,
+    primary: &[u8],
+    start_ts: u64,
+    advise_ttl: u64,
+) -> Result<u64> {
+    let encoded = encode_key(primary);
+    match cmd.lock(&encoded) {
+        Some(mut lock) if lock.start_ts == start_ts => {
+            if advise_ttl > lock.ttl {
+                lock.ttl = advise_ttl;
+                cmd.put_lock(encoded, lock);
+                return Ok(advise_ttl);
+            }
+            Ok(lock.ttl)
+        }
+        _ => Err(Error::TxnNotFound {
+            start_ts,
+            key: primary.to_vec(),
+        }),
+    }
+}
+
 /// Roll back one key of an abandoned transaction: unconditionally when
 /// `current_ts` is 0, otherwise only if its lock has expired.
 pub fn cleanup<S: Snapshot>(

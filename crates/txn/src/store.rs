@@ -464,6 +464,20 @@ impl<E: Engine> TxnStore<E> {
         })
     }
 
+    /// Raise the TTL of transaction `start_ts`'s lock on `primary`; see
+    /// [`actions::txn_heart_beat`].
+    pub fn txn_heart_beat(
+        &self,
+        w: &dyn Writer,
+        primary: &[u8],
+        start_ts: u64,
+        advise_ttl: u64,
+    ) -> Result<u64> {
+        self.write_command(w, [primary], true, |cmd| {
+            actions::txn_heart_beat(cmd, primary, start_ts, advise_ttl)
+        })
+    }
+
     /// Roll the locks of transaction `start_ts` on `keys` forward (when
     /// `commit_ts` is given) or back. With no keys, every lock of the
     /// transaction in the store is resolved.
