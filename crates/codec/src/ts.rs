@@ -40,6 +40,15 @@ pub fn compose(physical_ms: u64, logical: u64) -> u64 {
     (physical_ms << LOGICAL_BITS) | (logical & MAX_LOGICAL)
 }
 
+/// Milliseconds since the Unix epoch now: the clock of a timestamp's
+/// physical part, which PD composes timestamps from and clients measure
+/// how long a transaction has run against.
+pub fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
+}
+
 /// The wall-clock milliseconds of a timestamp.
 pub fn physical_ms(ts: u64) -> u64 {
     ts >> LOGICAL_BITS

@@ -111,10 +111,7 @@ async fn heart_beat(client: &Client, primary: &[u8], start_ts: u64) -> Result<bo
 /// from now: a lock taken late in a long transaction must not be born
 /// expired.
 fn ttl_from_start(start_ts: u64, ttl: u64) -> u64 {
-    let now_ms = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as u64);
-    now_ms.saturating_sub(codec::ts::physical_ms(start_ts)) + ttl
+    codec::ts::now_ms().saturating_sub(codec::ts::physical_ms(start_ts)) + ttl
 }
 
 /// Time to live of pessimistic locks: a transaction may sit idle between

@@ -8,9 +8,8 @@
 //! persisted limit, which is above anything handed out before.
 
 use crate::{Error, Result};
-use codec::ts::{STEP, compose, physical_ms};
+use codec::ts::{STEP, compose, now_ms, physical_ms};
 use std::sync::Mutex;
-use std::time::{SystemTime, UNIX_EPOCH};
 use storage::{Cf, Engine, Snapshot, WriteBatch};
 
 /// How far ahead of the last timestamp the persisted limit is set.
@@ -28,12 +27,6 @@ struct State {
 pub struct Tso<E: Engine> {
     engine: E,
     state: Mutex<State>,
-}
-
-fn now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as u64)
 }
 
 impl<E: Engine> Tso<E> {
