@@ -11,15 +11,15 @@ cd "$(dirname "$0")/.."
 
 command -v cargo >/dev/null || { echo "cargo not found: install Rust (rustup) first" >&2; exit 1; }
 
-# Clients the tests drive: the mariadb CLI and sysbench from Debian, pymysql
-# and pytest from PyPI. Installed only when missing.
+# Clients the tests drive: the mariadb CLI and sysbench from Debian; pymysql,
+# pytest and prometheus_client (to parse /metrics) from PyPI. Installed only when missing.
 sudo=""
 [ "$(id -u)" -eq 0 ] || sudo="sudo"
 if ! command -v mariadb >/dev/null || ! command -v sysbench >/dev/null; then
   $sudo apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq mariadb-client sysbench >/dev/null
 fi
-python3 -c "import pymysql, pytest" 2>/dev/null || python3 -m pip install -q pymysql pytest
+python3 -c "import pymysql, pytest, prometheus_client" 2>/dev/null || python3 -m pip install -q pymysql pytest prometheus_client
 
 cargo test --workspace --release --locked "$@"
 cargo build --release --locked -p basalt

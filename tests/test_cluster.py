@@ -45,6 +45,8 @@ class Cluster:
                 str(data_dir),
                 "--port",
                 str(port),
+                "--status-port",
+                str(free_ports(1)[0]),
                 "--region-split-size",
                 SPLIT_SIZE,
                 "--region-split-keys",
@@ -88,12 +90,13 @@ class Cluster:
         """Start another store like kv1, on a port and data dir of its own."""
         p = self.process("kv1")
         command = list(p["command"])
-        addr = f"127.0.0.1:{free_ports(1)[0]}"
+        addr, status = (f"127.0.0.1:{port}" for port in free_ports(2))
         data_dir = self.data_dir / name
         command[command.index("--addr") + 1] = addr
+        command[command.index("--status-addr") + 1] = status
         command[command.index("--data-dir") + 1] = str(data_dir)
         self.manifest["processes"].append(
-            {**p, "name": name, "addr": addr, "data_dir": str(data_dir),
+            {**p, "name": name, "addr": addr, "status": status, "data_dir": str(data_dir),
              "log": str(self.data_dir / f"{name}.log"), "command": command}
         )
         self.restart(name)

@@ -122,11 +122,14 @@ impl Embedded {
         Ok(())
     }
 
-    /// A KV client over this cluster. Needs a tokio runtime.
+    /// A KV client over this cluster, its calls counted and timed as a
+    /// cluster's stores and PD count theirs. Needs a tokio runtime.
     pub fn client(&self, config: kv_client::Config) -> Client {
         Client::new(
-            self.pd.clone(),
-            Arc::new(kv_client::OneStore(self.kv.clone())),
+            proto::grpc::MeasuredPd::wrap(self.pd.clone()),
+            Arc::new(kv_client::OneStore(proto::grpc::MeasuredKv::wrap(
+                self.kv.clone(),
+            ))),
             config,
         )
     }

@@ -3,6 +3,7 @@
 use anyhow::{Context, Result};
 use basalt::{playground, roles};
 use clap::{Parser, Subcommand};
+use serde::Serialize;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -24,7 +25,7 @@ struct Cli {
 }
 
 /// Split thresholds and intervals of a storage node.
-#[derive(clap::Args, Clone)]
+#[derive(clap::Args, Clone, Serialize)]
 struct StoreTuning {
     /// Split a region past this size (bytes; KiB, MiB, GiB suffixes).
     #[arg(long, default_value = "96MiB", value_parser = parse_size)]
@@ -34,9 +35,11 @@ struct StoreTuning {
     region_split_keys: u64,
     /// How often led regions are measured for splitting (ms, s, m suffixes).
     #[arg(long, default_value = "10s", value_parser = parse_duration)]
+    #[serde(serialize_with = "duration_text")]
     split_check_interval: Duration,
     /// How often the store reports to PD.
     #[arg(long, default_value = "1s", value_parser = parse_duration)]
+    #[serde(serialize_with = "duration_text")]
     heartbeat_interval: Duration,
 }
 
@@ -56,7 +59,9 @@ impl StoreTuning {
     }
 }
 
-#[derive(Subcommand)]
+/// Each role's settings; `/config` shows the one running.
+#[derive(Subcommand, Serialize)]
+#[serde(rename_all = "lowercase")]
 enum Command {
     /// Run a local cluster: by default PD, a store and the SQL layer in one
     /// process; with `--kv N`, one PD, N stores and a SQL node as separate
@@ -68,7 +73,8 @@ enum Command {
         /// MySQL protocol port.
         #[arg(long, default_value_t = 4000)]
         port: u16,
-        /// Status HTTP port (served once the status endpoints exist).
+        /// Status HTTP port (`/status`, `/metrics`, `/debug/pprof/...`) of
+        /// the playground, or of its SQL node with `--kv`; 0 picks a free one.
         #[arg(long, default_value_t = 10080)]
         status_port: u16,
         /// Address to listen on.
@@ -79,6 +85,7 @@ enum Command {
         kv: usize,
         /// How long a store may be silent before PD replaces its replicas.
         #[arg(long, default_value = "30m", value_parser = parse_duration)]
+        #[serde(serialize_with = "duration_text")]
         max_store_down_time: Duration,
         #[command(flatten)]
         tuning: StoreTuning,
@@ -94,11 +101,15 @@ enum Command {
         /// gRPC address.
         #[arg(long, default_value = "127.0.0.1:2379")]
         addr: String,
+        /// Status HTTP address (`/status`, `/metrics`, `/debug/pprof/...`).
+        #[arg(long, default_value = "127.0.0.1:2381")]
+        status_addr: String,
         /// Replicas per region.
         #[arg(long, default_value_t = 3)]
         max_replicas: usize,
         /// How long a store may be silent before its replicas are replaced.
         #[arg(long, default_value = "30m", value_parser = parse_duration)]
+        #[serde(serialize_with = "duration_text")]
         max_store_down_time: Duration,
         /// A TOML file of these flags.
         #[arg(long)]
@@ -115,6 +126,9 @@ enum Command {
         /// The address others reach this store at (default: --addr).
         #[arg(long)]
         advertise_addr: Option<String>,
+        /// Status HTTP address (`/status`, `/metrics`, `/debug/pprof/...`).
+        #[arg(long, default_value = "127.0.0.1:20180")]
+        status_addr: String,
         /// PD's address.
         #[arg(long, default_value = "127.0.0.1:2379")]
         pd: String,
@@ -133,6 +147,7 @@ enum Command {
         #[arg(long)]
         json: bool,
         #[command(subcommand)]
+        #[serde(skip)]
         cmd: basalt::ctl::Ctl,
     },
     /// Run a SQL node.
@@ -146,10 +161,18 @@ enum Command {
         /// MySQL protocol port.
         #[arg(long, default_value_t = 4000)]
         port: u16,
+        /// Status HTTP port on --host (`/status`, `/metrics`, `/debug/pprof/...`).
+        #[arg(long, default_value_t = 10080)]
+        status_port: u16,
         /// A TOML file of these flags.
         #[arg(long)]
         config: Option<PathBuf>,
     },
+}
+
+/// A duration as the flags take it (`1500ms`), for `/config`.
+fn duration_text<S: serde::Serializer>(d: &Duration, s: S) -> std::result::Result<S::Ok, S::Error> {
+    s.serialize_str(&format!("{}ms", d.as_millis()))
 }
 
 /// `96MiB`, `4KiB`, `1GiB` or plain bytes.
@@ -238,7 +261,13 @@ async fn shutdown_signal() {
     }
 }
 
-async fn embedded_playground(data_dir: PathBuf, host: String, port: u16) -> Result<()> {
+async fn embedded_playground(
+    data_dir: PathBuf,
+    host: String,
+    port: u16,
+    status_port: u16,
+    config: serde_json::Value,
+) -> Result<()> {
     let cluster = basalt::embedded::Embedded::open(&data_dir)?;
     let client = cluster.client(kv_client::Config::default());
     // Every transaction of this store lived in this process, so locks found
@@ -258,8 +287,9 @@ async fn embedded_playground(data_dir: PathBuf, host: String, port: u16) -> Resu
     let listener = tokio::net::TcpListener::bind((host.as_str(), port))
         .await
         .with_context(|| format!("listening on {host}:{port}"))?;
+    let status = roles::serve_status(&format!("{host}:{status_port}"), "playground", config).await?;
     println!(
-        "basalt playground: MySQL protocol on {host}:{port}, data in {}",
+        "basalt playground: MySQL protocol on {host}:{port}, status on {status}, data in {}",
         data_dir.display()
     );
     let factory = Arc::new(server::SqlBackendFactory::new(engine));
@@ -326,18 +356,22 @@ fn main() -> Result<()> {
         .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse_from(expand_config(std::env::args().collect())?);
+    let config = serde_json::to_value(&cli.command)?;
     match cli.command {
         Command::Playground {
             data_dir,
             port,
+            status_port,
             host,
             kv: 0,
             ..
-        } => runtime("playground", cli.workers, SQL_WORKERS_PER_CORE)?
-            .block_on(embedded_playground(data_dir, host, port)),
+        } => runtime("playground", cli.workers, SQL_WORKERS_PER_CORE)?.block_on(
+            embedded_playground(data_dir, host, port, status_port, config),
+        ),
         Command::Playground {
             data_dir,
             port,
+            status_port,
             host,
             kv,
             max_store_down_time,
@@ -348,6 +382,7 @@ fn main() -> Result<()> {
                 data_dir,
                 host,
                 port,
+                status_port,
                 stores: kv,
                 kv_flags: tuning.flags(),
                 pd_flags: vec![
@@ -361,19 +396,26 @@ fn main() -> Result<()> {
         Command::Pd {
             data_dir,
             addr,
+            status_addr,
             max_replicas,
             max_store_down_time,
             ..
-        } => runtime("pd", cli.workers, WORKERS_PER_CORE)?.block_on(roles::pd(
-            &data_dir,
-            &addr,
-            pd_config(max_replicas, max_store_down_time),
-            shutdown_signal(),
-        )),
+        } => runtime("pd", cli.workers, WORKERS_PER_CORE)?.block_on(async {
+            let status = roles::serve_status(&status_addr, "pd", config).await?;
+            println!("basalt pd: status on {status}");
+            roles::pd(
+                &data_dir,
+                &addr,
+                pd_config(max_replicas, max_store_down_time),
+                shutdown_signal(),
+            )
+            .await
+        }),
         Command::Kv {
             data_dir,
             addr,
             advertise_addr,
+            status_addr,
             pd,
             tuning,
             ..
@@ -383,17 +425,24 @@ fn main() -> Result<()> {
             cfg.region_split_keys = tuning.region_split_keys;
             cfg.split_check_interval = tuning.split_check_interval;
             cfg.heartbeat_interval = tuning.heartbeat_interval;
-            runtime("kv", cli.workers, WORKERS_PER_CORE)?.block_on(roles::kv(
-                &data_dir,
-                &addr,
-                &pd,
-                cfg,
-                shutdown_signal(),
-            ))
+            runtime("kv", cli.workers, WORKERS_PER_CORE)?.block_on(async {
+                let status = roles::serve_status(&status_addr, "kv", config).await?;
+                println!("basalt kv: status on {status}");
+                roles::kv(&data_dir, &addr, &pd, cfg, shutdown_signal()).await
+            })
         }
         Command::Ctl { pd, json, cmd } => runtime("ctl", cli.workers, WORKERS_PER_CORE)?
             .block_on(basalt::ctl::run(&pd, cmd, json)),
-        Command::Sql { pd, host, port, .. } => runtime("sql", cli.workers, SQL_WORKERS_PER_CORE)?
-            .block_on(roles::sql(&pd, &host, port, shutdown_signal())),
+        Command::Sql {
+            pd,
+            host,
+            port,
+            status_port,
+            ..
+        } => runtime("sql", cli.workers, SQL_WORKERS_PER_CORE)?.block_on(async {
+            let status = roles::serve_status(&format!("{host}:{status_port}"), "sql", config).await?;
+            println!("basalt sql: status on {status}");
+            roles::sql(&pd, &host, port, shutdown_signal()).await
+        }),
     }
 }

@@ -22,6 +22,8 @@ pub struct Options {
     pub host: String,
     /// The SQL node's MySQL port.
     pub port: u16,
+    /// The SQL node's status port.
+    pub status_port: u16,
     /// Stores.
     pub stores: usize,
     /// Flags passed to every store (split thresholds, intervals).
@@ -37,6 +39,8 @@ struct Process {
     role: &'static str,
     pid: u32,
     addr: String,
+    /// Its status HTTP address.
+    status: String,
     data_dir: Option<PathBuf>,
     log: PathBuf,
     command: Vec<String>,
@@ -103,6 +107,7 @@ pub async fn run(opts: Options, shutdown: impl Future<Output = ()>) -> Result<()
     let mut start = |name: String,
                      role: &'static str,
                      addr: String,
+                     status: String,
                      data_dir: Option<PathBuf>,
                      args: Vec<String>|
      -> Result<()> {
@@ -112,6 +117,7 @@ pub async fn run(opts: Options, shutdown: impl Future<Output = ()>) -> Result<()
             role,
             pid: child.id(),
             addr,
+            status,
             data_dir,
             log,
             command,
@@ -120,19 +126,23 @@ pub async fn run(opts: Options, shutdown: impl Future<Output = ()>) -> Result<()
         Ok(())
     };
     let pd_dir = dir.join("pd");
+    let pd_status = format!("127.0.0.1:{}", free_port()?);
     let mut pd_args = vec![
         "pd".to_string(),
         "--data-dir".into(),
         pd_dir.display().to_string(),
         "--addr".into(),
         pd_addr.clone(),
+        "--status-addr".into(),
+        pd_status.clone(),
         "--max-replicas".into(),
         opts.stores.min(3).to_string(),
     ];
     pd_args.extend(opts.pd_flags.iter().cloned());
-    start("pd".into(), "pd", pd_addr.clone(), Some(pd_dir), pd_args)?;
+    start("pd".into(), "pd", pd_addr.clone(), pd_status, Some(pd_dir), pd_args)?;
     for i in 1..=opts.stores {
         let addr = format!("127.0.0.1:{}", free_port()?);
+        let status = format!("127.0.0.1:{}", free_port()?);
         let kv_dir = dir.join(format!("kv{i}"));
         let mut args = vec![
             "kv".to_string(),
@@ -140,13 +150,16 @@ pub async fn run(opts: Options, shutdown: impl Future<Output = ()>) -> Result<()
             pd_addr.clone(),
             "--addr".into(),
             addr.clone(),
+            "--status-addr".into(),
+            status.clone(),
             "--data-dir".into(),
             kv_dir.display().to_string(),
         ];
         args.extend(opts.kv_flags.iter().cloned());
-        start(format!("kv{i}"), "kv", addr, Some(kv_dir), args)?;
+        start(format!("kv{i}"), "kv", addr, status, Some(kv_dir), args)?;
     }
     let sql_addr = format!("{}:{}", opts.host, opts.port);
+    let sql_status = format!("{}:{}", opts.host, opts.status_port);
     let sql_args = vec![
         "sql".to_string(),
         "--pd".into(),
@@ -155,8 +168,10 @@ pub async fn run(opts: Options, shutdown: impl Future<Output = ()>) -> Result<()
         opts.host.clone(),
         "--port".into(),
         opts.port.to_string(),
+        "--status-port".into(),
+        opts.status_port.to_string(),
     ];
-    start("sql".into(), "sql", sql_addr.clone(), None, sql_args)?;
+    start("sql".into(), "sql", sql_addr.clone(), sql_status, None, sql_args)?;
     let manifest = Manifest {
         pd: &pd_addr,
         sql: sql_addr.clone(),

@@ -4,7 +4,7 @@
 use anyhow::{Context, Result};
 use kv_server::node::{Node, NodeConfig};
 use proto::grpc::{KvServer, PdClient, PdServer};
-use proto::{KvService, PdService};
+use proto::PdService;
 use std::future::Future;
 use std::path::Path;
 use std::sync::Arc;
@@ -36,6 +36,34 @@ async fn listen(addr: &str) -> Result<tokio::net::TcpListener> {
         .with_context(|| format!("listening on {addr}"))
 }
 
+/// Serve the status routes of role `name` (`sql`, `kv`, `pd` or
+/// `playground`), running with `config`, on `addr` for as long as the
+/// process runs. Returns the address bound (port 0 picks a free one).
+pub async fn serve_status(
+    addr: &str,
+    name: &'static str,
+    config: serde_json::Value,
+) -> Result<std::net::SocketAddr> {
+    let listener = listen(addr).await?;
+    let bound = listener.local_addr()?;
+    let connections: Box<dyn Fn() -> i64 + Send + Sync> = match name {
+        "sql" | "playground" => Box::new(|| sql::metrics::CONNECTIONS.get()),
+        _ => Box::new(|| proto::metrics::GRPC_STREAMS.get()),
+    };
+    let role = status::Role {
+        name,
+        config,
+        connections,
+        routes: Default::default(),
+    };
+    tokio::spawn(async move {
+        if let Err(e) = status::serve(listener, role, std::future::pending()).await {
+            tracing::warn!("the status server stopped: {e}");
+        }
+    });
+    Ok(bound)
+}
+
 /// Run PD on `addr` with its state in `data_dir`.
 pub async fn pd(
     data_dir: &Path,
@@ -45,7 +73,7 @@ pub async fn pd(
 ) -> Result<()> {
     let engine = FjallEngine::open(EngineConfig::new(data_dir))
         .with_context(|| format!("opening PD data in {}", data_dir.display()))?;
-    let pd = Arc::new(pd::Pd::open(engine, config)?);
+    let pd = proto::grpc::MeasuredPd::wrap(Arc::new(pd::Pd::open(engine, config)?));
     let listener = listen(addr).await?;
     println!(
         "basalt pd: serving on {addr}, data in {}",
@@ -77,7 +105,7 @@ pub async fn kv(
         node.store_id(),
         data_dir.display()
     );
-    let kv: Arc<dyn KvService> = node.kv();
+    let kv = proto::grpc::MeasuredKv::wrap(node.kv());
     proto::grpc::serve(
         listener,
         Some(KvServer::new(kv, node.raft())),

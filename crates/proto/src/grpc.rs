@@ -100,6 +100,7 @@ macro_rules! grpc_service {
     (
         $server:ident($field:ident: $trait:ident) via $rpc:ident / $rpc_server:ident,
         $client:ident over $rpc_client:ident,
+        $measured:ident timed by $timer:path,
         $calls:ident of $call:ident in $call_mod:ident,
         $replies:ident of $reply:ident in $reply_mod:ident,
         { $($method:ident / $variant:ident ($req:ty) -> $resp:ty;)* }
@@ -198,6 +199,33 @@ macro_rules! grpc_service {
             )*
         }
 
+        /// The trait object, with every call counted and timed by method
+        /// (in-process and remote calls alike, on the serving side).
+        pub struct $measured(Arc<dyn $trait>);
+
+        impl $measured {
+            /// Time every call `inner` serves. Every method is listed in
+            /// the metrics from now on, at 0 until it is called.
+            pub fn wrap(inner: Arc<dyn $trait>) -> Arc<dyn $trait> {
+                $( $timer.with_label_values(&[stringify!($method)]); )*
+                Arc::new(Self(inner))
+            }
+        }
+
+        #[async_trait]
+        impl $trait for $measured {
+            $(
+                async fn $method(&self, req: $req) -> Result<$resp, RpcError> {
+                    static TIMER: std::sync::LazyLock<prometheus::Histogram> =
+                        std::sync::LazyLock::new(|| $timer.with_label_values(&[stringify!($method)]));
+                    let started = std::time::Instant::now();
+                    let resp = self.0.$method(req).await;
+                    TIMER.observe(started.elapsed().as_secs_f64());
+                    resp
+                }
+            )*
+        }
+
         impl $server {
             /// The tonic service, with message size limits set.
             pub fn into_service(self) -> $rpc_server<Self> {
@@ -226,6 +254,7 @@ impl KvServer {
 grpc_service! {
     KvServer(kv: KvService) via KvRpc / KvRpcServer,
     KvClient over KvRpcClient,
+    MeasuredKv timed by crate::metrics::KV_REQUEST_DURATION,
     KvCalls of KvCall in kv_call,
     KvReplies of KvReply in kv_reply,
     {
@@ -292,6 +321,7 @@ impl PdServer {
 grpc_service! {
     PdServer(pd: PdService) via PdRpc / PdRpcServer,
     PdClient over PdRpcClient,
+    MeasuredPd timed by crate::metrics::PD_REQUEST_DURATION,
     PdCalls of PdCall in pd_call,
     PdReplies of PdReply in pd_reply,
     {

@@ -29,6 +29,7 @@ pub mod basaltpb {
 }
 
 pub mod grpc;
+pub mod metrics;
 mod service;
 
 pub use service::{KvService, PdService, RaftService, RpcError};

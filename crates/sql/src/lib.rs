@@ -19,6 +19,7 @@ pub mod exec;
 pub mod explain;
 pub mod expr;
 pub mod load_data;
+pub mod metrics;
 pub mod plan;
 pub mod plan_cache;
 pub mod process;

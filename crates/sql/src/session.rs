@@ -18,6 +18,7 @@ use crate::plan_cache::PlanSlot;
 use crate::process::{Kill, Process, ProcessList};
 use crate::result::{ColumnInfo, Output, Prepared, SqlError};
 use crate::show::{self, text, text_rows};
+use crate::metrics::{self, StatementTimer, StatementType};
 use crate::text_statement::{self, TextStatement};
 use crate::variables::GlobalVariables;
 use crate::{ddl, dml};
@@ -71,6 +72,7 @@ impl SqlEngine {
 
     /// A new session for connection `id` of `user` from `host`.
     pub fn session(self: &Arc<Self>, id: u32, user: &str, host: &str) -> Session {
+        metrics::CONNECTIONS.inc();
         Session {
             engine: self.clone(),
             process: self.processes.register(id, user, host),
@@ -157,6 +159,7 @@ pub struct Session {
 impl Drop for Session {
     fn drop(&mut self) {
         self.engine.processes.unregister(&self.process);
+        metrics::CONNECTIONS.dec();
     }
 }
 
@@ -438,7 +441,12 @@ impl Session {
         if let Some(statement) = text_statement::recognise(&numbered) {
             self.warnings.clear();
             let result = match statement {
-                Ok(statement) => self.run_text(statement).await,
+                Ok(statement) => {
+                    let timer = StatementTimer::start(StatementType::of_text(&statement));
+                    let result = self.run_text(statement).await;
+                    timer.finish(result.is_err());
+                    result
+                }
                 Err(e) => Err(e),
             };
             self.record_diagnostics(&result);
@@ -667,7 +675,9 @@ impl Session {
 
     /// Run one statement, keeping the warnings it raised for SHOW WARNINGS.
     async fn run(&mut self, statement: &Statement, args: Bindings<'_>) -> Result<Output, SqlError> {
+        let timer = StatementTimer::start(StatementType::of(statement));
         let result = self.dispatch(statement, args).await;
+        timer.finish(result.is_err());
         self.row_count = match &result {
             Ok(Output::Affected { rows, .. }) => *rows as i64,
             _ => -1,

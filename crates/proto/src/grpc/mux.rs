@@ -199,6 +199,7 @@ where
 {
     let (tx, rx) = mpsc::unbounded_channel::<A::Item>();
     tokio::spawn(async move {
+        crate::metrics::GRPC_STREAMS.inc();
         while let Ok(Some(batch)) = incoming.message().await {
             for call in batch.into_items() {
                 let mut reply = Box::pin(dispatch(service.clone(), call));
@@ -217,6 +218,7 @@ where
                 }
             }
         }
+        crate::metrics::GRPC_STREAMS.dec();
     });
     futures_util::stream::unfold(rx, |mut rx| async move {
         let mut items = Vec::new();

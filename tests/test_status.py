@@ -1,0 +1,289 @@
+"""The status HTTP server of every role, read the way a performance
+engineer's tools read it: `/status` and `/config` as JSON, `/metrics` with
+Prometheus' own Python parser, `/debug/pprof/profile` as a pprof `Profile`
+message (decoded here from the protobuf wire format), and
+`/debug/pprof/flamegraph` as the SVG a browser shows. Profiles are taken
+while sysbench keeps the server busy, and the statement counters are
+checked against sysbench's own count of the queries it sent."""
+
+from __future__ import annotations
+
+import gzip
+import html
+import json
+import re
+import shutil
+import subprocess
+import threading
+import urllib.error
+import urllib.request
+
+import pytest
+
+prometheus_parser = pytest.importorskip("prometheus_client.parser", reason="pip install prometheus_client")
+
+needs_sysbench = pytest.mark.skipif(shutil.which("sysbench") is None, reason="sysbench is not installed")
+
+# The crates of this repository: a frame of theirs is Basalt's own code.
+BASALT_CRATES = (
+    "basalt", "server", "sql", "kv_client", "kv_server", "txn", "storage", "raftstore", "codec",
+    "proto", "pd", "status",
+)
+# What runs Basalt's code rather than being it: the async runtime, the
+# standard library, thread start-up, and the flame graph's root.
+RUNTIME = ("tokio::", "std::", "core::", "alloc::", "futures", "async_trait")
+ROOTS = {"all", "clone3", "clone", "start_thread", "[unknown]"}
+
+
+def get(addr: str, path: str, timeout: float = 60) -> tuple[int, bytes]:
+    try:
+        with urllib.request.urlopen(f"http://{addr}{path}", timeout=timeout) as r:
+            return r.status, r.read()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read()
+
+
+def metrics(addr: str) -> dict:
+    status, body = get(addr, "/metrics")
+    assert status == 200, body
+    return {f.name: f for f in prometheus_parser.text_string_to_metric_families(body.decode())}
+
+
+def statements_run(addr: str) -> float:
+    """Statements the SQL node has run, every type summed."""
+    family = metrics(addr)["basalt_sql_statement_duration_seconds"]
+    return sum(s.value for s in family.samples if s.name.endswith("_count"))
+
+
+def status_addr(server) -> str:
+    return f"{server.host}:{server.status_port}"
+
+
+def sysbench(server, command: str, *extra: str, timeout: float = 120) -> str:
+    cmd = [
+        "sysbench", "oltp_read_write", f"--mysql-host={server.host}", f"--mysql-port={server.port}",
+        f"--mysql-user={server.user}", f"--mysql-password={server.password}", "--mysql-db=status_sb",
+        "--tables=2", "--table-size=5000", *extra, command,
+    ]
+    r = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+    out = r.stdout + r.stderr
+    assert r.returncode == 0 and "FATAL" not in out, out[-3000:]
+    return out
+
+
+@pytest.fixture(scope="module")
+def loaded(basalt_server):
+    if basalt_server.external or basalt_server.status_port is None:
+        pytest.skip("needs a playground this run started (its status port)")
+    with basalt_server.connect() as conn, conn.cursor() as cur:
+        cur.execute("DROP DATABASE IF EXISTS status_sb")
+        cur.execute("CREATE DATABASE status_sb")
+    sysbench(basalt_server, "prepare")
+    yield basalt_server
+    sysbench(basalt_server, "cleanup")
+
+
+def test_status_and_config_describe_the_process(basalt_server):
+    if basalt_server.status_port is None:
+        pytest.skip("no status port")
+    code, body = get(status_addr(basalt_server), "/status")
+    assert code == 200
+    status = json.loads(body)
+    assert status["role"] == "playground"
+    assert re.fullmatch(r"[0-9a-f]{40}|unknown", status["git_hash"])
+    assert status["uptime_seconds"] > 0 and status["start_time"] > 1_700_000_000
+    with basalt_server.connect():
+        assert json.loads(get(status_addr(basalt_server), "/status")[1])["connections"] >= 1
+    code, body = get(status_addr(basalt_server), "/config")
+    assert code == 200
+    assert json.loads(body)["playground"]["port"] == basalt_server.port
+    assert get(status_addr(basalt_server), "/no/such/page")[0] == 404
+    assert get(status_addr(basalt_server), "/debug/pprof/profile?seconds=0")[0] == 400
+    assert get(status_addr(basalt_server), "/debug/pprof/profile?seconds=x")[0] == 400
+
+
+@needs_sysbench
+def test_statement_counters_agree_with_sysbench(loaded):
+    before = statements_run(status_addr(loaded))
+    out = sysbench(loaded, "run", "--threads=8", "--time=8")
+    after = statements_run(status_addr(loaded))
+    queries = int(re.search(r"queries:\s+(\d+)", out).group(1))
+    counted = after - before
+    print(f"sysbench sent {queries} queries, the server counted {counted:.0f} statements")
+    assert queries > 1000
+    assert abs(counted - queries) <= queries / 100, (counted, queries)
+    families = metrics(status_addr(loaded))
+    for name in ("basalt_sql_statements_running", "basalt_sql_connections", "basalt_kv_request_duration_seconds",
+                 "basalt_pd_request_duration_seconds", "process_cpu_seconds", "process_resident_memory_bytes",
+                 "process_open_fds"):
+        assert name in families, f"{name} missing from /metrics"
+
+
+def under_load(server, path: str, seconds: int) -> bytes:
+    """GET a profile of `seconds` while sysbench oltp_read_write runs for
+    a few seconds longer (and finishes) in the background."""
+    load = threading.Thread(
+        target=sysbench, args=(server, "run", "--threads=8", f"--time={seconds + 4}"), daemon=True
+    )
+    load.start()
+    code, body = get(status_addr(server), f"{path}?seconds={seconds}")
+    load.join()
+    assert code == 200, body[:500]
+    return body
+
+
+def frames(svg: str) -> dict[str, float]:
+    """Each function of a flame graph with its widest frame, in percent."""
+    widest: dict[str, float] = {}
+    for name, pct in re.findall(r"<title>(.*?) \([\d,]+ samples?, ([\d.]+)%\)</title>", svg):
+        name = html.unescape(name)
+        widest[name] = max(widest.get(name, 0.0), float(pct))
+    return widest
+
+
+def is_basalt(name: str) -> bool:
+    return name.lstrip("<").split("::")[0] in BASALT_CRATES
+
+
+def is_runtime(name: str) -> bool:
+    bare = name.lstrip("<")
+    # Thread names (`playground-work`) are roots, not functions.
+    return bare.startswith(RUNTIME) or name in ROOTS or "::" not in name
+
+
+@needs_sysbench
+def test_flame_graph_under_load_shows_basalt_below_the_runtime(loaded):
+    svg = under_load(loaded, "/debug/pprof/flamegraph", 5).decode()
+    assert svg.lstrip().startswith("<?xml") or svg.lstrip().startswith("<svg"), svg[:200]
+    widest = frames(svg)
+    ours = {n: p for n, p in widest.items() if not is_runtime(n)}
+    top = sorted(ours.items(), key=lambda kv: -kv[1])[:5]
+    print("widest frames below the runtime:", top)
+    assert top and is_basalt(top[0][0]), top
+
+
+def varint(buf: bytes, i: int) -> tuple[int, int]:
+    shift = value = 0
+    while True:
+        b = buf[i]
+        i += 1
+        value |= (b & 0x7F) << shift
+        if b < 0x80:
+            return value, i
+        shift += 7
+
+
+def fields(buf: bytes):
+    """(field number, value) of a protobuf message: ints for varints, bytes
+    for length-delimited fields."""
+    i = 0
+    while i < len(buf):
+        key, i = varint(buf, i)
+        number, wire = key >> 3, key & 7
+        if wire == 0:
+            value, i = varint(buf, i)
+        elif wire == 2:
+            n, i = varint(buf, i)
+            value, i = buf[i:i + n], i + n
+        elif wire == 1:
+            value, i = buf[i:i + 8], i + 8
+        elif wire == 5:
+            value, i = buf[i:i + 4], i + 4
+        else:
+            raise AssertionError(f"wire type {wire} is not protobuf")
+        yield number, value
+
+
+def ints(value) -> list[int]:
+    """A repeated integer field, packed (bytes) or not (one int)."""
+    if isinstance(value, int):
+        return [value]
+    out, i = [], 0
+    while i < len(value):
+        v, i = varint(value, i)
+        out.append(v)
+    return out
+
+
+@needs_sysbench
+def test_cpu_profile_under_load_is_a_pprof_profile(loaded):
+    profile = gzip.decompress(under_load(loaded, "/debug/pprof/profile", 3))
+    samples, locations, functions, strings = [], {}, {}, []
+    for number, value in fields(profile):
+        if number == 2:  # Sample: location_id = 1, value = 2
+            sample = {"locations": [], "values": []}
+            for n, v in fields(value):
+                sample["locations" if n == 1 else "values" if n == 2 else "other"] = (
+                    sample.get("locations" if n == 1 else "values" if n == 2 else "other", []) + ints(v))
+            samples.append(sample)
+        elif number == 4:  # Location: id = 1, line = 4 (Line: function_id = 1)
+            loc = dict(fields(value))
+            locations[loc.get(1)] = [dict(fields(line)).get(1) for n, line in fields(value) if n == 4]
+        elif number == 5:  # Function: id = 1, name = 2
+            f = dict(fields(value))
+            functions[f.get(1)] = f.get(2, 0)
+        elif number == 6:
+            strings.append(value.decode())
+    assert strings and strings[0] == "", "string_table[0] must be empty"
+    assert samples, "no samples"
+    assert all(sum(s["values"]) > 0 for s in samples)
+    for s in samples:
+        assert s["locations"] and all(loc in locations for loc in s["locations"])
+    names = {strings[i] for i in functions.values()}
+    assert any(is_basalt(n) for n in names), sorted(names)[:20]
+    print(f"{len(samples)} samples, {len(locations)} locations, {len(functions)} functions")
+
+
+def test_only_one_profile_runs_at_a_time(basalt_server):
+    if basalt_server.status_port is None:
+        pytest.skip("no status port")
+    first = threading.Thread(target=get, args=(status_addr(basalt_server), "/debug/pprof/profile?seconds=2"))
+    first.start()
+    import time
+
+    time.sleep(0.5)
+    code, body = get(status_addr(basalt_server), "/debug/pprof/flamegraph?seconds=1")
+    first.join()
+    assert code == 409, body
+    # An idle process still gets an SVG.
+    code, body = get(status_addr(basalt_server), "/debug/pprof/flamegraph?seconds=1")
+    assert code == 200 and b"<svg" in body
+
+
+def test_every_role_of_a_cluster_serves_its_metrics(tmp_path):
+    from test_cluster import Cluster
+    from conftest import basalt_binary, free_ports
+
+    if not basalt_binary().exists():
+        pytest.skip("basalt binary not built")
+    cluster = Cluster(tmp_path / "cluster", free_ports(1)[0])
+    try:
+        with cluster.connect() as conn, conn.cursor() as cur:
+            cur.execute("CREATE DATABASE m")
+            cur.execute("CREATE TABLE m.t (id INT PRIMARY KEY, v INT)")
+            cur.execute("INSERT INTO m.t VALUES (1, 1), (2, 2)")
+            cur.execute("SELECT * FROM m.t WHERE id = 1")
+        for p in cluster.manifest["processes"]:
+            code, body = get(p["status"], "/status")
+            assert code == 200 and json.loads(body)["role"] == p["role"], (p["name"], body)
+            families = metrics(p["status"])
+            assert "process_resident_memory_bytes" in families, p["name"]
+            own = {
+                "sql": "basalt_sql_statement_duration_seconds",
+                "kv": "basalt_kv_request_duration_seconds",
+                "pd": "basalt_pd_request_duration_seconds",
+            }[p["role"]]
+            counts = [s.value for s in families[own].samples if s.name.endswith("_count")]
+            print(p["name"], own, sum(counts))
+            if p["role"] != "kv":
+                assert sum(counts) > 0, (p["name"], own)
+        stores = [p for p in cluster.manifest["processes"] if p["role"] == "kv"]
+        served = sum(
+            s.value
+            for p in stores
+            for s in metrics(p["status"])["basalt_kv_request_duration_seconds"].samples
+            if s.name.endswith("_count")
+        )
+        assert served > 0, "no store counted a request"
+    finally:
+        cluster.stop()
