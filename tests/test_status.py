@@ -114,9 +114,25 @@ def test_statement_counters_agree_with_sysbench(loaded):
     assert abs(counted - queries) <= queries / 100, (counted, queries)
     families = metrics(status_addr(loaded))
     for name in ("basalt_sql_statements_running", "basalt_sql_connections", "basalt_kv_request_duration_seconds",
-                 "basalt_pd_request_duration_seconds", "process_cpu_seconds", "process_resident_memory_bytes",
-                 "process_open_fds"):
+                 "basalt_pd_request_duration_seconds", "basalt_txn_commit_duration_seconds",
+                 "basalt_tso_wait_seconds", "basalt_raft_append_log_duration_seconds",
+                 "basalt_raft_commit_log_duration_seconds", "basalt_raft_apply_log_duration_seconds",
+                 "process_cpu_seconds", "process_resident_memory_bytes", "process_open_fds"):
         assert name in families, f"{name} missing from /metrics"
+
+    def value(family: str, **labels) -> float:
+        return sum(s.value for s in families[family].samples
+                   if all(s.labels.get(k) == v for k, v in labels.items()) and not s.name.endswith("_created"))
+
+    # sysbench's transactions committed; each COMMIT of one is one commit here.
+    transactions = int(re.search(r"transactions:\s+(\d+)", out).group(1))
+    assert value("basalt_txn", result="committed") >= transactions
+    assert value("basalt_raft_leaders") >= 1 and value("basalt_raft_regions") >= value("basalt_raft_leaders")
+    assert value("basalt_raft_proposals") > 0
+    assert value("basalt_engine_events", event="journal_syncs") > 0
+    assert value("basalt_engine_events", event="keys_written") > value("basalt_engine_events", event="write_batches") > 0
+    assert value("basalt_engine_state", what="block_cache_bytes") > 0
+    assert value("basalt_engine_block_loads") > 0
 
 
 def under_load(server, path: str, seconds: int) -> bytes:
@@ -252,7 +268,7 @@ def test_only_one_profile_runs_at_a_time(basalt_server):
 
 def test_every_role_of_a_cluster_serves_its_metrics(tmp_path):
     from test_cluster import Cluster
-    from conftest import basalt_binary, free_ports
+    from conftest import REPO_ROOT, basalt_binary, free_ports
 
     if not basalt_binary().exists():
         pytest.skip("basalt binary not built")
@@ -277,6 +293,18 @@ def test_every_role_of_a_cluster_serves_its_metrics(tmp_path):
             print(p["name"], own, sum(counts))
             if p["role"] != "kv":
                 assert sum(counts) > 0, (p["name"], own)
+        served_names = set()
+        for p in cluster.manifest["processes"]:
+            served_names |= set(metrics(p["status"]))
+        dashboard = json.loads((REPO_ROOT / "deploy" / "grafana" / "basalt.json").read_text())
+        queried = {
+            re.sub(r"_(bucket|count|sum|total)$", "", name)
+            for panel in dashboard["panels"]
+            for target in panel.get("targets", [])
+            for name in re.findall(r"\b(?:basalt|process)_\w+", target["expr"])
+        }
+        assert len(queried) > 20
+        assert queried <= served_names, f"the dashboard queries metrics no role serves: {queried - served_names}"
         stores = [p for p in cluster.manifest["processes"] if p["role"] == "kv"]
         served = sum(
             s.value

@@ -269,6 +269,10 @@ async fn embedded_playground(
     config: serde_json::Value,
 ) -> Result<()> {
     let cluster = basalt::embedded::Embedded::open(&data_dir)?;
+    cluster
+        .engine()
+        .register_metrics()
+        .context("registering the engine's metrics")?;
     let client = cluster.client(kv_client::Config::default());
     // Every transaction of this store lived in this process, so locks found
     // at start-up belong to transactions a crash ended: settle them now

@@ -46,6 +46,15 @@ pub async fn serve_status(
 ) -> Result<std::net::SocketAddr> {
     let listener = listen(addr).await?;
     let bound = listener.local_addr()?;
+    // Every series the role can report, listed from the start.
+    if matches!(name, "sql" | "playground") {
+        sql::metrics::init();
+        kv_client::metrics::init();
+    }
+    if matches!(name, "kv" | "playground") {
+        raftstore::metrics::init();
+        kv_server::metrics::init();
+    }
     let connections: Box<dyn Fn() -> i64 + Send + Sync> = match name {
         "sql" | "playground" => Box::new(|| sql::metrics::CONNECTIONS.get()),
         _ => Box::new(|| proto::metrics::GRPC_STREAMS.get()),
@@ -94,6 +103,9 @@ pub async fn kv(
 ) -> Result<()> {
     let engine = FjallEngine::open(EngineConfig::new(data_dir))
         .with_context(|| format!("opening store data in {}", data_dir.display()))?;
+    engine
+        .register_metrics()
+        .context("registering the engine's metrics")?;
     let listener = listen(addr).await?;
     let pd: Arc<dyn PdService> = Arc::new(PdClient::new(pd_addr)?);
     let node = patiently("joining the cluster", || {

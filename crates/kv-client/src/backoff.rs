@@ -6,6 +6,7 @@
 //! clients stuck on one key do not retry in lockstep; the budget bounds how
 //! long one operation may keep trying.
 
+use crate::metrics::{self, BackoffReason};
 use crate::{Error, Result};
 use rand::Rng;
 use std::time::Duration;
@@ -31,12 +32,12 @@ impl Backoff {
     }
 
     /// Sleep before the next try, or fail if the budget is spent. `reason`
-    /// says why, for the error.
-    pub async fn wait(&mut self, reason: impl Into<String>) -> Result<()> {
+    /// is counted in the metrics; `detail` says what happened, for the error.
+    pub async fn wait(&mut self, reason: BackoffReason, detail: impl Into<String>) -> Result<()> {
         if self.waited >= self.budget {
             return Err(Error::BackoffExhausted {
                 waited: self.waited,
-                last: reason.into(),
+                last: detail.into(),
             });
         }
         let bound = BASE.saturating_mul(1 << self.attempt.min(16)).min(CAP);
@@ -45,6 +46,7 @@ impl Backoff {
             .min(self.budget - self.waited);
         self.attempt += 1;
         self.waited += delay;
+        metrics::backed_off(reason, delay);
         tokio::time::sleep(delay).await;
         Ok(())
     }
@@ -58,7 +60,7 @@ mod tests {
     async fn gives_up_after_the_budget() {
         let mut backoff = Backoff::new(Duration::from_secs(2));
         let mut tries = 0;
-        while backoff.wait("busy").await.is_ok() {
+        while backoff.wait(BackoffReason::Region, "busy").await.is_ok() {
             tries += 1;
             assert!(tries < 100);
         }

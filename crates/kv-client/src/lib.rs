@@ -14,6 +14,7 @@
 //!   a total budget ([`backoff`]).
 
 pub mod backoff;
+pub mod metrics;
 pub mod region;
 pub mod resolver;
 mod snapshot;

@@ -7,6 +7,7 @@
 //! or a stale route (rare) copies the map.
 
 use crate::backoff::Backoff;
+use crate::metrics::BackoffReason;
 use crate::{Error, PD_PATIENCE, Result};
 use arc_swap::ArcSwap;
 use codec::mvcc::{decode_key, encode_key, encode_key_into};
@@ -162,7 +163,7 @@ impl RegionCache {
             };
             match self.pd.get_region(req).await {
                 Ok(resp) => break resp,
-                Err(RpcError::Unavailable(why)) => backoff.wait(why).await?,
+                Err(RpcError::Unavailable(why)) => backoff.wait(BackoffReason::Pd, why).await?,
                 Err(e) => return Err(e.into()),
             }
         };
@@ -326,7 +327,7 @@ impl RegionCache {
             }
             _ => self.by_start.store(Arc::new(BTreeMap::new())),
         }
-        backoff.wait(err.message).await
+        backoff.wait(BackoffReason::Region, err.message).await
     }
 }
 

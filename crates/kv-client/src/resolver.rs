@@ -7,6 +7,7 @@
 //! to wait.
 
 use crate::backoff::Backoff;
+use crate::metrics::{self, BackoffReason};
 use crate::{Client, Result, key_error};
 use proto::kvrpc::{CheckTxnStatusRequest, LockInfo, ResolveLockRequest, TxnState};
 
@@ -117,13 +118,21 @@ impl<'a> LockResolver<'a> {
                 continue;
             }
             let state = resp.state();
-            return match (resp.error.and_then(|e| e.kind), state) {
-                (Some(proto::kvrpc::key_error::Kind::TxnNotFound(_)), _) => Ok(Fate::Alive),
-                (Some(kind), _) => Err(key_error(proto::kvrpc::KeyError { kind: Some(kind) })),
-                (None, TxnState::Locked) => Ok(Fate::Alive),
-                (None, TxnState::Committed) => Ok(Fate::Committed(resp.commit_version)),
-                (None, TxnState::RolledBack) => Ok(Fate::RolledBack),
+            let fate = match (resp.error.and_then(|e| e.kind), state) {
+                (Some(proto::kvrpc::key_error::Kind::TxnNotFound(_)), _) => Fate::Alive,
+                (Some(kind), _) => {
+                    return Err(key_error(proto::kvrpc::KeyError { kind: Some(kind) }));
+                }
+                (None, TxnState::Locked) => Fate::Alive,
+                (None, TxnState::Committed) => Fate::Committed(resp.commit_version),
+                (None, TxnState::RolledBack) => Fate::RolledBack,
             };
+            metrics::lock_resolved(match fate {
+                Fate::Alive => "alive",
+                Fate::Committed(_) => "committed",
+                Fate::RolledBack => "rolled_back",
+            });
+            return Ok(fate);
         }
     }
 }
@@ -136,7 +145,10 @@ pub(crate) async fn resolve_or_wait(
 ) -> Result<()> {
     if !LockResolver::new(client).resolve(lock).await? {
         backoff
-            .wait(format!("key locked by live transaction {}", lock.lock_ts))
+            .wait(
+                BackoffReason::Lock,
+                format!("key locked by live transaction {}", lock.lock_ts),
+            )
             .await?;
     }
     Ok(())

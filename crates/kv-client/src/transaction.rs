@@ -37,6 +37,8 @@ pub struct Transaction {
     buffer: BTreeMap<Vec<u8>, Option<Vec<u8>>>,
     /// Present for a pessimistic transaction.
     pessimistic: Option<Pessimistic>,
+    /// COMMIT was asked for (a transaction dropped without it rolled back).
+    committing: bool,
 }
 
 /// The row locks a pessimistic transaction holds.
@@ -130,6 +132,9 @@ const ONE_PC_WINDOW_MS: u64 = 2_000;
 impl Drop for Transaction {
     /// A transaction dropped while holding row locks releases them.
     fn drop(&mut self) {
+        if !self.committing {
+            crate::metrics::ROLLED_BACK.inc();
+        }
         if let Some(p) = self.pessimistic.take()
             && !p.locked.is_empty()
             && tokio::runtime::Handle::try_current().is_ok()
@@ -154,6 +159,7 @@ impl Transaction {
             start_ts,
             pessimistic: None,
             buffer: BTreeMap::new(),
+            committing: false,
         }
     }
 
@@ -204,6 +210,14 @@ impl Transaction {
     /// key changed after `for_update_ts` (the statement must run again at a
     /// newer timestamp), [`Error::Deadlock`], or [`Error::LockWaitTimeout`].
     pub async fn lock_keys(&mut self, keys: Vec<Vec<u8>>, for_update_ts: u64) -> Result<()> {
+        let locked = self.acquire_locks(keys, for_update_ts).await;
+        if let Err(e) = &locked {
+            crate::metrics::error(e);
+        }
+        locked
+    }
+
+    async fn acquire_locks(&mut self, keys: Vec<Vec<u8>>, for_update_ts: u64) -> Result<()> {
         let start_ts = self.start_ts;
         let client = self.snapshot.client().clone();
         let Some(p) = self.pessimistic.as_mut() else {
@@ -396,6 +410,14 @@ impl Transaction {
     /// Returns the commit timestamp (or `start_ts` for a transaction that
     /// wrote nothing).
     pub async fn commit(mut self) -> Result<u64> {
+        self.committing = true;
+        let started = std::time::Instant::now();
+        let committed = self.commit_writes().await;
+        crate::metrics::commit_ended(&committed, started.elapsed());
+        committed
+    }
+
+    async fn commit_writes(&mut self) -> Result<u64> {
         let start_ts = self.start_ts;
         let client = self.snapshot.client().clone();
         let buffer = std::mem::take(&mut self.buffer);

@@ -7,6 +7,7 @@
 //! far slower than the number of transactions.
 
 use crate::backoff::Backoff;
+use crate::metrics::BackoffReason;
 use crate::{Error, PD_PATIENCE, Result};
 use proto::pdrpc::TsoRequest;
 use proto::{PdService, RpcError};
@@ -36,7 +37,7 @@ impl TsoClient {
                 let answer = loop {
                     match pd.tso(TsoRequest { count }).await {
                         Err(RpcError::Unavailable(why)) => {
-                            if let Err(e) = backoff.wait(why).await {
+                            if let Err(e) = backoff.wait(BackoffReason::Pd, why).await {
                                 break Err(e);
                             }
                         }
@@ -65,10 +66,13 @@ impl TsoClient {
 
     /// One fresh timestamp.
     pub async fn get_ts(&self) -> Result<u64> {
+        let started = std::time::Instant::now();
         let (tx, rx) = oneshot::channel();
         let gone = || Error::Rpc(RpcError::Unavailable("TSO client stopped".into()));
         self.requests.send(tx).map_err(|_| gone())?;
-        rx.await.map_err(|_| gone())?
+        let ts = rx.await.map_err(|_| gone())?;
+        crate::metrics::TSO_WAIT.observe(started.elapsed().as_secs_f64());
+        ts
     }
 }
 

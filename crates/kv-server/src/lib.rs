@@ -11,6 +11,7 @@
 
 mod convert;
 mod lock_wait;
+pub mod metrics;
 pub mod node;
 
 use async_trait::async_trait;
@@ -522,6 +523,7 @@ impl<E: Engine> KvService for KvNode<E> {
                 continue;
             }
             if !self.begin_wait(start_ts, holder, deadline - now).await {
+                metrics::DEADLOCKS.inc();
                 let deadlock = KeyError {
                     kind: Some(key_error::Kind::Deadlock(Deadlock {
                         lock_ts: holder,
@@ -533,7 +535,9 @@ impl<E: Engine> KvService for KvNode<E> {
                     ..Default::default()
                 });
             }
+            let waited = Instant::now();
             let _ = tokio::time::timeout(deadline - now, woken).await;
+            metrics::LOCK_WAIT.observe(waited.elapsed().as_secs_f64());
             self.end_wait(start_ts).await;
             result = attempt().await?;
         }

@@ -27,6 +27,7 @@
 
 pub mod cmd;
 pub mod keys;
+pub mod metrics;
 pub mod peer;
 pub mod peer_storage;
 pub mod router;

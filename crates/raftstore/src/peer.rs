@@ -225,6 +225,7 @@ impl<E: Engine> Peer<E> {
         {
             return cb(Err(self.not_leader()));
         }
+        crate::metrics::PROPOSALS.inc();
         self.track(last + 1, now, cb);
     }
 
@@ -350,6 +351,7 @@ impl<E: Engine> Peer<E> {
             }
             let p = self.proposals.pop_front().expect("front exists");
             if p.index == index && p.term == term {
+                crate::metrics::COMMIT_LOG.observe(p.proposed_at.elapsed().as_secs_f64());
                 self.renew_lease(cfg, term, p.proposed_at);
                 return (Some(p.cb), stale);
             }

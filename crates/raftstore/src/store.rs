@@ -21,6 +21,7 @@
 //! which the leader lease relies on.
 
 use crate::cmd;
+use crate::metrics;
 use crate::peer::{Callback, Peer};
 use crate::peer_storage::{
     PeerStorage, clear_range, conf_state, encode_raft, load_regions, region_range,
@@ -632,12 +633,16 @@ impl<E: Engine, T: Transport> Store<E, T> {
     /// Tick every peer: elections, heartbeats, lease renewal, read timeouts.
     pub fn tick(&mut self, now: Instant) {
         let read_timeout = self.cfg.tick_interval * self.cfg.election_ticks as u32 * 2;
+        let mut leaders = 0;
         for peer in self.peers.values_mut() {
+            leaders += i64::from(peer.is_leader());
             peer.raft.tick();
             peer.expire_waiting(now, read_timeout);
             peer.start_read_round(&self.cfg, now, &mut self.next_read_id);
             publish(&*self.apply, &self.router, peer);
         }
+        metrics::REGIONS.set(self.peers.len() as i64);
+        metrics::LEADERS.set(leaders);
     }
 
     /// One round: persist, send, apply, answer (see the module doc).
@@ -684,7 +689,9 @@ impl<E: Engine, T: Transport> Store<E, T> {
         }
         if !persist.is_empty() {
             persist.set_sync(self.cfg.sync_log && must_sync);
+            let started = Instant::now();
             self.engine.write(persist)?;
+            metrics::APPEND_LOG.observe(started.elapsed().as_secs_f64());
         }
         for range in &replaced {
             self.apply.range_replaced(range);
@@ -714,7 +721,9 @@ impl<E: Engine, T: Transport> Store<E, T> {
             self.peers.insert(id, peer);
         }
         if !applied.is_empty() {
+            let started = Instant::now();
             self.apply.write(applied)?;
+            metrics::APPLY_LOG.observe(started.elapsed().as_secs_f64());
         }
         for (cb, result) in answers {
             cb(result);

@@ -163,6 +163,13 @@ pub static CONNECTIONS: LazyLock<IntGauge> = LazyLock::new(|| {
         .expect("a metric registered once")
 });
 
+/// Put the SQL layer's series in `/metrics` now, at 0.
+pub fn init() {
+    LazyLock::force(&BY_TYPE);
+    LazyLock::force(&RUNNING);
+    LazyLock::force(&CONNECTIONS);
+}
+
 /// One statement being measured: counted as running from
 /// [`start`](Self::start) until it is finished or dropped (a statement
 /// whose connection went away midway).

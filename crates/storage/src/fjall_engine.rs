@@ -19,6 +19,7 @@
 
 mod group_commit;
 mod journal_file;
+mod metrics;
 
 use crate::delete_range::{
     CfSet, DeletedRanges, Era, FilterFactory, META_KEYSPACE, Mutation, RangeRecord, cf_index,
@@ -163,9 +164,17 @@ struct Inner {
     commits: GroupCommit,
     /// The active journal, fdatasynced outside fjall's lock.
     journal: std::sync::Mutex<JournalFile>,
+    stats: metrics::WriteStats,
 }
 
 impl FjallEngine {
+    /// Report this engine's figures in the process' `/metrics` (for the
+    /// one engine of a store that matters; registering a second engine in
+    /// the same process fails).
+    pub fn register_metrics(&self) -> prometheus::Result<()> {
+        prometheus::register(Box::new(metrics::EngineCollector::new(&self.inner)?))
+    }
+
     /// Open the store at `config.path`, creating it if needed, and restore the
     /// deleted ranges that were not retired yet.
     pub fn open(config: EngineConfig) -> Result<Self> {
@@ -214,6 +223,7 @@ impl FjallEngine {
             ranges,
             commits: GroupCommit::default(),
             journal: std::sync::Mutex::new(JournalFile::new(&config.path)),
+            stats: metrics::WriteStats::default(),
         };
         Ok(Self {
             inner: Arc::new(inner),
@@ -305,6 +315,7 @@ impl Inner {
 
     /// Append a batch to the journal; with `sync`, wait until it is durable.
     fn commit(&self, batch: OwnedWriteBatch, sync: bool) -> Result<()> {
+        self.stats.wrote(batch.len());
         batch.commit()?;
         let ticket = self.commits.appended();
         if sync {
@@ -316,12 +327,16 @@ impl Inner {
 
     fn sync_journal(&self, ticket: u64) -> Result<()> {
         self.commits.sync(ticket, || {
+            let started = std::time::Instant::now();
             self.db.persist(PersistMode::Buffer)?;
             // Only the group commit's syncer gets here: never contended.
-            self.journal
+            let synced = self
+                .journal
                 .lock()
                 .unwrap_or_else(std::sync::PoisonError::into_inner)
-                .sync_data()
+                .sync_data();
+            self.stats.synced(started.elapsed());
+            synced
         })
     }
 
