@@ -89,12 +89,39 @@ def test_processlist_shows_every_connection_and_its_statement(basalt_server):
         admin.close()
 
 
-def test_kill_query_stops_the_statement_and_keeps_the_connection(basalt_server):
-    admin, worker = basalt_server.connect(), basalt_server.connect()
+def start_busy(server, sql: str):
+    """Two connections, `admin` and `worker`; `worker` runs `sql` in the
+    background, and the list shows it running."""
+    admin, worker = server.connect(), server.connect()
+    wid = connection_id(worker)
+    t, out = run_in_background(worker, sql)
+    wait_for_command(admin, wid, "Query")
+    return admin, worker, wid, t, out
+
+
+def test_information_schema_processlist_matches_show_processlist(basalt_server):
+    admin, worker, wid, t, out = start_busy(basalt_server, "SELECT SLEEP(1.2)")
     try:
-        wid = connection_id(worker)
-        t, out = run_in_background(worker, "SELECT SLEEP(30)")
-        wait_for_command(admin, wid, "Query")
+        time.sleep(1.05)
+        with admin.cursor() as cur:
+            cur.execute(
+                "SELECT ID, USER, COMMAND, TIME, STATE, INFO FROM information_schema.PROCESSLIST "
+                "WHERE COMMAND <> 'Sleep' ORDER BY ID"
+            )
+            rows = {r[0]: r[1:] for r in cur.fetchall()}
+        assert rows[wid][:2] == (basalt_server.user, "Query") and rows[wid][2] >= 1, rows
+        assert rows[wid][3:] == ("executing", "SELECT SLEEP(1.2)"), rows
+        # The query that reads the table is in it too.
+        assert rows[connection_id(admin)][4].startswith("SELECT ID, USER, COMMAND"), rows
+        t.join(10)
+    finally:
+        admin.close()
+        worker.close()
+
+
+def test_kill_query_stops_the_statement_and_keeps_the_connection(basalt_server):
+    admin, worker, wid, t, out = start_busy(basalt_server, "SELECT SLEEP(30)")
+    try:
         with admin.cursor() as cur:
             cur.execute(f"KILL QUERY {wid}")
         t.join(10)

@@ -49,6 +49,7 @@ pub async fn serve_status(
     // Every series the role can report, listed from the start.
     if matches!(name, "sql" | "playground") {
         sql::metrics::init();
+        sql::admission::init();
         kv_client::metrics::init();
     }
     if matches!(name, "kv" | "playground") {

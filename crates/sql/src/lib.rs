@@ -11,6 +11,7 @@
 //! `kv_client::Transaction`. Rows and index entries become key-value pairs
 //! in [`table`].
 
+pub mod admission;
 pub mod catalog;
 pub mod ddl;
 pub mod dml;

@@ -96,6 +96,15 @@ impl StatementType {
         }
     }
 
+    /// Whether it reads or writes data, and so waits for admission (see
+    /// `admission`).
+    pub fn is_admitted(self) -> bool {
+        matches!(
+            self,
+            Self::Select | Self::Insert | Self::Replace | Self::Update | Self::Delete | Self::Ddl
+        )
+    }
+
     /// The label value.
     pub fn name(self) -> &'static str {
         match self {

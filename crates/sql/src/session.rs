@@ -18,7 +18,8 @@ use crate::plan_cache::PlanSlot;
 use crate::process::{Kill, Process, ProcessList};
 use crate::result::{ColumnInfo, Output, Prepared, SqlError};
 use crate::show::{self, text, text_rows};
-use crate::metrics::{self, StatementTimer, StatementType};
+use crate::admission::{self, Admission};
+use crate::metrics::{self, StatementType};
 use crate::text_statement::{self, TextStatement};
 use crate::variables::GlobalVariables;
 use crate::{ddl, dml};
@@ -52,6 +53,7 @@ pub struct SqlEngine {
     started: Instant,
     questions: AtomicU64,
     processes: ProcessList,
+    admission: Admission,
 }
 
 impl SqlEngine {
@@ -61,12 +63,27 @@ impl SqlEngine {
         if catalog.snapshot().database("test").is_none() {
             catalog.create_database("test", true).await?;
         }
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let admission = Admission::new(
+            cores * admission::DEFAULT_PER_CORE,
+            admission::DEFAULT_TIMEOUT_MS,
+        );
+        let globals = GlobalVariables::default();
+        globals.set(
+            "max_running_statements",
+            Datum::I64(admission.limit() as i64),
+        );
+        globals.set(
+            "running_statements_queue_timeout",
+            Datum::I64(admission.timeout_ms() as i64),
+        );
         Ok(Arc::new(SqlEngine {
             catalog,
-            globals: GlobalVariables::default(),
+            globals,
             started: Instant::now(),
             questions: AtomicU64::new(0),
             processes: ProcessList::default(),
+            admission,
         }))
     }
 
@@ -442,10 +459,10 @@ impl Session {
             self.warnings.clear();
             let result = match statement {
                 Ok(statement) => {
-                    let timer = StatementTimer::start(StatementType::of_text(&statement));
-                    let result = self.run_text(statement).await;
-                    timer.finish(result.is_err());
-                    result
+                    let engine = self.engine.clone();
+                    let (kind, waits) = (StatementType::of_text(&statement), self.txn.is_none());
+                    admission::run_statement(&engine.admission, kind, waits, self.run_text(statement))
+                        .await
                 }
                 Err(e) => Err(e),
             };
@@ -675,9 +692,13 @@ impl Session {
 
     /// Run one statement, keeping the warnings it raised for SHOW WARNINGS.
     async fn run(&mut self, statement: &Statement, args: Bindings<'_>) -> Result<Output, SqlError> {
-        let timer = StatementTimer::start(StatementType::of(statement));
-        let result = self.dispatch(statement, args).await;
-        timer.finish(result.is_err());
+        // Only a session outside a transaction waits for a slot (see
+        // `admission`).
+        let engine = self.engine.clone();
+        let (kind, waits) = (StatementType::of(statement), self.txn.is_none());
+        let result =
+            admission::run_statement(&engine.admission, kind, waits, self.dispatch(statement, args))
+                .await;
         self.row_count = match &result {
             Ok(Output::Affected { rows, .. }) => *rows as i64,
             _ => -1,
@@ -722,7 +743,11 @@ impl Session {
         match statement {
             S::Query(q) if show::reads_information_schema(q) => {
                 let mut q = q.clone();
-                show::resolve_information_schema(&mut q, &self.engine.catalog.snapshot())?;
+                let sources = show::InfoSources {
+                    schema: &self.engine.catalog.snapshot(),
+                    processes: &self.engine.processes,
+                };
+                show::resolve_information_schema(&mut q, &sources)?;
                 // Its rows are literals of this moment: not a plan to keep.
                 let args = Bindings { plan: None, ..args };
                 self.data_statement(&S::Query(q), args).await
@@ -1664,6 +1689,28 @@ impl Session {
                     self.sql_mode = sql_mode_from(&mode);
                 }
                 text(mode)
+            }
+            "max_running_statements" | "running_statements_queue_timeout" => {
+                if !global {
+                    return Err(SqlError::new(
+                        1229,
+                        "HY000",
+                        format!(
+                            "Variable '{var}' is a GLOBAL variable and should be set with SET GLOBAL"
+                        ),
+                    ));
+                }
+                let n = match &datum {
+                    Datum::I64(n) if *n >= 0 => *n as u64,
+                    Datum::U64(n) => *n,
+                    _ => return Err(wrong_value()),
+                };
+                if var == "max_running_statements" {
+                    self.engine.admission.set_limit(n as usize);
+                } else {
+                    self.engine.admission.set_timeout_ms(n);
+                }
+                Datum::I64(n as i64)
             }
             _ => datum,
         };

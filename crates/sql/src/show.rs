@@ -733,12 +733,22 @@ const INFORMATION_SCHEMA_TRIGGERS: [&str; 22] = [
     "DATABASE_COLLATION",
 ];
 
+/// What INFORMATION_SCHEMA tables are built from: the schema, and the
+/// node's connections.
+pub struct InfoSources<'a> {
+    /// The schema snapshot of the statement.
+    pub schema: &'a InfoSchema,
+    /// The node's connections, for PROCESSLIST.
+    pub processes: &'a crate::process::ProcessList,
+}
+
 /// The rows of INFORMATION_SCHEMA table `name`, as a query of literal rows
 /// with the table's column names. Served: the tables mysqldump and ORMs
 /// read (SCHEMATA, TABLES, COLUMNS, STATISTICS, KEY_COLUMN_USAGE,
-/// TABLE_CONSTRAINTS, and TRIGGERS, always empty); others are 1109, which
-/// mysqldump expects from servers without them.
-fn information_schema_table(schema: &InfoSchema, name: &str) -> Result<ast::Query, SqlError> {
+/// TABLE_CONSTRAINTS, and TRIGGERS, always empty), and PROCESSLIST; others
+/// are 1109, which mysqldump expects from servers without them.
+fn information_schema_table(sources: &InfoSources, name: &str) -> Result<ast::Query, SqlError> {
+    let schema = sources.schema;
     let tables = || {
         schema.databases().into_iter().flat_map(|db| {
             schema
@@ -802,6 +812,15 @@ fn information_schema_table(schema: &InfoSchema, name: &str) -> Result<ast::Quer
                 .collect(),
         ),
         "TRIGGERS" => (&INFORMATION_SCHEMA_TRIGGERS, Vec::new()),
+        "PROCESSLIST" => (
+            &["ID", "USER", "HOST", "DB", "COMMAND", "TIME", "STATE", "INFO"],
+            sources
+                .processes
+                .rows()
+                .iter()
+                .map(|p| process_row(p, true))
+                .collect(),
+        ),
         "SCHEMATA" => {
             let row = |name: &str, charset: &str, collation: &str| {
                 vec![
@@ -992,32 +1011,32 @@ pub fn reads_information_schema(query: &ast::Query) -> bool {
 /// them. Subqueries in expressions are not visited.
 pub fn resolve_information_schema(
     query: &mut ast::Query,
-    schema: &InfoSchema,
+    sources: &InfoSources,
 ) -> Result<(), SqlError> {
-    fn set_expr(body: &mut ast::SetExpr, schema: &InfoSchema) -> Result<(), SqlError> {
+    fn set_expr(body: &mut ast::SetExpr, sources: &InfoSources) -> Result<(), SqlError> {
         match body {
-            ast::SetExpr::Select(s) => s.from.iter_mut().try_for_each(|t| from(t, schema)),
-            ast::SetExpr::Query(q) => set_expr(&mut q.body, schema),
+            ast::SetExpr::Select(s) => s.from.iter_mut().try_for_each(|t| from(t, sources)),
+            ast::SetExpr::Query(q) => set_expr(&mut q.body, sources),
             ast::SetExpr::SetOperation { left, right, .. } => {
-                set_expr(left, schema)?;
-                set_expr(right, schema)
+                set_expr(left, sources)?;
+                set_expr(right, sources)
             }
             _ => Ok(()),
         }
     }
-    fn from(t: &mut ast::TableWithJoins, schema: &InfoSchema) -> Result<(), SqlError> {
-        factor(&mut t.relation, schema)?;
+    fn from(t: &mut ast::TableWithJoins, sources: &InfoSources) -> Result<(), SqlError> {
+        factor(&mut t.relation, sources)?;
         t.joins
             .iter_mut()
-            .try_for_each(|j| factor(&mut j.relation, schema))
+            .try_for_each(|j| factor(&mut j.relation, sources))
     }
-    fn factor(f: &mut ast::TableFactor, schema: &InfoSchema) -> Result<(), SqlError> {
+    fn factor(f: &mut ast::TableFactor, sources: &InfoSources) -> Result<(), SqlError> {
         match f {
             ast::TableFactor::Table { name, alias, .. } => {
                 let Some(table) = information_schema_name(name) else {
                     return Ok(());
                 };
-                let subquery = information_schema_table(schema, table)?;
+                let subquery = information_schema_table(sources, table)?;
                 let alias = alias.take().unwrap_or_else(|| ast::TableAlias {
                     explicit: false,
                     name: ast::Ident::new(table),
@@ -1032,38 +1051,40 @@ pub fn resolve_information_schema(
                 };
                 Ok(())
             }
-            ast::TableFactor::Derived { subquery, .. } => set_expr(&mut subquery.body, schema),
+            ast::TableFactor::Derived { subquery, .. } => set_expr(&mut subquery.body, sources),
             ast::TableFactor::NestedJoin {
                 table_with_joins, ..
-            } => from(table_with_joins, schema),
+            } => from(table_with_joins, sources),
             _ => Ok(()),
         }
     }
-    set_expr(&mut query.body, schema)
+    set_expr(&mut query.body, sources)
+}
+
+/// A connection as SHOW PROCESSLIST and INFORMATION_SCHEMA.PROCESSLIST show
+/// it: id, user, host, db, command, time, state, info (cut at 100
+/// characters unless `full`).
+fn process_row(p: &crate::process::ProcessRow, full: bool) -> Vec<Datum> {
+    let info = p.info.as_deref().map_or(Datum::Null, |sql| match full {
+        true => text(sql),
+        false => text(sql.chars().take(100).collect::<String>()),
+    });
+    vec![
+        Datum::I64(i64::from(p.id)),
+        text(&p.user),
+        text(&p.host),
+        p.database.as_deref().map_or(Datum::Null, text),
+        text(p.command),
+        Datum::I64(p.time as i64),
+        text(p.state),
+        info,
+    ]
 }
 
 /// `SHOW [FULL] PROCESSLIST`: without FULL, statement text is cut at 100
 /// characters, as in MySQL.
 pub fn processlist(rows: &[crate::process::ProcessRow], full: bool) -> Output {
-    let rows = rows
-        .iter()
-        .map(|p| {
-            let info = p.info.as_deref().map_or(Datum::Null, |sql| match full {
-                true => text(sql),
-                false => text(sql.chars().take(100).collect::<String>()),
-            });
-            vec![
-                Datum::I64(i64::from(p.id)),
-                text(&p.user),
-                text(&p.host),
-                p.database.as_deref().map_or(Datum::Null, text),
-                text(p.command),
-                Datum::I64(p.time as i64),
-                text(p.state),
-                info,
-            ]
-        })
-        .collect();
+    let rows = rows.iter().map(|p| process_row(p, full)).collect();
     text_rows(
         &[
             "Id", "User", "Host", "db", "Command", "Time", "State", "Info",

@@ -46,6 +46,8 @@ fn defaults() -> Vec<(&'static str, Datum)> {
         ("lower_case_table_names", Datum::I64(2)),
         ("max_allowed_packet", Datum::I64(67_108_864)),
         ("max_execution_time", Datum::I64(0)),
+        // Set from the node's admission control when the engine opens.
+        ("max_running_statements", Datum::I64(0)),
         ("net_buffer_length", Datum::I64(16384)),
         ("net_read_timeout", Datum::I64(30)),
         ("net_write_timeout", Datum::I64(60)),
@@ -54,6 +56,7 @@ fn defaults() -> Vec<(&'static str, Datum)> {
         ("protocol_version", Datum::I64(10)),
         ("query_cache_size", Datum::I64(0)),
         ("query_cache_type", s("OFF")),
+        ("running_statements_queue_timeout", Datum::I64(0)),
         ("socket", s("")),
         ("sql_auto_is_null", Datum::I64(0)),
         ("sql_mode", s(DEFAULT_SQL_MODE)),

@@ -1,0 +1,261 @@
+//! Admission control: at most `max_running_statements` statements execute
+//! at once on a SQL node; the others wait in line, for at most
+//! `running_statements_queue_timeout` milliseconds, and then fail with
+//! error 3024 instead of piling on.
+//!
+//! A burst of connections that all start work at once is what drives
+//! MySQL's "threads running" to the hundreds, where every statement slows
+//! every other one down (context switches, cache misses, lock convoys).
+//! Bounding the statements that run keeps each of them fast and makes the
+//! rest wait visibly: the line's length and the time spent in it are
+//! metrics (`basalt_sql_admission_queue`, `..._wait_seconds`).
+//!
+//! Only statements that read or write data wait (SELECT, INSERT, UPDATE,
+//! DELETE, DDL, LOAD DATA); SET, SHOW, USE, KILL and transaction control
+//! never do, so an operator can always look and intervene. Nor does any
+//! statement of a session inside an open transaction (MySQL's thread pool
+//! gives those priority for the same reason): its transaction may hold row
+//! locks that the admitted statements wait for, and making it wait behind
+//! them would stall both until a lock wait timeout.
+//!
+//! The bound is a semaphore. The uncontended path is one atomic
+//! compare-and-swap; only statements that must wait take its queue.
+
+use crate::metrics::{StatementTimer, StatementType};
+use crate::result::{Output, SqlError};
+use prometheus::{Histogram, IntCounter, IntGauge};
+use std::sync::LazyLock;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+use tokio::sync::Semaphore;
+
+/// `max_running_statements` per core by default: enough that an OLTP load
+/// with a few connections per core never waits, small enough that a burst
+/// of hundreds does.
+pub const DEFAULT_PER_CORE: usize = 8;
+
+/// `running_statements_queue_timeout` by default, in milliseconds.
+pub const DEFAULT_TIMEOUT_MS: u64 = 10_000;
+
+static QUEUE: LazyLock<IntGauge> = LazyLock::new(|| {
+    prometheus::register_int_gauge!(
+        "basalt_sql_admission_queue",
+        "Statements waiting for one of the max_running_statements slots"
+    )
+    .expect("a metric registered once")
+});
+
+static WAIT: LazyLock<Histogram> = LazyLock::new(|| {
+    prometheus::register_histogram!(
+        "basalt_sql_admission_wait_seconds",
+        "How long statements that found every slot taken waited for one",
+        prometheus::exponential_buckets(0.000_05, 2.0, 20).expect("valid buckets")
+    )
+    .expect("a metric registered once")
+});
+
+static TIMEOUTS: LazyLock<IntCounter> = LazyLock::new(|| {
+    prometheus::register_int_counter!(
+        "basalt_sql_admission_timeouts_total",
+        "Statements refused after waiting running_statements_queue_timeout for a slot"
+    )
+    .expect("a metric registered once")
+});
+
+/// Put the admission series in `/metrics` now, at 0.
+pub fn init() {
+    LazyLock::force(&QUEUE);
+    LazyLock::force(&WAIT);
+    LazyLock::force(&TIMEOUTS);
+}
+
+/// Run `work`, one statement of `kind`, once admitted (when `waits`),
+/// counted and timed in the statement metrics.
+pub async fn run_statement<F>(
+    admission: &Admission,
+    kind: StatementType,
+    waits: bool,
+    work: F,
+) -> Result<Output, SqlError>
+where
+    F: std::future::Future<Output = Result<Output, SqlError>>,
+{
+    let _slot = match waits && kind.is_admitted() {
+        true => admission.admit().await?,
+        false => None,
+    };
+    let timer = StatementTimer::start(kind);
+    let result = work.await;
+    timer.finish(result.is_err());
+    result
+}
+
+/// The slots of one SQL node.
+pub struct Admission {
+    slots: Semaphore,
+    /// The bound; 0 for none.
+    limit: AtomicUsize,
+    /// Slots to take out of circulation as they come back (the bound was
+    /// lowered while they were in use).
+    debt: AtomicUsize,
+    timeout_ms: AtomicU64,
+    /// Serialises changes of the bound (SET GLOBAL, rare).
+    resizing: std::sync::Mutex<()>,
+}
+
+/// A statement's slot, given back when dropped.
+pub struct Slot<'a>(&'a Admission);
+
+impl Admission {
+    /// `limit` slots (0: unbounded), waits of at most `timeout_ms` (0: no
+    /// limit).
+    pub fn new(limit: usize, timeout_ms: u64) -> Self {
+        Self {
+            slots: Semaphore::new(limit),
+            limit: AtomicUsize::new(limit),
+            debt: AtomicUsize::new(0),
+            timeout_ms: AtomicU64::new(timeout_ms),
+            resizing: std::sync::Mutex::new(()),
+        }
+    }
+
+    /// The bound now (0: none).
+    pub fn limit(&self) -> usize {
+        self.limit.load(Ordering::Relaxed)
+    }
+
+    /// Change the bound; statements running over a lowered bound finish,
+    /// and their slots are retired as they come back.
+    pub fn set_limit(&self, limit: usize) {
+        let _one_at_a_time = self
+            .resizing
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let old = self.limit.swap(limit, Ordering::SeqCst);
+        // Unbounded is modelled as a bound of 0 permits that nobody asks
+        // for; going to or from it is a change of `old` or `limit` to 0.
+        if limit > old {
+            let mut grow = limit - old;
+            // Repay first: fewer slots to retire later.
+            while grow > 0
+                && self
+                    .debt
+                    .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |d| d.checked_sub(1))
+                    .is_ok()
+            {
+                grow -= 1;
+            }
+            self.slots.add_permits(grow);
+        } else if limit < old {
+            let shrink = old - limit;
+            let forgotten = self.slots.forget_permits(shrink);
+            self.debt.fetch_add(shrink - forgotten, Ordering::SeqCst);
+        }
+    }
+
+    /// Change how long a statement may wait (ms; 0: no limit).
+    pub fn set_timeout_ms(&self, ms: u64) {
+        self.timeout_ms.store(ms, Ordering::Relaxed);
+    }
+
+    /// The wait limit now (ms; 0: none).
+    pub fn timeout_ms(&self) -> u64 {
+        self.timeout_ms.load(Ordering::Relaxed)
+    }
+
+    /// Wait for a slot, or fail with 3024 after the timeout. `None` when
+    /// there is no bound.
+    pub async fn admit(&self) -> Result<Option<Slot<'_>>, SqlError> {
+        if self.limit() == 0 {
+            return Ok(None);
+        }
+        if let Ok(permit) = self.slots.try_acquire() {
+            permit.forget();
+            return Ok(Some(Slot(self)));
+        }
+        let started = Instant::now();
+        QUEUE.inc();
+        let timeout = self.timeout_ms();
+        let acquired = if timeout == 0 {
+            Ok(self.slots.acquire().await)
+        } else {
+            tokio::time::timeout(Duration::from_millis(timeout), self.slots.acquire()).await
+        };
+        QUEUE.dec();
+        WAIT.observe(started.elapsed().as_secs_f64());
+        match acquired {
+            Ok(Ok(permit)) => {
+                permit.forget();
+                Ok(Some(Slot(self)))
+            }
+            Ok(Err(_closed)) => Ok(None),
+            Err(_elapsed) => {
+                TIMEOUTS.inc();
+                Err(SqlError::new(
+                    3024,
+                    "HY000",
+                    format!(
+                        "Query execution was interrupted: it waited {timeout} ms (running_statements_queue_timeout) for one of the {} slots of max_running_statements",
+                        self.limit()
+                    ),
+                ))
+            }
+        }
+    }
+}
+
+impl Drop for Slot<'_> {
+    fn drop(&mut self) {
+        let admission = self.0;
+        let retired = admission
+            .debt
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |d| d.checked_sub(1))
+            .is_ok();
+        if !retired {
+            admission.slots.add_permits(1);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn at_most_the_bound_run_and_the_rest_time_out() {
+        let admission = Admission::new(2, 50);
+        let a = admission.admit().await.unwrap();
+        let b = admission.admit().await.unwrap();
+        assert!(a.is_some() && b.is_some());
+        let refused = admission.admit().await.err().expect("a third waits and times out");
+        assert_eq!(refused.code, 3024);
+        drop(a);
+        assert!(admission.admit().await.unwrap().is_some());
+    }
+
+    #[tokio::test]
+    async fn a_lowered_bound_retires_slots_as_they_come_back() {
+        let admission = Admission::new(3, 20);
+        let slots = take(&admission, 3).await;
+        admission.set_limit(1);
+        drop(slots);
+        let one = admission.admit().await.unwrap();
+        assert!(one.is_some());
+        assert!(admission.admit().await.is_err(), "only one slot is left");
+        drop(one);
+        admission.set_limit(0);
+        assert!(admission.admit().await.unwrap().is_none(), "no bound: no slot");
+        admission.set_limit(2);
+        let (x, y) = (admission.admit().await.unwrap(), admission.admit().await.unwrap());
+        assert!(x.is_some() && y.is_some());
+        assert!(admission.admit().await.is_err());
+    }
+
+    async fn take(admission: &Admission, n: usize) -> Vec<Slot<'_>> {
+        let mut out = Vec::new();
+        for _ in 0..n {
+            out.push(admission.admit().await.unwrap().expect("a slot"));
+        }
+        out
+    }
+}
