@@ -313,5 +313,10 @@ def test_every_role_of_a_cluster_serves_its_metrics(tmp_path):
             if s.name.endswith("_count")
         )
         assert served > 0, "no store counted a request"
+        # `basalt ctl` piped into a reader that is gone ends quietly.
+        errors = tmp_path / "ctl.err"
+        subprocess.run(f"'{basalt_binary()}' ctl --pd {cluster.manifest['pd']} store list 2>'{errors}' | true",
+                       shell=True, timeout=30)
+        assert "panicked" not in errors.read_text(), errors.read_text()
     finally:
         cluster.stop()

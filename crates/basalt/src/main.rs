@@ -164,6 +164,9 @@ enum Command {
         /// Status HTTP port on --host (`/status`, `/metrics`, `/debug/pprof/...`).
         #[arg(long, default_value_t = 10080)]
         status_port: u16,
+        /// The slow query log (statements over `tidb_slow_log_threshold` ms).
+        #[arg(long, default_value = "basalt-slow.log")]
+        slow_log: PathBuf,
         /// A TOML file of these flags.
         #[arg(long)]
         config: Option<PathBuf>,
@@ -288,6 +291,11 @@ async fn embedded_playground(
         .await
         .map_err(|e| anyhow::anyhow!("{e}"))
         .context("loading the catalog")?;
+    let slow_log = data_dir.join("slow.log");
+    engine
+        .slow_log()
+        .open(&slow_log)
+        .with_context(|| format!("opening {}", slow_log.display()))?;
     let listener = tokio::net::TcpListener::bind((host.as_str(), port))
         .await
         .with_context(|| format!("listening on {host}:{port}"))?;
@@ -435,18 +443,27 @@ fn main() -> Result<()> {
                 roles::kv(&data_dir, &addr, &pd, cfg, shutdown_signal()).await
             })
         }
-        Command::Ctl { pd, json, cmd } => runtime("ctl", cli.workers, WORKERS_PER_CORE)?
-            .block_on(basalt::ctl::run(&pd, cmd, json)),
+        Command::Ctl { pd, json, cmd } => {
+            // A command-line tool piped into `head` ends quietly when the
+            // pipe closes, as Unix tools do, instead of panicking in println.
+            // SAFETY: setting a signal's disposition to its default, before
+            // any thread that could be writing exists.
+            unsafe {
+                libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+            }
+            runtime("ctl", cli.workers, WORKERS_PER_CORE)?.block_on(basalt::ctl::run(&pd, cmd, json))
+        }
         Command::Sql {
             pd,
             host,
             port,
             status_port,
+            slow_log,
             ..
         } => runtime("sql", cli.workers, SQL_WORKERS_PER_CORE)?.block_on(async {
             let status = roles::serve_status(&format!("{host}:{status_port}"), "sql", config).await?;
             println!("basalt sql: status on {status}");
-            roles::sql(&pd, &host, port, shutdown_signal()).await
+            roles::sql(&pd, &host, port, &slow_log, shutdown_signal()).await
         }),
     }
 }

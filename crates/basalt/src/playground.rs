@@ -170,6 +170,8 @@ pub async fn run(opts: Options, shutdown: impl Future<Output = ()>) -> Result<()
         opts.port.to_string(),
         "--status-port".into(),
         opts.status_port.to_string(),
+        "--slow-log".into(),
+        dir.join("slow.log").display().to_string(),
     ];
     start("sql".into(), "sql", sql_addr.clone(), sql_status, None, sql_args)?;
     let manifest = Manifest {

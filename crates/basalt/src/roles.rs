@@ -132,11 +132,12 @@ pub async fn kv(
 }
 
 /// Run a SQL node serving MySQL on `host:port` over the cluster of the PD
-/// at `pd_addr`.
+/// at `pd_addr`, logging slow statements to `slow_log`.
 pub async fn sql(
     pd_addr: &str,
     host: &str,
     port: u16,
+    slow_log: &Path,
     shutdown: impl Future<Output = ()>,
 ) -> Result<()> {
     let pd: Arc<dyn PdService> = Arc::new(PdClient::new(pd_addr)?);
@@ -146,6 +147,10 @@ pub async fn sql(
         sql::SqlEngine::open(client.clone())
     })
     .await?;
+    engine
+        .slow_log()
+        .open(slow_log)
+        .with_context(|| format!("opening {}", slow_log.display()))?;
     let listener = tokio::net::TcpListener::bind((host, port))
         .await
         .with_context(|| format!("listening on {host}:{port}"))?;

@@ -156,6 +156,20 @@ impl Inner {
     where
         F: std::future::Future<Output = std::result::Result<R, RpcError>>,
     {
+        let started = std::time::Instant::now();
+        let answer = self.call_store(region, f).await;
+        metrics::waited_on_kv(started);
+        answer
+    }
+
+    async fn call_store<R: Unreachable, F>(
+        &self,
+        region: &region::RegionInfo,
+        f: impl FnOnce(Arc<dyn KvService>) -> F,
+    ) -> Result<R>
+    where
+        F: std::future::Future<Output = std::result::Result<R, RpcError>>,
+    {
         let store = region.leader_store;
         let kv = match self.stores.store(store).await {
             Ok(kv) => kv,

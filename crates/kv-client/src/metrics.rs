@@ -145,6 +145,29 @@ pub(crate) fn lock_resolved(fate: &'static str) {
     LOCKS_RESOLVED.with_label_values(&[fate]).inc();
 }
 
+tokio::task_local! {
+    /// Time the current statement's task spent waiting on stores and PD.
+    static KV_TIME: std::cell::Cell<Duration>;
+}
+
+/// Run `work` and also return the time its task spent waiting for stores
+/// and PD (calls, timestamps, backoffs), for the slow query log: a
+/// task-local sum, so concurrent statements do not mix.
+pub async fn with_kv_time<F: std::future::Future>(work: F) -> (F::Output, Duration) {
+    KV_TIME
+        .scope(std::cell::Cell::new(Duration::ZERO), async {
+            let out = work.await;
+            (out, KV_TIME.with(std::cell::Cell::get))
+        })
+        .await
+}
+
+/// Add a wait of the current task to its statement's KV time, if it runs
+/// under [`with_kv_time`].
+pub(crate) fn waited_on_kv(since: std::time::Instant) {
+    let _ = KV_TIME.try_with(|t| t.set(t.get() + since.elapsed()));
+}
+
 /// Why a client waits before trying again.
 #[derive(Copy, Clone, Debug)]
 pub enum BackoffReason {

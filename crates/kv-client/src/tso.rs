@@ -72,6 +72,7 @@ impl TsoClient {
         self.requests.send(tx).map_err(|_| gone())?;
         let ts = rx.await.map_err(|_| gone())?;
         crate::metrics::TSO_WAIT.observe(started.elapsed().as_secs_f64());
+        crate::metrics::waited_on_kv(started);
         ts
     }
 }

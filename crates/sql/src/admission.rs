@@ -69,25 +69,40 @@ pub fn init() {
     LazyLock::force(&TIMEOUTS);
 }
 
+/// How long an admitted statement ran, and how much of that it waited on
+/// stores and PD.
+pub struct Ran {
+    /// From admission to the end.
+    pub took: Duration,
+    /// Waiting for store and PD calls, timestamps and backoffs.
+    pub kv: Duration,
+}
+
 /// Run `work`, one statement of `kind`, once admitted (when `waits`),
-/// counted and timed in the statement metrics.
+/// counted and timed in the statement metrics. `None` for a statement
+/// refused admission.
 pub async fn run_statement<F>(
     admission: &Admission,
     kind: StatementType,
     waits: bool,
     work: F,
-) -> Result<Output, SqlError>
+) -> (Result<Output, SqlError>, Option<Ran>)
 where
     F: std::future::Future<Output = Result<Output, SqlError>>,
 {
     let _slot = match waits && kind.is_admitted() {
-        true => admission.admit().await?,
+        true => match admission.admit().await {
+            Ok(slot) => slot,
+            Err(e) => return (Err(e), None),
+        },
         false => None,
     };
     let timer = StatementTimer::start(kind);
-    let result = work.await;
+    let started = Instant::now();
+    let (result, kv) = kv_client::metrics::with_kv_time(work).await;
+    let took = started.elapsed();
     timer.finish(result.is_err());
-    result
+    (result, Some(Ran { took, kv }))
 }
 
 /// The slots of one SQL node.

@@ -28,6 +28,7 @@ pub mod prune;
 pub mod result;
 pub mod session;
 pub mod show;
+pub mod slow_log;
 pub mod table;
 pub mod text_statement;
 pub mod types;

@@ -18,7 +18,8 @@ use crate::plan_cache::PlanSlot;
 use crate::process::{Kill, Process, ProcessList};
 use crate::result::{ColumnInfo, Output, Prepared, SqlError};
 use crate::show::{self, text, text_rows};
-use crate::admission::{self, Admission};
+use crate::admission::{self, Admission, Ran};
+use crate::slow_log::{self, SlowLog};
 use crate::metrics::{self, StatementType};
 use crate::text_statement::{self, TextStatement};
 use crate::variables::GlobalVariables;
@@ -31,7 +32,7 @@ use sqlparser::parser::Parser;
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 /// Rows of a LOAD DATA file inserted per statement.
 const LOAD_BATCH: usize = 500;
@@ -54,6 +55,7 @@ pub struct SqlEngine {
     questions: AtomicU64,
     processes: ProcessList,
     admission: Admission,
+    slow_log: SlowLog,
 }
 
 impl SqlEngine {
@@ -84,7 +86,13 @@ impl SqlEngine {
             questions: AtomicU64::new(0),
             processes: ProcessList::default(),
             admission,
+            slow_log: SlowLog::default(),
         }))
+    }
+
+    /// The node's slow query log (see `slow_log`).
+    pub fn slow_log(&self) -> &SlowLog {
+        &self.slow_log
     }
 
     /// A new session for connection `id` of `user` from `host`.
@@ -109,6 +117,9 @@ impl SqlEngine {
             pending_load: None,
             next_statement: 1,
             sql_mode: SqlMode::default(),
+            user: user.to_owned(),
+            host: host.to_owned(),
+            clock: StatementClock::default(),
         }
     }
 
@@ -171,6 +182,23 @@ pub struct Session {
     pending_load: Option<crate::load_data::LoadData>,
     next_statement: u32,
     sql_mode: SqlMode,
+    user: String,
+    host: String,
+    /// Where the current statement's time went, for the slow log.
+    clock: StatementClock,
+}
+
+/// The parts of a statement's time the slow log breaks out.
+#[derive(Default)]
+struct StatementClock {
+    /// Parsing its COM_QUERY text (the first statement of a text carries it).
+    parse: Duration,
+    /// Planning a query.
+    compile: Duration,
+    /// Committing.
+    commit: Duration,
+    /// The transaction it read or wrote in.
+    txn_start_ts: u64,
 }
 
 impl Drop for Session {
@@ -454,15 +482,29 @@ impl Session {
         sql: &str,
         multi_statements: bool,
     ) -> Vec<Result<Output, SqlError>> {
+        let parsing = Instant::now();
         let (numbered, _) = preprocess(sql);
         if let Some(statement) = text_statement::recognise(&numbered) {
             self.warnings.clear();
             let result = match statement {
                 Ok(statement) => {
+                    self.clock = StatementClock {
+                        parse: parsing.elapsed(),
+                        ..StatementClock::default()
+                    };
                     let engine = self.engine.clone();
                     let (kind, waits) = (StatementType::of_text(&statement), self.txn.is_none());
-                    admission::run_statement(&engine.admission, kind, waits, self.run_text(statement))
-                        .await
+                    let (result, ran) = admission::run_statement(
+                        &engine.admission,
+                        kind,
+                        waits,
+                        self.run_text(statement),
+                    )
+                    .await;
+                    if let Some(ran) = ran.filter(|r| engine.slow_log.is_slow(r.took)) {
+                        self.log_slow(sql, &result, ran);
+                    }
+                    result
                 }
                 Err(e) => Err(e),
             };
@@ -490,6 +532,7 @@ impl Session {
                 return vec![Err(e)];
             }
         };
+        self.clock.parse = parsing.elapsed();
         let mut results = Vec::with_capacity(statements.len());
         for statement in &statements {
             let result = match self.process.kill_state() {
@@ -696,9 +739,17 @@ impl Session {
         // `admission`).
         let engine = self.engine.clone();
         let (kind, waits) = (StatementType::of(statement), self.txn.is_none());
-        let result =
+        // The parse time of a COM_QUERY goes to its first statement.
+        self.clock = StatementClock {
+            parse: std::mem::take(&mut self.clock.parse),
+            ..StatementClock::default()
+        };
+        let (result, ran) =
             admission::run_statement(&engine.admission, kind, waits, self.dispatch(statement, args))
                 .await;
+        if let Some(ran) = ran.filter(|r| engine.slow_log.is_slow(r.took)) {
+            self.log_slow(&statement.to_string(), &result, ran);
+        }
         self.row_count = match &result {
             Ok(Output::Affected { rows, .. }) => *rows as i64,
             _ => -1,
@@ -712,6 +763,34 @@ impl Session {
             self.record_diagnostics(&result);
         }
         result
+    }
+
+    /// Append a statement that ran past the threshold to the slow log.
+    fn log_slow(&self, query: &str, result: &Result<Output, SqlError>, ran: Ran) {
+        let end_unix_micros = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_micros() as i64);
+        let result_rows = match result {
+            Ok(Output::Rows { rows, .. }) => rows.len() as u64,
+            Ok(Output::Affected { rows, .. }) => *rows,
+            _ => 0,
+        };
+        self.engine.slow_log.write(&slow_log::Entry {
+            end_unix_micros,
+            txn_start_ts: self.clock.txn_start_ts,
+            user: &self.user,
+            host: &self.host,
+            conn_id: self.id,
+            query_time: ran.took + self.clock.parse,
+            parse_time: self.clock.parse,
+            compile_time: self.clock.compile,
+            kv_time: ran.kv,
+            commit_time: self.clock.commit,
+            db: self.database.as_deref(),
+            result_rows,
+            succ: result.is_ok(),
+            query,
+        });
     }
 
     /// Keep a statement's error for SHOW WARNINGS, and drop its notes when
@@ -746,6 +825,7 @@ impl Session {
                 let sources = show::InfoSources {
                     schema: &self.engine.catalog.snapshot(),
                     processes: &self.engine.processes,
+                    slow_log: &self.engine.slow_log,
                 };
                 show::resolve_information_schema(&mut q, &sources)?;
                 // Its rows are literals of this moment: not a plan to keep.
@@ -1391,7 +1471,11 @@ impl Session {
     async fn commit(&mut self) -> Result<(), SqlError> {
         self.explicit = false;
         if let Some(txn) = self.txn.take() {
-            txn.commit().await.map_err(from_kv)?;
+            self.clock.txn_start_ts = txn.start_ts();
+            let committing = Instant::now();
+            let committed = txn.commit().await.map_err(from_kv);
+            self.clock.commit += committing.elapsed();
+            committed?;
         }
         Ok(())
     }
@@ -1447,7 +1531,10 @@ impl Session {
             if txn.is_read_only() {
                 return Ok(output);
             }
-            match txn.commit().await {
+            let committing = Instant::now();
+            let committed = txn.commit().await;
+            self.clock.commit += committing.elapsed();
+            match committed {
                 Ok(_) => return Ok(output),
                 Err(e)
                     if e.is_retryable() && is_write(statement) && attempt < AUTOCOMMIT_RETRIES =>
@@ -1531,6 +1618,7 @@ impl Session {
         txn: &mut Transaction,
     ) -> Result<Output, SqlError> {
         let mut plan_from_cache = false;
+        let mut compile = Duration::ZERO;
         let this = &*self;
         let mut ctx = this.eval_context(&this.user_vars, args.params, is_write(statement));
         let lookup = |name: &str, global: bool| this.sysvar(name, global);
@@ -1543,6 +1631,7 @@ impl Session {
         );
         let output = match statement {
             Statement::Query(q) => {
+                let planning = Instant::now();
                 let (plan, columns, from_cache) = match args.plan {
                     Some(slot) => slot.plan(&mut planner, q)?,
                     None => {
@@ -1550,6 +1639,7 @@ impl Session {
                         (planned.plan, planned.columns.into(), false)
                     }
                 };
+                compile = planning.elapsed();
                 plan_from_cache = from_cache;
                 if txn.start_ts() == codec::ts::LATEST && !plan.reads_at_most_one_key() {
                     *txn = this
@@ -1574,6 +1664,10 @@ impl Session {
         let last_insert_id = ctx.last_insert_id;
         self.warnings.extend(warnings);
         self.last_insert_id = last_insert_id;
+        self.clock.compile += compile;
+        if txn.start_ts() != codec::ts::LATEST {
+            self.clock.txn_start_ts = txn.start_ts();
+        }
         if args.plan.is_some() {
             self.last_plan_from_cache = plan_from_cache;
         }
@@ -1690,8 +1784,12 @@ impl Session {
                 }
                 text(mode)
             }
-            "max_running_statements" | "running_statements_queue_timeout" => {
-                if !global {
+            // The node's own settings: global-only, except the slow log's
+            // threshold, which TiDB scopes to the instance either way.
+            "max_running_statements"
+            | "running_statements_queue_timeout"
+            | "tidb_slow_log_threshold" => {
+                if !global && var != "tidb_slow_log_threshold" {
                     return Err(SqlError::new(
                         1229,
                         "HY000",
@@ -1705,12 +1803,13 @@ impl Session {
                     Datum::U64(n) => *n,
                     _ => return Err(wrong_value()),
                 };
-                if var == "max_running_statements" {
-                    self.engine.admission.set_limit(n as usize);
-                } else {
-                    self.engine.admission.set_timeout_ms(n);
+                match var.as_str() {
+                    "max_running_statements" => self.engine.admission.set_limit(n as usize),
+                    "running_statements_queue_timeout" => self.engine.admission.set_timeout_ms(n),
+                    _ => self.engine.slow_log.set_threshold_ms(n),
                 }
-                Datum::I64(n as i64)
+                self.engine.globals.set(&var, Datum::I64(n as i64));
+                return Ok(());
             }
             _ => datum,
         };

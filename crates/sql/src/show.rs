@@ -740,12 +740,15 @@ pub struct InfoSources<'a> {
     pub schema: &'a InfoSchema,
     /// The node's connections, for PROCESSLIST.
     pub processes: &'a crate::process::ProcessList,
+    /// The node's slow query log, for SLOW_QUERY.
+    pub slow_log: &'a crate::slow_log::SlowLog,
 }
 
 /// The rows of INFORMATION_SCHEMA table `name`, as a query of literal rows
 /// with the table's column names. Served: the tables mysqldump and ORMs
 /// read (SCHEMATA, TABLES, COLUMNS, STATISTICS, KEY_COLUMN_USAGE,
-/// TABLE_CONSTRAINTS, and TRIGGERS, always empty), and PROCESSLIST; others
+/// TABLE_CONSTRAINTS, and TRIGGERS, always empty), PROCESSLIST and
+/// SLOW_QUERY; others
 /// are 1109, which mysqldump expects from servers without them.
 fn information_schema_table(sources: &InfoSources, name: &str) -> Result<ast::Query, SqlError> {
     let schema = sources.schema;
@@ -812,6 +815,7 @@ fn information_schema_table(sources: &InfoSources, name: &str) -> Result<ast::Qu
                 .collect(),
         ),
         "TRIGGERS" => (&INFORMATION_SCHEMA_TRIGGERS, Vec::new()),
+        "SLOW_QUERY" => (&crate::slow_log::COLUMNS, sources.slow_log.rows()?),
         "PROCESSLIST" => (
             &["ID", "USER", "HOST", "DB", "COMMAND", "TIME", "STATE", "INFO"],
             sources
@@ -922,7 +926,7 @@ fn literal_rows_query(columns: &[&str], rows: &[Vec<Datum>]) -> Result<ast::Quer
     let numeric: Vec<bool> = (0..columns.len())
         .map(|i| {
             rows.iter()
-                .any(|r| matches!(r.get(i), Some(Datum::I64(_) | Datum::U64(_))))
+                .any(|r| matches!(r.get(i), Some(Datum::I64(_) | Datum::U64(_) | Datum::F64(_))))
         })
         .collect();
     let nulls = vec![Datum::Null; columns.len()];
@@ -939,6 +943,8 @@ fn literal_rows_query(columns: &[&str], rows: &[Vec<Datum>]) -> Result<ast::Quer
             .map(|(d, &numeric)| match d {
                 Datum::I64(v) => v.to_string(),
                 Datum::U64(v) => v.to_string(),
+                // Exponent notation: a DOUBLE literal, not a DECIMAL one.
+                Datum::F64(v) => format!("{v:e}"),
                 Datum::Bytes(b) => quote_text(&String::from_utf8_lossy(b)),
                 _ if numeric => "CAST(NULL AS UNSIGNED)".into(),
                 _ => "CAST(NULL AS CHAR)".into(),

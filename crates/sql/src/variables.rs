@@ -65,6 +65,7 @@ fn defaults() -> Vec<(&'static str, Datum)> {
         ("sql_safe_updates", Datum::I64(0)),
         ("sql_select_limit", Datum::U64(u64::MAX)),
         ("system_time_zone", s("UTC")),
+        ("tidb_slow_log_threshold", Datum::I64(300)),
         ("tidb_txn_mode", s("pessimistic")),
         ("time_zone", s("SYSTEM")),
         ("transaction_isolation", s("REPEATABLE-READ")),
