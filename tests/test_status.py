@@ -102,16 +102,56 @@ def test_status_and_config_describe_the_process(basalt_server):
     assert get(status_addr(basalt_server), "/debug/pprof/profile?seconds=x")[0] == 400
 
 
+# oltp_read_write's statements (sysbench's oltp_common.lua, normalised as
+# digests are) and how many of each a transaction runs.
+SYSBENCH_STATEMENTS = {
+    r"SELECT c FROM sbtest\d WHERE id = \?": 10,
+    r"SELECT c FROM sbtest\d WHERE id BETWEEN \? AND \?": 1,
+    r"SELECT SUM ?\(k\) FROM sbtest\d WHERE id BETWEEN \? AND \?": 1,
+    r"SELECT c FROM sbtest\d WHERE id BETWEEN \? AND \? ORDER BY c": 1,
+    r"SELECT DISTINCT c FROM sbtest\d WHERE id BETWEEN \? AND \? ORDER BY c": 1,
+    r"UPDATE sbtest\d SET k = k \+ \? WHERE id = \?": 1,
+    r"UPDATE sbtest\d SET c = \? WHERE id = \?": 1,
+    r"DELETE FROM sbtest\d WHERE id = \?": 1,
+    r"INSERT INTO sbtest\d \(id, k, c, pad\) VALUES \(\?, \?, \?, \?\)": 1,
+    r"BEGIN": 1,
+    r"COMMIT": 1,
+}
+
+
+def summary(server) -> dict[str, tuple[str, int]]:
+    """STATEMENTS_SUMMARY: digest -> (digest text, executions)."""
+    with server.connect() as conn, conn.cursor() as cur:
+        cur.execute("SELECT DIGEST, DIGEST_TEXT, EXEC_COUNT FROM information_schema.STATEMENTS_SUMMARY")
+        return {d: (t, int(n)) for d, t, n in cur.fetchall()}
+
+
 @needs_sysbench
 def test_statement_counters_agree_with_sysbench(loaded):
     before = statements_run(status_addr(loaded))
+    digests_before = summary(loaded)
     out = sysbench(loaded, "run", "--threads=8", "--time=8")
     after = statements_run(status_addr(loaded))
+    digests_after = summary(loaded)
     queries = int(re.search(r"queries:\s+(\d+)", out).group(1))
     counted = after - before
     print(f"sysbench sent {queries} queries, the server counted {counted:.0f} statements")
     assert queries > 1000
     assert abs(counted - queries) <= queries / 100, (counted, queries)
+
+    # Each of sysbench's statements has a digest whose executions match
+    # sysbench's count (transactions × how many a transaction runs).
+    transactions = int(re.search(r"transactions:\s+(\d+)", out).group(1))
+    ran: dict[str, int] = {}
+    for digest, (text, n) in digests_after.items():
+        delta = n - digests_before.get(digest, ("", 0))[1]
+        kind = next((k for k in SYSBENCH_STATEMENTS if re.fullmatch(k, text, re.IGNORECASE)), None)
+        if kind and delta:
+            ran[kind] = ran.get(kind, 0) + delta
+    print({k: (v, SYSBENCH_STATEMENTS[k] * transactions) for k, v in ran.items()})
+    for kind, per_txn in SYSBENCH_STATEMENTS.items():
+        expected = per_txn * transactions
+        assert abs(ran.get(kind, 0) - expected) <= expected / 100 + 16, (kind, ran.get(kind), expected)
     families = metrics(status_addr(loaded))
     for name in ("basalt_sql_statements_running", "basalt_sql_connections", "basalt_kv_request_duration_seconds",
                  "basalt_pd_request_duration_seconds", "basalt_txn_commit_duration_seconds",
@@ -125,7 +165,6 @@ def test_statement_counters_agree_with_sysbench(loaded):
                    if all(s.labels.get(k) == v for k, v in labels.items()) and not s.name.endswith("_created"))
 
     # sysbench's transactions committed; each COMMIT of one is one commit here.
-    transactions = int(re.search(r"transactions:\s+(\d+)", out).group(1))
     assert value("basalt_txn", result="committed") >= transactions
     assert value("basalt_raft_leaders") >= 1 and value("basalt_raft_regions") >= value("basalt_raft_leaders")
     assert value("basalt_raft_proposals") > 0

@@ -146,24 +146,29 @@ pub(crate) fn lock_resolved(fate: &'static str) {
 }
 
 tokio::task_local! {
-    /// Time the current statement's task spent waiting on stores and PD.
+    /// Time the current task spent waiting on stores and PD since it last
+    /// asked.
     static KV_TIME: std::cell::Cell<Duration>;
 }
 
-/// Run `work` and also return the time its task spent waiting for stores
-/// and PD (calls, timestamps, backoffs), for the slow query log: a
-/// task-local sum, so concurrent statements do not mix.
-pub async fn with_kv_time<F: std::future::Future>(work: F) -> (F::Output, Duration) {
-    KV_TIME
-        .scope(std::cell::Cell::new(Duration::ZERO), async {
-            let out = work.await;
-            (out, KV_TIME.with(std::cell::Cell::get))
-        })
-        .await
+/// Run `work` (a connection's whole life) with a clock of the time its
+/// task waits for stores and PD (calls, timestamps, backoffs), which each
+/// of its statements reads and resets with [`take_kv_time`], for the slow
+/// query log. Task-local, so concurrent connections do not mix; set once
+/// per connection, so a statement's future is not moved to wrap it.
+pub fn with_kv_clock<F: std::future::Future>(work: F) -> impl std::future::Future<Output = F::Output> {
+    KV_TIME.scope(std::cell::Cell::new(Duration::ZERO), work)
 }
 
-/// Add a wait of the current task to its statement's KV time, if it runs
-/// under [`with_kv_time`].
+/// The time this task waited on stores and PD since the last call (zero
+/// outside [`with_kv_clock`]).
+pub fn take_kv_time() -> Duration {
+    KV_TIME
+        .try_with(|t| t.replace(Duration::ZERO))
+        .unwrap_or_default()
+}
+
+/// Add a wait of the current task to its KV clock, if it has one.
 pub(crate) fn waited_on_kv(since: std::time::Instant) {
     let _ = KV_TIME.try_with(|t| t.set(t.get() + since.elapsed()));
 }

@@ -132,6 +132,16 @@ pub trait BackendFactory: Send + Sync + 'static {
         info: &ConnectInfo<'_>,
     ) -> impl Future<Output = Result<Self::Session, SqlError>> + Send;
 
+    /// Run a connection's whole life: where a backend sets up what its
+    /// sessions keep per task (the SQL layer's clock of KV waits).
+    fn connection<F>(work: F) -> impl Future<Output = F::Output> + Send + 'static
+    where
+        F: Future + Send + 'static,
+        F::Output: Send,
+    {
+        work
+    }
+
     /// COM_STATISTICS text, as `mysqladmin status` shows it: `Uptime: 5
     /// Threads: 1  Questions: 10  Slow queries: 0  Opens: 0  Flush tables:
     /// 0  Open tables: 0  Queries per second avg: 2.000`.

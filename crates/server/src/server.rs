@@ -78,14 +78,14 @@ pub async fn serve<F: BackendFactory>(
                     }
                     next_id = next_id.checked_add(1).unwrap_or(1);
                     let host = peer.ip().to_canonical().to_string();
-                    connections.spawn(conn::run(
+                    connections.spawn(F::connection(conn::run(
                         stream,
                         host,
                         next_id,
                         factory.clone(),
                         config.clone(),
                         stop_rx.clone(),
-                    ));
+                    )));
                 }
                 Err(e) => {
                     // Out of file descriptors and the like: back off

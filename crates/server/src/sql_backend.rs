@@ -4,6 +4,7 @@
 use crate::backend::{Backend, BackendFactory, ConnectInfo};
 use codec::Datum;
 use sql::{ColumnInfo, Output, Prepared, Session, SqlEngine, SqlError};
+use std::future::Future;
 use std::sync::Arc;
 
 /// Opens SQL sessions for new connections.
@@ -29,6 +30,14 @@ impl BackendFactory for SqlBackendFactory {
             session.use_database(db).await?;
         }
         Ok(session)
+    }
+
+    fn connection<W>(work: W) -> impl Future<Output = W::Output> + Send + 'static
+    where
+        W: Future + Send + 'static,
+        W::Output: Send,
+    {
+        sql::session::connection(work)
     }
 
     fn statistics(&self) -> String {

@@ -29,6 +29,7 @@ pub mod result;
 pub mod session;
 pub mod show;
 pub mod slow_log;
+pub mod statement_summary;
 pub mod table;
 pub mod text_statement;
 pub mod types;

@@ -20,6 +20,7 @@ use crate::result::{ColumnInfo, Output, Prepared, SqlError};
 use crate::show::{self, text, text_rows};
 use crate::admission::{self, Admission, Ran};
 use crate::slow_log::{self, SlowLog};
+use crate::statement_summary::{self, Digest, Summaries};
 use crate::metrics::{self, StatementType};
 use crate::text_statement::{self, TextStatement};
 use crate::variables::GlobalVariables;
@@ -56,6 +57,7 @@ pub struct SqlEngine {
     processes: ProcessList,
     admission: Admission,
     slow_log: SlowLog,
+    summaries: Summaries,
 }
 
 impl SqlEngine {
@@ -87,6 +89,7 @@ impl SqlEngine {
             processes: ProcessList::default(),
             admission,
             slow_log: SlowLog::default(),
+            summaries: Summaries::default(),
         }))
     }
 
@@ -139,6 +142,8 @@ impl SqlEngine {
 struct PreparedStatement {
     /// The text, for the process list.
     sql: Arc<str>,
+    /// Its digest, for the statement summary.
+    digest: Digest,
     statement: Statement,
     info: Prepared,
     plan: PlanSlot,
@@ -186,6 +191,12 @@ pub struct Session {
     host: String,
     /// Where the current statement's time went, for the slow log.
     clock: StatementClock,
+}
+
+/// Run a connection's whole life with the per-task clock its session's
+/// statements read: the time they wait on stores and PD, for the slow log.
+pub fn connection<F: std::future::Future>(work: F) -> impl std::future::Future<Output = F::Output> {
+    kv_client::metrics::with_kv_clock(work)
 }
 
 /// The parts of a statement's time the slow log breaks out.
@@ -498,12 +509,10 @@ impl Session {
                         &engine.admission,
                         kind,
                         waits,
-                        self.run_text(statement),
+                        std::pin::pin!(self.run_text(statement)),
                     )
                     .await;
-                    if let Some(ran) = ran.filter(|r| engine.slow_log.is_slow(r.took)) {
-                        self.log_slow(sql, &result, ran);
-                    }
+                    self.finished(sql, &statement_summary::digest(sql), kind, &result, ran);
                     result
                 }
                 Err(e) => Err(e),
@@ -536,7 +545,16 @@ impl Session {
         let mut results = Vec::with_capacity(statements.len());
         for statement in &statements {
             let result = match self.process.kill_state() {
-                Kill::None => self.run(statement, Bindings::default()).await,
+                Kill::None => {
+                    // A text of one statement is its own sample; several
+                    // are told apart by their rendering.
+                    let digest = match statements.len() {
+                        1 => statement_summary::digest(sql),
+                        _ => statement_summary::digest(&statement.to_string()),
+                    };
+                    self.run(statement, Bindings::default(), sql, &digest)
+                        .await
+                }
                 _ => Err(error::query_interrupted()),
             };
             let failed = result.is_err();
@@ -591,6 +609,7 @@ impl Session {
             id,
             Arc::new(PreparedStatement {
                 sql: Arc::from(sql),
+                digest: statement_summary::digest(sql),
                 statement,
                 info: info.clone(),
                 plan: PlanSlot::default(),
@@ -626,7 +645,9 @@ impl Session {
             plan: Some(&prepared.plan),
         };
         self.process.begin("Execute", prepared.sql.clone());
-        let result = self.run(&prepared.statement, bindings).await;
+        let result = self
+            .run(&prepared.statement, bindings, &prepared.sql, &prepared.digest)
+            .await;
         self.process.end();
         result
     }
@@ -734,7 +755,13 @@ impl Session {
     }
 
     /// Run one statement, keeping the warnings it raised for SHOW WARNINGS.
-    async fn run(&mut self, statement: &Statement, args: Bindings<'_>) -> Result<Output, SqlError> {
+    async fn run(
+        &mut self,
+        statement: &Statement,
+        args: Bindings<'_>,
+        text: &str,
+        digest: &Digest,
+    ) -> Result<Output, SqlError> {
         // Only a session outside a transaction waits for a slot (see
         // `admission`).
         let engine = self.engine.clone();
@@ -744,12 +771,14 @@ impl Session {
             parse: std::mem::take(&mut self.clock.parse),
             ..StatementClock::default()
         };
-        let (result, ran) =
-            admission::run_statement(&engine.admission, kind, waits, self.dispatch(statement, args))
-                .await;
-        if let Some(ran) = ran.filter(|r| engine.slow_log.is_slow(r.took)) {
-            self.log_slow(&statement.to_string(), &result, ran);
-        }
+        let (result, ran) = admission::run_statement(
+            &engine.admission,
+            kind,
+            waits,
+            std::pin::pin!(self.dispatch(statement, args)),
+        )
+        .await;
+        self.finished(text, digest, kind, &result, ran);
         self.row_count = match &result {
             Ok(Output::Affected { rows, .. }) => *rows as i64,
             _ => -1,
@@ -765,16 +794,41 @@ impl Session {
         result
     }
 
-    /// Append a statement that ran past the threshold to the slow log.
-    fn log_slow(&self, query: &str, result: &Result<Output, SqlError>, ran: Ran) {
-        let end_unix_micros = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_micros() as i64);
+    /// Record a statement that ran (`ran`: not refused admission) in the
+    /// statement summary, and in the slow log if it ran past the threshold.
+    fn finished(
+        &self,
+        text: &str,
+        digest: &Digest,
+        kind: StatementType,
+        result: &Result<Output, SqlError>,
+        ran: Option<Ran>,
+    ) {
+        let Some(ran) = ran else {
+            return;
+        };
         let result_rows = match result {
             Ok(Output::Rows { rows, .. }) => rows.len() as u64,
             Ok(Output::Affected { rows, .. }) => *rows,
             _ => 0,
         };
+        self.engine.summaries.record(
+            digest,
+            &statement_summary::Run {
+                kind,
+                schema: self.database.as_deref(),
+                took: ran.took + self.clock.parse,
+                rows: result_rows,
+                failed: result.is_err(),
+                sample: text,
+            },
+        );
+        if !self.engine.slow_log.is_slow(ran.took) {
+            return;
+        }
+        let end_unix_micros = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_micros() as i64);
         self.engine.slow_log.write(&slow_log::Entry {
             end_unix_micros,
             txn_start_ts: self.clock.txn_start_ts,
@@ -789,7 +843,7 @@ impl Session {
             db: self.database.as_deref(),
             result_rows,
             succ: result.is_ok(),
-            query,
+            query: text,
         });
     }
 
@@ -826,6 +880,7 @@ impl Session {
                     schema: &self.engine.catalog.snapshot(),
                     processes: &self.engine.processes,
                     slow_log: &self.engine.slow_log,
+                    summaries: &self.engine.summaries,
                 };
                 show::resolve_information_schema(&mut q, &sources)?;
                 // Its rows are literals of this moment: not a plan to keep.

@@ -742,13 +742,15 @@ pub struct InfoSources<'a> {
     pub processes: &'a crate::process::ProcessList,
     /// The node's slow query log, for SLOW_QUERY.
     pub slow_log: &'a crate::slow_log::SlowLog,
+    /// The node's statement summaries, for STATEMENTS_SUMMARY.
+    pub summaries: &'a crate::statement_summary::Summaries,
 }
 
 /// The rows of INFORMATION_SCHEMA table `name`, as a query of literal rows
 /// with the table's column names. Served: the tables mysqldump and ORMs
 /// read (SCHEMATA, TABLES, COLUMNS, STATISTICS, KEY_COLUMN_USAGE,
-/// TABLE_CONSTRAINTS, and TRIGGERS, always empty), PROCESSLIST and
-/// SLOW_QUERY; others
+/// TABLE_CONSTRAINTS, and TRIGGERS, always empty), PROCESSLIST, SLOW_QUERY
+/// and STATEMENTS_SUMMARY; others
 /// are 1109, which mysqldump expects from servers without them.
 fn information_schema_table(sources: &InfoSources, name: &str) -> Result<ast::Query, SqlError> {
     let schema = sources.schema;
@@ -816,6 +818,10 @@ fn information_schema_table(sources: &InfoSources, name: &str) -> Result<ast::Qu
         ),
         "TRIGGERS" => (&INFORMATION_SCHEMA_TRIGGERS, Vec::new()),
         "SLOW_QUERY" => (&crate::slow_log::COLUMNS, sources.slow_log.rows()?),
+        "STATEMENTS_SUMMARY" => (
+            &crate::statement_summary::COLUMNS,
+            sources.summaries.rows(),
+        ),
         "PROCESSLIST" => (
             &["ID", "USER", "HOST", "DB", "COMMAND", "TIME", "STATE", "INFO"],
             sources
