@@ -64,7 +64,6 @@ pub async fn serve_status(
         name,
         config,
         connections,
-        routes: Default::default(),
     };
     tokio::spawn(async move {
         if let Err(e) = status::serve(listener, role, std::future::pending()).await {

@@ -12,7 +12,6 @@
 //! - `/debug/pprof/profile?seconds=N` and `/debug/pprof/flamegraph?seconds=N`:
 //!   a CPU profile sampled for N seconds (see [`profile`]).
 //!
-//! A role adds routes of its own through [`Role::routes`].
 
 pub mod profile;
 
@@ -33,8 +32,6 @@ pub struct Role {
     /// Its open client connections now (MySQL connections of a SQL node,
     /// gRPC streams of a store or PD).
     pub connections: Box<dyn Fn() -> i64 + Send + Sync>,
-    /// Routes of its own, beside the common ones.
-    pub routes: Router,
 }
 
 /// The version `/status` reports.
@@ -61,7 +58,6 @@ pub async fn serve(
         name,
         config: settings,
         connections,
-        routes,
     } = role;
     let state = Arc::new(State {
         name,
@@ -78,15 +74,14 @@ pub async fn serve(
         .route("/config", get(config))
         .route("/debug/pprof/profile", get(profile::pprof))
         .route("/debug/pprof/flamegraph", get(profile::flamegraph))
-        .with_state(state)
-        .merge(routes);
+        .with_state(state);
     axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)
         .await
 }
 
 /// A JSON response.
-pub fn json(value: &serde_json::Value) -> Response {
+fn json(value: &serde_json::Value) -> Response {
     (
         [(header::CONTENT_TYPE, "application/json")],
         serde_json::to_string_pretty(value).unwrap_or_default(),
@@ -95,7 +90,7 @@ pub fn json(value: &serde_json::Value) -> Response {
 }
 
 /// A plain-text error response.
-pub fn error(code: StatusCode, message: impl Into<String>) -> Response {
+pub(crate) fn error(code: StatusCode, message: impl Into<String>) -> Response {
     (code, message.into()).into_response()
 }
 
