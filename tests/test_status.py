@@ -2,7 +2,8 @@
 engineer's tools read it: `/status` and `/config` as JSON, `/metrics` with
 Prometheus' own Python parser, `/debug/pprof/profile` as a pprof `Profile`
 message (decoded here from the protobuf wire format), and
-`/debug/pprof/flamegraph` as the SVG a browser shows. Profiles are taken
+`/debug/pprof/flamegraph` as the SVG a browser shows, `/debug/pprof/heap`
+and `/debug/stacks`, and `/debug/zip` holding all of them. Profiles are taken
 while sysbench keeps the server busy, and the statement counters are
 checked against sysbench's own count of the queries it sent."""
 
@@ -260,16 +261,19 @@ def ints(value) -> list[int]:
     return out
 
 
-@needs_sysbench
-def test_cpu_profile_under_load_is_a_pprof_profile(loaded):
-    profile = gzip.decompress(under_load(loaded, "/debug/pprof/profile", 3))
-    samples, locations, functions, strings = [], {}, {}, []
-    for number, value in fields(profile):
-        if number == 2:  # Sample: location_id = 1, value = 2
+def decode_profile(gzipped: bytes) -> dict:
+    """The parts of a gzipped pprof `Profile` the tests read: samples (their
+    location ids and values), locations (id -> function ids), functions
+    (id -> name index), the string table and the sample types' names."""
+    samples, locations, functions, strings, types = [], {}, {}, [], []
+    for number, value in fields(gzip.decompress(gzipped)):
+        if number == 1:  # ValueType: type = 1 (a string index)
+            types.append(dict(fields(value)).get(1, 0))
+        elif number == 2:  # Sample: location_id = 1, value = 2
             sample = {"locations": [], "values": []}
             for n, v in fields(value):
-                sample["locations" if n == 1 else "values" if n == 2 else "other"] = (
-                    sample.get("locations" if n == 1 else "values" if n == 2 else "other", []) + ints(v))
+                if n in (1, 2):
+                    sample["locations" if n == 1 else "values"] += ints(v)
             samples.append(sample)
         elif number == 4:  # Location: id = 1, line = 4 (Line: function_id = 1)
             loc = dict(fields(value))
@@ -281,12 +285,78 @@ def test_cpu_profile_under_load_is_a_pprof_profile(loaded):
             strings.append(value.decode())
     assert strings and strings[0] == "", "string_table[0] must be empty"
     assert samples, "no samples"
-    assert all(sum(s["values"]) > 0 for s in samples)
     for s in samples:
         assert s["locations"] and all(loc in locations for loc in s["locations"])
-    names = {strings[i] for i in functions.values()}
-    assert any(is_basalt(n) for n in names), sorted(names)[:20]
-    print(f"{len(samples)} samples, {len(locations)} locations, {len(functions)} functions")
+    return {"samples": samples, "locations": locations, "strings": strings,
+            "functions": {strings[i] for i in functions.values()},
+            "types": [strings[i] for i in types]}
+
+
+@needs_sysbench
+def test_cpu_profile_under_load_is_a_pprof_profile(loaded):
+    profile = decode_profile(under_load(loaded, "/debug/pprof/profile", 3))
+    assert all(sum(s["values"]) > 0 for s in profile["samples"])
+    assert any(is_basalt(n) for n in profile["functions"]), sorted(profile["functions"])[:20]
+    print(f"{len(profile['samples'])} samples, {len(profile['locations'])} locations, "
+          f"{len(profile['functions'])} functions")
+
+
+def check_heap_profile(gzipped: bytes) -> None:
+    """jemalloc's sampled heap as a pprof `Profile` of in-use bytes (its
+    frames are addresses: pprof names them from the binary)."""
+    heap = decode_profile(gzipped)
+    assert "inuse_space" in heap["types"], heap["types"]
+    in_use = sum(s["values"][-1] for s in heap["samples"])
+    print(f"heap: {len(heap['samples'])} sampled stacks, {in_use / 2**20:.1f} MiB in use")
+    assert in_use > 0
+
+
+def test_heap_profile_is_a_pprof_profile(basalt_server):
+    if basalt_server.status_port is None:
+        pytest.skip("no status port")
+    code, body = get(status_addr(basalt_server), "/debug/pprof/heap")
+    assert code == 200, body[:500]
+    check_heap_profile(body)
+
+
+def check_stacks(text: str) -> None:
+    """Every thread of the process with a header, and Basalt's own frames
+    below some of them."""
+    headers = re.findall(r"^Thread (\d+) \"(.*)\" \((.)\):$", text, re.M)
+    assert len(headers) >= 4, text[:1000]
+    frames = re.findall(r"^  0x[0-9a-f]+ (\S+)", text, re.M)
+    assert any(is_basalt(f) for f in frames), frames[:50]
+    print(f"{len(headers)} threads, {len(frames)} frames")
+
+
+def test_thread_stacks_name_every_thread(basalt_server):
+    if basalt_server.status_port is None:
+        pytest.skip("no status port")
+    code, body = get(status_addr(basalt_server), "/debug/stacks")
+    assert code == 200, body[:500]
+    check_stacks(body.decode())
+
+
+@needs_sysbench
+def test_debug_zip_under_load_holds_every_file(loaded):
+    import io
+    import zipfile
+
+    archive = zipfile.ZipFile(io.BytesIO(under_load(loaded, "/debug/zip", 3)))
+    files = {name: archive.read(name) for name in archive.namelist()}
+    print({name: len(body) for name, body in files.items()})
+    assert set(files) == {"version.json", "config.json", "metrics.txt", "stacks.txt", "heap.pb.gz",
+                          "profile.pb.gz", "flamegraph.svg"}
+    assert all(files.values()), "an empty file"
+    assert json.loads(files["version.json"])["role"] in ("playground", "sql")
+    assert json.loads(files["config.json"])
+    names = {f.name for f in prometheus_parser.text_string_to_metric_families(files["metrics.txt"].decode())}
+    assert "basalt_sql_statement_duration_seconds" in names
+    check_stacks(files["stacks.txt"].decode())
+    check_heap_profile(files["heap.pb.gz"])
+    cpu = decode_profile(files["profile.pb.gz"])
+    assert any(is_basalt(n) for n in cpu["functions"])
+    assert b"<svg" in files["flamegraph.svg"]
 
 
 def test_only_one_profile_runs_at_a_time(basalt_server):
@@ -305,7 +375,7 @@ def test_only_one_profile_runs_at_a_time(basalt_server):
     assert code == 200 and b"<svg" in body
 
 
-def test_every_role_of_a_cluster_serves_its_metrics(tmp_path):
+def test_every_role_of_a_cluster_serves_its_metrics_heap_and_stacks(tmp_path):
     from test_cluster import Cluster
     from conftest import REPO_ROOT, basalt_binary, free_ports
 
@@ -332,6 +402,13 @@ def test_every_role_of_a_cluster_serves_its_metrics(tmp_path):
             print(p["name"], own, sum(counts))
             if p["role"] != "kv":
                 assert sum(counts) > 0, (p["name"], own)
+            # The heap and the threads of every role, not just the SQL node.
+            code, body = get(p["status"], "/debug/pprof/heap")
+            assert code == 200, (p["name"], body[:300])
+            check_heap_profile(body)
+            code, body = get(p["status"], "/debug/stacks")
+            assert code == 200, (p["name"], body[:300])
+            check_stacks(body.decode())
         served_names = set()
         for p in cluster.manifest["processes"]:
             served_names |= set(metrics(p["status"]))

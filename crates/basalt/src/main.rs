@@ -299,7 +299,13 @@ async fn embedded_playground(
     let listener = tokio::net::TcpListener::bind((host.as_str(), port))
         .await
         .with_context(|| format!("listening on {host}:{port}"))?;
-    let status = roles::serve_status(&format!("{host}:{status_port}"), "playground", config).await?;
+    let status = roles::serve_status(
+        &format!("{host}:{status_port}"),
+        "playground",
+        config,
+        axum::Router::new(),
+    )
+    .await?;
     println!(
         "basalt playground: MySQL protocol on {host}:{port}, status on {status}, data in {}",
         data_dir.display()
@@ -322,6 +328,14 @@ async fn embedded_playground(
 /// read-only workload's CPU.
 #[global_allocator]
 static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
+/// jemalloc's settings, read when it starts: heap profiling always on,
+/// sampling one allocation per 512 KiB allocated on average (TiKV's
+/// default), cheap enough to leave on (DESIGN §7 rule 7) so that
+/// `/debug/pprof/heap` can answer at any time. `MALLOC_CONF` in the
+/// environment still overrides it.
+#[unsafe(export_name = "_rjem_malloc_conf")]
+static MALLOC_CONF: &u8 = &b"prof:true,prof_active:true,lg_prof_sample:19\0"[0];
 
 /// Worker threads per core of a process that serves MySQL clients. It
 /// shares its cores with clients that use a thread per connection
@@ -413,7 +427,8 @@ fn main() -> Result<()> {
             max_store_down_time,
             ..
         } => runtime("pd", cli.workers, WORKERS_PER_CORE)?.block_on(async {
-            let status = roles::serve_status(&status_addr, "pd", config).await?;
+            let status =
+                roles::serve_status(&status_addr, "pd", config, axum::Router::new()).await?;
             println!("basalt pd: status on {status}");
             roles::pd(
                 &data_dir,
@@ -438,7 +453,8 @@ fn main() -> Result<()> {
             cfg.split_check_interval = tuning.split_check_interval;
             cfg.heartbeat_interval = tuning.heartbeat_interval;
             runtime("kv", cli.workers, WORKERS_PER_CORE)?.block_on(async {
-                let status = roles::serve_status(&status_addr, "kv", config).await?;
+                let status =
+                    roles::serve_status(&status_addr, "kv", config, axum::Router::new()).await?;
                 println!("basalt kv: status on {status}");
                 roles::kv(&data_dir, &addr, &pd, cfg, shutdown_signal()).await
             })
@@ -451,7 +467,8 @@ fn main() -> Result<()> {
             unsafe {
                 libc::signal(libc::SIGPIPE, libc::SIG_DFL);
             }
-            runtime("ctl", cli.workers, WORKERS_PER_CORE)?.block_on(basalt::ctl::run(&pd, cmd, json))
+            runtime("ctl", cli.workers, WORKERS_PER_CORE)?
+                .block_on(basalt::ctl::run(&pd, cmd, json))
         }
         Command::Sql {
             pd,
@@ -461,7 +478,13 @@ fn main() -> Result<()> {
             slow_log,
             ..
         } => runtime("sql", cli.workers, SQL_WORKERS_PER_CORE)?.block_on(async {
-            let status = roles::serve_status(&format!("{host}:{status_port}"), "sql", config).await?;
+            let status = roles::serve_status(
+                &format!("{host}:{status_port}"),
+                "sql",
+                config,
+                axum::Router::new(),
+            )
+            .await?;
             println!("basalt sql: status on {status}");
             roles::sql(&pd, &host, port, &slow_log, shutdown_signal()).await
         }),

@@ -3,8 +3,8 @@
 
 use anyhow::{Context, Result};
 use kv_server::node::{Node, NodeConfig};
-use proto::grpc::{KvServer, PdClient, PdServer};
 use proto::PdService;
+use proto::grpc::{KvServer, PdClient, PdServer};
 use std::future::Future;
 use std::path::Path;
 use std::sync::Arc;
@@ -37,12 +37,14 @@ async fn listen(addr: &str) -> Result<tokio::net::TcpListener> {
 }
 
 /// Serve the status routes of role `name` (`sql`, `kv`, `pd` or
-/// `playground`), running with `config`, on `addr` for as long as the
-/// process runs. Returns the address bound (port 0 picks a free one).
+/// `playground`), running with `config` and serving its own `routes` too,
+/// on `addr` for as long as the process runs. Returns the address bound
+/// (port 0 picks a free one).
 pub async fn serve_status(
     addr: &str,
     name: &'static str,
     config: serde_json::Value,
+    routes: axum::Router,
 ) -> Result<std::net::SocketAddr> {
     let listener = listen(addr).await?;
     let bound = listener.local_addr()?;
@@ -64,6 +66,7 @@ pub async fn serve_status(
         name,
         config,
         connections,
+        routes,
     };
     tokio::spawn(async move {
         if let Err(e) = status::serve(listener, role, std::future::pending()).await {

@@ -1,4 +1,4 @@
-//! CPU profiles of the running process, as Go's `net/http/pprof` serves
+//! CPU and heap profiles of the running process, as Go's `net/http/pprof` serves
 //! them, so that `go tool pprof`, speedscope or a browser read them as is.
 //!
 //! A profile samples every thread's stack 99 times a second (pprof-rs,
@@ -35,13 +35,10 @@ pub struct Seconds {
 }
 
 impl Seconds {
-    fn duration(&self) -> Result<Duration, Response> {
+    pub(crate) fn duration(&self) -> Result<Duration, ProfileError> {
         match self.seconds.unwrap_or(10) {
             s @ 1..=MAX_SECONDS => Ok(Duration::from_secs(s)),
-            s => Err(error(
-                StatusCode::BAD_REQUEST,
-                format!("seconds must be between 1 and {MAX_SECONDS}, not {s}"),
-            )),
+            s => Err(ProfileError::BadSeconds(s)),
         }
     }
 }
@@ -49,12 +46,18 @@ impl Seconds {
 /// Why a profile could not be taken.
 #[derive(Debug, thiserror::Error)]
 pub enum ProfileError {
+    /// `?seconds=` out of range.
+    #[error("seconds must be between 1 and {MAX_SECONDS}, not {0}")]
+    BadSeconds(u64),
     /// Another request is profiling.
     #[error("a profile is already running")]
     Busy,
     /// The sampler failed.
     #[error("profiling failed: {0}")]
     Sampler(#[from] pprof::Error),
+    /// The allocator was started without heap profiling.
+    #[error("heap profiling is off: start the process with jemalloc's prof:true,prof_active:true")]
+    HeapOff,
     /// The profile could not be encoded.
     #[error("encoding the profile failed: {0}")]
     Encode(String),
@@ -63,7 +66,9 @@ pub enum ProfileError {
 impl IntoResponse for ProfileError {
     fn into_response(self) -> Response {
         let code = match self {
+            ProfileError::BadSeconds(_) => StatusCode::BAD_REQUEST,
             ProfileError::Busy => StatusCode::CONFLICT,
+            ProfileError::HeapOff => StatusCode::SERVICE_UNAVAILABLE,
             _ => StatusCode::INTERNAL_SERVER_ERROR,
         };
         error(code, self.to_string())
@@ -73,7 +78,7 @@ impl IntoResponse for ProfileError {
 /// Sample the process for `duration`, on a thread of its own (the sampler's
 /// guard must stay on one thread, and sleeping there keeps the runtime's
 /// workers free), and build the report.
-async fn sample(duration: Duration) -> Result<pprof::Report, ProfileError> {
+pub(crate) async fn sample(duration: Duration) -> Result<pprof::Report, ProfileError> {
     tokio::task::spawn_blocking(move || {
         let guard = pprof::ProfilerGuardBuilder::default()
             .frequency(FREQUENCY)
@@ -90,24 +95,36 @@ async fn sample(duration: Duration) -> Result<pprof::Report, ProfileError> {
     .map_err(|e| ProfileError::Encode(e.to_string()))?
 }
 
+/// A report as a gzipped `perftools.profiles.Profile`.
+pub(crate) fn encode(report: &pprof::Report) -> Result<Vec<u8>, ProfileError> {
+    use pprof::protos::Message;
+    let bytes = report
+        .pprof()?
+        .write_to_bytes()
+        .map_err(|e| ProfileError::Encode(e.to_string()))?;
+    gzip(&bytes).map_err(|e| ProfileError::Encode(e.to_string()))
+}
+
+/// `bytes` gzipped, as pprof files are stored.
+pub(crate) fn gzip(bytes: &[u8]) -> std::io::Result<Vec<u8>> {
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gz.write_all(bytes)?;
+    gz.finish()
+}
+
+/// A report drawn as an SVG flame graph.
+pub(crate) fn draw(report: &pprof::Report) -> Result<Vec<u8>, ProfileError> {
+    if report.data.is_empty() {
+        return Ok(NO_SAMPLES.as_bytes().to_vec());
+    }
+    let mut svg = Vec::new();
+    report.flamegraph(&mut svg)?;
+    Ok(svg)
+}
+
 /// `/debug/pprof/profile`: a gzipped `perftools.profiles.Profile`.
 pub async fn pprof(Query(q): Query<Seconds>) -> Response {
-    let duration = match q.duration() {
-        Ok(d) => d,
-        Err(response) => return response,
-    };
-    let encoded = sample(duration).await.and_then(|report| {
-        use pprof::protos::Message;
-        let profile = report.pprof()?;
-        let bytes = profile
-            .write_to_bytes()
-            .map_err(|e| ProfileError::Encode(e.to_string()))?;
-        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
-        gz.write_all(&bytes)
-            .and_then(|()| gz.finish())
-            .map_err(|e| ProfileError::Encode(e.to_string()))
-    });
-    match encoded {
+    match async { encode(&sample(q.duration()?).await?) }.await {
         Ok(body) => ([(header::CONTENT_TYPE, "application/octet-stream")], body).into_response(),
         Err(e) => e.into_response(),
     }
@@ -115,20 +132,37 @@ pub async fn pprof(Query(q): Query<Seconds>) -> Response {
 
 /// `/debug/pprof/flamegraph`: the same samples drawn as an SVG flame graph.
 pub async fn flamegraph(Query(q): Query<Seconds>) -> Response {
-    let duration = match q.duration() {
-        Ok(d) => d,
-        Err(response) => return response,
-    };
-    let drawn = sample(duration).await.and_then(|report| {
-        if report.data.is_empty() {
-            return Ok(NO_SAMPLES.as_bytes().to_vec());
-        }
-        let mut svg = Vec::new();
-        report.flamegraph(&mut svg)?;
-        Ok(svg)
-    });
-    match drawn {
+    match async { draw(&sample(q.duration()?).await?) }.await {
         Ok(svg) => ([(header::CONTENT_TYPE, "image/svg+xml")], svg).into_response(),
         Err(e) => e.into_response(),
     }
+}
+
+/// `/debug/pprof/heap`: the live heap as jemalloc's sampling profiler sees
+/// it (one allocation sampled per 512 KiB allocated, always on), as a
+/// gzipped pprof `Profile` of in-use bytes by allocating stack.
+pub async fn heap() -> Response {
+    match heap_profile().await {
+        Ok(body) => ([(header::CONTENT_TYPE, "application/octet-stream")], body).into_response(),
+        Err(e) => e.into_response(),
+    }
+}
+
+/// The heap profile, read off the async workers (jemalloc writes it to a
+/// file that is then parsed).
+pub(crate) async fn heap_profile() -> Result<Vec<u8>, ProfileError> {
+    let ctl = jemalloc_pprof::PROF_CTL
+        .as_ref()
+        .ok_or(ProfileError::HeapOff)?
+        .clone();
+    tokio::task::spawn_blocking(move || {
+        let mut ctl = ctl.blocking_lock();
+        if !ctl.activated() {
+            return Err(ProfileError::HeapOff);
+        }
+        ctl.dump_pprof()
+            .map_err(|e| ProfileError::Encode(e.to_string()))
+    })
+    .await
+    .map_err(|e| ProfileError::Encode(e.to_string()))?
 }
