@@ -1,7 +1,8 @@
 """SHOW PROCESSLIST and KILL against the playground, with pymysql: the list
 shows every connection with what it runs and for how long; KILL QUERY stops
-a running statement (SLEEP returns 1, as in MySQL) and leaves the connection
-usable; KILL CONNECTION closes it, even when idle; unknown ids get 1094."""
+a running statement (SLEEP returns 1, as in MySQL; a long scan fails with
+1317 within a second) and leaves the connection usable; KILL CONNECTION
+closes it, even when idle; unknown ids get 1094."""
 
 from __future__ import annotations
 
@@ -132,6 +133,48 @@ def test_kill_query_stops_the_statement_and_keeps_the_connection(basalt_server):
     finally:
         worker.close()
         admin.close()
+
+
+def test_kill_query_stops_a_long_scan_within_a_second(basalt_server):
+    conn = basalt_server.connect()
+    with conn.cursor() as cur:
+        cur.execute("DROP DATABASE IF EXISTS kill_scan")
+        cur.execute("CREATE DATABASE kill_scan")
+        cur.execute("CREATE TABLE kill_scan.t (id INT PRIMARY KEY AUTO_INCREMENT, pad VARCHAR(200))")
+        cur.execute("INSERT INTO kill_scan.t (pad) VALUES (REPEAT('x', 150)), (REPEAT('y', 150))")
+        for _ in range(17):
+            cur.execute("INSERT INTO kill_scan.t (pad) SELECT pad FROM kill_scan.t")
+    # A full scan of 262,144 rows whose filter costs a few microseconds a
+    # row: seconds of work, which KILL must cut short.
+    scan = "SELECT COUNT(*) FROM kill_scan.t WHERE MD5(REPEAT(pad, 40)) = ''"
+    try:
+        t, out = run_in_background(conn, scan)
+        t.join(120)
+        assert out["rows"] == ((0,),), out
+        print(f"the scan alone: {out['seconds']:.2f} s")
+        assert out["seconds"] > 2.5, out
+        admin, worker, wid, t, out = start_busy(basalt_server, scan)
+        try:
+            time.sleep(1)
+            killed = time.monotonic()
+            with admin.cursor() as cur:
+                cur.execute(f"KILL QUERY {wid}")
+            t.join(30)
+            stopped_after = time.monotonic() - killed
+            print(f"stopped {stopped_after:.3f} s after KILL QUERY")
+            assert isinstance(out.get("error"), pymysql.MySQLError), out
+            assert out["error"].args[0] == 1317, out
+            assert stopped_after < 1, stopped_after
+            with worker.cursor() as cur:
+                cur.execute("SELECT 42")
+                assert cur.fetchone() == (42,)
+        finally:
+            worker.close()
+            admin.close()
+    finally:
+        with conn.cursor() as cur:
+            cur.execute("DROP DATABASE kill_scan")
+        conn.close()
 
 
 def test_kill_connection_closes_it_even_when_idle(basalt_server):

@@ -1,5 +1,13 @@
 //! Running a [`Plan`] inside a transaction. Every operator materialises its
 //! rows; memory quotas and streaming come later (DESIGN §7 rule 8).
+//!
+//! Long work goes in steps ([`step`]): between two scan requests and every
+//! [`ROWS_PER_STEP`] rows of an operator that works row by row, a KILL is
+//! noticed and the worker thread is handed to other connections' tasks,
+//! so a long scan neither outlives its KILL nor stalls the statements that
+//! share its thread. Under EXPLAIN ANALYZE
+//! ([`EvalContext::analysis`]) each operator's rows, runs and time are
+//! counted by its pre-order number in the plan ([`Plan::size`]).
 
 use crate::error::{self, from_kv};
 use crate::expr::eval::{compare, group_key, group_key_into, truthy};
@@ -15,12 +23,35 @@ use std::collections::{HashMap, HashSet};
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 /// A row: one datum per output column.
 pub type Row = Vec<Datum>;
 
 /// Row keys fetched per batch-get when reading through an index.
 const LOOKUP_BATCH: usize = 256;
+
+/// Keys asked of the first scan request of a range; each further request
+/// asks twice as many, up to [`SCAN_BATCH_MAX`]. A short range costs one
+/// request, and a long one is cut into requests a KILL can fall between.
+const SCAN_BATCH_FIRST: usize = 1024;
+
+/// The most keys one scan request asks for.
+const SCAN_BATCH_MAX: usize = 32 * 1024;
+
+/// Rows an operator handles between two [`step`]s.
+const ROWS_PER_STEP: usize = 1024;
+
+/// What EXPLAIN ANALYZE reports of one operator.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct OperatorStats {
+    /// Rows it returned, over all its runs.
+    pub rows: u64,
+    /// Times it ran (more than once under a correlated subquery).
+    pub loops: u64,
+    /// Wall time of its runs, its inputs' included.
+    pub time: Duration,
+}
 
 type Rows<'a> = Pin<Box<dyn Future<Output = Result<Vec<Row>, SqlError>> + Send + 'a>>;
 
@@ -36,20 +67,35 @@ pub fn run<'a>(plan: &'a Plan, txn: &'a Transaction, ctx: &'a mut EvalContext<'_
         plan.any_expr(&|e| note_subquery(e, false, &found));
         let mut results = found.into_inner();
         if results.is_empty() {
-            return run_plan(plan, txn, ctx).await;
+            return run_plan(plan, txn, ctx, 0).await;
         }
         for (subplan, rows) in &mut results {
-            *rows = run(subplan, txn, ctx).await?;
+            *rows = run_subquery(subplan, txn, ctx).await?;
         }
         let mut failure = None;
+        // The same tree with literals for subqueries: operators keep their
+        // pre-order numbers.
         let resolved = plan
             .clone()
             .map_exprs(&mut |e| substitute(e, &results, &mut failure));
         match failure {
             Some(e) => Err(e),
-            None => run_plan(&resolved, txn, ctx).await,
+            None => run_plan(&resolved, txn, ctx, 0).await,
         }
     })
+}
+
+/// Run a subquery's plan. Its operators are not the statement's: EXPLAIN
+/// ANALYZE counts its time in the operator that evaluates it.
+async fn run_subquery(
+    plan: &Plan,
+    txn: &Transaction,
+    ctx: &mut EvalContext<'_>,
+) -> Result<Vec<Row>, SqlError> {
+    let analysis = ctx.analysis.take();
+    let rows = run(plan, txn, ctx).await;
+    ctx.analysis = analysis;
+    rows
 }
 
 /// Evaluate `expr` with no input row, running its subqueries first (a value
@@ -85,7 +131,7 @@ async fn eval_correlated(
     ctx.outer_rows.push(row.to_vec());
     let mut outcome = Ok(());
     for (subplan, rows) in &mut results {
-        match run(subplan, txn, ctx).await {
+        match run_subquery(subplan, txn, ctx).await {
             Ok(r) => *rows = r,
             Err(e) => {
                 outcome = Err(e);
@@ -223,22 +269,63 @@ fn balanced(mut parts: Vec<Expr>, op: BinaryOp) -> Option<Expr> {
     })
 }
 
-/// Run a plan whose expressions hold no uncorrelated subquery.
-fn run_plan<'a>(plan: &'a Plan, txn: &'a Transaction, ctx: &'a mut EvalContext<'_>) -> Rows<'a> {
+/// Where long work pauses, at the `i`th row (or request) of an operator:
+/// every [`ROWS_PER_STEP`], fail with 1317 if KILL stopped the statement,
+/// and yield the worker thread. Short work (a point select's one row)
+/// never pauses.
+async fn step(ctx: &EvalContext<'_>, i: usize) -> Result<(), SqlError> {
+    if i != 0 && i % ROWS_PER_STEP == 0 {
+        ctx.check_killed()?;
+        tokio::task::yield_now().await;
+    }
+    Ok(())
+}
+
+/// Run a plan whose expressions hold no uncorrelated subquery; `id` is its
+/// pre-order number in the statement's plan (see [`OperatorStats`]).
+fn run_plan<'a>(
+    plan: &'a Plan,
+    txn: &'a Transaction,
+    ctx: &'a mut EvalContext<'_>,
+    id: usize,
+) -> Rows<'a> {
     Box::pin(async move {
         ctx.check_killed()?;
-        Ok(match plan {
+        if ctx.analysis.is_none() {
+            return operator(plan, txn, ctx, id).await;
+        }
+        let started = Instant::now();
+        let rows = operator(plan, txn, ctx, id).await?;
+        if let Some(stats) = ctx.analysis.as_mut().and_then(|a| a.get_mut(id)) {
+            stats.rows += rows.len() as u64;
+            stats.loops += 1;
+            stats.time += started.elapsed();
+        }
+        Ok(rows)
+    })
+}
+
+/// One operator of a plan, numbered `id`: its inputs are `id + 1` onwards.
+async fn operator(
+    plan: &Plan,
+    txn: &Transaction,
+    ctx: &mut EvalContext<'_>,
+    id: usize,
+) -> Result<Vec<Row>, SqlError> {
+    let first = id + 1;
+    Ok(match plan {
             Plan::Dual => vec![Vec::new()],
             Plan::Read {
                 table,
                 access,
                 columns,
-            } => read(table, access, columns.as_deref(), txn).await?,
+            } => read(table, access, columns.as_deref(), txn, ctx).await?,
             Plan::Filter(input, predicate) => {
-                let rows = run_plan(input, txn, ctx).await?;
+                let rows = run_plan(input, txn, ctx, first).await?;
                 let correlated = has_correlated(predicate);
                 let mut out = Vec::with_capacity(rows.len());
-                for row in rows {
+                for (i, row) in rows.into_iter().enumerate() {
+                    step(ctx, i).await?;
                     if truthy(&eval_row(predicate, correlated, &row, txn, ctx).await?) {
                         out.push(row);
                     }
@@ -246,10 +333,11 @@ fn run_plan<'a>(plan: &'a Plan, txn: &'a Transaction, ctx: &'a mut EvalContext<'
                 out
             }
             Plan::Project(input, exprs) => {
-                let rows = run_plan(input, txn, ctx).await?;
+                let rows = run_plan(input, txn, ctx, first).await?;
                 let correlated: Vec<bool> = exprs.iter().map(has_correlated).collect();
                 let mut out = Vec::with_capacity(rows.len());
-                for row in rows {
+                for (i, row) in rows.into_iter().enumerate() {
+                    step(ctx, i).await?;
                     let mut values = Vec::with_capacity(exprs.len());
                     for (e, &c) in exprs.iter().zip(&correlated) {
                         values.push(eval_row(e, c, &row, txn, ctx).await?);
@@ -265,20 +353,20 @@ fn run_plan<'a>(plan: &'a Plan, txn: &'a Transaction, ctx: &'a mut EvalContext<'
                 on,
                 right_width,
             } => {
-                let outer = run_plan(left, txn, ctx).await?;
-                let inner = run_plan(right, txn, ctx).await?;
-                join(outer, &inner, *kind, on.as_ref(), *right_width, ctx)?
+                let outer = run_plan(left, txn, ctx, first).await?;
+                let inner = run_plan(right, txn, ctx, first + left.size()).await?;
+                join(outer, &inner, *kind, on.as_ref(), *right_width, ctx).await?
             }
             Plan::Aggregate {
                 input,
                 group_by,
                 aggs,
             } => {
-                let rows = run_plan(input, txn, ctx).await?;
-                aggregate(rows, group_by, aggs, ctx)?
+                let rows = run_plan(input, txn, ctx, first).await?;
+                aggregate(rows, group_by, aggs, ctx).await?
             }
             Plan::Distinct(input, width, collations) => {
-                let rows = run_plan(input, txn, ctx).await?;
+                let rows = run_plan(input, txn, ctx, first).await?;
                 let mut seen = HashSet::with_capacity(rows.len());
                 rows.into_iter()
                     .filter(|row| {
@@ -287,7 +375,7 @@ fn run_plan<'a>(plan: &'a Plan, txn: &'a Transaction, ctx: &'a mut EvalContext<'
                     .collect()
             }
             Plan::Sort(input, keys) => {
-                let mut rows = run_plan(input, txn, ctx).await?;
+                let mut rows = run_plan(input, txn, ctx, first).await?;
                 rows.sort_by(|a, b| {
                     for k in keys {
                         let ord = match compare(&a[k.column], &b[k.column], k.collation) {
@@ -310,21 +398,23 @@ fn run_plan<'a>(plan: &'a Plan, txn: &'a Transaction, ctx: &'a mut EvalContext<'
                 offset,
                 count,
             } => {
-                let rows = run_plan(input, txn, ctx).await?;
+                let rows = run_plan(input, txn, ctx, first).await?;
                 rows.into_iter()
                     .skip(*offset)
                     .take(count.unwrap_or(usize::MAX))
                     .collect()
             }
             Plan::Truncate(input, width) => {
-                let mut rows = run_plan(input, txn, ctx).await?;
+                let mut rows = run_plan(input, txn, ctx, first).await?;
                 rows.iter_mut().for_each(|r| r.truncate(*width));
                 rows
             }
             Plan::Union(inputs, distinct) => {
                 let mut out = Vec::new();
+                let mut next = first;
                 for input in inputs {
-                    out.extend(run_plan(input, txn, ctx).await?);
+                    out.extend(run_plan(input, txn, ctx, next).await?);
+                    next += input.size();
                 }
                 if *distinct {
                     let mut seen = HashSet::new();
@@ -334,7 +424,6 @@ fn run_plan<'a>(plan: &'a Plan, txn: &'a Transaction, ctx: &'a mut EvalContext<'
                 }
                 out
             }
-        })
     })
 }
 
@@ -360,17 +449,21 @@ async fn read(
     access: &Access,
     columns: Option<&[bool]>,
     txn: &Transaction,
+    ctx: &EvalContext<'_>,
 ) -> Result<Vec<Row>, SqlError> {
     let decode = |handle: i64, value: &[u8]| -> Result<Row, SqlError> {
         let mut row = decode_columns(table, value, columns)?;
         row.push(Datum::I64(handle));
         Ok(row)
     };
-    let handle_of_key = |key: &[u8]| -> Result<i64, SqlError> {
-        codec::table::decode_row_key(key)
-            .map(|(_, h)| h)
-            .map_err(error::internal)
+    let decode_pairs = |rows: &mut Vec<Row>, pairs: Vec<(Vec<u8>, Vec<u8>)>| {
+        for (k, v) in pairs {
+            let (_, handle) = codec::table::decode_row_key(&k).map_err(error::internal)?;
+            rows.push(decode(handle, &v)?);
+        }
+        Ok(())
     };
+    let mut rows = Vec::new();
     match access {
         Access::Handles(handles) => {
             let mut handles = handles.clone();
@@ -382,28 +475,19 @@ async fn read(
                     None => Ok(Vec::new()),
                 };
             }
-            lookup(&handles, txn, table, decode).await
+            lookup(&handles, txn, table, decode, ctx).await
         }
         Access::HandleRange(start, end) => {
-            let pairs = txn
-                .scan(start, Some(end), usize::MAX, false)
-                .await
-                .map_err(from_kv)?;
-            pairs
-                .iter()
-                .map(|(k, v)| decode(handle_of_key(k)?, v))
-                .collect()
+            scan(txn, start, end, ctx, |pairs| decode_pairs(&mut rows, pairs)).await?;
+            Ok(rows)
         }
         Access::Full => {
             let range = codec::table::row_range(table.id);
-            let pairs = txn
-                .scan(&range.start, Some(&range.end), usize::MAX, false)
-                .await
-                .map_err(from_kv)?;
-            pairs
-                .iter()
-                .map(|(k, v)| decode(handle_of_key(k)?, v))
-                .collect()
+            scan(txn, &range.start, &range.end, ctx, |pairs| {
+                decode_pairs(&mut rows, pairs)
+            })
+            .await?;
+            Ok(rows)
         }
         Access::Index { index, ranges } => {
             let index = &table.indexes[*index];
@@ -412,19 +496,48 @@ async fn read(
             // row once, in the order first found.
             let mut seen = HashSet::new();
             for (start, end) in ranges {
-                let entries = txn
-                    .scan(start, Some(end), usize::MAX, false)
-                    .await
-                    .map_err(from_kv)?;
-                for (k, v) in entries {
-                    let handle = handle_from_entry(index, &k, &v)?;
-                    if seen.insert(handle) {
-                        handles.push(handle);
+                scan(txn, start, end, ctx, |entries| {
+                    for (k, v) in entries {
+                        let handle = handle_from_entry(index, &k, &v)?;
+                        if seen.insert(handle) {
+                            handles.push(handle);
+                        }
                     }
-                }
+                    Ok(())
+                })
+                .await?;
             }
-            lookup(&handles, txn, table, decode).await
+            lookup(&handles, txn, table, decode, ctx).await
         }
+    }
+}
+
+/// Hand every pair of `[start, end)` to `each`, in key order, in requests
+/// of growing size (see [`SCAN_BATCH_FIRST`]) with a [`step`] between two.
+async fn scan(
+    txn: &Transaction,
+    start: &[u8],
+    end: &[u8],
+    ctx: &EvalContext<'_>,
+    mut each: impl FnMut(Vec<(Vec<u8>, Vec<u8>)>) -> Result<(), SqlError>,
+) -> Result<(), SqlError> {
+    let mut from = start.to_vec();
+    let mut batch = SCAN_BATCH_FIRST;
+    loop {
+        let got = txn
+            .scan(&from, Some(end), batch, false)
+            .await
+            .map_err(from_kv)?;
+        let last = match got.last() {
+            Some((last, _)) if got.len() == batch => last.clone(),
+            _ => return each(got),
+        };
+        each(got)?;
+        // The next request starts just after the last key seen.
+        from = last;
+        from.push(0);
+        step(ctx, ROWS_PER_STEP).await?;
+        batch = (batch * 2).min(SCAN_BATCH_MAX);
     }
 }
 
@@ -434,9 +547,11 @@ async fn lookup(
     txn: &Transaction,
     table: &crate::catalog::TableDef,
     decode: impl Fn(i64, &[u8]) -> Result<Row, SqlError>,
+    ctx: &EvalContext<'_>,
 ) -> Result<Vec<Row>, SqlError> {
     let mut out = Vec::with_capacity(handles.len());
-    for chunk in handles.chunks(LOOKUP_BATCH) {
+    for (i, chunk) in handles.chunks(LOOKUP_BATCH).enumerate() {
+        step(ctx, i * LOOKUP_BATCH).await?;
         let keys: Vec<Vec<u8>> = chunk.iter().map(|h| row_key(table, *h)).collect();
         let values = txn.batch_get(&keys).await.map_err(from_kv)?;
         for (h, value) in chunk.iter().zip(values) {
@@ -448,7 +563,7 @@ async fn lookup(
     Ok(out)
 }
 
-fn join(
+async fn join(
     outer: Vec<Row>,
     inner: &[Row],
     kind: JoinKind,
@@ -457,10 +572,12 @@ fn join(
     ctx: &mut EvalContext<'_>,
 ) -> Result<Vec<Row>, SqlError> {
     let mut out = Vec::new();
+    let mut pairs = 0;
     for l in outer {
-        ctx.check_killed()?;
         let mut matched = false;
         for r in inner {
+            step(ctx, pairs).await?;
+            pairs += 1;
             let mut row = l.clone();
             row.extend_from_slice(r);
             if on.map_or(Ok(true), |e| e.eval(&row, ctx).map(|d| truthy(&d)))? {
@@ -479,7 +596,7 @@ fn join(
 
 /// Group rows and compute aggregates; output rows are the group values then
 /// one value per aggregate, groups in order of first appearance.
-fn aggregate(
+async fn aggregate(
     rows: Vec<Row>,
     group_by: &[Expr],
     aggs: &[crate::plan::AggCall],
@@ -511,7 +628,8 @@ fn aggregate(
             states: new_states(),
         });
     }
-    for row in rows {
+    for (i, row) in rows.into_iter().enumerate() {
+        step(ctx, i).await?;
         // Without GROUP BY every row belongs to the one group made above.
         let g = if group_by.is_empty() {
             0

@@ -7,7 +7,13 @@
 //! statistics yet), `task` (always `root`: nothing is pushed to the store
 //! yet), `access object`, `operator info`. Expressions name input columns
 //! by position (`Column#2`), as the plan holds them.
+//!
+//! EXPLAIN ANALYZE runs the query and adds, as TiDB does, `actRows` (rows
+//! the operator returned), `execution info` (`time:` its wall time with its
+//! inputs', `loops:` its runs) and `memory` and `disk` (not measured yet:
+//! `N/A`).
 
+use crate::exec::OperatorStats;
 use crate::expr::{BinaryOp, Expr, UnaryOp};
 use crate::plan::{Access, JoinKind, Plan};
 use crate::result::Output;
@@ -34,22 +40,64 @@ pub fn explain(plan: Option<&Plan>, root: Option<&str>) -> Output {
     )
 }
 
-#[derive(Default)]
-struct Explainer {
-    rows: Vec<Vec<Datum>>,
-    next_id: usize,
+/// The EXPLAIN ANALYZE result of a query `plan` that ran with `stats`
+/// (one per operator, by pre-order number).
+pub fn analyze(plan: &Plan, stats: &[OperatorStats]) -> Output {
+    let mut out = Explainer {
+        analysis: Some(stats),
+        ..Explainer::default()
+    };
+    out.top(plan);
+    text_rows(
+        &[
+            "id",
+            "estRows",
+            "actRows",
+            "task",
+            "access object",
+            "execution info",
+            "operator info",
+            "memory",
+            "disk",
+        ],
+        out.rows,
+    )
 }
 
-impl Explainer {
+#[derive(Default)]
+struct Explainer<'s> {
+    rows: Vec<Vec<Datum>>,
+    next_id: usize,
+    /// Under EXPLAIN ANALYZE, what each operator did.
+    analysis: Option<&'s [OperatorStats]>,
+    /// The pre-order number of the operator being described.
+    operator: usize,
+    /// Operators visited so far, printed or not.
+    visited: usize,
+}
+
+impl Explainer<'_> {
     fn row(&mut self, indent: &str, name: &str, est: &str, object: &str, info: &str) {
         self.next_id += 1;
-        self.rows.push(vec![
-            text(format!("{indent}{name}_{}", self.next_id)),
-            text(est),
-            text("root"),
-            text(object),
-            text(info),
-        ]);
+        let id = text(format!("{indent}{name}_{}", self.next_id));
+        let row = match self.analysis {
+            None => vec![id, text(est), text("root"), text(object), text(info)],
+            Some(all) => {
+                let ran = all.get(self.operator).copied().unwrap_or_default();
+                vec![
+                    id,
+                    text(est),
+                    text(ran.rows.to_string()),
+                    text("root"),
+                    text(object),
+                    text(format!("time:{:.2?}, loops:{}", ran.time, ran.loops)),
+                    text(info),
+                    text("N/A"),
+                    text("N/A"),
+                ]
+            }
+        };
+        self.rows.push(row);
     }
 
     fn top(&mut self, plan: &Plan) {
@@ -64,6 +112,8 @@ impl Explainer {
     }
 
     fn node(&mut self, plan: &Plan, indent: &str, below: &str) {
+        self.operator = self.visited;
+        self.visited += 1;
         match plan {
             Plan::Dual => self.row(indent, "TableDual", "1.00", "", "rows:1"),
             Plan::Read { table, access, .. } => {
@@ -166,26 +216,11 @@ impl Explainer {
                 self.row(indent, "Union", "", "", info);
             }
         }
-        let children = children(plan);
+        let children = plan.children();
         let n = children.len();
         for (i, child) in children.into_iter().enumerate() {
             self.walk(child, below, i + 1 == n);
         }
-    }
-}
-
-fn children(plan: &Plan) -> Vec<&Plan> {
-    match plan {
-        Plan::Dual | Plan::Read { .. } => Vec::new(),
-        Plan::Filter(input, _)
-        | Plan::Aggregate { input, .. }
-        | Plan::Project(input, _)
-        | Plan::Distinct(input, ..)
-        | Plan::Sort(input, _)
-        | Plan::Limit { input, .. }
-        | Plan::Truncate(input, _) => vec![input],
-        Plan::Join { left, right, .. } => vec![left, right],
-        Plan::Union(inputs, _) => inputs.iter().collect(),
     }
 }
 

@@ -2494,6 +2494,29 @@ impl Expr {
 }
 
 impl Plan {
+    /// The operator's inputs, left to right.
+    pub fn children(&self) -> Vec<&Plan> {
+        match self {
+            Plan::Dual | Plan::Read { .. } => Vec::new(),
+            Plan::Filter(input, _)
+            | Plan::Aggregate { input, .. }
+            | Plan::Project(input, _)
+            | Plan::Distinct(input, ..)
+            | Plan::Sort(input, _)
+            | Plan::Limit { input, .. }
+            | Plan::Truncate(input, _) => vec![input],
+            Plan::Join { left, right, .. } => vec![left, right],
+            Plan::Union(inputs, _) => inputs.iter().collect(),
+        }
+    }
+
+    /// Operators in the tree. Numbered in pre-order (an operator, then
+    /// each child's subtree in turn), they name an operator across clones
+    /// of the plan: EXPLAIN ANALYZE keeps its figures by that number.
+    pub fn size(&self) -> usize {
+        1 + self.children().into_iter().map(Plan::size).sum::<usize>()
+    }
+
     /// Whether running the plan reads at most one key: one row by its
     /// handle, or nothing. Such a read is a consistent snapshot by itself,
     /// so an autocommit statement may read the newest version

@@ -711,6 +711,7 @@ impl Session {
             params,
             params_read: false,
             process: Some(&self.process),
+            analysis: None,
         }
     }
 
@@ -1036,13 +1037,14 @@ impl Session {
                 Ok(show::columns_rows(&table, *full, pattern.as_deref()))
             }
             S::Explain {
-                statement, analyze, ..
-            } => {
-                if *analyze {
-                    return Err(error::unsupported("EXPLAIN ANALYZE"));
-                }
-                self.explain(statement)
-            }
+                statement: inner,
+                analyze: true,
+                ..
+            } => match inner.as_ref() {
+                S::Query(_) => self.data_statement(statement, args).await,
+                other => Err(error::unsupported(&format!("EXPLAIN ANALYZE {other}"))),
+            },
+            S::Explain { statement, .. } => self.explain(statement),
             S::ExplainTable { table_name, .. } => {
                 let (_, table) = self.resolve_table(table_name)?;
                 Ok(show::columns_rows(&table, false, None))
@@ -1713,6 +1715,20 @@ impl Session {
             }
             Statement::Update(upd) => dml::update(&mut planner, upd, txn).await?,
             Statement::Delete(del) => dml::delete(&mut planner, del, txn).await?,
+            // EXPLAIN ANALYZE of a query (`dispatch` sends no other here):
+            // run it, keep the figures, drop the rows.
+            Statement::Explain { statement, .. } => {
+                let Statement::Query(q) = statement.as_ref() else {
+                    return Err(error::unsupported(&statement.to_string()));
+                };
+                let planning = Instant::now();
+                let planned = planner.plan_query(q)?;
+                compile = planning.elapsed();
+                planner.ctx.analysis = Some(vec![Default::default(); planned.plan.size()]);
+                exec::run(&planned.plan, txn, planner.ctx).await?;
+                let stats = planner.ctx.analysis.take().unwrap_or_default();
+                crate::explain::analyze(&planned.plan, &stats)
+            }
             other => return Err(error::unsupported(&other.to_string())),
         };
         let warnings = std::mem::take(&mut ctx.warnings);

@@ -229,6 +229,7 @@ fn default_value(col: &ColumnDef, text: &str, ctx: &EvalContext<'_>) -> Result<D
         params: &[],
         params_read: false,
         process: None,
+        analysis: None,
         row_count: 0,
         outer_rows: Vec::new(),
     };

@@ -398,6 +398,9 @@ pub struct EvalContext<'a> {
     /// The connection running the statement, whose KILL flag long-running
     /// operators check ([`EvalContext::check_killed`]).
     pub process: Option<&'a crate::process::Process>,
+    /// Under EXPLAIN ANALYZE, the figures of each operator of the plan
+    /// being run, by pre-order number ([`crate::exec::OperatorStats`]).
+    pub analysis: Option<Vec<crate::exec::OperatorStats>>,
 }
 
 impl EvalContext<'_> {

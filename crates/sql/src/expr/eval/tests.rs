@@ -23,6 +23,7 @@ pub(crate) fn context(vars: &HashMap<String, Datum>) -> EvalContext<'_> {
         params: &[],
         params_read: false,
         process: None,
+        analysis: None,
     }
 }
 
