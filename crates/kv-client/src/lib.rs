@@ -27,7 +27,8 @@ pub use stores::{OneStore, PdStores, Stores};
 pub use transaction::{Savepoint, Transaction};
 
 use proto::kvrpc::{
-    DeleteRangeRequest, GcRequest, KeyError, LockInfo, ScanLockRequest, key_error::Kind,
+    DeleteRangeRequest, GcRequest, KeyError, LockInfo, MvccGetByKeyRequest, MvccLock, MvccWrite,
+    ScanLockRequest, key_error::Kind,
 };
 use proto::{KvService, PdService, RpcError};
 use std::sync::Arc;
@@ -284,7 +285,8 @@ unreachable_responses!(
     ResolveLockResponse,
     ScanLockResponse,
     GcResponse,
-    DeleteRangeResponse
+    DeleteRangeResponse,
+    MvccGetByKeyResponse
 );
 
 /// What every request path shares: the services, the TSO batcher, the
@@ -407,7 +409,54 @@ impl Client {
     }
 }
 
+/// Every MVCC record of one key ([`Client::mvcc_by_key`]).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct MvccInfo {
+    /// The transaction in flight on the key, if any.
+    pub lock: Option<MvccLock>,
+    /// Its write records, rollbacks included, newest first.
+    pub writes: Vec<MvccWrite>,
+}
+
 impl Client {
+    /// Every MVCC record of raw `key`, as the leader of its region holds
+    /// them: what no read at a timestamp shows, for debugging (TiDB's
+    /// `/mvcc/key` route).
+    pub async fn mvcc_by_key(&self, key: &[u8]) -> Result<MvccInfo> {
+        let inner = &self.inner;
+        let mut backoff = backoff::Backoff::new(inner.config.backoff_budget);
+        loop {
+            let region = inner.regions.locate(key).await?;
+            let req = MvccGetByKeyRequest {
+                context: Some(region.context()),
+                key: key.to_vec(),
+            };
+            let resp = inner
+                .call(
+                    &region,
+                    |kv| async move { kv.kv_mvcc_get_by_key(req).await },
+                )
+                .await?;
+            if let Some(e) = resp.region_error {
+                inner.regions.on_region_error(e, &mut backoff).await?;
+                continue;
+            }
+            if let Some(e) = resp.error {
+                return Err(key_error(e));
+            }
+            return Ok(MvccInfo {
+                lock: resp.lock,
+                writes: resp.writes,
+            });
+        }
+    }
+
+    /// Region `id` and its leader's store, as PD knows them now (see
+    /// [`region::RegionCache::region_by_id`]).
+    pub async fn region_by_id(&self, id: u64) -> Result<Option<region::RegionInfo>> {
+        self.inner.regions.region_by_id(id).await
+    }
+
     /// Remove every key of the raw range `[start, end)` from every store
     /// holding part of it, outright (no MVCC versions). For data no reader
     /// needs any more, such as a dropped table's range after the DDL that

@@ -12,7 +12,7 @@ use crate::{Error, PD_PATIENCE, Result};
 use arc_swap::ArcSwap;
 use codec::mvcc::{decode_key, encode_key, encode_key_into};
 use proto::kvrpc::{Context, Region, RegionError, region_error::Kind};
-use proto::pdrpc::GetRegionRequest;
+use proto::pdrpc::{GetRegionByIdRequest, GetRegionRequest, GetRegionResponse};
 use proto::{PdService, RpcError};
 use std::collections::{BTreeMap, HashMap};
 use std::ops::Bound;
@@ -60,6 +60,14 @@ impl RegionInfo {
             .map(Some)
             .map_err(|e| Error::Refused(format!("bad region boundary: {e}")))
     }
+}
+
+/// The region PD answered with, if any, and its leader's store.
+fn region_info(resp: GetRegionResponse) -> Option<RegionInfo> {
+    Some(RegionInfo {
+        region: resp.region?,
+        leader_store: resp.leader_store_id,
+    })
 }
 
 /// Whether `a` is a later state of the key range `b` overlaps: splits raise
@@ -167,13 +175,8 @@ impl RegionCache {
                 Err(e) => return Err(e.into()),
             }
         };
-        let region = resp
-            .region
+        let info = region_info(resp)
             .ok_or_else(|| Error::Refused("PD knows no region for the key".into()))?;
-        let info = RegionInfo {
-            region,
-            leader_store: resp.leader_store_id,
-        };
         if !info.contains_encoded(encoded) {
             return Err(Error::Refused(
                 "PD answered a region that does not hold the key".into(),
@@ -181,6 +184,15 @@ impl RegionCache {
         }
         self.insert(vec![info.clone()]);
         Ok(info)
+    }
+
+    /// Region `id` as PD knows it now, asked once and not cached (the
+    /// cache finds regions by key). PD answers an id it has not heard of
+    /// as unavailable, since a split's new half reports after its parent:
+    /// that comes back as an error, as when PD is down.
+    pub async fn region_by_id(&self, id: u64) -> Result<Option<RegionInfo>> {
+        let req = GetRegionByIdRequest { region_id: id };
+        Ok(region_info(self.pd.get_region_by_id(req).await?))
     }
 
     /// The regions overlapping the raw range `[start, end)`, in key order.

@@ -14,6 +14,41 @@ pub fn lock_info(l: txn::LockInfo) -> kvrpc::LockInfo {
     }
 }
 
+/// The wire form of a key's MVCC records: its lock and its writes.
+pub fn mvcc_records(info: txn::MvccInfo) -> (Option<kvrpc::MvccLock>, Vec<kvrpc::MvccWrite>) {
+    use txn::{LockType, WriteType};
+    let lock = info.lock.map(|l| kvrpc::MvccLock {
+        r#type: match l.lock_type {
+            LockType::Put => "Put",
+            LockType::Delete => "Delete",
+            LockType::Pessimistic => "Pessimistic",
+        }
+        .into(),
+        primary: l.primary,
+        start_ts: l.start_ts,
+        ttl: l.ttl,
+        txn_size: l.txn_size,
+        for_update_ts: l.for_update_ts,
+        short_value: l.short_value,
+    });
+    let writes = info
+        .writes
+        .into_iter()
+        .map(|(commit_ts, w, value)| kvrpc::MvccWrite {
+            r#type: match w.write_type {
+                WriteType::Put => "Put",
+                WriteType::Delete => "Delete",
+                WriteType::Rollback => "Rollback",
+            }
+            .into(),
+            start_ts: w.start_ts,
+            commit_ts,
+            value,
+        })
+        .collect();
+    (lock, writes)
+}
+
 /// A per-key outcome for the client, or a failed call when the node itself
 /// is in trouble (its disk, its data).
 pub fn key_error(e: txn::Error) -> Result<Outcome, RpcError> {
@@ -125,5 +160,61 @@ pub mod route {
                 end_key: region.end_key.clone(),
             })),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use txn::{Lock, LockType, MvccInfo, Write, WriteType};
+
+    #[test]
+    fn mvcc_records_name_their_types_and_keep_values() {
+        let write = |write_type, start_ts| Write {
+            write_type,
+            start_ts,
+            short_value: None,
+        };
+        let info = MvccInfo {
+            lock: Some(Lock {
+                lock_type: LockType::Pessimistic,
+                primary: b"p".to_vec(),
+                start_ts: 30,
+                ttl: 3000,
+                txn_size: 1,
+                for_update_ts: 31,
+                short_value: None,
+            }),
+            writes: vec![
+                (21, write(WriteType::Delete, 20), None),
+                (15, write(WriteType::Rollback, 15), None),
+                (11, write(WriteType::Put, 10), Some(b"v".to_vec())),
+            ],
+        };
+        let (lock, writes) = mvcc_records(info);
+        let lock = lock.expect("the lock");
+        assert_eq!(
+            (lock.r#type.as_str(), lock.for_update_ts),
+            ("Pessimistic", 31)
+        );
+        let summary: Vec<_> = writes
+            .iter()
+            .map(|w| {
+                (
+                    w.r#type.as_str(),
+                    w.start_ts,
+                    w.commit_ts,
+                    w.value.as_deref(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            summary,
+            [
+                ("Delete", 20, 21, None),
+                ("Rollback", 15, 15, None),
+                ("Put", 10, 11, Some(&b"v"[..])),
+            ]
+        );
     }
 }

@@ -384,6 +384,23 @@ impl<E: Engine> KvService for KvNode<E> {
         })
     }
 
+    async fn kv_mvcc_get_by_key(
+        &self,
+        req: MvccGetByKeyRequest,
+    ) -> Result<MvccGetByKeyResponse, RpcError> {
+        if let Err(e) = self.route_read(&req.context, [req.key.as_slice()]).await {
+            refuse!(MvccGetByKeyResponse, e);
+        }
+        let (info, error, region_error) = split(self.store.mvcc_info(&req.key))?;
+        let (lock, writes) = info.map(convert::mvcc_records).unwrap_or_default();
+        Ok(MvccGetByKeyResponse {
+            region_error,
+            error,
+            lock,
+            writes,
+        })
+    }
+
     async fn kv_batch_get(&self, req: BatchGetRequest) -> Result<BatchGetResponse, RpcError> {
         if let Err(e) = self
             .route_read(&req.context, req.keys.iter().map(Vec::as_slice))

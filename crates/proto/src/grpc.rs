@@ -274,6 +274,7 @@ grpc_service! {
         kv_gc / KvGc(GcRequest) -> GcResponse;
         kv_delete_range / KvDeleteRange(DeleteRangeRequest) -> DeleteRangeResponse;
         region_checksum / RegionChecksum(RegionChecksumRequest) -> RegionChecksumResponse;
+        kv_mvcc_get_by_key / KvMvccGetByKey(MvccGetByKeyRequest) -> MvccGetByKeyResponse;
     }
     async fn raft(
         &self,

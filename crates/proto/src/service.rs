@@ -81,6 +81,12 @@ pub trait KvService: Send + Sync + 'static {
         &self,
         req: RegionChecksumRequest,
     ) -> Result<RegionChecksumResponse, RpcError>;
+    /// Every MVCC record of one key, lock and rollbacks included: for
+    /// debugging what readers and writers meet there.
+    async fn kv_mvcc_get_by_key(
+        &self,
+        req: MvccGetByKeyRequest,
+    ) -> Result<MvccGetByKeyResponse, RpcError>;
 }
 
 /// The placement driver, as a client sees it.

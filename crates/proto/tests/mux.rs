@@ -95,6 +95,12 @@ impl KvService for Echo {
     ) -> Result<RegionChecksumResponse, RpcError> {
         unused()
     }
+    async fn kv_mvcc_get_by_key(
+        &self,
+        _: MvccGetByKeyRequest,
+    ) -> Result<MvccGetByKeyResponse, RpcError> {
+        unused()
+    }
 }
 
 impl RaftService for Echo {

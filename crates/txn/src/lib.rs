@@ -39,7 +39,7 @@ pub use actions::Mutation;
 pub use actions::{PrewriteProps, TxnStatus};
 pub use gc::GcStats;
 pub use record::{Lock, LockType, Write, WriteType};
-pub use store::{Checksum, TxnStore, Writer};
+pub use store::{Checksum, MvccInfo, TxnStore, Writer};
 
 /// A lock found in a reader's or writer's way, with what is needed to resolve it.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -32,6 +32,16 @@ pub struct Checksum {
     pub bytes: u64,
 }
 
+/// Every MVCC record of one key, as [`TxnStore::mvcc_info`] found them.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct MvccInfo {
+    /// The transaction in flight on the key, pessimistic locks included.
+    pub lock: Option<Lock>,
+    /// `(commit_ts, record, value)` of every write record, newest first,
+    /// rollbacks included; the value is a put's, wherever it is stored.
+    pub writes: Vec<(u64, Write, Option<Vec<u8>>)>,
+}
+
 /// Where a write command's changes go to take effect: a region's Raft log
 /// (replicated, then applied on every replica through
 /// [`TxnStore::apply_batch`]) or, for a store on its own, straight into
@@ -252,6 +262,24 @@ impl<E: Engine> TxnStore<E> {
                 Ok(None)
             }
         }
+    }
+
+    /// Every MVCC record of `key`: its lock and all its versions, which no
+    /// read at a timestamp shows, for debugging what transactions meet
+    /// there.
+    pub fn mvcc_info(&self, key: &[u8]) -> Result<MvccInfo> {
+        let encoded = encode_key(key);
+        let lock = self.locks.get(&encoded);
+        let reader = self.reader();
+        let writes = reader
+            .versions(&encoded, u64::MAX, 0)
+            .map(|version| {
+                let (commit_ts, write) = version?;
+                let value = reader.data_value(&encoded, write.clone())?;
+                Ok((commit_ts, write, value))
+            })
+            .collect::<Result<_>>()?;
+        Ok(MvccInfo { lock, writes })
     }
 
     /// The value of each of `keys` as of `ts`, by position (`None`: absent).

@@ -62,6 +62,51 @@ fn reads_see_the_version_at_their_timestamp() {
     assert_eq!(s.get(b"k", 31).unwrap(), None);
 }
 
+/// A key's MVCC records list what no read at a timestamp shows: its lock,
+/// rollbacks, and every version with its value, inline or not.
+#[test]
+fn mvcc_info_lists_the_lock_and_every_version_newest_first() {
+    use txn::{Lock, LockType, Write, WriteType};
+    let (_d, s) = store();
+    let long = vec![7u8; txn::record::SHORT_VALUE_MAX + 1];
+    write(&s, put(b"k", b"v1"), 10, 11);
+    prewrite(&s, &[put(b"k", b"never")], b"k", 15, 1000, 1).unwrap();
+    s.batch_rollback(&s, &[b"k".to_vec()], 15).unwrap();
+    write(&s, put(b"k", &long), 20, 21);
+    prewrite(&s, &[put(b"k", b"v3")], b"p", 30, 1000, 2).unwrap();
+    let info = s.mvcc_info(b"k").unwrap();
+    assert_eq!(
+        info.lock,
+        Some(Lock {
+            lock_type: LockType::Put,
+            primary: b"p".to_vec(),
+            start_ts: 30,
+            ttl: 1000,
+            txn_size: 2,
+            for_update_ts: 0,
+            short_value: Some(b"v3".to_vec()),
+        })
+    );
+    let record = |write_type, start_ts, short_value: Option<&[u8]>| Write {
+        write_type,
+        start_ts,
+        short_value: short_value.map(<[u8]>::to_vec),
+    };
+    assert_eq!(
+        info.writes,
+        [
+            (21, record(WriteType::Put, 20, None), Some(long)),
+            (15, record(WriteType::Rollback, 15, None), None),
+            (
+                11,
+                record(WriteType::Put, 10, Some(b"v1")),
+                Some(b"v1".to_vec())
+            ),
+        ]
+    );
+    assert_eq!(s.mvcc_info(b"other").unwrap(), txn::MvccInfo::default());
+}
+
 /// Point reads are answered from the row cache once a key has been read; a
 /// commit must replace what it remembers, a rollback must not disturb it,
 /// and reads older than the newest version still go to the versions.
