@@ -3,7 +3,8 @@ engineer's tools read it: `/status` and `/config` as JSON, `/metrics` with
 Prometheus' own Python parser, `/debug/pprof/profile` as a pprof `Profile`
 message (decoded here from the protobuf wire format), and
 `/debug/pprof/flamegraph` as the SVG a browser shows, `/debug/pprof/heap`
-and `/debug/stacks`, and `/debug/zip` holding all of them. Profiles are taken
+and `/debug/stacks`, `/debug/zip` holding all of them, and the SQL node's
+`/schema`, `/regions/{id}` and `/mvcc/key/...`. Profiles are taken
 while sysbench keeps the server busy, and the statement counters are
 checked against sysbench's own count of the queries it sent."""
 
@@ -375,6 +376,59 @@ def test_only_one_profile_runs_at_a_time(basalt_server):
     assert code == 200 and b"<svg" in body
 
 
+def test_sql_node_shows_schema_and_every_mvcc_record_of_a_row(basalt_server):
+    if basalt_server.status_port is None:
+        pytest.skip("no status port")
+    addr = status_addr(basalt_server)
+    conn, holder = basalt_server.connect(), basalt_server.connect()
+    try:
+        with conn.cursor() as cur:
+            cur.execute("DROP DATABASE IF EXISTS routes")
+            cur.execute("CREATE DATABASE routes")
+            cur.execute("CREATE TABLE routes.t (id INT PRIMARY KEY, v INT, s VARCHAR(300), KEY kv (v))")
+            cur.execute("INSERT INTO routes.t VALUES (1, 10, 'a'), (2, 20, REPEAT('b', 300))")
+            cur.execute("UPDATE routes.t SET v = 11 WHERE id = 1")
+            cur.execute("DELETE FROM routes.t WHERE id = 2")
+        # A transaction in flight on row 1 holds its lock.
+        with holder.cursor() as cur:
+            cur.execute("BEGIN")
+            cur.execute("UPDATE routes.t SET v = 12 WHERE id = 1")
+        code, body = get(addr, "/schema")
+        assert code == 200
+        dbs = {d["name"]: d["tables"] for d in json.loads(body)["databases"]}
+        assert dbs["routes"] == ["t"], dbs
+        code, body = get(addr, "/schema/routes/t")
+        table = json.loads(body)
+        assert [c["name"] for c in table["columns"]] == ["id", "v", "s"], table
+        assert {i["name"]: i["columns"] for i in table["indexes"]}["kv"] == ["v"], table
+        assert get(addr, "/schema/routes")[0] == 200
+        assert get(addr, "/schema/nope")[0] == 404
+        assert get(addr, "/schema/routes/nope")[0] == 404
+
+        code, body = get(addr, "/mvcc/key/routes/t/1")
+        assert code == 200, body
+        one = json.loads(body)
+        assert [(w["type"], w["row"]["v"]) for w in one["writes"]] == [("Put", "11"), ("Put", "10")], one
+        assert one["writes"][0]["commit_ts"] > one["writes"][1]["commit_ts"]
+        assert one["lock"] is not None and one["lock"]["start_ts"] > one["writes"][0]["commit_ts"], one
+        code, body = get(addr, "/mvcc/key/routes/t/2")
+        two = json.loads(body)
+        # The delete, then the put whose 300-byte value lives outside the write record.
+        assert [w["type"] for w in two["writes"]] == ["Delete", "Put"], two
+        assert two["writes"][1]["row"]["s"] == "b" * 300 and two["lock"] is None, two
+        assert json.loads(get(addr, "/mvcc/key/routes/t/3")[1])["writes"] == []
+        assert get(addr, "/mvcc/key/routes/t/x")[0] == 400
+        assert get(addr, "/mvcc/key/routes/nope/1")[0] == 404
+        assert get(addr, "/regions/x")[0] == 400
+        assert get(addr, "/regions/987654321")[0] == 404
+    finally:
+        holder.rollback()
+        holder.close()
+        with conn.cursor() as cur:
+            cur.execute("DROP DATABASE routes")
+        conn.close()
+
+
 def test_every_role_of_a_cluster_serves_its_metrics_heap_and_stacks(tmp_path):
     from test_cluster import Cluster
     from conftest import REPO_ROOT, basalt_binary, free_ports
@@ -409,6 +463,19 @@ def test_every_role_of_a_cluster_serves_its_metrics_heap_and_stacks(tmp_path):
             code, body = get(p["status"], "/debug/stacks")
             assert code == 200, (p["name"], body[:300])
             check_stacks(body.decode())
+        # The SQL node's view of each region matches PD's, with the tables
+        # whose keys it holds.
+        sql_status = next(p["status"] for p in cluster.manifest["processes"] if p["role"] == "sql")
+        regions = cluster.ctl("region", "list")
+        framed = set()
+        for r in regions:
+            code, body = get(sql_status, f"/regions/{r['id']}")
+            assert code == 200, body
+            seen = json.loads(body)
+            assert (seen["region_id"], seen["leader_store_id"]) == (r["id"], r["leader_store_id"]), (seen, r)
+            assert sorted(p["store_id"] for p in seen["peers"]) == sorted(p["store_id"] for p in r["peers"])
+            framed |= {(f["db_name"], f["table_name"]) for f in seen["frames"]}
+        assert ("m", "t") in framed, framed
         served_names = set()
         for p in cluster.manifest["processes"]:
             served_names |= set(metrics(p["status"]))

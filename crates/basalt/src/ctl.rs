@@ -100,13 +100,20 @@ fn print(value: &Value, as_json: bool) {
     }
 }
 
+/// Region `region_id` as PD knows it, and its leader's store.
+async fn region(pd: &PdClient, region_id: u64) -> Result<(Region, u64)> {
+    let r = pd
+        .get_region_by_id(GetRegionByIdRequest { region_id })
+        .await?;
+    let region = r
+        .region
+        .with_context(|| format!("PD knows no region {region_id}"))?;
+    Ok((region, r.leader_store_id))
+}
+
 /// Every replica's digest of a region's data at one fresh timestamp.
 async fn checksum(pd: &PdClient, region_id: u64) -> Result<Value> {
-    let region = pd
-        .get_region_by_id(GetRegionByIdRequest { region_id })
-        .await?
-        .region
-        .unwrap_or_default();
+    let (region, _) = region(pd, region_id).await?;
     let version = pd.tso(TsoRequest { count: 1 }).await?.first_ts;
     let mut replicas = Vec::new();
     for peer in &region.peers {
@@ -193,10 +200,8 @@ pub async fn run(pd_addr: &str, cmd: Ctl, as_json: bool) -> Result<()> {
                 let region_id: u64 = id
                     .parse()
                     .context("region id, list, key, split or checksum")?;
-                let r = pd
-                    .get_region_by_id(GetRegionByIdRequest { region_id })
-                    .await?;
-                region_json(&r.region.unwrap_or_default(), r.leader_store_id)
+                let (r, leader) = region(&pd, region_id).await?;
+                region_json(&r, leader)
             }
             _ => anyhow::bail!(
                 "usage: region list | region <id> | region key <hex> | region split <id> <hex>"
@@ -212,11 +217,7 @@ pub async fn run(pd_addr: &str, cmd: Ctl, as_json: bool) -> Result<()> {
                 action == "add" && kind == "transfer-leader",
                 "usage: operator add transfer-leader <region> <store>"
             );
-            let r = pd
-                .get_region_by_id(GetRegionByIdRequest { region_id: region })
-                .await?
-                .region
-                .unwrap_or_default();
+            let (r, _) = self::region(&pd, region).await?;
             let peer = r
                 .peers
                 .iter()

@@ -6,3 +6,4 @@ pub mod ctl;
 pub mod embedded;
 pub mod playground;
 pub mod roles;
+pub mod sql_routes;

@@ -299,11 +299,12 @@ async fn embedded_playground(
     let listener = tokio::net::TcpListener::bind((host.as_str(), port))
         .await
         .with_context(|| format!("listening on {host}:{port}"))?;
+    let routes = basalt::sql_routes::routes(Arc::new(engine.clone().into()));
     let status = roles::serve_status(
         &format!("{host}:{status_port}"),
         "playground",
         config,
-        axum::Router::new(),
+        routes,
     )
     .await?;
     println!(
@@ -478,15 +479,16 @@ fn main() -> Result<()> {
             slow_log,
             ..
         } => runtime("sql", cli.workers, SQL_WORKERS_PER_CORE)?.block_on(async {
+            let engine = basalt::sql_routes::EngineSlot::default();
             let status = roles::serve_status(
                 &format!("{host}:{status_port}"),
                 "sql",
                 config,
-                axum::Router::new(),
+                basalt::sql_routes::routes(engine.clone()),
             )
             .await?;
             println!("basalt sql: status on {status}");
-            roles::sql(&pd, &host, port, &slow_log, shutdown_signal()).await
+            roles::sql(&pd, &host, port, &slow_log, &engine, shutdown_signal()).await
         }),
     }
 }

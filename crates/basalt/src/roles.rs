@@ -134,12 +134,14 @@ pub async fn kv(
 }
 
 /// Run a SQL node serving MySQL on `host:port` over the cluster of the PD
-/// at `pd_addr`, logging slow statements to `slow_log`.
+/// at `pd_addr`, logging slow statements to `slow_log`; its engine goes in
+/// `engine_slot` for the status routes once it is open.
 pub async fn sql(
     pd_addr: &str,
     host: &str,
     port: u16,
     slow_log: &Path,
+    engine_slot: &crate::sql_routes::EngineSlot,
     shutdown: impl Future<Output = ()>,
 ) -> Result<()> {
     let pd: Arc<dyn PdService> = Arc::new(PdClient::new(pd_addr)?);
@@ -153,6 +155,7 @@ pub async fn sql(
         .slow_log()
         .open(slow_log)
         .with_context(|| format!("opening {}", slow_log.display()))?;
+    let _ = engine_slot.set(engine.clone());
     let listener = tokio::net::TcpListener::bind((host, port))
         .await
         .with_context(|| format!("listening on {host}:{port}"))?;

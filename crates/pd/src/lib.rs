@@ -132,15 +132,11 @@ impl<E: Engine> Pd<E> {
         }
     }
 
-    fn region_response(
-        info: Option<RegionInfo>,
-    ) -> std::result::Result<GetRegionResponse, RpcError> {
-        let info =
-            info.ok_or_else(|| RpcError::Unavailable("PD knows no such region yet".into()))?;
-        Ok(GetRegionResponse {
+    fn region_reply(info: RegionInfo) -> GetRegionResponse {
+        GetRegionResponse {
             leader_store_id: info.leader_store(),
             region: Some(info.region),
-        })
+        }
     }
 }
 
@@ -158,14 +154,19 @@ impl<E: Engine> PdService for Pd<E> {
         &self,
         req: GetRegionRequest,
     ) -> std::result::Result<GetRegionResponse, RpcError> {
-        Self::region_response(self.regions.locate(&req.key))
+        // A key no region holds yet: the bootstrap or a split is under way.
+        let info = self.regions.locate(&req.key);
+        info.map(Self::region_reply)
+            .ok_or_else(|| RpcError::Unavailable("PD knows no such region yet".into()))
     }
 
     async fn get_region_by_id(
         &self,
         req: GetRegionByIdRequest,
     ) -> std::result::Result<GetRegionResponse, RpcError> {
-        Self::region_response(self.regions.get(req.region_id))
+        // An id PD has not heard of is an answer (no region), not an outage.
+        let info = self.regions.get(req.region_id);
+        Ok(info.map(Self::region_reply).unwrap_or_default())
     }
 
     async fn scan_regions(

@@ -274,7 +274,7 @@ fn balanced(mut parts: Vec<Expr>, op: BinaryOp) -> Option<Expr> {
 /// and yield the worker thread. Short work (a point select's one row)
 /// never pauses.
 async fn step(ctx: &EvalContext<'_>, i: usize) -> Result<(), SqlError> {
-    if i != 0 && i % ROWS_PER_STEP == 0 {
+    if i != 0 && i.is_multiple_of(ROWS_PER_STEP) {
         ctx.check_killed()?;
         tokio::task::yield_now().await;
     }

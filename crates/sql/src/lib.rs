@@ -30,6 +30,7 @@ pub mod session;
 pub mod show;
 pub mod slow_log;
 pub mod statement_summary;
+pub mod status_api;
 pub mod table;
 pub mod text_statement;
 pub mod types;

@@ -93,6 +93,11 @@ impl SqlEngine {
         }))
     }
 
+    /// The catalog: the schema and the cluster's client.
+    pub(crate) fn catalog(&self) -> &Catalog {
+        &self.catalog
+    }
+
     /// The node's slow query log (see `slow_log`).
     pub fn slow_log(&self) -> &SlowLog {
         &self.slow_log
