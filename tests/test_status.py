@@ -429,6 +429,19 @@ def test_sql_node_shows_schema_and_every_mvcc_record_of_a_row(basalt_server):
         conn.close()
 
 
+def test_no_instrumentation_measures_nothing(playground_factory):
+    """The switch `bench/instrumentation-overhead.sh` compares against: with
+    it, statements run but no metric, summary or heap sample is taken."""
+    server = playground_factory(["--no-instrumentation"]).server
+    with server.connect() as conn, conn.cursor() as cur:
+        for _ in range(5):
+            cur.execute("SELECT 1")
+        cur.execute("SELECT COUNT(*) FROM information_schema.STATEMENTS_SUMMARY")
+        assert cur.fetchone() == (0,)
+    assert statements_run(status_addr(server)) == 0
+    assert get(status_addr(server), "/debug/pprof/heap")[0] == 503
+
+
 def test_every_role_of_a_cluster_serves_its_metrics_heap_and_stacks(tmp_path):
     from test_cluster import Cluster
     from conftest import REPO_ROOT, basalt_binary, free_ports

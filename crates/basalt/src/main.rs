@@ -20,6 +20,12 @@ struct Cli {
     /// roles that serve MySQL clients, 1 per core for the others].
     #[arg(long, global = true)]
     workers: Option<usize>,
+    /// Measure nothing: no statement or request metrics, statement summary,
+    /// slow log or heap sampling. Only for measuring what the
+    /// instrumentation costs (`bench/instrumentation-overhead.sh`); not
+    /// passed on to the processes of `playground --kv`.
+    #[arg(long, global = true)]
+    no_instrumentation: bool,
     #[command(subcommand)]
     command: Command,
 }
@@ -383,6 +389,10 @@ fn main() -> Result<()> {
         .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse_from(expand_config(std::env::args().collect())?);
+    if cli.no_instrumentation {
+        proto::metrics::disable();
+        status::profile::stop_heap_sampling();
+    }
     let config = serde_json::to_value(&cli.command)?;
     match cli.command {
         Command::Playground {

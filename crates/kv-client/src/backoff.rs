@@ -47,7 +47,7 @@ impl Backoff {
         self.attempt += 1;
         self.waited += delay;
         metrics::backed_off(reason, delay);
-        let slept = std::time::Instant::now();
+        let slept = metrics::clock();
         tokio::time::sleep(delay).await;
         metrics::waited_on_kv(slept);
         Ok(())

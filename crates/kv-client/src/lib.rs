@@ -157,7 +157,7 @@ impl Inner {
     where
         F: std::future::Future<Output = std::result::Result<R, RpcError>>,
     {
-        let started = std::time::Instant::now();
+        let started = metrics::clock();
         let answer = self.call_store(region, f).await;
         metrics::waited_on_kv(started);
         answer

@@ -112,8 +112,21 @@ const ERROR_KINDS: [&str; 8] = [
 
 const FATES: [&str; 3] = ["alive", "committed", "rolled_back"];
 
+/// Whether to measure ([`proto::metrics::enabled`]).
+pub fn enabled() -> bool {
+    proto::metrics::enabled()
+}
+
+/// When a wait starts, if waits are measured.
+pub(crate) fn clock() -> Option<std::time::Instant> {
+    enabled().then(std::time::Instant::now)
+}
+
 /// A COMMIT ended after `took`.
 pub(crate) fn commit_ended(result: &Result<u64, Error>, took: Duration) {
+    if !enabled() {
+        return;
+    }
     COMMIT_DURATION.observe(took.as_secs_f64());
     match result {
         Ok(_) => COMMITTED.inc(),
@@ -168,9 +181,12 @@ pub fn take_kv_time() -> Duration {
         .unwrap_or_default()
 }
 
-/// Add a wait of the current task to its KV clock, if it has one.
-pub(crate) fn waited_on_kv(since: std::time::Instant) {
-    let _ = KV_TIME.try_with(|t| t.set(t.get() + since.elapsed()));
+/// Add a wait of the current task to its KV clock, if it has one (and the
+/// wait was timed: see [`clock`]).
+pub(crate) fn waited_on_kv(since: Option<std::time::Instant>) {
+    if let Some(since) = since {
+        let _ = KV_TIME.try_with(|t| t.set(t.get() + since.elapsed()));
+    }
 }
 
 /// Why a client waits before trying again.

@@ -66,12 +66,14 @@ impl TsoClient {
 
     /// One fresh timestamp.
     pub async fn get_ts(&self) -> Result<u64> {
-        let started = std::time::Instant::now();
+        let started = crate::metrics::clock();
         let (tx, rx) = oneshot::channel();
         let gone = || Error::Rpc(RpcError::Unavailable("TSO client stopped".into()));
         self.requests.send(tx).map_err(|_| gone())?;
         let ts = rx.await.map_err(|_| gone())?;
-        crate::metrics::TSO_WAIT.observe(started.elapsed().as_secs_f64());
+        if let Some(started) = started {
+            crate::metrics::TSO_WAIT.observe(started.elapsed().as_secs_f64());
+        }
         crate::metrics::waited_on_kv(started);
         ts
     }

@@ -1,8 +1,26 @@
 //! What the services measure on the serving side: requests by method with
-//! their latency, and the client streams open.
+//! their latency, and the client streams open; and the process-wide switch
+//! of all per-request and per-statement measuring ([`enabled`]).
 
 use prometheus::{HistogramVec, IntGauge, exponential_buckets, histogram_opts};
 use std::sync::LazyLock;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+/// Whether this process measures its requests and statements.
+static ENABLED: AtomicBool = AtomicBool::new(true);
+
+/// Whether this process measures its requests and statements: always, but
+/// for runs that measure what measuring costs (`basalt
+/// --no-instrumentation`, DESIGN §7 rule 7). Every layer that measures on
+/// a hot path asks here first.
+pub fn enabled() -> bool {
+    ENABLED.load(Ordering::Relaxed)
+}
+
+/// Stop measuring, before any request is served.
+pub fn disable() {
+    ENABLED.store(false, Ordering::Relaxed);
+}
 
 /// Latency buckets of a request: 50 µs to 26 s, doubling.
 fn request_buckets() -> Vec<f64> {

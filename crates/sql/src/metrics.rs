@@ -7,7 +7,7 @@ use crate::text_statement::TextStatement;
 use prometheus::{Histogram, HistogramVec, IntCounter, IntCounterVec, IntGauge};
 use sqlparser::ast::Statement;
 use std::sync::LazyLock;
-use std::time::Instant;
+use std::time::Duration;
 
 /// What kind of statement ran, the `type` label of the statement metrics
 /// (TiDB's names).
@@ -172,8 +172,20 @@ pub static CONNECTIONS: LazyLock<IntGauge> = LazyLock::new(|| {
         .expect("a metric registered once")
 });
 
+/// Autocommit statements run again after their commit met a write
+/// conflict (TiDB's `tidb_session_retry_num`): contention a client never
+/// sees as an error.
+pub static RETRIES: LazyLock<IntCounter> = LazyLock::new(|| {
+    prometheus::register_int_counter!(
+        "basalt_sql_statement_retries_total",
+        "Autocommit statements run again after a write conflict"
+    )
+    .expect("a metric registered once")
+});
+
 /// Put the SQL layer's series in `/metrics` now, at 0.
 pub fn init() {
+    LazyLock::force(&RETRIES);
     LazyLock::force(&BY_TYPE);
     LazyLock::force(&RUNNING);
     LazyLock::force(&CONNECTIONS);
@@ -184,25 +196,20 @@ pub fn init() {
 /// whose connection went away midway).
 pub struct StatementTimer {
     kind: StatementType,
-    started: Instant,
 }
 
 impl StatementTimer {
     /// A statement of `kind` starts.
     pub fn start(kind: StatementType) -> Self {
         RUNNING.inc();
-        Self {
-            kind,
-            started: Instant::now(),
-        }
+        Self { kind }
     }
 
-    /// It ended, failed or not.
-    pub fn finish(self, failed: bool) {
+    /// It ended after `took` (timed by the caller, whose clock the slow log
+    /// and statement summary share), failed or not.
+    pub fn finish(self, took: Duration, failed: bool) {
         let by_type = &BY_TYPE[self.kind as usize];
-        by_type
-            .duration
-            .observe(self.started.elapsed().as_secs_f64());
+        by_type.duration.observe(took.as_secs_f64());
         if failed {
             by_type.errors.inc();
         }
@@ -241,7 +248,7 @@ mod tests {
         assert_eq!(StatementType::of(&parse("BEGIN")), StatementType::Begin);
         assert_eq!(StatementType::of(&parse("DROP TABLE t")), StatementType::Ddl);
         let before = BY_TYPE[StatementType::Update as usize].duration.get_sample_count();
-        StatementTimer::start(StatementType::Update).finish(true);
+        StatementTimer::start(StatementType::Update).finish(Duration::from_millis(1), true);
         let update = &BY_TYPE[StatementType::Update as usize];
         assert_eq!(update.duration.get_sample_count(), before + 1);
         assert!(update.errors.get() >= 1);

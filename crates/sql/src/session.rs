@@ -827,6 +827,7 @@ impl Session {
                 rows: result_rows,
                 failed: result.is_err(),
                 sample: text,
+                ended: ran.ended,
             },
         );
         if !self.engine.slow_log.is_slow(ran.took) {
@@ -1602,6 +1603,7 @@ impl Session {
                     if e.is_retryable() && is_write(statement) && attempt < AUTOCOMMIT_RETRIES =>
                 {
                     attempt += 1;
+                    metrics::RETRIES.inc();
                 }
                 Err(e) => return Err(from_kv(e)),
             }

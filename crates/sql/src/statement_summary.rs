@@ -16,9 +16,9 @@ use crossbeam_skiplist::SkipMap;
 use sha2::{Digest as _, Sha256};
 use sqlparser::dialect::MySqlDialect;
 use sqlparser::tokenizer::{Token, Tokenizer};
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// A statement's digest: its normalised text and that text's hash.
 #[derive(Clone, Debug)]
@@ -29,8 +29,15 @@ pub struct Digest {
     pub text: Arc<str>,
 }
 
-/// The digest of `sql` (one statement).
+/// The digest of `sql` (one statement); empty when measuring is off, as
+/// nothing is recorded then.
 pub fn digest(sql: &str) -> Digest {
+    if !kv_client::metrics::enabled() {
+        return Digest {
+            hex: Arc::from(""),
+            text: Arc::from(""),
+        };
+    }
     let text = normalize(sql);
     let hex: String = Sha256::digest(text.as_bytes())
         .iter()
@@ -108,6 +115,8 @@ pub struct Run<'a> {
     pub failed: bool,
     /// Its text, kept as the digest's sample the first time.
     pub sample: &'a str,
+    /// When it ended.
+    pub ended: Instant,
 }
 
 /// The summaries of one SQL node.
@@ -116,10 +125,20 @@ pub struct Summaries {
     by_digest: SkipMap<Arc<str>, Summary>,
 }
 
-fn now_us() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_micros() as i64)
+/// `at` in microseconds since the Unix epoch, from the statement's own
+/// clock reading rather than a second (wall clock) one.
+fn unix_us(at: Instant) -> i64 {
+    static ANCHOR: LazyLock<(Instant, i64)> = LazyLock::new(|| {
+        let unix = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_micros() as i64);
+        (Instant::now(), unix)
+    });
+    let (instant, unix) = *ANCHOR;
+    match at.checked_duration_since(instant) {
+        Some(after) => unix + after.as_micros() as i64,
+        None => unix - instant.duration_since(at).as_micros() as i64,
+    }
 }
 
 /// STATEMENTS_SUMMARY's columns, in order (latencies in nanoseconds).
@@ -159,7 +178,7 @@ impl Summaries {
                     min_ns: AtomicU64::new(u64::MAX),
                     max_ns: AtomicU64::new(0),
                     rows: AtomicU64::new(0),
-                    first_seen_us: now_us(),
+                    first_seen_us: unix_us(run.ended),
                     last_seen_us: AtomicU64::new(0),
                     buckets: std::array::from_fn(|_| AtomicU64::new(0)),
                 },
@@ -173,7 +192,8 @@ impl Summaries {
         s.min_ns.fetch_min(ns, Ordering::Relaxed);
         s.max_ns.fetch_max(ns, Ordering::Relaxed);
         s.rows.fetch_add(run.rows, Ordering::Relaxed);
-        s.last_seen_us.store(now_us() as u64, Ordering::Relaxed);
+        s.last_seen_us
+            .store(unix_us(run.ended) as u64, Ordering::Relaxed);
         let bucket = (64 - (ns / 1000).leading_zeros() as usize).min(BUCKETS - 1);
         s.buckets[bucket].fetch_add(1, Ordering::Relaxed);
     }
@@ -260,6 +280,7 @@ mod tests {
                     rows: 1,
                     failed: ms == 100,
                     sample: "SELECT 1",
+                    ended: Instant::now(),
                 },
             );
         }

@@ -56,7 +56,7 @@ pub enum ProfileError {
     #[error("profiling failed: {0}")]
     Sampler(#[from] pprof::Error),
     /// The allocator was started without heap profiling.
-    #[error("heap profiling is off: start the process with jemalloc's prof:true,prof_active:true")]
+    #[error("heap profiling is off (basalt --no-instrumentation, or MALLOC_CONF without prof_active)")]
     HeapOff,
     /// The profile could not be encoded.
     #[error("encoding the profile failed: {0}")]
@@ -145,6 +145,14 @@ pub async fn heap() -> Response {
     match heap_profile().await {
         Ok(body) => ([(header::CONTENT_TYPE, "application/octet-stream")], body).into_response(),
         Err(e) => e.into_response(),
+    }
+}
+
+/// Stop jemalloc sampling allocations (for `basalt --no-instrumentation`);
+/// `/debug/pprof/heap` then answers 503.
+pub fn stop_heap_sampling() {
+    if let Some(ctl) = jemalloc_pprof::PROF_CTL.as_ref() {
+        let _ = ctl.blocking_lock().deactivate();
     }
 }
 

@@ -1,0 +1,94 @@
+#!/usr/bin/env bash
+# What Basalt's always-on instrumentation costs (DESIGN §7 rule 7): two
+# single-process playgrounds on this machine, one as shipped and one started
+# with `--no-instrumentation` (no statement or request metrics, statement
+# summary, slow log or heap sampling), each loaded with the same sysbench
+# tables; oltp_point_select then runs against them in turn, ROUNDS times
+# each, interleaved so that drift of the machine hits both alike. Prints
+# every run, the medians and the loss (goal: at most 3%).
+#
+#   bash bench/instrumentation-overhead.sh
+#   ROUNDS=5 TIME=30 BASALT_BIN=/path/to/basalt bash bench/instrumentation-overhead.sh
+#
+# Both servers listen on 127.0.0.1 only and are stopped at the end.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+TABLES=${TABLES:-4}
+SIZE=${SIZE:-100000}
+THREADS=${THREADS:-16}
+TIME=${TIME:-20}
+ROUNDS=${ROUNDS:-3}
+SETTLE=${SETTLE:-20}
+ON_PORT=${ON_PORT:-14100}
+OFF_PORT=${OFF_PORT:-14200}
+
+if ! command -v sysbench >/dev/null || ! command -v mariadb >/dev/null; then
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq mariadb-client sysbench >/dev/null
+fi
+if [ -z "${BASALT_BIN:-}" ]; then
+  cargo build --profile dist --locked -p basalt
+  BASALT_BIN="${CARGO_TARGET_DIR:-target}/dist/basalt"
+fi
+work=$(mktemp -d)
+pids=()
+cleanup() {
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null; done
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+start() { # name, port, extra flags...
+  local name=$1 port=$2
+  shift 2
+  "$BASALT_BIN" "$@" playground --data-dir "$work/$name" --port "$port" --status-port 0 --host 127.0.0.1 \
+    >"$work/$name.log" 2>&1 &
+  pids+=($!)
+  for _ in $(seq 150); do
+    mariadb -h127.0.0.1 -P"$port" -uroot -e "SELECT 1" >/dev/null 2>&1 && return
+    sleep 0.2
+  done
+  echo "$name did not start:" >&2
+  cat "$work/$name.log" >&2
+  exit 1
+}
+
+sb() { # port, command, extra...
+  local port=$1 command=$2
+  shift 2
+  sysbench oltp_point_select --mysql-host=127.0.0.1 --mysql-port="$port" --mysql-user=root --mysql-db=sbtest \
+    --tables="$TABLES" --table-size="$SIZE" "$@" "$command"
+}
+
+start on "$ON_PORT"
+start off "$OFF_PORT" --no-instrumentation
+for port in "$ON_PORT" "$OFF_PORT"; do
+  mariadb -h127.0.0.1 -P"$port" -uroot -e "CREATE DATABASE sbtest"
+  sb "$port" prepare --threads="$TABLES" >/dev/null
+done
+sleep "$SETTLE"
+
+declare -A runs=([on]="" [off]="")
+for round in $(seq "$ROUNDS"); do
+  for side in on off; do
+    port=$ON_PORT
+    [ "$side" = off ] && port=$OFF_PORT
+    qps=$(sb "$port" run --threads="$THREADS" --time="$TIME" | awk '/queries:/ {gsub(/\(/, "", $3); print $3}')
+    runs[$side]+="$qps "
+    echo "round $round, instrumentation $side: $qps qps"
+  done
+done
+
+median() { tr ' ' '\n' | grep . | sort -g | awk '{ v[NR] = $1 } END { print (NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2) }'; }
+on=$(echo "${runs[on]}" | median)
+off=$(echo "${runs[off]}" | median)
+echo
+echo "oltp_point_select, $TABLES x $SIZE rows, $THREADS threads, ${TIME}s per run, $ROUNDS rounds, $(nproc) cores"
+echo "| instrumentation | runs (qps) | median qps |"
+echo "|---|---|---:|"
+echo "| on (as shipped) | ${runs[on]}| $on |"
+echo "| off (--no-instrumentation) | ${runs[off]}| $off |"
+awk -v on="$on" -v off="$off" 'BEGIN { printf "loss with instrumentation on: %.1f%% (goal: at most 3%%)\n", (off > 0 ? (off - on) / off * 100 : 0) }'
