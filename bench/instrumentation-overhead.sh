@@ -5,7 +5,9 @@
 # summary, slow log or heap sampling), each loaded with the same sysbench
 # tables; oltp_point_select then runs against them in turn, ROUNDS times
 # each, interleaved so that drift of the machine hits both alike. Prints
-# every run, the medians and the loss (goal: at most 3%).
+# every run's queries per second and the server's CPU time per query (read
+# from /proc: steadier than throughput on a machine sysbench shares), the
+# medians, and the loss (goal: at most 3%).
 #
 #   bash bench/instrumentation-overhead.sh
 #   ROUNDS=5 TIME=30 BASALT_BIN=/path/to/basalt bash bench/instrumentation-overhead.sh
@@ -18,7 +20,7 @@ TABLES=${TABLES:-4}
 SIZE=${SIZE:-100000}
 THREADS=${THREADS:-16}
 TIME=${TIME:-20}
-ROUNDS=${ROUNDS:-3}
+ROUNDS=${ROUNDS:-7}
 SETTLE=${SETTLE:-20}
 ON_PORT=${ON_PORT:-14100}
 OFF_PORT=${OFF_PORT:-14200}
@@ -71,24 +73,38 @@ for port in "$ON_PORT" "$OFF_PORT"; do
 done
 sleep "$SETTLE"
 
-declare -A runs=([on]="" [off]="")
+# CPU seconds (user + system) the server process `pid` has used.
+cpu() { awk -v hz="$(getconf CLK_TCK)" '{ print ($14 + $15) / hz }' "/proc/$1/stat"; }
+
+declare -A runs=([on]="" [off]="") cpus=([on]="" [off]="") pid=([on]="${pids[0]}" [off]="${pids[1]}")
 for round in $(seq "$ROUNDS"); do
   for side in on off; do
     port=$ON_PORT
     [ "$side" = off ] && port=$OFF_PORT
-    qps=$(sb "$port" run --threads="$THREADS" --time="$TIME" | awk '/queries:/ {gsub(/\(/, "", $3); print $3}')
+    before=$(cpu "${pid[$side]}")
+    out=$(sb "$port" run --threads="$THREADS" --time="$TIME")
+    after=$(cpu "${pid[$side]}")
+    qps=$(echo "$out" | awk '/queries:/ {gsub(/\(/, "", $3); print $3}')
+    queries=$(echo "$out" | awk '/queries:/ {print $2}')
+    us=$(awk -v a="$after" -v b="$before" -v q="$queries" 'BEGIN { printf "%.2f", (a - b) * 1e6 / q }')
     runs[$side]+="$qps "
-    echo "round $round, instrumentation $side: $qps qps"
+    cpus[$side]+="$us "
+    echo "round $round, instrumentation $side: $qps qps, $us us of server CPU per query"
   done
 done
 
 median() { tr ' ' '\n' | grep . | sort -g | awk '{ v[NR] = $1 } END { print (NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2) }'; }
 on=$(echo "${runs[on]}" | median)
 off=$(echo "${runs[off]}" | median)
+cpu_on=$(echo "${cpus[on]}" | median)
+cpu_off=$(echo "${cpus[off]}" | median)
 echo
 echo "oltp_point_select, $TABLES x $SIZE rows, $THREADS threads, ${TIME}s per run, $ROUNDS rounds, $(nproc) cores"
-echo "| instrumentation | runs (qps) | median qps |"
-echo "|---|---|---:|"
-echo "| on (as shipped) | ${runs[on]}| $on |"
-echo "| off (--no-instrumentation) | ${runs[off]}| $off |"
-awk -v on="$on" -v off="$off" 'BEGIN { printf "loss with instrumentation on: %.1f%% (goal: at most 3%%)\n", (off > 0 ? (off - on) / off * 100 : 0) }'
+echo "| instrumentation | median qps | median server CPU per query (us) |"
+echo "|---|---:|---:|"
+echo "| on (as shipped) | $on | $cpu_on |"
+echo "| off (--no-instrumentation) | $off | $cpu_off |"
+awk -v on="$on" -v off="$off" -v con="$cpu_on" -v coff="$cpu_off" 'BEGIN {
+  printf "throughput lost with instrumentation on: %.1f%% (goal: at most 3%%)\n", (off > 0 ? (off - on) / off * 100 : 0)
+  printf "server CPU per query added: %.1f%%\n", (coff > 0 ? (con - coff) / coff * 100 : 0)
+}'

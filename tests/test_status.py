@@ -262,7 +262,7 @@ def ints(value) -> list[int]:
     return out
 
 
-def decode_profile(gzipped: bytes) -> dict:
+def decode_profile(gzipped: bytes, empty_ok: bool = False) -> dict:
     """The parts of a gzipped pprof `Profile` the tests read: samples (their
     location ids and values), locations (id -> function ids), functions
     (id -> name index), the string table and the sample types' names."""
@@ -285,7 +285,7 @@ def decode_profile(gzipped: bytes) -> dict:
         elif number == 6:
             strings.append(value.decode())
     assert strings and strings[0] == "", "string_table[0] must be empty"
-    assert samples, "no samples"
+    assert samples or empty_ok, "no samples"
     for s in samples:
         assert s["locations"] and all(loc in locations for loc in s["locations"])
     return {"samples": samples, "locations": locations, "strings": strings,
@@ -302,14 +302,16 @@ def test_cpu_profile_under_load_is_a_pprof_profile(loaded):
           f"{len(profile['functions'])} functions")
 
 
-def check_heap_profile(gzipped: bytes) -> None:
+def check_heap_profile(gzipped: bytes, busy: bool) -> None:
     """jemalloc's sampled heap as a pprof `Profile` of in-use bytes (its
-    frames are addresses: pprof names them from the binary)."""
-    heap = decode_profile(gzipped)
+    frames are addresses: pprof names them from the binary). One allocation
+    is sampled per 2 MiB allocated, so a process that did little may have
+    no sample yet; a busy one has some."""
+    heap = decode_profile(gzipped, empty_ok=not busy)
     assert "inuse_space" in heap["types"], heap["types"]
     in_use = sum(s["values"][-1] for s in heap["samples"])
     print(f"heap: {len(heap['samples'])} sampled stacks, {in_use / 2**20:.1f} MiB in use")
-    assert in_use > 0
+    assert in_use > 0 or not busy
 
 
 def test_heap_profile_is_a_pprof_profile(basalt_server):
@@ -317,7 +319,7 @@ def test_heap_profile_is_a_pprof_profile(basalt_server):
         pytest.skip("no status port")
     code, body = get(status_addr(basalt_server), "/debug/pprof/heap")
     assert code == 200, body[:500]
-    check_heap_profile(body)
+    check_heap_profile(body, busy=False)
 
 
 def check_stacks(text: str) -> None:
@@ -354,7 +356,7 @@ def test_debug_zip_under_load_holds_every_file(loaded):
     names = {f.name for f in prometheus_parser.text_string_to_metric_families(files["metrics.txt"].decode())}
     assert "basalt_sql_statement_duration_seconds" in names
     check_stacks(files["stacks.txt"].decode())
-    check_heap_profile(files["heap.pb.gz"])
+    check_heap_profile(files["heap.pb.gz"], busy=True)
     cpu = decode_profile(files["profile.pb.gz"])
     assert any(is_basalt(n) for n in cpu["functions"])
     assert b"<svg" in files["flamegraph.svg"]
@@ -472,7 +474,7 @@ def test_every_role_of_a_cluster_serves_its_metrics_heap_and_stacks(tmp_path):
             # The heap and the threads of every role, not just the SQL node.
             code, body = get(p["status"], "/debug/pprof/heap")
             assert code == 200, (p["name"], body[:300])
-            check_heap_profile(body)
+            check_heap_profile(body, busy=False)
             code, body = get(p["status"], "/debug/stacks")
             assert code == 200, (p["name"], body[:300])
             check_stacks(body.decode())

@@ -139,7 +139,7 @@ pub async fn flamegraph(Query(q): Query<Seconds>) -> Response {
 }
 
 /// `/debug/pprof/heap`: the live heap as jemalloc's sampling profiler sees
-/// it (one allocation sampled per 512 KiB allocated, always on), as a
+/// it (one allocation sampled per 2 MiB allocated, always on), as a
 /// gzipped pprof `Profile` of in-use bytes by allocating stack.
 pub async fn heap() -> Response {
     match heap_profile().await {
