@@ -89,6 +89,12 @@ def test_explain_analyze_reports_what_each_operator_did(cur):
     acts = [(r[0].lstrip("└─├│ ").rsplit("_", 1)[0], int(r[2])) for r in cur.fetchall()]
     assert acts[0] == ("Union", 7), acts
     assert ("Batch_Point_Get", 2) in acts and ("TableFullScan", 5) in acts, acts
+    # A join: each side counted apart, the right one numbered after the left's subtree.
+    cur.execute("EXPLAIN ANALYZE SELECT a.id FROM t a JOIN t b ON a.id = b.id WHERE b.k = 10")
+    acts = [(r[0].lstrip("└─├│ ").rsplit("_", 1)[0], int(r[2])) for r in cur.fetchall()]
+    # Today's plan filters above the join: 5 pairs joined, 3 kept.
+    assert acts == [("Projection", 3), ("Selection", 3), ("NestedLoopJoin", 5),
+                    ("TableFullScan", 5), ("TableFullScan", 5)], acts
     # Only queries: a write under EXPLAIN ANALYZE is refused, and nothing ran.
     with pytest.raises(pymysql.MySQLError) as e:
         cur.execute("EXPLAIN ANALYZE DELETE FROM t")

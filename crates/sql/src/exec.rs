@@ -305,6 +305,16 @@ fn run_plan<'a>(
     })
 }
 
+/// The number of the operator after the subtree `plan` numbered `id`: its
+/// next sibling's. Only EXPLAIN ANALYZE needs it, and only it pays for the
+/// count.
+fn after(ctx: &EvalContext<'_>, id: usize, plan: &Plan) -> usize {
+    match ctx.analysis {
+        Some(_) => id + plan.size(),
+        None => 0,
+    }
+}
+
 /// One operator of a plan, numbered `id`: its inputs are `id + 1` onwards.
 async fn operator(
     plan: &Plan,
@@ -314,116 +324,116 @@ async fn operator(
 ) -> Result<Vec<Row>, SqlError> {
     let first = id + 1;
     Ok(match plan {
-            Plan::Dual => vec![Vec::new()],
-            Plan::Read {
-                table,
-                access,
-                columns,
-            } => read(table, access, columns.as_deref(), txn, ctx).await?,
-            Plan::Filter(input, predicate) => {
-                let rows = run_plan(input, txn, ctx, first).await?;
-                let correlated = has_correlated(predicate);
-                let mut out = Vec::with_capacity(rows.len());
-                for (i, row) in rows.into_iter().enumerate() {
-                    step(ctx, i).await?;
-                    if truthy(&eval_row(predicate, correlated, &row, txn, ctx).await?) {
-                        out.push(row);
+        Plan::Dual => vec![Vec::new()],
+        Plan::Read {
+            table,
+            access,
+            columns,
+        } => read(table, access, columns.as_deref(), txn, ctx).await?,
+        Plan::Filter(input, predicate) => {
+            let rows = run_plan(input, txn, ctx, first).await?;
+            let correlated = has_correlated(predicate);
+            let mut out = Vec::with_capacity(rows.len());
+            for (i, row) in rows.into_iter().enumerate() {
+                step(ctx, i).await?;
+                if truthy(&eval_row(predicate, correlated, &row, txn, ctx).await?) {
+                    out.push(row);
+                }
+            }
+            out
+        }
+        Plan::Project(input, exprs) => {
+            let rows = run_plan(input, txn, ctx, first).await?;
+            let correlated: Vec<bool> = exprs.iter().map(has_correlated).collect();
+            let mut out = Vec::with_capacity(rows.len());
+            for (i, row) in rows.into_iter().enumerate() {
+                step(ctx, i).await?;
+                let mut values = Vec::with_capacity(exprs.len());
+                for (e, &c) in exprs.iter().zip(&correlated) {
+                    values.push(eval_row(e, c, &row, txn, ctx).await?);
+                }
+                out.push(values);
+            }
+            out
+        }
+        Plan::Join {
+            left,
+            right,
+            kind,
+            on,
+            right_width,
+        } => {
+            let outer = run_plan(left, txn, ctx, first).await?;
+            let inner = run_plan(right, txn, ctx, after(ctx, first, left)).await?;
+            join(outer, &inner, *kind, on.as_ref(), *right_width, ctx).await?
+        }
+        Plan::Aggregate {
+            input,
+            group_by,
+            aggs,
+        } => {
+            let rows = run_plan(input, txn, ctx, first).await?;
+            aggregate(rows, group_by, aggs, ctx).await?
+        }
+        Plan::Distinct(input, width, collations) => {
+            let rows = run_plan(input, txn, ctx, first).await?;
+            let mut seen = HashSet::with_capacity(rows.len());
+            rows.into_iter()
+                .filter(|row| {
+                    seen.insert(row_key_bytes(&row[..*width], collations.iter().copied()))
+                })
+                .collect()
+        }
+        Plan::Sort(input, keys) => {
+            let mut rows = run_plan(input, txn, ctx, first).await?;
+            rows.sort_by(|a, b| {
+                for k in keys {
+                    let ord = match compare(&a[k.column], &b[k.column], k.collation) {
+                        Some(o) => o,
+                        // NULLs sort first ascending, as in MySQL.
+                        None => matches!(b[k.column], Datum::Null)
+                            .cmp(&matches!(a[k.column], Datum::Null)),
+                    };
+                    let ord = if k.desc { ord.reverse() } else { ord };
+                    if ord.is_ne() {
+                        return ord;
                     }
                 }
-                out
+                std::cmp::Ordering::Equal
+            });
+            rows
+        }
+        Plan::Limit {
+            input,
+            offset,
+            count,
+        } => {
+            let rows = run_plan(input, txn, ctx, first).await?;
+            rows.into_iter()
+                .skip(*offset)
+                .take(count.unwrap_or(usize::MAX))
+                .collect()
+        }
+        Plan::Truncate(input, width) => {
+            let mut rows = run_plan(input, txn, ctx, first).await?;
+            rows.iter_mut().for_each(|r| r.truncate(*width));
+            rows
+        }
+        Plan::Union(inputs, distinct) => {
+            let mut out = Vec::new();
+            let mut next = first;
+            for input in inputs {
+                out.extend(run_plan(input, txn, ctx, next).await?);
+                next = after(ctx, next, input);
             }
-            Plan::Project(input, exprs) => {
-                let rows = run_plan(input, txn, ctx, first).await?;
-                let correlated: Vec<bool> = exprs.iter().map(has_correlated).collect();
-                let mut out = Vec::with_capacity(rows.len());
-                for (i, row) in rows.into_iter().enumerate() {
-                    step(ctx, i).await?;
-                    let mut values = Vec::with_capacity(exprs.len());
-                    for (e, &c) in exprs.iter().zip(&correlated) {
-                        values.push(eval_row(e, c, &row, txn, ctx).await?);
-                    }
-                    out.push(values);
-                }
-                out
-            }
-            Plan::Join {
-                left,
-                right,
-                kind,
-                on,
-                right_width,
-            } => {
-                let outer = run_plan(left, txn, ctx, first).await?;
-                let inner = run_plan(right, txn, ctx, first + left.size()).await?;
-                join(outer, &inner, *kind, on.as_ref(), *right_width, ctx).await?
-            }
-            Plan::Aggregate {
-                input,
-                group_by,
-                aggs,
-            } => {
-                let rows = run_plan(input, txn, ctx, first).await?;
-                aggregate(rows, group_by, aggs, ctx).await?
-            }
-            Plan::Distinct(input, width, collations) => {
-                let rows = run_plan(input, txn, ctx, first).await?;
-                let mut seen = HashSet::with_capacity(rows.len());
-                rows.into_iter()
-                    .filter(|row| {
-                        seen.insert(row_key_bytes(&row[..*width], collations.iter().copied()))
-                    })
-                    .collect()
-            }
-            Plan::Sort(input, keys) => {
-                let mut rows = run_plan(input, txn, ctx, first).await?;
-                rows.sort_by(|a, b| {
-                    for k in keys {
-                        let ord = match compare(&a[k.column], &b[k.column], k.collation) {
-                            Some(o) => o,
-                            // NULLs sort first ascending, as in MySQL.
-                            None => matches!(b[k.column], Datum::Null)
-                                .cmp(&matches!(a[k.column], Datum::Null)),
-                        };
-                        let ord = if k.desc { ord.reverse() } else { ord };
-                        if ord.is_ne() {
-                            return ord;
-                        }
-                    }
-                    std::cmp::Ordering::Equal
+            if *distinct {
+                let mut seen = HashSet::new();
+                out.retain(|row| {
+                    seen.insert(row_key_bytes(row, std::iter::repeat(Collation::default())))
                 });
-                rows
             }
-            Plan::Limit {
-                input,
-                offset,
-                count,
-            } => {
-                let rows = run_plan(input, txn, ctx, first).await?;
-                rows.into_iter()
-                    .skip(*offset)
-                    .take(count.unwrap_or(usize::MAX))
-                    .collect()
-            }
-            Plan::Truncate(input, width) => {
-                let mut rows = run_plan(input, txn, ctx, first).await?;
-                rows.iter_mut().for_each(|r| r.truncate(*width));
-                rows
-            }
-            Plan::Union(inputs, distinct) => {
-                let mut out = Vec::new();
-                let mut next = first;
-                for input in inputs {
-                    out.extend(run_plan(input, txn, ctx, next).await?);
-                    next += input.size();
-                }
-                if *distinct {
-                    let mut seen = HashSet::new();
-                    out.retain(|row| {
-                        seen.insert(row_key_bytes(row, std::iter::repeat(Collation::default())))
-                    });
-                }
-                out
-            }
+            out
+        }
     })
 }
 
