@@ -4,7 +4,8 @@
 # with `--no-instrumentation` (no statement or request metrics, statement
 # summary, slow log or heap sampling), each loaded with the same sysbench
 # tables; oltp_point_select then runs against them in turn, ROUNDS times
-# each, interleaved so that drift of the machine hits both alike. Prints
+# each, interleaved (the first of each round alternating) so that drift of
+# the machine hits both alike. Prints
 # every run's queries per second and the server's CPU time per query (read
 # from /proc: steadier than throughput on a machine sysbench shares), the
 # medians, and the loss (goal: at most 3%).
@@ -78,7 +79,10 @@ cpu() { awk -v hz="$(getconf CLK_TCK)" '{ print ($14 + $15) / hz }' "/proc/$1/st
 
 declare -A runs=([on]="" [off]="") cpus=([on]="" [off]="") pid=([on]="${pids[0]}" [off]="${pids[1]}")
 for round in $(seq "$ROUNDS"); do
-  for side in on off; do
+  # Who goes first alternates, so that an order effect cancels out.
+  order="on off"
+  [ $((round % 2)) -eq 0 ] && order="off on"
+  for side in $order; do
     port=$ON_PORT
     [ "$side" = off ] && port=$OFF_PORT
     before=$(cpu "${pid[$side]}")
