@@ -11,17 +11,20 @@ cd "$(dirname "$0")/.."
 
 command -v cargo >/dev/null || { echo "cargo not found: install Rust (rustup) first" >&2; exit 1; }
 
-# Clients the tests drive: the mariadb CLI and sysbench from Debian; pymysql,
-# pytest and prometheus_client (to parse /metrics) from PyPI. Installed only when missing.
+# Clients the tests drive: the mariadb CLI and sysbench from Debian, and
+# MariaDB's server, the reference the differential tests run beside Basalt;
+# pymysql, pytest and prometheus_client (to parse /metrics) from PyPI.
+# Installed only when missing.
 sudo=""
 [ "$(id -u)" -eq 0 ] || sudo="sudo"
-if ! command -v mariadb >/dev/null || ! command -v sysbench >/dev/null; then
+if ! command -v mariadb >/dev/null || ! command -v sysbench >/dev/null ||
+  { ! command -v mariadbd >/dev/null && [ ! -x /usr/sbin/mariadbd ]; }; then
   $sudo apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq mariadb-client sysbench >/dev/null
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq mariadb-server mariadb-client sysbench >/dev/null
 fi
 python3 -c "import pymysql, pytest, prometheus_client" 2>/dev/null || python3 -m pip install -q pymysql pytest prometheus_client
 
 cargo test --workspace --release --locked "$@"
 cargo build --release --locked -p basalt
-# In CI a missing binary is an error, not a reason to skip.
-BASALT_REQUIRE_BINARY=1 python3 -m pytest tests -q
+# In CI a missing binary or reference server is an error, not a reason to skip.
+BASALT_REQUIRE_BINARY=1 BASALT_REQUIRE_MARIADB=1 python3 -m pytest tests -q

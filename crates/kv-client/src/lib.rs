@@ -24,7 +24,7 @@ pub mod tso;
 
 pub use snapshot::Snapshot;
 pub use stores::{OneStore, PdStores, Stores};
-pub use transaction::{Savepoint, Transaction};
+pub use transaction::{LockWait, Savepoint, Transaction};
 
 use proto::kvrpc::{
     DeleteRangeRequest, GcRequest, KeyError, LockInfo, MvccGetByKeyRequest, MvccLock, MvccWrite,
@@ -47,9 +47,6 @@ pub struct Config {
     /// Total time one operation may spend backing off (waiting for locks,
     /// refreshing routes) before it gives up.
     pub backoff_budget: Duration,
-    /// How long a pessimistic statement waits for another transaction's row
-    /// lock before failing (MySQL's `innodb_lock_wait_timeout`).
-    pub lock_wait_timeout: Duration,
 }
 
 impl Default for Config {
@@ -57,7 +54,6 @@ impl Default for Config {
         Self {
             lock_ttl_ms: 3_000,
             backoff_budget: Duration::from_secs(20),
-            lock_wait_timeout: Duration::from_secs(50),
         }
     }
 }
@@ -114,6 +110,15 @@ pub enum Error {
         lock_ts: u64,
         /// How long we waited.
         waited: Duration,
+    },
+    /// A statement that must not wait (NOWAIT, SKIP LOCKED) met a row lock
+    /// of a live transaction.
+    #[error("key is locked by transaction {lock_ts} and the statement must not wait")]
+    LockedNoWait {
+        /// Our start timestamp.
+        start_ts: u64,
+        /// The holder.
+        lock_ts: u64,
     },
     /// The operation waited (for locks, for routes) longer than its budget.
     #[error("gave up after backing off {waited:?}: {last}")]

@@ -99,12 +99,13 @@ pub fn init() {
     }
 }
 
-const ERROR_KINDS: [&str; 8] = [
+const ERROR_KINDS: [&str; 9] = [
     "write_conflict",
     "rolled_back",
     "undetermined",
     "deadlock",
     "lock_wait_timeout",
+    "locked_nowait",
     "backoff_exhausted",
     "rpc",
     "refused",
@@ -145,9 +146,10 @@ pub(crate) fn error(e: &Error) {
         Error::Undetermined { .. } => 2,
         Error::Deadlock { .. } => 3,
         Error::LockWaitTimeout { .. } => 4,
-        Error::BackoffExhausted { .. } => 5,
-        Error::Rpc(_) => 6,
-        Error::Refused(_) => 7,
+        Error::LockedNoWait { .. } => 5,
+        Error::BackoffExhausted { .. } => 6,
+        Error::Rpc(_) => 7,
+        Error::Refused(_) => 8,
     };
     ERRORS.with_label_values(&[ERROR_KINDS[kind]]).inc();
 }

@@ -23,6 +23,16 @@ use proto::kvrpc::{
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
+/// How a locking statement treats a key another live transaction has
+/// locked.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LockWait {
+    /// Wait for it at most this long (MySQL's `innodb_lock_wait_timeout`).
+    Timeout(std::time::Duration),
+    /// Fail at once (`NOWAIT`, and each try of `SKIP LOCKED`).
+    NoWait,
+}
+
 /// Buffered writes at one moment of a transaction ([`Transaction::savepoint`]).
 pub struct Savepoint(BTreeMap<Vec<u8>, Option<Vec<u8>>>);
 
@@ -206,18 +216,57 @@ impl Transaction {
     }
 
     /// Lock `keys` for the current statement at `for_update_ts`, waiting for
-    /// other transactions' locks. Fails with [`Error::WriteConflict`] when a
-    /// key changed after `for_update_ts` (the statement must run again at a
-    /// newer timestamp), [`Error::Deadlock`], or [`Error::LockWaitTimeout`].
-    pub async fn lock_keys(&mut self, keys: Vec<Vec<u8>>, for_update_ts: u64) -> Result<()> {
-        let locked = self.acquire_locks(keys, for_update_ts).await;
+    /// other transactions' locks as `wait` says. Fails with
+    /// [`Error::WriteConflict`] when a key changed after `for_update_ts` (the
+    /// statement must run again at a newer timestamp), [`Error::Deadlock`],
+    /// [`Error::LockWaitTimeout`] or [`Error::LockedNoWait`].
+    ///
+    /// An optimistic transaction takes no lock: it writes each key that
+    /// holds a value back unchanged, so that its commit fails if another
+    /// transaction wrote the key after its start (TiDB's optimistic
+    /// `SELECT ... FOR UPDATE`).
+    pub async fn lock_keys(
+        &mut self,
+        keys: Vec<Vec<u8>>,
+        for_update_ts: u64,
+        wait: LockWait,
+    ) -> Result<()> {
+        if self.pessimistic.is_none() {
+            return self.write_back(keys).await;
+        }
+        let locked = self.acquire_locks(keys, for_update_ts, wait).await;
         if let Err(e) = &locked {
             crate::metrics::error(e);
         }
         locked
     }
 
-    async fn acquire_locks(&mut self, keys: Vec<Vec<u8>>, for_update_ts: u64) -> Result<()> {
+    /// Buffer an unchanged write of each of `keys` that has a value and no
+    /// buffered write yet, read at `start_ts`.
+    async fn write_back(&mut self, keys: Vec<Vec<u8>>) -> Result<()> {
+        let keys: Vec<Vec<u8>> = keys
+            .into_iter()
+            .filter(|k| !self.buffer.contains_key(k))
+            .collect();
+        if keys.is_empty() {
+            return Ok(());
+        }
+        let snapshot = Snapshot::new(self.snapshot.client().clone(), self.start_ts);
+        let values = snapshot.batch_get(&keys).await?;
+        for (key, value) in keys.into_iter().zip(values) {
+            if let Some(value) = value {
+                self.buffer.insert(key, Some(value));
+            }
+        }
+        Ok(())
+    }
+
+    async fn acquire_locks(
+        &mut self,
+        keys: Vec<Vec<u8>>,
+        for_update_ts: u64,
+        wait: LockWait,
+    ) -> Result<()> {
         let start_ts = self.start_ts;
         let client = self.snapshot.client().clone();
         let Some(p) = self.pessimistic.as_mut() else {
@@ -235,6 +284,10 @@ impl Transaction {
         p.for_update_ts = p.for_update_ts.max(for_update_ts);
         let inner = &client.inner;
         let started = std::time::Instant::now();
+        let (limit, slice) = match wait {
+            LockWait::Timeout(limit) => (limit, LOCK_WAIT_SLICE_MS),
+            LockWait::NoWait => (std::time::Duration::ZERO, 0),
+        };
         let mut backoff = Backoff::new(inner.config.backoff_budget);
         while !pending.is_empty() {
             for (region, group) in inner
@@ -249,7 +302,7 @@ impl Transaction {
                     start_version: start_ts,
                     for_update_ts,
                     lock_ttl: ttl_from_start(start_ts, PESSIMISTIC_LOCK_TTL_MS),
-                    wait_timeout_ms: LOCK_WAIT_SLICE_MS,
+                    wait_timeout_ms: slice,
                 };
                 let sent = req.keys.clone();
                 let resp = inner
@@ -268,14 +321,20 @@ impl Transaction {
                     Some(Kind::Locked(lock)) => {
                         // The store waited its slice; an expired holder is
                         // rolled back here, a live one is waited for again.
-                        if started.elapsed() >= inner.config.lock_wait_timeout {
+                        let gone = LockResolver::new(&client).resolve(&lock).await?;
+                        if !gone && matches!(wait, LockWait::NoWait) {
+                            return Err(Error::LockedNoWait {
+                                start_ts,
+                                lock_ts: lock.lock_ts,
+                            });
+                        }
+                        if !gone && started.elapsed() >= limit {
                             return Err(Error::LockWaitTimeout {
                                 start_ts,
                                 lock_ts: lock.lock_ts,
                                 waited: started.elapsed(),
                             });
                         }
-                        LockResolver::new(&client).resolve(&lock).await?;
                         pending.extend(sent);
                     }
                     Some(Kind::Deadlock(d)) => {

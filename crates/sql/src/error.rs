@@ -161,6 +161,11 @@ pub fn from_kv(e: kv_client::Error) -> SqlError {
                 format!("Lock wait timeout exceeded; try restarting transaction ({e})"),
             )
         }
+        kv_client::Error::LockedNoWait { .. } => SqlError::new(
+            3572,
+            "HY000",
+            "Statement aborted because lock(s) could not be acquired immediately and NOWAIT is set.",
+        ),
         e => internal(e),
     }
 }

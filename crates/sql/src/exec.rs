@@ -12,7 +12,7 @@
 use crate::error::{self, from_kv};
 use crate::expr::eval::{compare, group_key, group_key_into, truthy};
 use crate::expr::{BinaryOp, EvalContext, Expr, SubqueryKind};
-use crate::plan::{Access, JoinKind, Plan};
+use crate::plan::{Access, JoinKind, LockTarget, Plan, RowLockWait};
 use crate::result::SqlError;
 use crate::table::{decode_columns, handle_from_entry, row_key};
 use crate::types::Collation;
@@ -51,6 +51,17 @@ pub struct OperatorStats {
     pub loops: u64,
     /// Wall time of its runs, its inputs' included.
     pub time: Duration,
+}
+
+/// What the [`Plan::Lock`] operators of a locking read gathered for the
+/// statement to lock once its plan has run, and what they leave out.
+#[derive(Debug, Default)]
+pub struct RowLocks {
+    /// Row keys to lock, with how to treat another transaction's lock.
+    pub keys: Vec<(Vec<u8>, RowLockWait)>,
+    /// Row keys of `SKIP LOCKED` targets that an earlier run of the
+    /// statement found locked.
+    pub skipped: HashSet<Vec<u8>>,
 }
 
 type Rows<'a> = Pin<Box<dyn Future<Output = Result<Vec<Row>, SqlError>> + Send + 'a>>;
@@ -414,6 +425,14 @@ async fn operator(
                 .take(count.unwrap_or(usize::MAX))
                 .collect()
         }
+        Plan::Lock {
+            input,
+            targets,
+            take,
+        } => {
+            let rows = run_plan(input, txn, ctx, first).await?;
+            lock_rows(rows, targets, *take, ctx)?
+        }
         Plan::Truncate(input, width) => {
             let mut rows = run_plan(input, txn, ctx, first).await?;
             rows.iter_mut().for_each(|r| r.truncate(*width));
@@ -435,6 +454,47 @@ async fn operator(
             out
         }
     })
+}
+
+/// Hand the keys of `rows`' locked tables to the statement
+/// ([`EvalContext::row_locks`]), leaving out rows a `SKIP LOCKED` target
+/// found locked, and rows past `take`.
+fn lock_rows(
+    rows: Vec<Row>,
+    targets: &[LockTarget],
+    take: Option<usize>,
+    ctx: &mut EvalContext<'_>,
+) -> Result<Vec<Row>, SqlError> {
+    let Some(locks) = ctx.row_locks.as_mut() else {
+        // Only a SELECT statement gathers row locks; elsewhere (INSERT ...
+        // SELECT, a subquery of UPDATE, EXPLAIN ANALYZE) refuse rather than
+        // read without locking.
+        return Err(error::unsupported("a locking read inside this statement"));
+    };
+    let take = take.unwrap_or(usize::MAX);
+    let mut out = Vec::with_capacity(rows.len().min(take));
+    let mut keys = Vec::with_capacity(targets.len());
+    for row in rows {
+        if out.len() >= take {
+            break;
+        }
+        keys.clear();
+        for t in targets {
+            // An outer join's missing side has no row to lock.
+            if let Datum::I64(handle) = row[t.column] {
+                keys.push((row_key(&t.table, handle), t.wait));
+            }
+        }
+        if keys
+            .iter()
+            .any(|(k, w)| *w == RowLockWait::SkipLocked && locks.skipped.contains(k))
+        {
+            continue;
+        }
+        locks.keys.append(&mut keys);
+        out.push(row);
+    }
+    Ok(out)
 }
 
 /// One hashable key for a row's values, equal for values equal under their

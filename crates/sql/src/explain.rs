@@ -15,7 +15,7 @@
 
 use crate::exec::OperatorStats;
 use crate::expr::{BinaryOp, Expr, UnaryOp};
-use crate::plan::{Access, JoinKind, Plan};
+use crate::plan::{Access, JoinKind, Plan, RowLockWait};
 use crate::result::Output;
 use crate::show::{text, text_rows};
 use codec::Datum;
@@ -208,6 +208,19 @@ impl Explainer<'_> {
                 let count = count.map_or("all".to_string(), |c| c.to_string());
                 let info = format!("offset:{offset}, count:{count}");
                 self.row(indent, "Limit", "", "", &info);
+            }
+            Plan::Lock { targets, .. } => {
+                // TiDB's SelectLock: `for update`, then how it waits.
+                let mut info = String::from("for update");
+                for wait in [RowLockWait::NoWait, RowLockWait::SkipLocked] {
+                    if targets.iter().any(|t| t.wait == wait) {
+                        info.push_str(match wait {
+                            RowLockWait::NoWait => " nowait",
+                            _ => " skip locked",
+                        });
+                    }
+                }
+                self.row(indent, "SelectLock", "", "", &info);
             }
             // Dropping hidden sort columns is not an operator a user cares about.
             Plan::Truncate(input, _) => return self.node(input, indent, below),

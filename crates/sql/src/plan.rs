@@ -37,6 +37,9 @@ pub struct ScopeColumn {
     /// Only a qualified name reaches it, and `*` skips it (the inner side's
     /// column of a JOIN ... USING).
     pub qualified_only: bool,
+    /// For a table's hidden handle column, the table: what a locking read
+    /// (`FOR UPDATE`) of the row locks.
+    pub handle_of: Option<Arc<TableDef>>,
 }
 
 /// The columns of a plan's output rows, by position.
@@ -135,6 +138,29 @@ pub struct SortKey {
     pub collation: Collation,
 }
 
+/// How a locking read treats a row another transaction has locked.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum RowLockWait {
+    /// Wait for it (up to `innodb_lock_wait_timeout`).
+    Wait,
+    /// `NOWAIT`: fail the statement at once (3572).
+    NoWait,
+    /// `SKIP LOCKED`: leave the row out of the result.
+    SkipLocked,
+}
+
+/// A table whose rows a locking read (`SELECT ... FOR UPDATE | FOR SHARE`)
+/// locks, and where its row handle is in the rows of [`Plan::Lock`].
+#[derive(Clone, Debug)]
+pub struct LockTarget {
+    /// The table.
+    pub table: Arc<TableDef>,
+    /// The column holding its handle (NULL on an outer join's missing side).
+    pub column: usize,
+    /// What to do about a row locked by another transaction.
+    pub wait: RowLockWait,
+}
+
 /// Join kinds the executor runs.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub enum JoinKind {
@@ -201,6 +227,19 @@ pub enum Plan {
     },
     /// Keep the first `width` columns (drops hidden ORDER BY keys).
     Truncate(Box<Plan>, usize),
+    /// A locking read's rows: the keys of the rows of each target are
+    /// handed to the statement, which locks them once the plan has run
+    /// (TiDB's `SelectLock`). Rows of a `SKIP LOCKED` target found locked
+    /// are left out. With `take`, only the first `take` rows pass (the
+    /// LIMIT above keeps no more), so only those are locked.
+    Lock {
+        /// Input.
+        input: Box<Plan>,
+        /// Whose rows are locked.
+        targets: Vec<LockTarget>,
+        /// Rows to pass at most.
+        take: Option<usize>,
+    },
     /// UNION [ALL].
     Union(Vec<Plan>, bool),
 }
@@ -334,7 +373,7 @@ impl<'a, 'c> Planner<'a, 'c> {
     }
 
     /// The scope of a table read: its columns then its hidden handle.
-    pub fn table_scope(&self, db: &str, table: &TableDef, alias: Option<&str>) -> Scope {
+    pub fn table_scope(&self, db: &str, table: &Arc<TableDef>, alias: Option<&str>) -> Scope {
         let qualifier = alias.unwrap_or(&table.name).to_lowercase();
         let shown = alias.unwrap_or(&table.name);
         let mut columns: Vec<ScopeColumn> = table
@@ -348,6 +387,7 @@ impl<'a, 'c> Planner<'a, 'c> {
                 info: crate::types::table_column_info(db, shown, table, pos),
                 hidden: false,
                 qualified_only: false,
+                handle_of: None,
             })
             .collect();
         let handle_ty = SqlType::new(TypeKind::BigInt);
@@ -358,6 +398,7 @@ impl<'a, 'c> Planner<'a, 'c> {
             ty: handle_ty,
             hidden: true,
             qualified_only: false,
+            handle_of: Some(table.clone()),
         });
         Scope { columns }
     }
@@ -1779,6 +1820,9 @@ impl<'a, 'c> Planner<'a, 'c> {
         if query.with.is_some() {
             return Err(error::unsupported("WITH"));
         }
+        if !query.locks.is_empty() && !matches!(query.body.as_ref(), ast::SetExpr::Select(_)) {
+            return Err(error::unsupported("a locking clause outside a simple SELECT"));
+        }
         match query.body.as_ref() {
             ast::SetExpr::Select(select) => self.plan_select(select, query),
             ast::SetExpr::Query(inner)
@@ -1799,6 +1843,7 @@ impl<'a, 'c> Planner<'a, 'c> {
                             info: info.clone(),
                             hidden: false,
                             qualified_only: false,
+                            handle_of: None,
                         })
                         .collect(),
                 };
@@ -1976,6 +2021,7 @@ impl<'a, 'c> Planner<'a, 'c> {
                         },
                         hidden: false,
                         qualified_only: false,
+                        handle_of: None,
                     })
                     .collect();
                 Ok(From {
@@ -2132,6 +2178,7 @@ impl<'a, 'c> Planner<'a, 'c> {
             }
             plan = Plan::Filter(Box::new(plan), predicate);
         }
+        let locks = self.lock_targets(&query.locks, &scope)?;
         let group_by = match &select.group_by {
             ast::GroupByExpr::Expressions(exprs, _) => exprs
                 .iter()
@@ -2248,6 +2295,30 @@ impl<'a, 'c> Planner<'a, 'c> {
             }
         }
 
+        // A locking read locks the rows it returns, read in ORDER BY order
+        // up to LIMIT (as InnoDB locks what it reads): their handles ride
+        // along as hidden columns. When grouping or DISTINCT merges rows,
+        // it locks every row WHERE selects instead (where TiDB puts it).
+        let distinct = matches!(select.distinct, Some(ast::Distinct::Distinct));
+        let mut late_locks = Vec::new();
+        if aggregate || distinct {
+            if !locks.is_empty() {
+                plan = Plan::Lock {
+                    input: Box::new(plan),
+                    targets: locks,
+                    take: None,
+                };
+            }
+        } else {
+            for target in locks {
+                exprs.push(Expr::Column(target.column));
+                late_locks.push(LockTarget {
+                    column: exprs.len() - 1,
+                    ..target
+                });
+            }
+        }
+
         if aggregate {
             // Correlated subqueries read the FROM row, which aggregation replaces.
             let correlated = |e: &Expr| matches!(e, Expr::Subquery(sq) if sq.correlated);
@@ -2287,7 +2358,7 @@ impl<'a, 'c> Planner<'a, 'c> {
             }
         }
         plan = Plan::Project(Box::new(plan), exprs);
-        if matches!(select.distinct, Some(ast::Distinct::Distinct)) {
+        if distinct {
             let collations = types[..visible].iter().map(|t| t.collation).collect();
             plan = Plan::Distinct(Box::new(plan), visible, collations);
         }
@@ -2302,7 +2373,23 @@ impl<'a, 'c> Planner<'a, 'c> {
                 .collect();
             plan = Plan::Sort(Box::new(plan), keys);
         }
+        if !late_locks.is_empty() {
+            plan = Plan::Lock {
+                input: Box::new(plan),
+                targets: late_locks,
+                take: None,
+            };
+        }
         plan = self.limit(plan, query)?;
+        if let Plan::Limit {
+            input,
+            offset,
+            count: Some(count),
+        } = &mut plan
+            && let Plan::Lock { take, .. } = input.as_mut()
+        {
+            *take = Some(offset.saturating_add(*count));
+        }
         if types.len() > visible {
             plan = Plan::Truncate(Box::new(plan), visible);
         }
@@ -2311,6 +2398,66 @@ impl<'a, 'c> Planner<'a, 'c> {
             columns,
             types: types[..visible].to_vec(),
         })
+    }
+
+    /// The tables of FROM whose rows the locking clauses (`FOR UPDATE`,
+    /// `FOR SHARE`, each maybe `OF t` and `NOWAIT` or `SKIP LOCKED`) lock,
+    /// with their handle's position in `scope`. Derived tables and
+    /// subqueries are not locked, as in MySQL, unless they say so
+    /// themselves.
+    fn lock_targets(
+        &self,
+        clauses: &[ast::LockClause],
+        scope: &Scope,
+    ) -> Result<Vec<LockTarget>, SqlError> {
+        let mut targets: Vec<LockTarget> = Vec::new();
+        for clause in clauses {
+            let wait = match clause.nonblock {
+                None => RowLockWait::Wait,
+                Some(ast::NonBlock::Nowait) => RowLockWait::NoWait,
+                Some(ast::NonBlock::SkipLocked) => RowLockWait::SkipLocked,
+            };
+            let of = clause
+                .of
+                .as_ref()
+                .map(|n| ident_name(n).pop().unwrap_or_default().to_lowercase());
+            let mut named = false;
+            for (column, c) in scope.columns.iter().enumerate() {
+                let Some(table) = &c.handle_of else { continue };
+                if of.is_some() && c.qualifier != of {
+                    continue;
+                }
+                named = true;
+                if targets.iter().any(|t| t.column == column) {
+                    if of.is_none() {
+                        continue;
+                    }
+                    return Err(SqlError::new(
+                        3569,
+                        "HY000",
+                        format!(
+                            "Table {} appears in multiple locking clauses.",
+                            of.as_deref().unwrap_or_default()
+                        ),
+                    ));
+                }
+                targets.push(LockTarget {
+                    table: table.clone(),
+                    column,
+                    wait,
+                });
+            }
+            if let Some(name) = of
+                && !named
+            {
+                return Err(SqlError::new(
+                    3568,
+                    "HY000",
+                    format!("Unresolved table name {name} in locking clause."),
+                ));
+            }
+        }
+        Ok(targets)
     }
 
     /// GROUP BY items may name a select alias or position, as in MySQL.
@@ -2504,6 +2651,7 @@ impl Plan {
             | Plan::Distinct(input, ..)
             | Plan::Sort(input, _)
             | Plan::Limit { input, .. }
+            | Plan::Lock { input, .. }
             | Plan::Truncate(input, _) => vec![input],
             Plan::Join { left, right, .. } => vec![left, right],
             Plan::Union(inputs, _) => inputs.iter().collect(),
@@ -2542,6 +2690,7 @@ impl Plan {
                 | Plan::Sort(input, _)
                 | Plan::Truncate(input, _)
                 | Plan::Aggregate { input, .. }
+                | Plan::Lock { input, .. }
                 | Plan::Limit { input, .. } => keys(input),
             }
         }
@@ -2576,7 +2725,7 @@ impl Plan {
             Plan::Distinct(input, ..) | Plan::Sort(input, _) | Plan::Truncate(input, _) => {
                 input.any_expr(pred)
             }
-            Plan::Limit { input, .. } => input.any_expr(pred),
+            Plan::Limit { input, .. } | Plan::Lock { input, .. } => input.any_expr(pred),
             Plan::Union(inputs, _) => inputs.iter().any(|p| p.any_expr(pred)),
         }
     }
@@ -2641,6 +2790,15 @@ impl Plan {
                 offset,
                 count,
             },
+            Plan::Lock {
+                input,
+                targets,
+                take,
+            } => Plan::Lock {
+                input: boxed(input, f),
+                targets,
+                take,
+            },
             Plan::Union(inputs, distinct) => Plan::Union(
                 inputs.into_iter().map(|p| p.map_exprs(f)).collect(),
                 distinct,
@@ -2670,6 +2828,7 @@ impl Plan {
             | Plan::Distinct(input, ..)
             | Plan::Sort(input, _)
             | Plan::Truncate(input, _)
+            | Plan::Lock { input, .. }
             | Plan::Limit { input, .. } => input.refresh_access(planner),
             Plan::Union(inputs, _) => inputs.iter_mut().for_each(|p| p.refresh_access(planner)),
         }

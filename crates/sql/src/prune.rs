@@ -62,6 +62,10 @@ fn walk(plan: &mut Plan, need: Need) {
             let need = union(need, Some(keys.iter().map(|k| k.column).collect()));
             walk(input, need);
         }
+        Plan::Lock { input, targets, .. } => {
+            let need = union(need, Some(targets.iter().map(|t| t.column).collect()));
+            walk(input, need);
+        }
         Plan::Limit { input, .. } | Plan::Truncate(input, _) => walk(input, need),
         Plan::Join { left, right, .. } => {
             walk(left, None);

@@ -11,9 +11,9 @@
 
 use crate::catalog::{Catalog, InfoSchema};
 use crate::error::{self, from_kv};
-use crate::exec;
+use crate::exec::{self, RowLocks};
 use crate::expr::{EvalContext, Level, SqlMode, Warning};
-use crate::plan::{Planner, table_name};
+use crate::plan::{Planner, RowLockWait, table_name};
 use crate::plan_cache::PlanSlot;
 use crate::process::{Kill, Process, ProcessList};
 use crate::result::{ColumnInfo, Output, Prepared, SqlError};
@@ -26,11 +26,11 @@ use crate::text_statement::{self, TextStatement};
 use crate::variables::GlobalVariables;
 use crate::{ddl, dml};
 use codec::Datum;
-use kv_client::{Client, Savepoint, Transaction};
+use kv_client::{Client, LockWait, Savepoint, Transaction};
 use sqlparser::ast::{self, Statement};
 use sqlparser::dialect::MySqlDialect;
 use sqlparser::parser::Parser;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -344,6 +344,15 @@ fn preprocess(sql: &str) -> (String, u16) {
                 out.push('%');
                 i += 3;
             }
+            // `LOCK IN SHARE MODE`, which sqlparser lacks, is `FOR SHARE`.
+            'l' | 'L'
+                if !at(i.wrapping_sub(1))
+                    .is_some_and(|p| p.is_alphanumeric() || "_$.`@".contains(p))
+                    && let Some(len) = words_at(&chars[i..], &["LOCK", "IN", "SHARE", "MODE"]) =>
+            {
+                out.push_str("FOR SHARE");
+                i += len;
+            }
             '?' => {
                 out.push('?');
                 out.push_str(&params.to_string());
@@ -357,6 +366,29 @@ fn preprocess(sql: &str) -> (String, u16) {
         }
     }
     (out, params)
+}
+
+/// The length of `words` (any case, blanks between) at the start of `chars`,
+/// if they are there as whole words.
+fn words_at(chars: &[char], words: &[&str]) -> Option<usize> {
+    let mut i = 0;
+    for (n, word) in words.iter().enumerate() {
+        if n > 0 {
+            let blanks = chars[i..].iter().take_while(|c| c.is_whitespace()).count();
+            if blanks == 0 {
+                return None;
+            }
+            i += blanks;
+        }
+        let end = i + word.len();
+        let here = chars.get(i..end)?;
+        if !here.iter().zip(word.chars()).all(|(a, b)| a.eq_ignore_ascii_case(&b)) {
+            return None;
+        }
+        i = end;
+    }
+    let more = chars.get(i).is_some_and(|c| c.is_alphanumeric() || *c == '_' || *c == '$');
+    (!more).then_some(i)
 }
 
 /// `s` after its leading keyword `word` (any case) and the blanks after it.
@@ -412,6 +444,15 @@ fn sql_mode_from(text: &str) -> SqlMode {
         only_full_group_by: has("ONLY_FULL_GROUP_BY"),
         pipes_as_concat: has("PIPES_AS_CONCAT") || has("ANSI"),
     }
+}
+
+/// Whether `statement` is a locking read (`SELECT ... FOR UPDATE`,
+/// `FOR SHARE`, or a parenthesised one).
+fn is_locking_read(statement: &Statement) -> bool {
+    fn locks(q: &ast::Query) -> bool {
+        !q.locks.is_empty() || matches!(q.body.as_ref(), ast::SetExpr::Query(inner) if locks(inner))
+    }
+    matches!(statement, Statement::Query(q) if locks(q))
 }
 
 fn is_write(statement: &Statement) -> bool {
@@ -717,6 +758,7 @@ impl Session {
             params_read: false,
             process: Some(&self.process),
             analysis: None,
+            row_locks: None,
         }
     }
 
@@ -1559,12 +1601,16 @@ impl Session {
                 .txn
                 .take()
                 .ok_or_else(|| error::internal("transaction vanished"))?;
-            let result = if txn.is_pessimistic() && is_write(statement) {
+            let result = if is_locking_read(statement) {
+                self.locking_read(&schema, statement, args, &mut txn).await
+            } else if txn.is_pessimistic() && is_write(statement) {
                 self.pessimistic_statement(&schema, statement, args, &mut txn)
                     .await
             } else {
                 let savepoint = txn.savepoint();
-                let result = self.execute_in(&schema, statement, args, &mut txn).await;
+                let result = self
+                    .execute_in(&schema, statement, args, &mut txn, &mut None)
+                    .await;
                 if result.is_err() {
                     txn.rollback_to(savepoint);
                 }
@@ -1577,16 +1623,26 @@ impl Session {
             }
             return result;
         }
+        if is_locking_read(statement) {
+            // MySQL's autocommit locking read waits for other transactions'
+            // locks on its rows and holds them until it ends: a pessimistic
+            // transaction of one statement, whose drop releases them.
+            let mut txn = self.begin().await?;
+            txn.set_pessimistic();
+            return self.locking_read(&schema, statement, args, &mut txn).await;
+        }
         let mut attempt = 0;
         loop {
             let client = self.engine.catalog.client();
             // A query starts reading the newest version; `execute_in` takes
             // a timestamp if its plan reads more than one key.
             let mut txn = match statement {
-                Statement::Query(q) if q.locks.is_empty() => client.begin_latest(),
+                Statement::Query(_) => client.begin_latest(),
                 _ => client.begin().await.map_err(from_kv)?,
             };
-            let result = self.execute_in(&schema, statement, args, &mut txn).await;
+            let result = self
+                .execute_in(&schema, statement, args, &mut txn, &mut None)
+                .await;
             let output = match result {
                 Ok(output) => output,
                 Err(e) => return Err(e),
@@ -1646,7 +1702,9 @@ impl Session {
             let for_update_ts = client.current_ts().await.map_err(from_kv)?;
             let savepoint = txn.savepoint();
             txn.read_at(for_update_ts);
-            let result = self.execute_in(schema, statement, args, txn).await;
+            let result = self
+                .execute_in(schema, statement, args, txn, &mut None)
+                .await;
             txn.read_at(txn.start_ts());
             let output = match result {
                 Ok(output) => output,
@@ -1660,7 +1718,7 @@ impl Session {
                 .into_iter()
                 .filter(|key| needs_row_lock(schema, key))
                 .collect();
-            match txn.lock_keys(written, for_update_ts).await {
+            match txn.lock_keys(written, for_update_ts, self.lock_wait()).await {
                 Ok(()) => return Ok(output),
                 Err(kv_client::Error::WriteConflict { .. }) if attempt < STATEMENT_RETRIES => {
                     txn.rollback_to(savepoint);
@@ -1674,17 +1732,144 @@ impl Session {
         }
     }
 
-    async fn execute_in(
+    /// A locking read (`SELECT ... FOR UPDATE | FOR SHARE`): run the query
+    /// at a fresh `for_update_ts` (TiDB's current read: the newest committed
+    /// rows, not the transaction's snapshot), then lock the rows it returned
+    /// ([`Plan::Lock`](crate::plan::Plan::Lock) gathers their keys). If a
+    /// row changed between that read and its lock, run it again at a newer
+    /// timestamp. `NOWAIT` rows fail the statement with 3572 when another
+    /// transaction holds them; `SKIP LOCKED` rows found locked are left out
+    /// and the query runs again without them. An optimistic transaction
+    /// reads its snapshot and has its commit check the rows instead.
+    async fn locking_read(
         &mut self,
         schema: &Arc<InfoSchema>,
         statement: &Statement,
         args: Bindings<'_>,
         txn: &mut Transaction,
     ) -> Result<Output, SqlError> {
+        let client = self.engine.catalog.client().clone();
+        let pessimistic = txn.is_pessimistic();
+        let savepoint = txn.savepoint();
+        let mut skipped = HashSet::new();
+        let mut attempt = 0;
+        let result = loop {
+            let for_update_ts = if pessimistic {
+                client.current_ts().await.map_err(from_kv)?
+            } else {
+                txn.start_ts()
+            };
+            txn.read_at(for_update_ts);
+            let mut locks = Some(RowLocks {
+                keys: Vec::new(),
+                skipped: std::mem::take(&mut skipped),
+            });
+            let result = self
+                .execute_in(schema, statement, args, txn, &mut locks)
+                .await;
+            txn.read_at(txn.start_ts());
+            let output = match result {
+                Ok(output) => output,
+                Err(e) => break Err(e),
+            };
+            let RowLocks { keys, skipped: s } = locks.unwrap_or_default();
+            skipped = s;
+            match self.lock_rows(txn, keys, for_update_ts, &mut skipped).await {
+                Ok(true) => break Ok(output),
+                // SKIP LOCKED rows to leave out, or a row that changed.
+                Ok(false) if attempt < STATEMENT_RETRIES => attempt += 1,
+                Ok(false) => {
+                    break Err(error::write_conflict(
+                        "a locking read kept meeting changed rows",
+                    ));
+                }
+                Err(e) => break Err(e),
+            }
+        };
+        if result.is_err() {
+            txn.rollback_to(savepoint);
+        }
+        result
+    }
+
+    /// Lock the rows a locking read gathered, each as its table's clause
+    /// says. `Ok(false)` when the read must run again: a row changed since
+    /// `for_update_ts`, or `SKIP LOCKED` rows were found locked (added to
+    /// `skipped`).
+    async fn lock_rows(
+        &self,
+        txn: &mut Transaction,
+        keys: Vec<(Vec<u8>, RowLockWait)>,
+        for_update_ts: u64,
+        skipped: &mut HashSet<Vec<u8>>,
+    ) -> Result<bool, SqlError> {
+        if keys.is_empty() {
+            return Ok(true);
+        }
+        let nonblocking = keys.iter().any(|(_, w)| *w != RowLockWait::Wait);
+        if nonblocking && !txn.is_pessimistic() {
+            return Err(error::unsupported(
+                "NOWAIT or SKIP LOCKED in an optimistic transaction",
+            ));
+        }
+        let (mut waiting, mut nowait, mut skip) = (Vec::new(), Vec::new(), Vec::new());
+        for (key, wait) in keys {
+            match wait {
+                RowLockWait::Wait => waiting.push(key),
+                RowLockWait::NoWait => nowait.push(key),
+                RowLockWait::SkipLocked => skip.push(key),
+            }
+        }
+        let changed = |e: &kv_client::Error| matches!(e, kv_client::Error::WriteConflict { .. });
+        for (keys, wait) in [(waiting, self.lock_wait()), (nowait, LockWait::NoWait)] {
+            match txn.lock_keys(keys, for_update_ts, wait).await {
+                Ok(()) => {}
+                Err(e) if changed(&e) => return Ok(false),
+                Err(e) => return Err(from_kv(e)),
+            }
+        }
+        // One key at a time: a request fails as a whole on one locked key.
+        let mut complete = true;
+        for key in skip {
+            match txn.lock_keys(vec![key.clone()], for_update_ts, LockWait::NoWait).await {
+                Ok(()) => {}
+                Err(kv_client::Error::LockedNoWait { .. }) => {
+                    skipped.insert(key);
+                    complete = false;
+                }
+                Err(e) if changed(&e) => complete = false,
+                Err(e) => return Err(from_kv(e)),
+            }
+        }
+        Ok(complete)
+    }
+
+    /// How long a statement waits for a row lock: `innodb_lock_wait_timeout`
+    /// seconds.
+    fn lock_wait(&self) -> LockWait {
+        let seconds = match self.sysvar("innodb_lock_wait_timeout", false) {
+            Ok(Datum::I64(n)) => n.max(0) as u64,
+            Ok(Datum::U64(n)) => n,
+            _ => 50,
+        };
+        LockWait::Timeout(Duration::from_secs(seconds))
+    }
+
+    /// Plan and run `statement` in `txn`. A locking read hands over the
+    /// row keys to lock in `row_locks`, which must then be `Some`.
+    async fn execute_in(
+        &mut self,
+        schema: &Arc<InfoSchema>,
+        statement: &Statement,
+        args: Bindings<'_>,
+        txn: &mut Transaction,
+        row_locks: &mut Option<RowLocks>,
+    ) -> Result<Output, SqlError> {
         let mut plan_from_cache = false;
         let mut compile = Duration::ZERO;
         let this = &*self;
         let mut ctx = this.eval_context(&this.user_vars, args.params, is_write(statement));
+        ctx.row_locks = row_locks.take();
         let lookup = |name: &str, global: bool| this.sysvar(name, global);
         let mut planner = Planner::new(
             schema,
@@ -1714,8 +1899,12 @@ impl Session {
                         .await
                         .map_err(from_kv)?;
                 }
-                let rows = exec::run(&plan, txn, planner.ctx).await?;
-                Output::Rows { columns, rows }
+                let rows = exec::run(&plan, txn, planner.ctx).await;
+                *row_locks = planner.ctx.row_locks.take();
+                Output::Rows {
+                    columns,
+                    rows: rows?,
+                }
             }
             Statement::Insert(ins) => {
                 dml::insert(&mut planner, ins, txn, &this.engine.catalog).await?
@@ -1942,6 +2131,14 @@ mod tests {
             sql.trim_start(),
             "SET @OLD=@@SQL_MODE  ;CREATE TABLE t (a int)   ENGINE = innodb  "
         );
+    }
+
+    #[test]
+    fn lock_in_share_mode_is_for_share_outside_quotes() {
+        let (sql, _) = preprocess("SELECT 'lock in share mode' FROM t lock  IN\nshare MODE");
+        assert_eq!(sql, "SELECT 'lock in share mode' FROM t FOR SHARE");
+        let (sql, _) = preprocess("SELECT block IN share MODE, lock_in FROM t");
+        assert_eq!(sql, "SELECT block IN share MODE, lock_in FROM t");
     }
 }
 

@@ -230,6 +230,7 @@ fn default_value(col: &ColumnDef, text: &str, ctx: &EvalContext<'_>) -> Result<D
         params_read: false,
         process: None,
         analysis: None,
+        row_locks: None,
         row_count: 0,
         outer_rows: Vec::new(),
     };

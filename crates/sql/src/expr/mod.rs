@@ -401,6 +401,9 @@ pub struct EvalContext<'a> {
     /// Under EXPLAIN ANALYZE, the figures of each operator of the plan
     /// being run, by pre-order number ([`crate::exec::OperatorStats`]).
     pub analysis: Option<Vec<crate::exec::OperatorStats>>,
+    /// While a locking read (`SELECT ... FOR UPDATE`) runs, the row keys
+    /// its plan hands over to be locked ([`crate::exec::RowLocks`]).
+    pub row_locks: Option<crate::exec::RowLocks>,
 }
 
 impl EvalContext<'_> {

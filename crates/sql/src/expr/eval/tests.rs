@@ -24,6 +24,7 @@ pub(crate) fn context(vars: &HashMap<String, Datum>) -> EvalContext<'_> {
         params_read: false,
         process: None,
         analysis: None,
+        row_locks: None,
     }
 }
 
