@@ -45,6 +45,8 @@ class Server:
     data_dir: Path | None = None
     log_path: Path | None = None
     external: bool = False
+    # Which server it is, for tests run on several: "playground", "kv3", "mariadb".
+    name: str = "playground"
 
     def connect(self, **kwargs):
         import pymysql
@@ -255,3 +257,46 @@ def playground_factory(tmp_path):
     finally:
         for pg in started:
             pg.stop()
+
+
+@pytest.fixture(scope="session")
+def mariadb_server(tmp_path_factory) -> Server:
+    """MariaDB from Debian's mariadb-server (tests/sql/mariadb.sh), the
+    reference differential tests run beside Basalt, on a free port for the
+    whole session. Skipped when it is not installed, unless
+    BASALT_REQUIRE_MARIADB=1."""
+    import shutil
+
+    if not shutil.which("mariadbd") and not Path("/usr/sbin/mariadbd").exists():
+        if os.environ.get("BASALT_REQUIRE_MARIADB") == "1":
+            pytest.fail("mariadbd not installed (apt-get install mariadb-server)")
+        pytest.skip("mariadb-server not installed")
+    port = free_ports(1)[0]
+    env = dict(os.environ, MARIADB_PORT=str(port), MARIADB_DIR=str(tmp_path_factory.mktemp("mariadb")))
+    script = str(REPO_ROOT / "tests" / "sql" / "mariadb.sh")
+    subprocess.run(["bash", script, "start"], env=env, check=True, capture_output=True, timeout=120)
+    try:
+        yield Server("127.0.0.1", port, external=True, name="mariadb")
+    finally:
+        subprocess.run(["bash", script, "stop"], env=env, capture_output=True, timeout=120)
+
+
+@pytest.fixture(scope="session")
+def cluster_server(tmp_path_factory) -> Server:
+    """A `playground --kv 3` cluster (PD, three stores, a SQL node as
+    processes) for the whole session."""
+    from test_cluster import Cluster
+
+    _require_binary()
+    cluster = Cluster(tmp_path_factory.mktemp("kv3") / "cluster", free_ports(1)[0])
+    try:
+        yield Server("127.0.0.1", cluster.port, external=True, name="kv3")
+    finally:
+        cluster.stop()
+
+
+@pytest.fixture(params=["mariadb", "playground", "kv3"])
+def each_server(request) -> Server:
+    """The same test on MariaDB, the playground and a --kv 3 cluster."""
+    fixture = {"mariadb": "mariadb_server", "playground": "basalt_server", "kv3": "cluster_server"}
+    return request.getfixturevalue(fixture[request.param])

@@ -20,19 +20,12 @@ expects MySQL's documented answer from Basalt.
 
 from __future__ import annotations
 
-import os
 import random
-import shutil
-import subprocess
 import threading
 import time
-from pathlib import Path
 
 import pymysql
 import pytest
-
-from conftest import REPO_ROOT, basalt_binary, free_ports
-from test_cluster import Cluster
 
 THREADS = 8
 # Errors after which MySQL applications run the transaction again.
@@ -41,64 +34,14 @@ RETRY = {1205, 1213}
 NOWAIT_ERRORS = {3572, 1205}
 
 
-class Target:
-    """A server and how to connect to it."""
-
-    def __init__(self, name: str, host: str, port: int):
-        self.name, self.host, self.port = name, host, port
-
-    def connect(self, **kw):
-        params = dict(
-            host=self.host,
-            port=self.port,
-            user="root",
-            autocommit=True,
-            connect_timeout=10,
-            read_timeout=120,
-        )
-        params.update(kw)
-        return pymysql.connect(**params)
-
-
-@pytest.fixture(scope="module")
-def mariadb(tmp_path_factory):
-    if not shutil.which("mariadbd") and not Path("/usr/sbin/mariadbd").exists():
-        if os.environ.get("BASALT_REQUIRE_MARIADB") == "1":
-            pytest.fail("mariadbd not installed")
-        pytest.skip("mariadb-server not installed")
-    port = free_ports(1)[0]
-    env = dict(os.environ, MARIADB_PORT=str(port), MARIADB_DIR=str(tmp_path_factory.mktemp("mariadb")))
-    script = str(REPO_ROOT / "tests" / "sql" / "mariadb.sh")
-    subprocess.run(["bash", script, "start"], env=env, check=True, capture_output=True, timeout=120)
-    yield Target("mariadb", "127.0.0.1", port)
-    subprocess.run(["bash", script, "stop"], env=env, capture_output=True, timeout=120)
-
-
-@pytest.fixture(scope="module")
-def kv3(tmp_path_factory):
-    if not basalt_binary().exists():
-        pytest.skip("basalt binary not built")
-    c = Cluster(tmp_path_factory.mktemp("kv3") / "cluster", free_ports(1)[0])
-    yield Target("kv3", "127.0.0.1", c.port)
-    c.stop()
-
-
-@pytest.fixture(params=["mariadb", "playground", "kv3"])
-def target(request):
-    if request.param == "playground":
-        s = request.getfixturevalue("basalt_server")
-        return Target("playground", s.host, s.port)
-    return request.getfixturevalue(request.param)
-
-
 @pytest.fixture
-def db(target):
-    """A fresh database on the target; yields (target, database name)."""
+def db(each_server):
+    """A fresh database on the server; yields (server, database name)."""
     name = "locking_test"
-    with target.connect() as c, c.cursor() as cur:
+    with each_server.connect() as c, c.cursor() as cur:
         cur.execute(f"DROP DATABASE IF EXISTS {name}")
         cur.execute(f"CREATE DATABASE {name}")
-    yield target, name
+    yield each_server, name
 
 
 def transaction(conn, body, attempts: int = 200):
@@ -139,7 +82,7 @@ def run_threads(worker, n: int = THREADS, timeout: float = 240):
         raise errors[0]
 
 
-def rounds(target: Target, playground: int, cluster: int) -> int:
+def rounds(target, playground: int, cluster: int) -> int:
     return cluster if target.name == "kv3" else playground
 
 

@@ -171,7 +171,9 @@ tokio::task_local! {
 /// of its statements reads and resets with [`take_kv_time`], for the slow
 /// query log. Task-local, so concurrent connections do not mix; set once
 /// per connection, so a statement's future is not moved to wrap it.
-pub fn with_kv_clock<F: std::future::Future>(work: F) -> impl std::future::Future<Output = F::Output> {
+pub fn with_kv_clock<F: std::future::Future>(
+    work: F,
+) -> impl std::future::Future<Output = F::Output> {
     KV_TIME.scope(std::cell::Cell::new(Duration::ZERO), work)
 }
 
@@ -214,7 +216,12 @@ impl BackoffReason {
 }
 
 static BACKOFF_HANDLES: LazyLock<[(IntCounter, Counter); 3]> = LazyLock::new(|| {
-    [BackoffReason::Pd, BackoffReason::Region, BackoffReason::Lock].map(|r| {
+    [
+        BackoffReason::Pd,
+        BackoffReason::Region,
+        BackoffReason::Lock,
+    ]
+    .map(|r| {
         (
             BACKOFFS.with_label_values(&[r.name()]),
             BACKOFF_SECONDS.with_label_values(&[r.name()]),

@@ -49,6 +49,44 @@ pub struct Transaction {
     pessimistic: Option<Pessimistic>,
     /// COMMIT was asked for (a transaction dropped without it rolled back).
     committing: bool,
+    /// The reads made at a snapshot being tracked ([`Transaction::track_reads`]).
+    reads: std::sync::Mutex<Option<ReadSet>>,
+}
+
+/// What a transaction read at its snapshot, each read by its bounds and a
+/// digest of what it returned, so that the snapshot can be moved to a
+/// newer timestamp when every read would return the same there
+/// ([`Transaction::refresh_snapshot`]).
+struct ReadSet {
+    /// The snapshot the reads were made at.
+    ts: u64,
+    reads: Vec<Read>,
+    /// Rows digested so far; past [`READ_SET_ROWS`] the set is given up.
+    rows: usize,
+    overflowed: bool,
+}
+
+/// One read of a [`ReadSet`].
+enum Read {
+    /// Values of keys (`batch_get`, `get`).
+    Keys(Vec<Vec<u8>>, u64),
+    /// A range scan: start, end, limit, reverse.
+    Scan(Vec<u8>, Option<Vec<u8>>, usize, bool, u64),
+}
+
+/// The most rows a tracked read set digests: a transaction that read more
+/// cannot move its snapshot.
+const READ_SET_ROWS: usize = 100_000;
+
+/// A digest of what a read returned.
+fn digest<'a>(parts: impl Iterator<Item = (&'a [u8], Option<&'a [u8]>)>) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::hash::DefaultHasher::new();
+    for (key, value) in parts {
+        key.hash(&mut h);
+        value.hash(&mut h);
+    }
+    h.finish()
 }
 
 /// The row locks a pessimistic transaction holds.
@@ -170,6 +208,7 @@ impl Transaction {
             pessimistic: None,
             buffer: BTreeMap::new(),
             committing: false,
+            reads: std::sync::Mutex::new(None),
         }
     }
 
@@ -197,6 +236,70 @@ impl Transaction {
         if self.snapshot.ts() != ts {
             self.snapshot = Snapshot::new(self.snapshot.client().clone(), ts);
         }
+    }
+
+    /// Keep a digest of every read made at `ts` from now on, so that
+    /// [`refresh_snapshot`](Self::refresh_snapshot) can tell whether they
+    /// would read the same at a newer timestamp.
+    pub fn track_reads(&mut self, ts: u64) {
+        *self.reads.get_mut().unwrap_or_else(|e| e.into_inner()) = Some(ReadSet {
+            ts,
+            reads: Vec::new(),
+            rows: 0,
+            overflowed: false,
+        });
+    }
+
+    /// Whether every read tracked since [`track_reads`](Self::track_reads)
+    /// returns the same at `ts` as it did; if so, the reads are tracked at
+    /// `ts` from now on. A snapshot transaction that may move its snapshot
+    /// forward this way has read nothing anyone changed in between, so its
+    /// history is the same as if it had started at `ts`.
+    pub async fn refresh_snapshot(&mut self, ts: u64) -> Result<bool> {
+        let Some(set) = self.reads.get_mut().unwrap_or_else(|e| e.into_inner()).take() else {
+            return Ok(false);
+        };
+        if set.overflowed {
+            return Ok(false);
+        }
+        let snapshot = Snapshot::new(self.snapshot.client().clone(), ts);
+        for read in &set.reads {
+            let same = match read {
+                Read::Keys(keys, was) => {
+                    let values = snapshot.batch_get(keys).await?;
+                    digest(keys.iter().zip(&values).map(|(k, v)| (&k[..], v.as_deref()))) == *was
+                }
+                Read::Scan(start, end, limit, reverse, was) => {
+                    let pairs = snapshot.scan(start, end.as_deref(), *limit, *reverse).await?;
+                    digest(pairs.iter().map(|(k, v)| (&k[..], Some(&v[..])))) == *was
+                }
+            };
+            if !same {
+                return Ok(false);
+            }
+        }
+        self.track_reads(ts);
+        if let Some(tracked) = self.reads.get_mut().unwrap_or_else(|e| e.into_inner()).as_mut() {
+            tracked.reads = set.reads;
+            tracked.rows = set.rows;
+        }
+        Ok(true)
+    }
+
+    /// Note a read at the snapshot, if reads at its timestamp are tracked.
+    fn note_read(&self, rows: usize, read: impl FnOnce() -> Read) {
+        let mut guard = self.reads.lock().unwrap_or_else(|e| e.into_inner());
+        let Some(set) = guard.as_mut() else { return };
+        if set.ts != self.snapshot.ts() || set.overflowed {
+            return;
+        }
+        set.rows += rows.max(1);
+        if set.rows > READ_SET_ROWS {
+            set.overflowed = true;
+            set.reads = Vec::new();
+            return;
+        }
+        set.reads.push(read());
     }
 
     /// Keys whose buffered write changed since `savepoint`.
@@ -354,7 +457,14 @@ impl Transaction {
     pub async fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
         match self.buffer.get(key) {
             Some(buffered) => Ok(buffered.clone()),
-            None => self.snapshot.get(key).await,
+            None => {
+                let value = self.snapshot.get(key).await?;
+                self.note_read(1, || {
+                    let was = digest(std::iter::once((key, value.as_deref())));
+                    Read::Keys(vec![key.to_vec()], was)
+                });
+                Ok(value)
+            }
         }
     }
 
@@ -362,7 +472,9 @@ impl Transaction {
     /// seeing own writes.
     pub async fn batch_get(&self, keys: &[Vec<u8>]) -> Result<Vec<Option<Vec<u8>>>> {
         if self.buffer.is_empty() {
-            return self.snapshot.batch_get(keys).await;
+            let values = self.snapshot.batch_get(keys).await?;
+            self.note_batch(keys, &values);
+            return Ok(values);
         }
         let mine: Vec<Option<&Option<Vec<u8>>>> = keys.iter().map(|k| self.buffer.get(k)).collect();
         let theirs: Vec<Vec<u8>> = keys
@@ -371,7 +483,9 @@ impl Transaction {
             .filter(|(_, mine)| mine.is_none())
             .map(|(k, _)| k.clone())
             .collect();
-        let mut stored = self.snapshot.batch_get(&theirs).await?.into_iter();
+        let stored = self.snapshot.batch_get(&theirs).await?;
+        self.note_batch(&theirs, &stored);
+        let mut stored = stored.into_iter();
         Ok(mine
             .into_iter()
             .map(|mine| match mine {
@@ -379,6 +493,13 @@ impl Transaction {
                 None => stored.next().flatten(),
             })
             .collect())
+    }
+
+    fn note_batch(&self, keys: &[Vec<u8>], values: &[Option<Vec<u8>>]) {
+        self.note_read(keys.len(), || {
+            let was = digest(keys.iter().zip(values).map(|(k, v)| (&k[..], v.as_deref())));
+            Read::Keys(keys.to_vec(), was)
+        });
     }
 
     /// Up to `limit` pairs of `[start, end)`, ascending or descending, seeing
@@ -403,10 +524,12 @@ impl Transaction {
         };
         // Buffered deletes may hide stored keys: ask for that many more.
         let hidden = mine.iter().filter(|(_, v)| v.is_none()).count();
-        let stored = self
-            .snapshot
-            .scan(start, end, limit.saturating_add(hidden), reverse)
-            .await?;
+        let asked = limit.saturating_add(hidden);
+        let stored = self.snapshot.scan(start, end, asked, reverse).await?;
+        self.note_read(stored.len(), || {
+            let was = digest(stored.iter().map(|(k, v)| (&k[..], Some(&v[..]))));
+            Read::Scan(start.to_vec(), end.map(<[u8]>::to_vec), asked, reverse, was)
+        });
         let mut merged = Vec::with_capacity(limit.min(stored.len() + mine.len()));
         let (mut a, mut b) = (stored.into_iter().peekable(), mine.into_iter().peekable());
         while merged.len() < limit {

@@ -88,7 +88,8 @@ impl StatementType {
     pub fn of_text(statement: &TextStatement) -> Self {
         use TextStatement as T;
         match statement {
-            T::StartTransactionWithConsistentSnapshot => Self::Begin,
+            T::StartTransaction { .. } => Self::Begin,
+            T::SetTransaction { .. } => Self::Set,
             T::AlterTableKeys(_) | T::AlterTable { .. } => Self::Ddl,
             T::LoadData(_) => Self::Insert,
             T::ChecksumTable { .. } => Self::Other,
@@ -159,11 +160,8 @@ static BY_TYPE: LazyLock<[ByType; TYPES.len()]> = LazyLock::new(|| {
 
 /// Statements executing now: MySQL's "threads running".
 pub static RUNNING: LazyLock<IntGauge> = LazyLock::new(|| {
-    prometheus::register_int_gauge!(
-        "basalt_sql_statements_running",
-        "Statements executing now"
-    )
-    .expect("a metric registered once")
+    prometheus::register_int_gauge!("basalt_sql_statements_running", "Statements executing now")
+        .expect("a metric registered once")
 });
 
 /// Client connections open now.
@@ -246,8 +244,13 @@ mod tests {
             StatementType::Replace
         );
         assert_eq!(StatementType::of(&parse("BEGIN")), StatementType::Begin);
-        assert_eq!(StatementType::of(&parse("DROP TABLE t")), StatementType::Ddl);
-        let before = BY_TYPE[StatementType::Update as usize].duration.get_sample_count();
+        assert_eq!(
+            StatementType::of(&parse("DROP TABLE t")),
+            StatementType::Ddl
+        );
+        let before = BY_TYPE[StatementType::Update as usize]
+            .duration
+            .get_sample_count();
         StatementTimer::start(StatementType::Update).finish(Duration::from_millis(1), true);
         let update = &BY_TYPE[StatementType::Update as usize];
         assert_eq!(update.duration.get_sample_count(), before + 1);

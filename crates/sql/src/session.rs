@@ -9,19 +9,19 @@
 //! only surface at COMMIT, as error 1213, which applications (and sysbench)
 //! retry. A failed statement inside a transaction undoes only itself.
 
+use crate::admission::{self, Admission, Ran};
 use crate::catalog::{Catalog, InfoSchema};
 use crate::error::{self, from_kv};
 use crate::exec::{self, RowLocks};
 use crate::expr::{EvalContext, Level, SqlMode, Warning};
+use crate::metrics::{self, StatementType};
 use crate::plan::{Planner, RowLockWait, table_name};
 use crate::plan_cache::PlanSlot;
 use crate::process::{Kill, Process, ProcessList};
 use crate::result::{ColumnInfo, Output, Prepared, SqlError};
 use crate::show::{self, text, text_rows};
-use crate::admission::{self, Admission, Ran};
 use crate::slow_log::{self, SlowLog};
 use crate::statement_summary::{self, Digest, Summaries};
-use crate::metrics::{self, StatementType};
 use crate::text_statement::{self, TextStatement};
 use crate::variables::GlobalVariables;
 use crate::{ddl, dml};
@@ -113,6 +113,8 @@ impl SqlEngine {
             database: None,
             txn: None,
             explicit: false,
+            txn_state: TxnState::default(),
+            next_txn: NextTxn::default(),
             savepoints: Vec::new(),
             vars: HashMap::new(),
             user_vars: HashMap::new(),
@@ -162,6 +164,58 @@ struct Bindings<'p> {
     plan: Option<&'p PlanSlot>,
 }
 
+/// The isolation levels Basalt runs. READ UNCOMMITTED and SERIALIZABLE
+/// are refused (TiDB's 8048), never run as another level, unless
+/// `tidb_skip_isolation_level_check` says to run them as REPEATABLE READ.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+enum Isolation {
+    /// Each statement reads a new snapshot (TiDB's RC in pessimistic mode).
+    ReadCommitted,
+    /// Plain reads see one snapshot; writes and locking reads read and
+    /// lock current rows, as InnoDB's and TiDB's pessimistic REPEATABLE
+    /// READ do. With `innodb_snapshot_isolation` (MariaDB's variable),
+    /// snapshot isolation: writing or locking a row changed after the
+    /// snapshot fails the transaction (1020) unless the snapshot can move,
+    /// so no update is lost and no read skews.
+    #[default]
+    RepeatableRead,
+}
+
+impl Isolation {
+    /// The level a validated `transaction_isolation` value names.
+    fn of(value: &str) -> Self {
+        if value.eq_ignore_ascii_case("READ-COMMITTED") {
+            Isolation::ReadCommitted
+        } else {
+            Isolation::RepeatableRead
+        }
+    }
+}
+
+/// The open transaction's characteristics.
+#[derive(Clone, Copy, Debug, Default)]
+struct TxnState {
+    isolation: Isolation,
+    /// `innodb_snapshot_isolation` when it began.
+    snapshot_isolation: bool,
+    /// `READ ONLY`: writes fail with 1792.
+    read_only: bool,
+    /// At REPEATABLE READ, the snapshot its plain reads see: fixed by the
+    /// first one, at the transaction's start unless a statement had read
+    /// current data before (as InnoDB makes its read view at the first
+    /// consistent read). From then on rows are locked against it.
+    snapshot: Option<u64>,
+    /// A write or locking read has read current data (at a `for_update_ts`).
+    current_read: bool,
+}
+
+/// What `SET TRANSACTION` (no scope) asked of the next transaction.
+#[derive(Clone, Copy, Debug, Default)]
+struct NextTxn {
+    isolation: Option<&'static str>,
+    read_only: Option<bool>,
+}
+
 /// One connection's session.
 pub struct Session {
     engine: Arc<SqlEngine>,
@@ -172,6 +226,11 @@ pub struct Session {
     txn: Option<Transaction>,
     /// The transaction was opened by BEGIN (or autocommit=0), not by a statement.
     explicit: bool,
+    /// What the open transaction is (isolation, access mode, snapshot).
+    txn_state: TxnState,
+    /// `SET TRANSACTION` without a scope: the next transaction's
+    /// characteristics.
+    next_txn: NextTxn,
     /// SAVEPOINTs, oldest first, each with the start timestamp of its
     /// transaction: those of an ended transaction are gone.
     savepoints: Vec<(String, u64, Savepoint)>,
@@ -382,12 +441,18 @@ fn words_at(chars: &[char], words: &[&str]) -> Option<usize> {
         }
         let end = i + word.len();
         let here = chars.get(i..end)?;
-        if !here.iter().zip(word.chars()).all(|(a, b)| a.eq_ignore_ascii_case(&b)) {
+        if !here
+            .iter()
+            .zip(word.chars())
+            .all(|(a, b)| a.eq_ignore_ascii_case(&b))
+        {
             return None;
         }
         i = end;
     }
-    let more = chars.get(i).is_some_and(|c| c.is_alphanumeric() || *c == '_' || *c == '$');
+    let more = chars
+        .get(i)
+        .is_some_and(|c| c.is_alphanumeric() || *c == '_' || *c == '$');
     (!more).then_some(i)
 }
 
@@ -444,6 +509,45 @@ fn sql_mode_from(text: &str) -> SqlMode {
         only_full_group_by: has("ONLY_FULL_GROUP_BY"),
         pipes_as_concat: has("PIPES_AS_CONCAT") || has("ANSI"),
     }
+}
+
+/// `transaction_isolation`'s values, in the order of their numbers.
+const ISOLATION_LEVELS: [&str; 4] = [
+    "READ-UNCOMMITTED",
+    "READ-COMMITTED",
+    "REPEATABLE-READ",
+    "SERIALIZABLE",
+];
+
+/// How locking a locking read's rows went.
+enum Locked {
+    /// Every row is locked.
+    All,
+    /// A row changed after the lock's timestamp.
+    Changed,
+    /// Some `SKIP LOCKED` rows were locked by others.
+    Skipped,
+}
+
+/// 1792: a write in a READ ONLY transaction.
+fn read_only_transaction() -> SqlError {
+    SqlError::new(
+        1792,
+        "25006",
+        "Cannot execute statement in a READ ONLY transaction.",
+    )
+}
+
+/// Under snapshot isolation a transaction wrote or locked a row that
+/// changed after its snapshot while something it read changed too:
+/// MariaDB's ER_CHECKREAD (1020). The transaction is rolled back, as after
+/// a deadlock, rather than lose the other update.
+fn changed_since_snapshot() -> SqlError {
+    SqlError::new(
+        1020,
+        "HY000",
+        "Record has changed since last read in table: restart the transaction",
+    )
 }
 
 /// Whether `statement` is a locking read (`SELECT ... FOR UPDATE`,
@@ -598,8 +702,7 @@ impl Session {
                         1 => statement_summary::digest(sql),
                         _ => statement_summary::digest(&statement.to_string()),
                     };
-                    self.run(statement, Bindings::default(), sql, &digest)
-                        .await
+                    self.run(statement, Bindings::default(), sql, &digest).await
                 }
                 _ => Err(error::query_interrupted()),
             };
@@ -692,7 +795,12 @@ impl Session {
         };
         self.process.begin("Execute", prepared.sql.clone());
         let result = self
-            .run(&prepared.statement, bindings, &prepared.sql, &prepared.digest)
+            .run(
+                &prepared.statement,
+                bindings,
+                &prepared.sql,
+                &prepared.digest,
+            )
             .await;
         self.process.end();
         result
@@ -939,7 +1047,10 @@ impl Session {
             S::Query(_) | S::Insert(_) | S::Update(_) | S::Delete(_) => {
                 self.data_statement(statement, args).await
             }
-            S::StartTransaction { .. } => self.start_transaction().await,
+            // BEGIN [WORK]; START TRANSACTION is ours (`text_statement`).
+            S::StartTransaction { modes, .. } if modes.is_empty() => {
+                self.start_transaction(None).await
+            }
             S::Commit { .. } => self.commit().await.map(|_| ok()),
             S::Rollback {
                 savepoint: None, ..
@@ -1273,7 +1384,16 @@ impl Session {
                 self.existing_database(&schema, db)?;
                 Ok(show::events_rows())
             }
-            TextStatement::StartTransactionWithConsistentSnapshot => self.start_transaction().await,
+            TextStatement::StartTransaction { read_only } => {
+                self.start_transaction(read_only).await
+            }
+            TextStatement::SetTransaction {
+                scope,
+                isolation,
+                read_only,
+            } => self
+                .set_transaction(scope, isolation, read_only)
+                .map(|_| ok()),
             TextStatement::AlterTableKeys(name) => {
                 // DDL: commits first, like every ALTER TABLE.
                 self.commit().await?;
@@ -1437,11 +1557,93 @@ impl Session {
 
     /// START TRANSACTION: commit the open transaction and begin a new one.
     /// Its snapshot is taken now, so WITH CONSISTENT SNAPSHOT changes nothing.
-    async fn start_transaction(&mut self) -> Result<Output, SqlError> {
+    async fn start_transaction(&mut self, read_only: Option<bool>) -> Result<Output, SqlError> {
         self.commit().await?;
         self.txn = Some(self.begin().await?);
+        if let Some(read_only) = read_only {
+            self.txn_state.read_only = read_only;
+        }
         self.explicit = true;
         Ok(ok())
+    }
+
+    /// `SET [GLOBAL | SESSION] TRANSACTION ...`: without a scope, for the
+    /// next transaction only, which must not have begun (1568).
+    fn set_transaction(
+        &mut self,
+        scope: text_statement::TransactionScope,
+        isolation: Option<&'static str>,
+        read_only: Option<bool>,
+    ) -> Result<(), SqlError> {
+        use text_statement::TransactionScope as Scope;
+        if let Some(level) = isolation {
+            self.check_isolation(level)?;
+        }
+        let global = match scope {
+            Scope::Next => {
+                if self.txn.is_some() && self.explicit {
+                    return Err(SqlError::new(
+                        1568,
+                        "25001",
+                        "Transaction characteristics can't be changed while a transaction is in progress",
+                    ));
+                }
+                self.next_txn = NextTxn {
+                    isolation: isolation.or(self.next_txn.isolation),
+                    read_only: read_only.or(self.next_txn.read_only),
+                };
+                return Ok(());
+            }
+            Scope::Session => false,
+            Scope::Global => true,
+        };
+        if let Some(level) = isolation {
+            self.set_variable_pair(
+                ["transaction_isolation", "tx_isolation"],
+                global,
+                text(level),
+            );
+        }
+        if let Some(read_only) = read_only {
+            let value = Datum::I64(read_only as i64);
+            self.set_variable_pair(["transaction_read_only", "tx_read_only"], global, value);
+        }
+        Ok(())
+    }
+
+    /// Set a variable and its older alias alike.
+    fn set_variable_pair(&mut self, names: [&str; 2], global: bool, value: Datum) {
+        for name in names {
+            if global {
+                self.engine.globals.set(name, value.clone());
+            } else {
+                self.vars.insert(name.to_string(), value.clone());
+            }
+        }
+    }
+
+    /// Refuse the isolation levels Basalt does not run (TiDB's 8048),
+    /// unless `tidb_skip_isolation_level_check` asks to run them as
+    /// REPEATABLE READ, which a warning then says.
+    fn check_isolation(&mut self, level: &str) -> Result<(), SqlError> {
+        if level != "READ-UNCOMMITTED" && level != "SERIALIZABLE" {
+            return Ok(());
+        }
+        let message = format!(
+            "The isolation level '{}' is not supported. Set tidb_skip_isolation_level_check=1 to skip this error",
+            level.replace('-', " ")
+        );
+        match self.sysvar("tidb_skip_isolation_level_check", false) {
+            Ok(Datum::I64(1)) => {
+                self.warnings.push(Warning {
+                    level: Level::Warning,
+                    code: 8048,
+                    message,
+                });
+                Ok(())
+            }
+            _ => Err(SqlError::new(8048, "HY000", message)),
+        }
     }
 
     /// Where savepoint `name` of the open transaction is (1305 if nowhere).
@@ -1535,7 +1737,16 @@ impl Session {
                     vec![text(level), Datum::I64(w.code as i64), text(&w.message)]
                 })
                 .collect();
-            return Ok(text_rows(&["Level", "Code", "Message"], rows));
+            // Code is a number, as MySQL sends it.
+            let mut columns = show::text_columns(&["Level", "Code", "Message"]).to_vec();
+            columns[1] = crate::plan::expr_info(
+                "Code",
+                &crate::types::SqlType::new(crate::types::TypeKind::Int),
+            );
+            return Ok(Output::Rows {
+                columns: columns.into(),
+                rows,
+            });
         }
         if upper.starts_with("SHOW ENGINES") {
             return Ok(text_rows(
@@ -1597,6 +1808,9 @@ impl Session {
                 self.txn = Some(self.begin().await?);
                 self.explicit = true;
             }
+            if self.txn_state.read_only && is_write(statement) {
+                return Err(read_only_transaction());
+            }
             let mut txn = self
                 .txn
                 .take()
@@ -1607,21 +1821,19 @@ impl Session {
                 self.pessimistic_statement(&schema, statement, args, &mut txn)
                     .await
             } else {
-                let savepoint = txn.savepoint();
-                let result = self
-                    .execute_in(&schema, statement, args, &mut txn, &mut None)
-                    .await;
-                if result.is_err() {
-                    txn.rollback_to(savepoint);
-                }
-                result
+                self.plain_statement(&schema, statement, args, &mut txn)
+                    .await
             };
             match &result {
-                // A deadlock victim loses its whole transaction, as in MySQL.
-                Err(e) if e.code == 1213 => self.explicit = false,
+                // A deadlock victim loses its whole transaction, as in MySQL,
+                // and so does a snapshot isolation conflict.
+                Err(e) if e.code == 1213 || e.code == 1020 => self.explicit = false,
                 _ => self.txn = Some(txn),
             }
             return result;
+        }
+        if is_write(statement) && self.next_read_only() {
+            return Err(read_only_transaction());
         }
         if is_locking_read(statement) {
             // MySQL's autocommit locking read waits for other transactions'
@@ -1667,8 +1879,24 @@ impl Session {
     }
 
     /// Start the session's explicit transaction, pessimistic unless
-    /// `tidb_txn_mode` says optimistic.
-    async fn begin(&self) -> Result<Transaction, SqlError> {
+    /// `tidb_txn_mode` says optimistic, with the characteristics `SET
+    /// TRANSACTION` asked for, else the session's.
+    async fn begin(&mut self) -> Result<Transaction, SqlError> {
+        let next = std::mem::take(&mut self.next_txn);
+        let isolation = match next.isolation {
+            Some(level) => level.to_string(),
+            None => crate::expr::cast::to_text(&self.sysvar("transaction_isolation", false)?),
+        };
+        self.txn_state = TxnState {
+            isolation: Isolation::of(&isolation),
+            snapshot_isolation: matches!(
+                self.sysvar("innodb_snapshot_isolation", false),
+                Ok(Datum::I64(1))
+            ),
+            read_only: next.read_only.unwrap_or_else(|| self.session_read_only()),
+            snapshot: None,
+            current_read: false,
+        };
         let mut txn = self
             .engine
             .catalog
@@ -1685,10 +1913,113 @@ impl Session {
         Ok(txn)
     }
 
+    /// Whether the session's transactions are READ ONLY.
+    fn session_read_only(&self) -> bool {
+        !matches!(
+            self.sysvar("transaction_read_only", false),
+            Ok(Datum::I64(0)) | Err(_)
+        )
+    }
+
+    /// Whether the next transaction (an autocommit statement's too) is
+    /// READ ONLY.
+    fn next_read_only(&self) -> bool {
+        self.next_txn
+            .read_only
+            .unwrap_or_else(|| self.session_read_only())
+    }
+
+    /// A statement of the open transaction that neither locks nor writes
+    /// through locks (a plain query, or a write of an optimistic
+    /// transaction): it reads the statement's snapshot.
+    async fn plain_statement(
+        &mut self,
+        schema: &Arc<InfoSchema>,
+        statement: &Statement,
+        args: Bindings<'_>,
+        txn: &mut Transaction,
+    ) -> Result<Output, SqlError> {
+        let read_ts = self.statement_snapshot(txn).await?;
+        let savepoint = txn.savepoint();
+        txn.read_at(read_ts);
+        let result = self
+            .execute_in(schema, statement, args, txn, &mut None)
+            .await;
+        txn.read_at(txn.start_ts());
+        if result.is_err() {
+            txn.rollback_to(savepoint);
+        }
+        result
+    }
+
+    /// The snapshot a plain statement of the open transaction reads: a new
+    /// one at READ COMMITTED, the transaction's at REPEATABLE READ (fixed
+    /// here by its first plain read).
+    async fn statement_snapshot(&mut self, txn: &mut Transaction) -> Result<u64, SqlError> {
+        let state = &mut self.txn_state;
+        if state.isolation == Isolation::ReadCommitted {
+            return self
+                .engine
+                .catalog
+                .client()
+                .current_ts()
+                .await
+                .map_err(from_kv);
+        }
+        if let Some(ts) = state.snapshot {
+            return Ok(ts);
+        }
+        let ts = if state.current_read && txn.is_pessimistic() {
+            self.engine
+                .catalog
+                .client()
+                .current_ts()
+                .await
+                .map_err(from_kv)?
+        } else {
+            txn.start_ts()
+        };
+        self.txn_state.snapshot = Some(ts);
+        if txn.is_pessimistic() && self.txn_state.snapshot_isolation {
+            txn.track_reads(ts);
+        }
+        Ok(ts)
+    }
+
+    /// A row the transaction writes changed after its REPEATABLE READ
+    /// snapshot. If nothing it read through the snapshot changed, the
+    /// snapshot moves to now, as if the transaction had started now (and the
+    /// statement runs again); otherwise the write would lose an update or
+    /// let a read skew, and the transaction fails.
+    async fn refresh_snapshot(&mut self, txn: &mut Transaction) -> Result<(), SqlError> {
+        let client = self.engine.catalog.client();
+        let now = client.current_ts().await.map_err(from_kv)?;
+        if !txn.refresh_snapshot(now).await.map_err(from_kv)? {
+            return Err(changed_since_snapshot());
+        }
+        self.txn_state.snapshot = Some(now);
+        Ok(())
+    }
+
+    /// The timestamp a pessimistic statement locks its rows at: its
+    /// `for_update_ts`, or under snapshot isolation once the transaction has
+    /// a snapshot, that snapshot, so that a row changed after it is a write
+    /// conflict the statement retries only if the snapshot can move
+    /// ([`Session::refresh_snapshot`]).
+    fn lock_ts(&mut self, for_update_ts: u64) -> (u64, bool) {
+        self.txn_state.current_read = true;
+        match self.txn_state.snapshot {
+            Some(snapshot) if self.txn_state.snapshot_isolation => (snapshot, true),
+            _ => (for_update_ts, false),
+        }
+    }
+
     /// A write statement of a pessimistic transaction: read the latest data
     /// at a fresh `for_update_ts`, then lock every key it wrote. If a row
     /// changed between that read and the lock, undo the statement and run it
     /// again at a newer timestamp; other transactions' locks are waited for.
+    /// At REPEATABLE READ, a row changed after the transaction's snapshot
+    /// fails it instead ([`Session::lock_ts`]).
     async fn pessimistic_statement(
         &mut self,
         schema: &Arc<InfoSchema>,
@@ -1718,8 +2049,17 @@ impl Session {
                 .into_iter()
                 .filter(|key| needs_row_lock(schema, key))
                 .collect();
-            match txn.lock_keys(written, for_update_ts, self.lock_wait()).await {
+            let (lock_ts, snapshot) = self.lock_ts(for_update_ts);
+            match txn.lock_keys(written, lock_ts, self.lock_wait()).await {
                 Ok(()) => return Ok(output),
+                Err(kv_client::Error::WriteConflict { .. }) if snapshot => {
+                    txn.rollback_to(savepoint);
+                    if attempt >= STATEMENT_RETRIES {
+                        return Err(changed_since_snapshot());
+                    }
+                    self.refresh_snapshot(txn).await?;
+                    attempt += 1;
+                }
                 Err(kv_client::Error::WriteConflict { .. }) if attempt < STATEMENT_RETRIES => {
                     txn.rollback_to(savepoint);
                     attempt += 1;
@@ -1774,11 +2114,22 @@ impl Session {
             };
             let RowLocks { keys, skipped: s } = locks.unwrap_or_default();
             skipped = s;
-            match self.lock_rows(txn, keys, for_update_ts, &mut skipped).await {
-                Ok(true) => break Ok(output),
+            let (lock_ts, snapshot) = if pessimistic {
+                self.lock_ts(for_update_ts)
+            } else {
+                (for_update_ts, false)
+            };
+            match self.lock_rows(txn, keys, lock_ts, &mut skipped).await {
+                Ok(Locked::All) => break Ok(output),
+                Ok(Locked::Changed) if snapshot && attempt < STATEMENT_RETRIES => {
+                    if let Err(e) = self.refresh_snapshot(txn).await {
+                        break Err(e);
+                    }
+                    attempt += 1;
+                }
                 // SKIP LOCKED rows to leave out, or a row that changed.
-                Ok(false) if attempt < STATEMENT_RETRIES => attempt += 1,
-                Ok(false) => {
+                Ok(_) if attempt < STATEMENT_RETRIES => attempt += 1,
+                Ok(_) => {
                     break Err(error::write_conflict(
                         "a locking read kept meeting changed rows",
                     ));
@@ -1792,19 +2143,18 @@ impl Session {
         result
     }
 
-    /// Lock the rows a locking read gathered, each as its table's clause
-    /// says. `Ok(false)` when the read must run again: a row changed since
-    /// `for_update_ts`, or `SKIP LOCKED` rows were found locked (added to
-    /// `skipped`).
+    /// Lock the rows a locking read gathered at `lock_ts`, each as its
+    /// table's clause says. `SKIP LOCKED` rows found locked are added to
+    /// `skipped`.
     async fn lock_rows(
         &self,
         txn: &mut Transaction,
         keys: Vec<(Vec<u8>, RowLockWait)>,
-        for_update_ts: u64,
+        lock_ts: u64,
         skipped: &mut HashSet<Vec<u8>>,
-    ) -> Result<bool, SqlError> {
+    ) -> Result<Locked, SqlError> {
         if keys.is_empty() {
-            return Ok(true);
+            return Ok(Locked::All);
         }
         let nonblocking = keys.iter().any(|(_, w)| *w != RowLockWait::Wait);
         if nonblocking && !txn.is_pessimistic() {
@@ -1822,26 +2172,29 @@ impl Session {
         }
         let changed = |e: &kv_client::Error| matches!(e, kv_client::Error::WriteConflict { .. });
         for (keys, wait) in [(waiting, self.lock_wait()), (nowait, LockWait::NoWait)] {
-            match txn.lock_keys(keys, for_update_ts, wait).await {
+            match txn.lock_keys(keys, lock_ts, wait).await {
                 Ok(()) => {}
-                Err(e) if changed(&e) => return Ok(false),
+                Err(e) if changed(&e) => return Ok(Locked::Changed),
                 Err(e) => return Err(from_kv(e)),
             }
         }
         // One key at a time: a request fails as a whole on one locked key.
-        let mut complete = true;
+        let mut locked = Locked::All;
         for key in skip {
-            match txn.lock_keys(vec![key.clone()], for_update_ts, LockWait::NoWait).await {
+            match txn
+                .lock_keys(vec![key.clone()], lock_ts, LockWait::NoWait)
+                .await
+            {
                 Ok(()) => {}
                 Err(kv_client::Error::LockedNoWait { .. }) => {
                     skipped.insert(key);
-                    complete = false;
+                    locked = Locked::Skipped;
                 }
-                Err(e) if changed(&e) => complete = false,
+                Err(e) if changed(&e) => return Ok(Locked::Changed),
                 Err(e) => return Err(from_kv(e)),
             }
         }
-        Ok(complete)
+        Ok(locked)
     }
 
     /// How long a statement waits for a row lock: `innodb_lock_wait_timeout`
@@ -1961,7 +2314,6 @@ impl Session {
                 Ok(())
             }
             ast::Set::SetNames { .. } | ast::Set::SetNamesDefault {} => Ok(()),
-            ast::Set::SetTransaction { .. } => Ok(()),
             ast::Set::SetTimeZone { .. } => Ok(()),
             other => Err(error::unsupported(&other.to_string())),
         }
@@ -2037,6 +2389,34 @@ impl Session {
                     self.commit().await?;
                 }
                 Datum::I64(on as i64)
+            }
+            "transaction_isolation" | "tx_isolation" => {
+                // A level's name, or its number (0 to 3) as MySQL allows.
+                let named = crate::expr::cast::to_text(&datum).to_uppercase();
+                let level = ISOLATION_LEVELS
+                    .iter()
+                    .enumerate()
+                    .find(|(i, l)| **l == named || named == i.to_string())
+                    .map(|(_, l)| *l)
+                    .ok_or_else(wrong_value)?;
+                self.check_isolation(level)?;
+                self.set_variable_pair(
+                    ["transaction_isolation", "tx_isolation"],
+                    global,
+                    text(level),
+                );
+                return Ok(());
+            }
+            "transaction_read_only" | "tx_read_only" => {
+                let on = match &datum {
+                    Datum::I64(v @ (0 | 1)) => *v == 1,
+                    Datum::Bytes(b) if b.eq_ignore_ascii_case(b"ON") => true,
+                    Datum::Bytes(b) if b.eq_ignore_ascii_case(b"OFF") => false,
+                    _ => return Err(wrong_value()),
+                };
+                let value = Datum::I64(on as i64);
+                self.set_variable_pair(["transaction_read_only", "tx_read_only"], global, value);
+                return Ok(());
             }
             "sql_mode" => {
                 let mode = crate::expr::cast::to_text(&datum).to_uppercase();

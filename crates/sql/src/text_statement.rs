@@ -32,9 +32,25 @@ pub enum TextStatement {
     ShowRoutineStatus,
     /// `SHOW EVENTS [{FROM | IN} db] [LIKE ... | WHERE ...]`.
     ShowEvents { db: Option<String> },
-    /// `START TRANSACTION WITH CONSISTENT SNAPSHOT` (mysqldump
-    /// --single-transaction).
-    StartTransactionWithConsistentSnapshot,
+    /// `START TRANSACTION [characteristic [, characteristic] ...]`, each
+    /// `WITH CONSISTENT SNAPSHOT` (mysqldump --single-transaction),
+    /// `READ ONLY` or `READ WRITE`.
+    StartTransaction {
+        /// `READ ONLY` (`Some(true)`) or `READ WRITE` (`Some(false)`).
+        read_only: Option<bool>,
+    },
+    /// `SET [GLOBAL | SESSION | LOCAL] TRANSACTION characteristic [, ...]`,
+    /// each `ISOLATION LEVEL level`, `READ ONLY` or `READ WRITE`. sqlparser
+    /// parses it but drops the scope, which decides what it changes.
+    SetTransaction {
+        /// Which transactions it applies to.
+        scope: TransactionScope,
+        /// The level, as `transaction_isolation` spells it
+        /// (`READ-COMMITTED`).
+        isolation: Option<&'static str>,
+        /// `READ ONLY` (`Some(true)`) or `READ WRITE` (`Some(false)`).
+        read_only: Option<bool>,
+    },
     /// `ALTER TABLE t {DISABLE | ENABLE} KEYS`.
     AlterTableKeys(ObjectName),
     /// `ALTER TABLE t` with clauses sqlparser cannot parse (ORMs send them),
@@ -73,6 +89,17 @@ pub enum AlterClause {
     },
 }
 
+/// What a `SET ... TRANSACTION` changes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TransactionScope {
+    /// No scope: the session's next transaction only.
+    Next,
+    /// `SESSION` or `LOCAL`: the session's transactions from now on.
+    Session,
+    /// `GLOBAL`: the default of sessions.
+    Global,
+}
+
 /// The statement `sql` (executable comments already unwrapped) is, if it is
 /// one of [`TextStatement`]'s; an error if it starts like one but is
 /// malformed; `None` for everything else, left to sqlparser.
@@ -81,7 +108,7 @@ pub fn recognise(sql: &str) -> Option<Result<TextStatement, SqlError>> {
         .trim_start()
         .split(|c: char| !c.is_ascii_alphabetic())
         .next()?;
-    if !["SHOW", "ALTER", "CHECKSUM", "START", "LOAD"]
+    if !["SHOW", "ALTER", "CHECKSUM", "START", "LOAD", "SET"]
         .iter()
         .any(|k| first.eq_ignore_ascii_case(k))
     {
@@ -117,11 +144,19 @@ fn statement(t: &mut Cursor) -> Option<Result<TextStatement, SqlError>> {
     if t.keywords(&["SHOW", "EVENTS"]) {
         return Some(show_triggers(t).map(|db| TextStatement::ShowEvents { db }));
     }
-    if t.keywords(&["START", "TRANSACTION", "WITH", "CONSISTENT", "SNAPSHOT"]) {
-        return Some(
-            t.end()
-                .map(|_| TextStatement::StartTransactionWithConsistentSnapshot),
-        );
+    if t.keywords(&["START", "TRANSACTION"]) {
+        return Some(start_transaction(t));
+    }
+    if t.keyword("SET") {
+        let scope = if t.keyword("GLOBAL") {
+            TransactionScope::Global
+        } else if t.keyword("SESSION") || t.keyword("LOCAL") {
+            TransactionScope::Session
+        } else {
+            TransactionScope::Next
+        };
+        // Every other SET is sqlparser's.
+        return t.keyword("TRANSACTION").then(|| set_transaction(t, scope));
     }
     if t.keywords(&["SHOW", "FUNCTION", "STATUS"]) || t.keywords(&["SHOW", "PROCEDURE", "STATUS"]) {
         return Some(t.ignored_filter().map(|_| TextStatement::ShowRoutineStatus));
@@ -154,6 +189,64 @@ fn statement(t: &mut Cursor) -> Option<Result<TextStatement, SqlError>> {
         return Some(load_data(t));
     }
     None
+}
+
+/// The rest of `START TRANSACTION`: its characteristics, comma-separated.
+/// A consistent snapshot is what every Basalt transaction has.
+fn start_transaction(t: &mut Cursor) -> Result<TextStatement, SqlError> {
+    let mut read_only = None;
+    if t.pos < t.tokens.len() && !t.token(&Token::SemiColon) {
+        loop {
+            if t.keywords(&["WITH", "CONSISTENT", "SNAPSHOT"]) {
+            } else if t.keywords(&["READ", "ONLY"]) {
+                read_only = Some(true);
+            } else if t.keywords(&["READ", "WRITE"]) {
+                read_only = Some(false);
+            } else {
+                return Err(t.syntax_error());
+            }
+            if !t.token(&Token::Comma) {
+                break;
+            }
+        }
+    }
+    t.end()?;
+    Ok(TextStatement::StartTransaction { read_only })
+}
+
+/// The characteristics of `SET [scope] TRANSACTION`.
+fn set_transaction(t: &mut Cursor, scope: TransactionScope) -> Result<TextStatement, SqlError> {
+    let (mut isolation, mut read_only) = (None, None);
+    loop {
+        if t.keywords(&["ISOLATION", "LEVEL"]) {
+            isolation = Some(if t.keywords(&["READ", "UNCOMMITTED"]) {
+                "READ-UNCOMMITTED"
+            } else if t.keywords(&["READ", "COMMITTED"]) {
+                "READ-COMMITTED"
+            } else if t.keywords(&["REPEATABLE", "READ"]) {
+                "REPEATABLE-READ"
+            } else if t.keyword("SERIALIZABLE") {
+                "SERIALIZABLE"
+            } else {
+                return Err(t.syntax_error());
+            });
+        } else if t.keywords(&["READ", "ONLY"]) {
+            read_only = Some(true);
+        } else if t.keywords(&["READ", "WRITE"]) {
+            read_only = Some(false);
+        } else {
+            return Err(t.syntax_error());
+        }
+        if !t.token(&Token::Comma) {
+            break;
+        }
+    }
+    t.end()?;
+    Ok(TextStatement::SetTransaction {
+        scope,
+        isolation,
+        read_only,
+    })
 }
 
 /// The rest of `LOAD DATA [LOW_PRIORITY | CONCURRENT] [LOCAL] INFILE 'file'
@@ -444,7 +537,7 @@ impl Cursor {
 
 #[cfg(test)]
 mod tests {
-    use super::{AlterClause, Ident, ObjectName, TextStatement as T, recognise};
+    use super::{AlterClause, Ident, ObjectName, TextStatement as T, TransactionScope, recognise};
 
     fn table(db: Option<&str>, name: &str) -> ObjectName {
         ObjectName::from(
@@ -499,7 +592,35 @@ mod tests {
         );
         assert_eq!(
             ok("START TRANSACTION  WITH CONSISTENT SNAPSHOT "),
-            T::StartTransactionWithConsistentSnapshot
+            T::StartTransaction { read_only: None }
+        );
+        assert_eq!(
+            ok("start transaction read only, with consistent snapshot;"),
+            T::StartTransaction {
+                read_only: Some(true)
+            }
+        );
+        assert_eq!(
+            ok("SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED, READ WRITE"),
+            T::SetTransaction {
+                scope: TransactionScope::Session,
+                isolation: Some("READ-COMMITTED"),
+                read_only: Some(false)
+            }
+        );
+        assert_eq!(
+            ok("set transaction read only"),
+            T::SetTransaction {
+                scope: TransactionScope::Next,
+                isolation: None,
+                read_only: Some(true)
+            }
+        );
+        assert!(recognise("SET autocommit = 0").is_none());
+        assert!(
+            recognise("START TRANSACTION ISOLATION LEVEL SERIALIZABLE")
+                .unwrap()
+                .is_err()
         );
         assert_eq!(
             ok("  ALTER TABLE `sbtest1` DISABLE KEYS  "),
