@@ -256,7 +256,12 @@ impl Transaction {
     /// forward this way has read nothing anyone changed in between, so its
     /// history is the same as if it had started at `ts`.
     pub async fn refresh_snapshot(&mut self, ts: u64) -> Result<bool> {
-        let Some(set) = self.reads.get_mut().unwrap_or_else(|e| e.into_inner()).take() else {
+        let Some(set) = self
+            .reads
+            .get_mut()
+            .unwrap_or_else(|e| e.into_inner())
+            .take()
+        else {
             return Ok(false);
         };
         if set.overflowed {
@@ -267,10 +272,16 @@ impl Transaction {
             let same = match read {
                 Read::Keys(keys, was) => {
                     let values = snapshot.batch_get(keys).await?;
-                    digest(keys.iter().zip(&values).map(|(k, v)| (&k[..], v.as_deref()))) == *was
+                    digest(
+                        keys.iter()
+                            .zip(&values)
+                            .map(|(k, v)| (&k[..], v.as_deref())),
+                    ) == *was
                 }
                 Read::Scan(start, end, limit, reverse, was) => {
-                    let pairs = snapshot.scan(start, end.as_deref(), *limit, *reverse).await?;
+                    let pairs = snapshot
+                        .scan(start, end.as_deref(), *limit, *reverse)
+                        .await?;
                     digest(pairs.iter().map(|(k, v)| (&k[..], Some(&v[..])))) == *was
                 }
             };
@@ -279,7 +290,12 @@ impl Transaction {
             }
         }
         self.track_reads(ts);
-        if let Some(tracked) = self.reads.get_mut().unwrap_or_else(|e| e.into_inner()).as_mut() {
+        if let Some(tracked) = self
+            .reads
+            .get_mut()
+            .unwrap_or_else(|e| e.into_inner())
+            .as_mut()
+        {
             tracked.reads = set.reads;
             tracked.rows = set.rows;
         }

@@ -318,6 +318,26 @@ pub async fn insert(
     let ast::TableObject::TableName(name) = &ins.table else {
         return Err(error::unsupported("INSERT into a table function"));
     };
+    // Other dialects' clauses, and MySQL's own that are not done yet
+    // (PARTITION, `AS new` row aliases): refused, not dropped.
+    // LOW_PRIORITY, HIGH_PRIORITY and DELAYED only schedule, as in InnoDB.
+    if ins.or.is_some()
+        || ins.overwrite
+        || ins.has_table_keyword
+        || ins.by_name
+        || ins.table_alias.is_some()
+        || ins.partitioned.is_some()
+        || !ins.after_columns.is_empty()
+        || ins.overriding.is_some()
+        || ins.returning.is_some()
+        || ins.output.is_some()
+        || ins.settings.is_some()
+        || ins.insert_alias.is_some()
+        || matches!(ins.on, Some(ast::OnInsert::OnConflict(_)))
+    {
+        return Err(error::unsupported(&ins.to_string()));
+    }
+    crate::plan::refuse_hints(&ins.optimizer_hints)?;
     let (db, table) = p.table(name)?;
     p.target = Some(table.clone());
     let mut targets = column_positions(&table, &ins.columns)?;
@@ -401,7 +421,12 @@ pub async fn insert(
     // counter past them. One allocation serves the whole statement.
     let mut first_generated = 0;
     if let Some(a) = auto {
-        let wants = |d: &Datum| matches!(d, Datum::Null | Datum::I64(0) | Datum::U64(0));
+        // NO_AUTO_VALUE_ON_ZERO keeps an explicit 0 (mysqldump restores
+        // rows whose id is 0 with it).
+        let zero_asks = !p.ctx.sql_mode.no_auto_value_on_zero;
+        let wants = |d: &Datum| {
+            matches!(d, Datum::Null) || (zero_asks && matches!(d, Datum::I64(0) | Datum::U64(0)))
+        };
         let needed = rows.iter().filter(|r| wants(&r[a])).count() as u64;
         let explicit_max = rows
             .iter()
@@ -555,10 +580,25 @@ fn assignment_column(table: &TableDef, a: &ast::Assignment) -> Result<usize, Sql
     }
 }
 
-/// The single table an UPDATE or DELETE names.
+/// The single table an UPDATE or DELETE names. An alias or a PARTITION is
+/// refused: the statement would otherwise run without it.
 fn single_table(twj: &ast::TableWithJoins) -> Result<&ast::ObjectName, SqlError> {
     match (&twj.relation, twj.joins.is_empty()) {
-        (ast::TableFactor::Table { name, .. }, true) => Ok(name),
+        (
+            ast::TableFactor::Table {
+                name,
+                alias: None,
+                args: None,
+                version: None,
+                sample: None,
+                json_path: None,
+                partitions,
+                with_hints,
+                ..
+            },
+            true,
+        ) if partitions.is_empty() && with_hints.is_empty() => Ok(name),
+        (ast::TableFactor::Table { .. }, true) => Err(error::unsupported(&twj.to_string())),
         _ => Err(error::unsupported("multi-table UPDATE/DELETE")),
     }
 }
@@ -663,6 +703,15 @@ pub async fn update(
     if upd.from.is_some() {
         return Err(error::unsupported("UPDATE ... FROM"));
     }
+    if upd.returning.is_some()
+        || upd.output.is_some()
+        || upd.settings.is_some()
+        || upd.on_cluster.is_some()
+        || upd.or.is_some_and(|o| o != ast::SqliteOnConflict::Ignore)
+    {
+        return Err(error::unsupported(&upd.to_string()));
+    }
+    crate::plan::refuse_hints(&upd.optimizer_hints)?;
     let (db, table) = p.table(single_table(&upd.table)?)?;
     p.target = Some(table.clone());
     // UPDATE IGNORE: bad values become warnings, even in strict mode.
@@ -749,6 +798,14 @@ pub async fn delete(
     if !del.tables.is_empty() || from.len() != 1 || del.using.is_some() {
         return Err(error::unsupported("multi-table DELETE"));
     }
+    if del.returning.is_some()
+        || del.output.is_some()
+        || del.settings.is_some()
+        || del.on_cluster.is_some()
+    {
+        return Err(error::unsupported(&del.to_string()));
+    }
+    crate::plan::refuse_hints(&del.optimizer_hints)?;
     let (db, table) = p.table(single_table(&from[0])?)?;
     let (rows, _) = target_rows(
         p,

@@ -399,12 +399,7 @@ async fn operator(
             let mut rows = run_plan(input, txn, ctx, first).await?;
             rows.sort_by(|a, b| {
                 for k in keys {
-                    let ord = match compare(&a[k.column], &b[k.column], k.collation) {
-                        Some(o) => o,
-                        // NULLs sort first ascending, as in MySQL.
-                        None => matches!(b[k.column], Datum::Null)
-                            .cmp(&matches!(a[k.column], Datum::Null)),
-                    };
+                    let ord = compare_for_sort(&a[k.column], &b[k.column], k.collation);
                     let ord = if k.desc { ord.reverse() } else { ord };
                     if ord.is_ne() {
                         return ord;
@@ -677,14 +672,26 @@ async fn aggregate(
         states: Vec<AggState>,
     }
     enum AggState {
-        Func(crate::expr::agg::Accumulator, Option<HashSet<Vec<u8>>>),
+        /// The accumulator, the DISTINCT values seen, and for an ordered
+        /// GROUP_CONCAT the values with their sort keys, fed to the
+        /// accumulator in order at the end.
+        Func(
+            crate::expr::agg::Accumulator,
+            Option<HashSet<Vec<u8>>>,
+            Option<Vec<(Row, Datum)>>,
+        ),
         First(Option<Datum>),
     }
     let new_states = || -> Vec<AggState> {
         aggs.iter()
             .map(|a| match a.func {
                 Some(f) => {
-                    AggState::Func(f.accumulator(a.collation), a.distinct.then(HashSet::new))
+                    let mut acc = f.accumulator(a.collation);
+                    if let Some(separator) = &a.separator {
+                        acc = acc.with_separator(separator.clone());
+                    }
+                    let ordered = (!a.order.is_empty()).then(Vec::new);
+                    AggState::Func(acc, a.distinct.then(HashSet::new), ordered)
                 }
                 None => AggState::First(None),
             })
@@ -724,14 +731,25 @@ async fn aggregate(
         for (state, call) in groups[g].states.iter_mut().zip(aggs) {
             let arg = call.arg.eval(&row, ctx)?;
             match state {
-                AggState::Func(acc, distinct) => {
+                AggState::Func(acc, distinct, ordered) => {
                     if let Some(seen) = distinct
                         && !matches!(arg, Datum::Null)
                         && !seen.insert(group_key(&arg, call.collation))
                     {
                         continue;
                     }
-                    acc.update(&arg, ctx)?;
+                    match ordered {
+                        Some(pending) if !matches!(arg, Datum::Null) => {
+                            let keys = call
+                                .order
+                                .iter()
+                                .map(|o| o.expr.eval(&row, ctx))
+                                .collect::<Result<Row, _>>()?;
+                            pending.push((keys, arg));
+                        }
+                        Some(_) => {}
+                        None => acc.update(&arg, ctx)?,
+                    }
                 }
                 AggState::First(first) => {
                     first.get_or_insert(arg);
@@ -739,15 +757,42 @@ async fn aggregate(
             }
         }
     }
-    Ok(groups
+    groups
         .into_iter()
-        .map(|g| {
+        .map(|g| -> Result<Row, SqlError> {
             let mut row = g.values;
-            row.extend(g.states.into_iter().map(|s| match s {
-                AggState::Func(acc, _) => acc.finish(),
-                AggState::First(first) => first.unwrap_or(Datum::Null),
-            }));
-            row
+            for (state, call) in g.states.into_iter().zip(aggs) {
+                row.push(match state {
+                    AggState::Func(mut acc, _, Some(mut pending)) => {
+                        pending.sort_by(|(a, _), (b, _)| {
+                            for ((x, y), o) in a.iter().zip(b).zip(&call.order) {
+                                let ord = compare_for_sort(x, y, o.collation);
+                                let ord = if o.desc { ord.reverse() } else { ord };
+                                if ord.is_ne() {
+                                    return ord;
+                                }
+                            }
+                            std::cmp::Ordering::Equal
+                        });
+                        for (_, value) in &pending {
+                            acc.update(value, ctx)?;
+                        }
+                        acc.finish()
+                    }
+                    AggState::Func(acc, _, None) => acc.finish(),
+                    AggState::First(first) => first.unwrap_or(Datum::Null),
+                });
+            }
+            Ok(row)
         })
-        .collect())
+        .collect()
+}
+
+/// ORDER BY's order of two values: by `collation`, NULLs first ascending,
+/// as in MySQL.
+fn compare_for_sort(a: &Datum, b: &Datum, collation: Collation) -> std::cmp::Ordering {
+    match compare(a, b, collation) {
+        Some(o) => o,
+        None => matches!(b, Datum::Null).cmp(&matches!(a, Datum::Null)),
+    }
 }

@@ -179,7 +179,19 @@ impl Explainer<'_> {
                     .map(|a| {
                         let name = a.func.map_or("firstrow", |f| f.name());
                         let distinct = if a.distinct { "distinct " } else { "" };
-                        format!("{name}({distinct}{})", expr(&a.arg))
+                        let order: Vec<String> = a
+                            .order
+                            .iter()
+                            .map(|o| {
+                                format!("{}{}", expr(&o.expr), if o.desc { " desc" } else { "" })
+                            })
+                            .collect();
+                        let order = if order.is_empty() {
+                            String::new()
+                        } else {
+                            format!(" order by {}", order.join(", "))
+                        };
+                        format!("{name}({distinct}{}{order})", expr(&a.arg))
                     })
                     .collect();
                 let mut info = String::new();

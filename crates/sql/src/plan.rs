@@ -125,6 +125,21 @@ pub struct AggCall {
     pub distinct: bool,
     /// How string arguments compare (MIN, MAX, DISTINCT).
     pub collation: Collation,
+    /// GROUP_CONCAT's `ORDER BY`, over the input row.
+    pub order: Vec<AggOrder>,
+    /// GROUP_CONCAT's `SEPARATOR` (a comma when not given).
+    pub separator: Option<Vec<u8>>,
+}
+
+/// One key of an aggregate's `ORDER BY`.
+#[derive(Clone, Debug)]
+pub struct AggOrder {
+    /// The key, over the input row.
+    pub expr: Expr,
+    /// DESC.
+    pub desc: bool,
+    /// String order.
+    pub collation: Collation,
 }
 
 /// One ORDER BY key over a plan's output.
@@ -905,16 +920,37 @@ impl<'a, 'c> Planner<'a, 'c> {
         aggs: &mut Option<&mut AggCollector>,
     ) -> Result<Expr, SqlError> {
         let name = f.name.to_string().to_uppercase();
+        if f.over.is_some() {
+            return Err(error::unsupported("window functions (OVER)"));
+        }
+        if f.filter.is_some()
+            || f.null_treatment.is_some()
+            || !f.within_group.is_empty()
+            || !matches!(f.parameters, ast::FunctionArguments::None)
+        {
+            return Err(error::unsupported(&f.to_string()));
+        }
         let (args, distinct) = match &f.args {
             ast::FunctionArguments::None => (Vec::new(), false),
             ast::FunctionArguments::Subquery(_) => return Err(error::unsupported("subqueries")),
-            ast::FunctionArguments::List(list) => (
-                list.args.clone(),
-                matches!(
-                    list.duplicate_treatment,
-                    Some(ast::DuplicateTreatment::Distinct)
-                ),
-            ),
+            ast::FunctionArguments::List(list) => {
+                // GROUP_CONCAT's ORDER BY and SEPARATOR are bound below;
+                // other clauses and other functions' are refused.
+                if !list.clauses.is_empty() && AggFunc::lookup(&name) != Some(AggFunc::GroupConcat)
+                {
+                    return Err(error::unsupported(&format!("{name} with {}", f.args)));
+                }
+                if list.duplicate_treatment.is_some() && AggFunc::lookup(&name).is_none() {
+                    return Err(error::unsupported(&f.to_string()));
+                }
+                (
+                    list.args.clone(),
+                    matches!(
+                        list.duplicate_treatment,
+                        Some(ast::DuplicateTreatment::Distinct)
+                    ),
+                )
+            }
         };
         // ON DUPLICATE KEY UPDATE's VALUES(c): the value c would have had.
         if name == "VALUES"
@@ -962,6 +998,17 @@ impl<'a, 'c> Planner<'a, 'c> {
                 [ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(e))] => {
                     self.bind_with(e, &collector.input, clause, &mut None)?
                 }
+                // GROUP_CONCAT(a, '-', b) concatenates its arguments.
+                several if agg == AggFunc::GroupConcat => {
+                    let mut bound = Vec::with_capacity(several.len());
+                    for a in several {
+                        let ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(e)) = a else {
+                            return Err(error::unsupported(&f.to_string()));
+                        };
+                        bound.push(self.bind_with(e, &collector.input, clause, &mut None)?);
+                    }
+                    self.call("CONCAT", bound)?
+                }
                 _ => {
                     return Err(error::unsupported(&format!(
                         "{name} with several arguments"
@@ -969,11 +1016,51 @@ impl<'a, 'c> Planner<'a, 'c> {
                 }
             };
             let collation = self.collation_of(&[&arg], &collector.input);
+            let (mut order, mut separator) = (Vec::new(), None);
+            if let ast::FunctionArguments::List(list) = &f.args {
+                for c in &list.clauses {
+                    match c {
+                        ast::FunctionArgumentClause::OrderBy(items) => {
+                            for item in items {
+                                if item.with_fill.is_some()
+                                    || item.options.nulls_first.is_some()
+                                    || matches!(item.expr, ast::Expr::Value(_))
+                                    || matches!(item.options.sort, Some(ast::OrderBySort::Using(_)))
+                                {
+                                    return Err(error::unsupported(&item.to_string()));
+                                }
+                                let expr = self.bind_with(
+                                    &item.expr,
+                                    &collector.input,
+                                    clause,
+                                    &mut None,
+                                )?;
+                                let collation = self.collation_of(&[&expr], &collector.input);
+                                order.push(AggOrder {
+                                    expr,
+                                    desc: matches!(item.options.sort, Some(ast::OrderBySort::Desc)),
+                                    collation,
+                                });
+                            }
+                        }
+                        ast::FunctionArgumentClause::Separator(v) => match &v.value {
+                            ast::Value::SingleQuotedString(s)
+                            | ast::Value::DoubleQuotedString(s) => {
+                                separator = Some(s.clone().into_bytes())
+                            }
+                            other => return Err(error::syntax(&other.to_string(), 1)),
+                        },
+                        other => return Err(error::unsupported(&other.to_string())),
+                    }
+                }
+            }
             return Ok(collector.add(AggCall {
                 func: Some(agg),
                 arg,
                 distinct,
                 collation,
+                order,
+                separator,
             }));
         }
         // DATE_ADD(d, INTERVAL n unit) and friends; TIMESTAMPDIFF(unit, a, b),
@@ -1237,6 +1324,8 @@ fn post_aggregate(expr: Expr, group_by: &[Expr], collector: &mut AggCollector) -
                 arg: Expr::Column(c),
                 distinct: false,
                 collation: Collation::default(),
+                order: Vec::new(),
+                separator: None,
             };
             let e = collector.add(call);
             post_aggregate(e, group_by, collector)
@@ -1820,8 +1909,11 @@ impl<'a, 'c> Planner<'a, 'c> {
         if query.with.is_some() {
             return Err(error::unsupported("WITH"));
         }
+        refuse_query_clauses(query)?;
         if !query.locks.is_empty() && !matches!(query.body.as_ref(), ast::SetExpr::Select(_)) {
-            return Err(error::unsupported("a locking clause outside a simple SELECT"));
+            return Err(error::unsupported(
+                "a locking clause outside a simple SELECT",
+            ));
         }
         match query.body.as_ref() {
             ast::SetExpr::Select(select) => self.plan_select(select, query),
@@ -1920,6 +2012,14 @@ impl<'a, 'c> Planner<'a, 'c> {
                         *info = expr_info(&info.name, to);
                     }
                 }
+                if !matches!(
+                    set_quantifier,
+                    ast::SetQuantifier::All
+                        | ast::SetQuantifier::Distinct
+                        | ast::SetQuantifier::None
+                ) {
+                    return Err(error::unsupported(&format!("UNION {set_quantifier}")));
+                }
                 let distinct = !matches!(set_quantifier, ast::SetQuantifier::All);
                 Ok((Plan::Union(vec![l, r], distinct), columns, types))
             }
@@ -1982,7 +2082,31 @@ impl<'a, 'c> Planner<'a, 'c> {
                     scope: Scope::default(),
                 })
             }
-            ast::TableFactor::Table { name, alias, .. } => {
+            ast::TableFactor::Table {
+                name,
+                alias,
+                args,
+                with_hints,
+                version,
+                with_ordinality,
+                partitions,
+                json_path,
+                sample,
+                inheritance,
+                ..
+            } => {
+                if args.is_some()
+                    || !with_hints.is_empty()
+                    || version.is_some()
+                    || *with_ordinality
+                    || !partitions.is_empty()
+                    || json_path.is_some()
+                    || sample.is_some()
+                    || inheritance.is_some()
+                    || alias.as_ref().is_some_and(|a| !a.columns.is_empty())
+                {
+                    return Err(error::unsupported(&factor.to_string()));
+                }
                 let (db, table) = self.table(name)?;
                 let alias = alias.as_ref().map(|a| a.name.value.clone());
                 let scope = self.table_scope(&db, &table, alias.as_deref());
@@ -1995,6 +2119,15 @@ impl<'a, 'c> Planner<'a, 'c> {
                     scope,
                 })
             }
+            ast::TableFactor::Derived { lateral: true, .. }
+            | ast::TableFactor::Derived {
+                sample: Some(_), ..
+            } => Err(error::unsupported(&factor.to_string())),
+            ast::TableFactor::Derived {
+                alias: Some(alias), ..
+            } if !alias.columns.is_empty() => Err(error::unsupported(
+                "a column list on a derived table's alias",
+            )),
             ast::TableFactor::Derived {
                 subquery, alias, ..
             } => {
@@ -2030,7 +2163,8 @@ impl<'a, 'c> Planner<'a, 'c> {
                 })
             }
             ast::TableFactor::NestedJoin {
-                table_with_joins, ..
+                table_with_joins,
+                alias: None,
             } => self.plan_from(std::slice::from_ref(table_with_joins)),
             other => Err(error::unsupported(&other.to_string())),
         }
@@ -2041,6 +2175,12 @@ impl<'a, 'c> Planner<'a, 'c> {
         let (kind, constraint, swap) = match op {
             J::Join(c) | J::Inner(c) | J::CrossJoin(c) | J::StraightJoin(c) => {
                 (JoinKind::Inner, c, false)
+            }
+            J::Left(ast::JoinConstraint::None)
+            | J::LeftOuter(ast::JoinConstraint::None)
+            | J::Right(ast::JoinConstraint::None)
+            | J::RightOuter(ast::JoinConstraint::None) => {
+                return Err(error::unsupported("an outer join without ON or USING"));
             }
             J::Left(c) | J::LeftOuter(c) => (JoinKind::Left, c, false),
             J::Right(c) | J::RightOuter(c) => (JoinKind::Left, c, true),
@@ -2170,6 +2310,7 @@ impl<'a, 'c> Planner<'a, 'c> {
         if select.into.is_some() {
             return Err(error::unsupported("SELECT ... INTO"));
         }
+        refuse_select_clauses(select)?;
         let From { mut plan, scope } = self.plan_from(&select.from)?;
         if let Some(selection) = &select.selection {
             let predicate = self.bind(selection, &scope, "where clause")?;
@@ -2180,6 +2321,9 @@ impl<'a, 'c> Planner<'a, 'c> {
         }
         let locks = self.lock_targets(&query.locks, &scope)?;
         let group_by = match &select.group_by {
+            ast::GroupByExpr::Expressions(_, modifiers) if !modifiers.is_empty() => {
+                return Err(error::unsupported(&select.group_by.to_string()));
+            }
             ast::GroupByExpr::Expressions(exprs, _) => exprs
                 .iter()
                 .map(|e| self.bind_group_item(e, &scope, select))
@@ -2249,7 +2393,14 @@ impl<'a, 'c> Planner<'a, 'c> {
             .as_ref()
             .map(|h| self.bind_with(h, &scope, "having clause", &mut Some(&mut collector)))
             .transpose()?;
-        let aggregate = !group_by.is_empty() || !collector.calls.is_empty() || having.is_some();
+        // MySQL's HAVING without grouping filters the result rows by the
+        // select list's names; Basalt would aggregate them instead.
+        if having.is_some() && group_by.is_empty() && collector.calls.is_empty() {
+            return Err(error::unsupported(
+                "HAVING without GROUP BY or an aggregate",
+            ));
+        }
+        let aggregate = !group_by.is_empty() || !collector.calls.is_empty();
 
         // ORDER BY keys that are not select items become hidden columns.
         let visible = exprs.len();
@@ -2586,6 +2737,91 @@ impl<'a, 'c> Planner<'a, 'c> {
     }
 }
 
+/// Refuse the clauses of a query that Basalt would otherwise drop:
+/// FETCH, FOR JSON/XML, SETTINGS, FORMAT, pipes, ORDER BY's NULLS FIRST /
+/// LAST, USING and WITH FILL, and LIMIT forms MySQL has not (LIMIT ALL,
+/// OFFSET alone, OFFSET ... ROWS, LIMIT BY).
+fn refuse_query_clauses(query: &ast::Query) -> Result<(), SqlError> {
+    if query.fetch.is_some()
+        || query.for_clause.is_some()
+        || query.settings.is_some()
+        || query.format_clause.is_some()
+        || !query.pipe_operators.is_empty()
+    {
+        return Err(error::unsupported(&query.to_string()));
+    }
+    if let Some(order) = &query.order_by {
+        let odd = |e: &ast::OrderByExpr| {
+            e.with_fill.is_some()
+                || e.options.nulls_first.is_some()
+                || matches!(e.options.sort, Some(ast::OrderBySort::Using(_)))
+        };
+        if order.interpolate.is_some()
+            || matches!(&order.kind, ast::OrderByKind::Expressions(items) if items.iter().any(odd))
+        {
+            return Err(error::unsupported(&order.to_string()));
+        }
+    }
+    if let Some(ast::LimitClause::LimitOffset {
+        limit,
+        offset,
+        limit_by,
+    }) = &query.limit_clause
+        && (limit.is_none()
+            || !limit_by.is_empty()
+            || offset
+                .as_ref()
+                .is_some_and(|o| !matches!(o.rows, ast::OffsetRows::None)))
+    {
+        let clause = query.limit_clause.as_ref().map(ToString::to_string);
+        return Err(error::unsupported(clause.as_deref().unwrap_or("LIMIT")));
+    }
+    Ok(())
+}
+
+/// Refuse the clauses of a SELECT that Basalt would otherwise drop (other
+/// dialects' TOP, QUALIFY, CLUSTER BY..., named windows, DISTINCT ON,
+/// SQL_CALC_FOUND_ROWS), and optimizer hints that would change the answer
+/// or the limits (SET_VAR, MAX_EXECUTION_TIME); other hints only steer
+/// plans, and MySQL too ignores those it cannot follow.
+fn refuse_select_clauses(select: &ast::Select) -> Result<(), SqlError> {
+    let dropped = select.top.is_some()
+        || !select.lateral_views.is_empty()
+        || select.prewhere.is_some()
+        || !select.connect_by.is_empty()
+        || !select.cluster_by.is_empty()
+        || !select.distribute_by.is_empty()
+        || !select.sort_by.is_empty()
+        || !select.named_window.is_empty()
+        || select.qualify.is_some()
+        || select.exclude.is_some()
+        || select.value_table_mode.is_some()
+        || matches!(select.distinct, Some(ast::Distinct::On(_)))
+        || select
+            .select_modifiers
+            .as_ref()
+            .is_some_and(|m| m.sql_calc_found_rows);
+    if dropped {
+        return Err(error::unsupported(&select.to_string()));
+    }
+    refuse_hints(&select.optimizer_hints)
+}
+
+/// Refuse optimizer hints that change a statement's answer or limits
+/// (`SET_VAR`, `MAX_EXECUTION_TIME`); the others only steer plans.
+pub(crate) fn refuse_hints(hints: &[ast::OptimizerHint]) -> Result<(), SqlError> {
+    for hint in hints {
+        let text = hint.text.to_uppercase();
+        if text.contains("SET_VAR") || text.contains("MAX_EXECUTION_TIME") {
+            return Err(error::unsupported(&format!(
+                "the optimizer hint /*+{} */",
+                hint.text
+            )));
+        }
+    }
+    Ok(())
+}
+
 /// How MySQL names an unaliased select item: the column name for a column
 /// reference, otherwise the expression's text.
 fn display_name(e: &ast::Expr) -> String {
@@ -2719,7 +2955,9 @@ impl Plan {
                 aggs,
             } => {
                 group_by.iter().any(|e| e.any(pred))
-                    || aggs.iter().any(|a| a.arg.any(pred))
+                    || aggs
+                        .iter()
+                        .any(|a| a.arg.any(pred) || a.order.iter().any(|o| o.expr.any(pred)))
                     || input.any_expr(pred)
             }
             Plan::Distinct(input, ..) | Plan::Sort(input, _) | Plan::Truncate(input, _) => {
@@ -2768,7 +3006,18 @@ impl Plan {
                 let group_by = group_by.into_iter().map(&mut *f).collect();
                 let aggs = aggs
                     .into_iter()
-                    .map(|a| AggCall { arg: f(a.arg), ..a })
+                    .map(|a| AggCall {
+                        arg: f(a.arg),
+                        order: a
+                            .order
+                            .into_iter()
+                            .map(|o| AggOrder {
+                                expr: f(o.expr),
+                                ..o
+                            })
+                            .collect(),
+                        ..a
+                    })
                     .collect();
                 Plan::Aggregate {
                     input,

@@ -51,7 +51,10 @@ fn walk(plan: &mut Plan, need: Need) {
             group_by,
             aggs,
         } => {
-            let need = union(uses(group_by.iter()), uses(aggs.iter().map(|a| &a.arg)));
+            let args = aggs
+                .iter()
+                .flat_map(|a| std::iter::once(&a.arg).chain(a.order.iter().map(|o| &o.expr)));
+            let need = union(uses(group_by.iter()), uses(args));
             walk(input, need);
         }
         Plan::Distinct(input, width, _) => {

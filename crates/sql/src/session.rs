@@ -508,8 +508,50 @@ fn sql_mode_from(text: &str) -> SqlMode {
         no_zero_in_date: has("NO_ZERO_IN_DATE") || has("TRADITIONAL"),
         only_full_group_by: has("ONLY_FULL_GROUP_BY"),
         pipes_as_concat: has("PIPES_AS_CONCAT") || has("ANSI"),
+        no_auto_value_on_zero: has("NO_AUTO_VALUE_ON_ZERO"),
     }
 }
+
+/// sql_mode flags Basalt does not act on: setting one is refused, not
+/// stored and ignored (ANSI implies REAL_AS_FLOAT, ANSI_QUOTES and
+/// IGNORE_SPACE).
+const UNSUPPORTED_SQL_MODES: &[&str] = &[
+    "ALLOW_INVALID_DATES",
+    "ANSI",
+    "ANSI_QUOTES",
+    "HIGH_NOT_PRECEDENCE",
+    "IGNORE_SPACE",
+    "NO_BACKSLASH_ESCAPES",
+    "NO_UNSIGNED_SUBTRACTION",
+    "PAD_CHAR_TO_FULL_LENGTH",
+    "REAL_AS_FLOAT",
+    "TIME_TRUNCATE_FRACTIONAL",
+];
+
+/// Session variables Basalt keeps but does not act on, with the values
+/// that mean what Basalt does anyway; any other value is refused.
+const FIXED_VARIABLES: &[(&str, &[&str])] = &[
+    (
+        "time_zone",
+        &[
+            "SYSTEM", "UTC", "+00:00", "+0:00", "-00:00", "GMT", "Etc/UTC",
+        ],
+    ),
+    ("sql_select_limit", &["18446744073709551615", "DEFAULT"]),
+    ("sql_safe_updates", &["0", "OFF"]),
+    ("div_precision_increment", &["4"]),
+    ("auto_increment_increment", &["1"]),
+    ("auto_increment_offset", &["1"]),
+    ("max_execution_time", &["0"]),
+    ("sql_auto_is_null", &["0", "OFF"]),
+    ("character_set_client", &["utf8mb4", "utf8", "utf8mb3"]),
+    ("character_set_connection", &["utf8mb4", "utf8", "utf8mb3"]),
+    (
+        "character_set_results",
+        &["utf8mb4", "utf8", "utf8mb3", "NULL", "binary"],
+    ),
+    ("collation_connection", &["utf8mb4_general_ci"]),
+];
 
 /// `transaction_isolation`'s values, in the order of their numbers.
 const ISOLATION_LEVELS: [&str; 4] = [
@@ -1051,9 +1093,14 @@ impl Session {
             S::StartTransaction { modes, .. } if modes.is_empty() => {
                 self.start_transaction(None).await
             }
-            S::Commit { .. } => self.commit().await.map(|_| ok()),
+            S::Commit {
+                chain: false,
+                end: false,
+                modifier: None,
+            } => self.commit().await.map(|_| ok()),
             S::Rollback {
-                savepoint: None, ..
+                savepoint: None,
+                chain: false,
             } => {
                 self.txn = None;
                 self.explicit = false;
@@ -1111,8 +1158,27 @@ impl Session {
             S::CreateDatabase {
                 db_name,
                 if_not_exists,
+                location: None,
+                managed_location: None,
+                or_replace: false,
+                transient: false,
+                clone: None,
+                default_charset,
+                default_collation,
                 ..
             } => {
+                // A database keeps no default character set or collation of
+                // its own yet: only Basalt's defaults leave nothing to keep.
+                if default_charset
+                    .as_deref()
+                    .is_some_and(|c| !ddl::define::is_utf8mb4(c))
+                    || default_collation.as_deref().is_some_and(|c| {
+                        !c.trim_matches('\'')
+                            .eq_ignore_ascii_case(crate::types::Collation::default().name())
+                    })
+                {
+                    return Err(error::unsupported(&statement.to_string()));
+                }
                 self.commit().await?;
                 self.engine
                     .catalog
@@ -1127,6 +1193,11 @@ impl Session {
             S::CreateSchema {
                 schema_name,
                 if_not_exists,
+                or_replace: false,
+                with: None,
+                options: None,
+                default_collate_spec: None,
+                clone: None,
                 ..
             } => {
                 self.commit().await?;
@@ -1154,7 +1225,7 @@ impl Session {
                     .filter(|n| pattern.as_deref().is_none_or(|p| show::like(n, p)))
                     .map(|n| vec![text(n)])
                     .collect();
-                Ok(text_rows(&["Database"], rows))
+                self.show_where(text_rows(&["Database"], rows), show_where_of(show_options))
             }
             S::ShowTables {
                 full, show_options, ..
@@ -1176,12 +1247,9 @@ impl Session {
                     .ok_or_else(|| error::unknown_database(&db))?
                     .name
                     .clone();
-                Ok(show::tables_rows(
-                    &schema,
-                    &db,
-                    *full,
-                    like_pattern(show_options).as_deref(),
-                ))
+                let rows =
+                    show::tables_rows(&schema, &db, *full, like_pattern(show_options).as_deref());
+                self.show_where(rows, show_where_of(show_options))
             }
             S::ShowColumns {
                 full, show_options, ..
@@ -1193,17 +1261,29 @@ impl Session {
                     .ok_or_else(|| error::syntax("", 1))?;
                 let (_, table) = self.resolve_table(&name)?;
                 let pattern = like_pattern(show_options);
-                Ok(show::columns_rows(&table, *full, pattern.as_deref()))
+                let rows = show::columns_rows(&table, *full, pattern.as_deref());
+                self.show_where(rows, show_where_of(show_options))
             }
             S::Explain {
                 statement: inner,
                 analyze: true,
+                verbose: false,
+                format: None,
+                options: None,
                 ..
             } => match inner.as_ref() {
                 S::Query(_) => self.data_statement(statement, args).await,
                 other => Err(error::unsupported(&format!("EXPLAIN ANALYZE {other}"))),
             },
-            S::Explain { statement, .. } => self.explain(statement),
+            S::Explain {
+                statement,
+                verbose: false,
+                query_plan: false,
+                estimate: false,
+                format: None,
+                options: None,
+                ..
+            } => self.explain(statement),
             S::ExplainTable { table_name, .. } => {
                 let (_, table) = self.resolve_table(table_name)?;
                 Ok(show::columns_rows(&table, false, None))
@@ -1241,82 +1321,95 @@ impl Session {
                         vec![text(&name), text(crate::expr::cast::to_text(&v))]
                     })
                     .collect();
-                Ok(text_rows(&["Variable_name", "Value"], rows))
+                let rows = text_rows(&["Variable_name", "Value"], rows);
+                match filter {
+                    Some(ast::ShowStatementFilter::Where(e)) => self.show_where(rows, Some(e)),
+                    _ => Ok(rows),
+                }
             }
-            S::ShowStatus { .. } => Ok(text_rows(
-                &["Variable_name", "Value"],
-                vec![
+            S::ShowStatus { filter, .. } => self.show_filter(
+                text_rows(
+                    &["Variable_name", "Value"],
                     vec![
-                        text("Uptime"),
-                        text(self.engine.started.elapsed().as_secs().to_string()),
+                        vec![
+                            text("Uptime"),
+                            text(self.engine.started.elapsed().as_secs().to_string()),
+                        ],
+                        vec![
+                            text("Threads_connected"),
+                            text(self.engine.processes.len().to_string()),
+                        ],
+                        vec![
+                            text("Questions"),
+                            text(self.engine.questions.load(Ordering::Relaxed).to_string()),
+                        ],
+                    ],
+                ),
+                filter.as_ref(),
+            ),
+            S::ShowCollation { filter } => self.show_filter(
+                text_rows(
+                    &[
+                        "Collation",
+                        "Charset",
+                        "Id",
+                        "Default",
+                        "Compiled",
+                        "Sortlen",
+                        "Pad_attribute",
                     ],
                     vec![
-                        text("Threads_connected"),
-                        text(self.engine.processes.len().to_string()),
+                        vec![
+                            text("utf8mb4_bin"),
+                            text("utf8mb4"),
+                            Datum::I64(46),
+                            text(""),
+                            text("Yes"),
+                            Datum::I64(1),
+                            text("PAD SPACE"),
+                        ],
+                        vec![
+                            text("utf8mb4_general_ci"),
+                            text("utf8mb4"),
+                            Datum::I64(45),
+                            text("Yes"),
+                            text("Yes"),
+                            Datum::I64(1),
+                            text("PAD SPACE"),
+                        ],
+                        vec![
+                            text("binary"),
+                            text("binary"),
+                            Datum::I64(63),
+                            text("Yes"),
+                            text("Yes"),
+                            Datum::I64(1),
+                            text("NO PAD"),
+                        ],
                     ],
+                ),
+                filter.as_ref(),
+            ),
+            S::ShowCharset(c) => self.show_filter(
+                text_rows(
+                    &["Charset", "Description", "Default collation", "Maxlen"],
                     vec![
-                        text("Questions"),
-                        text(self.engine.questions.load(Ordering::Relaxed).to_string()),
+                        vec![
+                            text("binary"),
+                            text("Binary pseudo charset"),
+                            text("binary"),
+                            Datum::I64(1),
+                        ],
+                        vec![
+                            text("utf8mb4"),
+                            text("UTF-8 Unicode"),
+                            text("utf8mb4_general_ci"),
+                            Datum::I64(4),
+                        ],
                     ],
-                ],
-            )),
-            S::ShowCollation { .. } => Ok(text_rows(
-                &[
-                    "Collation",
-                    "Charset",
-                    "Id",
-                    "Default",
-                    "Compiled",
-                    "Sortlen",
-                    "Pad_attribute",
-                ],
-                vec![
-                    vec![
-                        text("utf8mb4_bin"),
-                        text("utf8mb4"),
-                        Datum::I64(46),
-                        text(""),
-                        text("Yes"),
-                        Datum::I64(1),
-                        text("PAD SPACE"),
-                    ],
-                    vec![
-                        text("utf8mb4_general_ci"),
-                        text("utf8mb4"),
-                        Datum::I64(45),
-                        text("Yes"),
-                        text("Yes"),
-                        Datum::I64(1),
-                        text("PAD SPACE"),
-                    ],
-                    vec![
-                        text("binary"),
-                        text("binary"),
-                        Datum::I64(63),
-                        text("Yes"),
-                        text("Yes"),
-                        Datum::I64(1),
-                        text("NO PAD"),
-                    ],
-                ],
-            )),
-            S::ShowCharset(_) => Ok(text_rows(
-                &["Charset", "Description", "Default collation", "Maxlen"],
-                vec![
-                    vec![
-                        text("binary"),
-                        text("Binary pseudo charset"),
-                        text("binary"),
-                        Datum::I64(1),
-                    ],
-                    vec![
-                        text("utf8mb4"),
-                        text("UTF-8 Unicode"),
-                        text("utf8mb4_general_ci"),
-                        Datum::I64(4),
-                    ],
-                ],
-            )),
+                ),
+                c.filter.as_ref(),
+            ),
             S::ShowProcessList { full } => {
                 Ok(show::processlist(&self.engine.processes.rows(), *full))
             }
@@ -1724,10 +1817,28 @@ impl Session {
         let upper = sql.to_uppercase();
         if upper.starts_with("SHOW WARNINGS") || upper.starts_with("SHOW ERRORS") {
             let errors_only = upper.starts_with("SHOW ERRORS");
+            // [LIMIT [offset,] count]
+            let rest = upper["SHOW ERRORS".len() + usize::from(!errors_only) * 2..].trim();
+            let numbers: Vec<usize> = match rest.strip_prefix("LIMIT") {
+                _ if rest.is_empty() => Vec::new(),
+                Some(limit) => limit
+                    .split(',')
+                    .map(|n| n.trim().parse().map_err(|_| error::syntax(rest, 1)))
+                    .collect::<Result<_, _>>()?,
+                None => return Err(error::syntax(rest, 1)),
+            };
+            let (skip, take) = match numbers.as_slice() {
+                [] => (0, usize::MAX),
+                [count] => (0, *count),
+                [offset, count] => (*offset, *count),
+                _ => return Err(error::syntax(rest, 1)),
+            };
             let rows = self
                 .warnings
                 .iter()
                 .filter(|w| !errors_only || w.level == Level::Error)
+                .skip(skip)
+                .take(take)
                 .map(|w| {
                     let level = match w.level {
                         Level::Note => "Note",
@@ -1769,6 +1880,76 @@ impl Session {
             ));
         }
         Err(error::unsupported(&sql))
+    }
+
+    /// A SHOW's rows kept by its LIKE (on the first column) or WHERE filter.
+    fn show_filter(
+        &self,
+        output: Output,
+        filter: Option<&ast::ShowStatementFilter>,
+    ) -> Result<Output, SqlError> {
+        match filter {
+            None => Ok(output),
+            Some(ast::ShowStatementFilter::Where(e)) => self.show_where(output, Some(e)),
+            Some(ast::ShowStatementFilter::Like(p) | ast::ShowStatementFilter::ILike(p)) => {
+                match output {
+                    Output::Rows { columns, mut rows } => {
+                        rows.retain(|r| {
+                            r.first()
+                                .is_some_and(|d| show::like(&crate::expr::cast::to_text(d), p))
+                        });
+                        Ok(Output::Rows { columns, rows })
+                    }
+                    other => Ok(other),
+                }
+            }
+            Some(other) => Err(error::unsupported(&other.to_string())),
+        }
+    }
+
+    /// A SHOW's rows kept by `WHERE predicate`, which names the result's
+    /// columns, as MySQL evaluates it.
+    fn show_where(
+        &self,
+        output: Output,
+        predicate: Option<&ast::Expr>,
+    ) -> Result<Output, SqlError> {
+        let (Some(predicate), Output::Rows { columns, rows }) = (predicate, &output) else {
+            return Ok(output);
+        };
+        let scope = crate::plan::Scope {
+            columns: columns
+                .iter()
+                .enumerate()
+                .map(|(i, c)| crate::plan::ScopeColumn {
+                    qualifier: None,
+                    name: c.name.clone(),
+                    ty: rows.first().map_or_else(
+                        || crate::types::SqlType::new(crate::types::TypeKind::VarChar),
+                        |r| crate::expr::eval::literal_type(&r[i]),
+                    ),
+                    info: c.clone(),
+                    hidden: false,
+                    qualified_only: false,
+                    handle_of: None,
+                })
+                .collect(),
+        };
+        let schema = self.engine.catalog.snapshot();
+        let mut ctx = self.eval_context(&self.user_vars, &[], false);
+        let lookup = |n: &str, g: bool| self.sysvar(n, g);
+        let mut planner = Planner::new(&schema, self.database.as_deref(), &[], &mut ctx, &lookup);
+        let bound = planner.bind(predicate, &scope, "where clause")?;
+        let mut kept = Vec::new();
+        for row in rows {
+            if crate::expr::eval::truthy(&bound.eval(row, planner.ctx)?) {
+                kept.push(row.clone());
+            }
+        }
+        Ok(Output::Rows {
+            columns: columns.clone(),
+            rows: kept,
+        })
     }
 
     fn resolve_table(
@@ -2303,7 +2484,9 @@ impl Session {
                 ..
             } => {
                 let global = matches!(scope, Some(ast::ContextModifier::Global));
-                let value = values.first().ok_or_else(|| error::syntax("", 1))?;
+                let [value] = values.as_slice() else {
+                    return Err(error::syntax(&set.to_string(), 1));
+                };
                 self.assign(&variable.to_string(), global, value).await
             }
             ast::Set::MultipleAssignments { assignments } => {
@@ -2313,8 +2496,22 @@ impl Session {
                 }
                 Ok(())
             }
-            ast::Set::SetNames { .. } | ast::Set::SetNamesDefault {} => Ok(()),
-            ast::Set::SetTimeZone { .. } => Ok(()),
+            // Basalt speaks utf8mb4 only (utf8's three-byte characters
+            // are the same bytes), in its default collation.
+            ast::Set::SetNames {
+                charset_name,
+                collation_name,
+            } if ["utf8mb4", "utf8", "utf8mb3"]
+                .iter()
+                .any(|c| charset_name.value.eq_ignore_ascii_case(c))
+                && collation_name.as_deref().is_none_or(|c| {
+                    c.trim_matches('\'')
+                        .eq_ignore_ascii_case(crate::types::Collation::default().name())
+                }) =>
+            {
+                Ok(())
+            }
+            ast::Set::SetNamesDefault {} => Ok(()),
             other => Err(error::unsupported(&other.to_string())),
         }
     }
@@ -2376,6 +2573,14 @@ impl Session {
                 ),
             )
         };
+        if let Some((_, allowed)) = FIXED_VARIABLES.iter().find(|(n, _)| *n == var)
+            && !is_default
+        {
+            let value = crate::expr::cast::to_text(&datum);
+            if !allowed.iter().any(|a| a.eq_ignore_ascii_case(value.trim())) {
+                return Err(error::unsupported(&format!("{var} = {value}")));
+            }
+        }
         let datum = match var.as_str() {
             "autocommit" => {
                 let on = match &datum {
@@ -2426,6 +2631,13 @@ impl Session {
                 {
                     return Err(wrong_value());
                 }
+                if let Some(flag) = mode
+                    .split(',')
+                    .map(str::trim)
+                    .find(|f| UNSUPPORTED_SQL_MODES.contains(f))
+                {
+                    return Err(error::unsupported(&format!("sql_mode {flag}")));
+                }
                 if !global {
                     self.sql_mode = sql_mode_from(&mode);
                 }
@@ -2466,6 +2678,17 @@ impl Session {
             self.vars.insert(var, datum);
         }
         Ok(())
+    }
+}
+
+/// A SHOW's `WHERE` filter, if it has one.
+fn show_where_of(options: &ast::ShowStatementOptions) -> Option<&ast::Expr> {
+    match &options.filter_position {
+        Some(ast::ShowStatementFilterPosition::Suffix(ast::ShowStatementFilter::Where(e)))
+        | Some(ast::ShowStatementFilterPosition::Infix(ast::ShowStatementFilter::Where(e))) => {
+            Some(e)
+        }
+        _ => None,
     }
 }
 

@@ -80,8 +80,12 @@ pub enum AlterClause {
     /// `DROP {INDEX | KEY} name`.
     DropIndex(String),
     /// `[DEFAULT] {CHARSET | CHARACTER SET | COLLATE} [=] x`, `ENGINE [=] x`,
-    /// `ROW_FORMAT [=] x`: accepted as CREATE TABLE accepts them.
-    TableOption,
+    /// `ROW_FORMAT [=] x`: checked as CREATE TABLE checks them.
+    TableOption {
+        /// CHARSET, COLLATE, ENGINE or ROW_FORMAT.
+        key: String,
+        value: String,
+    },
     /// `CONVERT TO CHARACTER SET charset [COLLATE collation]`.
     ConvertTo {
         charset: String,
@@ -365,11 +369,15 @@ fn alter_clause(t: &mut Cursor) -> Option<AlterClause> {
         return Some(AlterClause::ConvertTo { charset, collation });
     }
     t.keyword("DEFAULT");
-    let option = ["CHARSET", "COLLATE", "ENGINE", "ROW_FORMAT"]
-        .iter()
-        .any(|k| t.keyword(k))
-        || t.keywords(&["CHARACTER", "SET"]);
-    (option && value(t).is_some()).then_some(AlterClause::TableOption)
+    let key = ["CHARSET", "COLLATE", "ENGINE", "ROW_FORMAT"]
+        .into_iter()
+        .find(|k| t.keyword(k))
+        .or_else(|| t.keywords(&["CHARACTER", "SET"]).then_some("CHARSET"))?;
+    let value = value(t)?;
+    Some(AlterClause::TableOption {
+        key: key.to_string(),
+        value,
+    })
 }
 
 fn show_table_status(t: &mut Cursor) -> Result<TextStatement, SqlError> {
@@ -634,8 +642,14 @@ mod tests {
                 table: table(None, "t"),
                 clauses: vec![
                     AlterClause::Comment("x".into()),
-                    AlterClause::TableOption,
-                    AlterClause::TableOption,
+                    AlterClause::TableOption {
+                        key: "ENGINE".into(),
+                        value: "InnoDB".into()
+                    },
+                    AlterClause::TableOption {
+                        key: "CHARSET".into(),
+                        value: "utf8mb4".into()
+                    },
                     AlterClause::RenameIndex {
                         from: "a".into(),
                         to: "b".into()
@@ -659,7 +673,7 @@ mod tests {
             "SELECT 1",
             "SHOW TABLES",
             "SHOW CREATE TABLE t",
-            "START TRANSACTION READ ONLY",
+            "SET autocommit = 0",
             "ALTER TABLE t ADD COLUMN c int",
             "ALTER TABLE t DISABLE KEYS, ADD COLUMN c int",
             "ALTER TABLE t DROP KEY k, ADD COLUMN c int",

@@ -70,7 +70,20 @@ impl Op {
                 to: to.clone(),
             },
             AlterClause::DropIndex(name) => Op::DropIndex(name.clone()),
-            AlterClause::TableOption => Op::Nothing,
+            // A table keeps no default collation of its own yet: only the
+            // default one leaves nothing to do.
+            AlterClause::TableOption { key, value } if key == "COLLATE" => {
+                if !value.eq_ignore_ascii_case(Collation::default().name()) {
+                    return Err(error::unsupported(&format!(
+                        "ALTER TABLE ... COLLATE {value}"
+                    )));
+                }
+                Op::Nothing
+            }
+            AlterClause::TableOption { key, value } => {
+                crate::ddl::define::check_table_option(key, value)?;
+                Op::Nothing
+            }
             // Every column already is utf8mb4; another character set or
             // collation would convert them.
             AlterClause::ConvertTo { charset, collation }
@@ -187,7 +200,12 @@ impl Op {
                     primary: false,
                     columns: ix.columns.clone(),
                 },
-                ast::TableConstraint::ForeignKey(_) | ast::TableConstraint::Check(_) => Op::Nothing,
+                ast::TableConstraint::ForeignKey(_) => {
+                    return Err(error::unsupported("FOREIGN KEY constraints"));
+                }
+                ast::TableConstraint::Check(_) => {
+                    return Err(error::unsupported("CHECK constraints"));
+                }
                 other => return Err(error::unsupported(&format!("ADD {other}"))),
             },
             A::DropIndex { name } => Op::DropIndex(name.value.clone()),
@@ -204,7 +222,15 @@ impl Op {
                     .parse()
                     .map_err(|_| error::syntax(&value.to_string(), 1))?,
             ),
-            A::Algorithm { .. } | A::Lock { .. } | A::DropForeignKey { .. } => Op::Nothing,
+            A::Algorithm { .. } | A::Lock { .. } => Op::Nothing,
+            // No table has foreign keys yet.
+            A::DropForeignKey { name, .. } => {
+                return Err(SqlError::new(
+                    1091,
+                    "42000",
+                    format!("Can't DROP '{name}'; check that column/key exists"),
+                ));
+            }
             other => return Err(error::unsupported(&format!("ALTER TABLE {other}"))),
         })
     }

@@ -129,7 +129,11 @@ pub fn column_def(
             ast::ColumnOption::Unique(_) => unique = true,
             ast::ColumnOption::Comment(c) => def.comment = c.clone(),
             ast::ColumnOption::OnUpdate(_) => def.on_update_now = true,
-            ast::ColumnOption::CharacterSet(_) => {}
+            // Basalt stores utf8mb4 only.
+            ast::ColumnOption::CharacterSet(cs) if is_utf8mb4(&cs.to_string()) => {}
+            ast::ColumnOption::CharacterSet(cs) => {
+                return Err(error::unsupported(&format!("CHARACTER SET {cs}")));
+            }
             ast::ColumnOption::Collation(name) => {
                 let name = name.to_string();
                 ty.collation = Collation::from_name(&name).ok_or_else(|| {
@@ -154,6 +158,13 @@ pub fn column_def(
     def.ty = ty;
     if primary {
         def.nullable = false;
+    }
+    if def.on_update_now && !matches!(def.ty.kind, TypeKind::DateTime | TypeKind::Timestamp) {
+        return Err(SqlError::new(
+            1294,
+            "HY000",
+            format!("Invalid ON UPDATE clause for '{}' column", def.name),
+        ));
     }
     if def.auto_increment
         && !(def.ty.is_integer() || matches!(def.ty.kind, TypeKind::Float | TypeKind::Double))
@@ -391,7 +402,13 @@ pub fn table_def(
                     .unwrap_or_else(|| table.columns[cols[0].0].name.clone());
                 secondary.push((name, cols));
             }
-            ast::TableConstraint::ForeignKey(_) | ast::TableConstraint::Check(_) => {} // accepted, not enforced (as TiDB)
+            // Not enforced yet: refused rather than accepted and ignored.
+            ast::TableConstraint::ForeignKey(_) => {
+                return Err(error::unsupported("FOREIGN KEY constraints"));
+            }
+            ast::TableConstraint::Check(_) => {
+                return Err(error::unsupported("CHECK constraints"));
+            }
             other => return Err(error::unsupported(&other.to_string())),
         }
     }
@@ -455,19 +472,85 @@ pub fn table_def(
                         table.auto_increment_start = value.to_string().parse().unwrap_or(1)
                     }
                     "COMMENT" => table.comment = value.to_string().trim_matches('\'').to_string(),
-                    _ => {} // ENGINE, CHARSET, COLLATE... accepted
+                    "COLLATE" | "DEFAULT COLLATE" => {
+                        table_collation(&mut table, ct, &value.to_string())?
+                    }
+                    key => check_table_option(key, &value.to_string())?,
                 }
             }
             ast::SqlOption::Comment(ast::CommentDef::WithEq(c) | ast::CommentDef::WithoutEq(c)) => {
                 table.comment = c.clone()
             }
-            _ => {}
+            ast::SqlOption::NamedParenthesizedList(ast::NamedParenthesizedList {
+                key,
+                name: Some(name),
+                values,
+            }) if values.is_empty() => check_table_option(&key.value, &name.value)?,
+            other => return Err(error::unsupported(&other.to_string())),
         }
     }
     if let Some(ast::CommentDef::WithEq(c) | ast::CommentDef::WithoutEq(c)) = &ct.comment {
         table.comment = c.clone();
     }
     Ok(table)
+}
+
+/// A table's default collation: its string columns declared without one
+/// take it, as in MySQL.
+fn table_collation(
+    table: &mut TableDef,
+    ct: &ast::CreateTable,
+    name: &str,
+) -> Result<(), SqlError> {
+    let name = name.trim_matches(|c| c == '\'' || c == '"' || c == '`');
+    let collation = Collation::from_name(name)
+        .ok_or_else(|| SqlError::new(1273, "HY000", format!("Unknown collation: '{name}'")))?;
+    for (column, declared) in table.columns.iter_mut().zip(&ct.columns) {
+        let explicit = declared
+            .options
+            .iter()
+            .any(|o| matches!(o.option, ast::ColumnOption::Collation(_)));
+        if column.ty.is_string() && !explicit {
+            column.ty.collation = collation;
+        }
+    }
+    Ok(())
+}
+
+/// Whether a character set name is utf8mb4, the only one Basalt stores.
+pub fn is_utf8mb4(name: &str) -> bool {
+    name.trim_matches(|c| c == '\'' || c == '"' || c == '`')
+        .eq_ignore_ascii_case("utf8mb4")
+}
+
+/// A table option Basalt keeps no setting for: accepted when it changes
+/// nothing MySQL users can see (InnoDB as the engine, utf8mb4, storage
+/// hints such as ROW_FORMAT), refused otherwise. An engine other than InnoDB
+/// is run as InnoDB only where that keeps its meaning (MyISAM and Aria
+/// tables of old dumps); others are unknown (1286).
+pub fn check_table_option(key: &str, value: &str) -> Result<(), SqlError> {
+    let value = value.trim_matches(|c| c == '\'' || c == '"' || c == '`');
+    let key = key.to_uppercase().replace(' ', "_");
+    match key.as_str() {
+        "ENGINE" if ["INNODB", "MYISAM", "ARIA"].contains(&value.to_uppercase().as_str()) => Ok(()),
+        "ENGINE" => Err(SqlError::new(
+            1286,
+            "42000",
+            format!("Unknown storage engine '{value}'"),
+        )),
+        "CHARSET" | "CHARACTER_SET" | "DEFAULT_CHARSET" | "DEFAULT_CHARACTER_SET"
+            if is_utf8mb4(value) =>
+        {
+            Ok(())
+        }
+        "ENCRYPTION" if value.eq_ignore_ascii_case("N") => Ok(()),
+        "ROW_FORMAT" | "KEY_BLOCK_SIZE" | "STATS_PERSISTENT" | "STATS_AUTO_RECALC"
+        | "STATS_SAMPLE_PAGES" | "PACK_KEYS" | "CHECKSUM" | "DELAY_KEY_WRITE"
+        | "AVG_ROW_LENGTH" | "MAX_ROWS" | "MIN_ROWS" | "COMPRESSION" | "INSERT_METHOD" => Ok(()),
+        _ => Err(error::unsupported(&format!(
+            "the table option {key} = {value}"
+        ))),
+    }
 }
 
 fn table_options(opts: &ast::CreateTableOptions) -> &[ast::SqlOption] {

@@ -12,7 +12,7 @@
 //! ignored until the row is next written.
 
 mod alter;
-mod define;
+pub(crate) mod define;
 mod reorg;
 
 pub use define::table_def;
@@ -67,6 +67,7 @@ pub async fn execute(
     let current = current.as_deref();
     match statement {
         S::CreateTable(ct) => {
+            refuse_create_table_clauses(ct)?;
             let (db, name) = table_name(&ct.name, current)?;
             let def = match ct.like.as_ref() {
                 Some(like) => {
@@ -121,6 +122,12 @@ pub async fn execute(
             catalog.rename_tables(&renames).await?;
         }
         S::Truncate(t) => {
+            if t.partitions.is_some() || t.identity.is_some() || t.cascade.is_some() {
+                return Err(error::unsupported(&t.to_string()));
+            }
+            if t.table_names.len() != 1 {
+                return Err(error::syntax(",", 1));
+            }
             for target in &t.table_names {
                 let (db, table) = table_name(&target.name, current)?;
                 catalog
@@ -134,6 +141,32 @@ pub async fn execute(
                     .await?;
             }
         }
+        // Basalt makes no temporary tables yet (CREATE TEMPORARY TABLE is
+        // refused), so DROP TEMPORARY finds none, as MySQL would.
+        S::Drop {
+            object_type: ast::ObjectType::Table,
+            if_exists,
+            names,
+            temporary: true,
+            ..
+        } => {
+            let missing: Vec<String> = names
+                .iter()
+                .map(|n| table_name(n, current).map(|(db, t)| format!("{db}.{t}")))
+                .collect::<Result<_, _>>()?;
+            if !*if_exists {
+                return Err(error::unknown_table(&missing.join(",")));
+            }
+            ctx.warnings.extend(missing.into_iter().map(|m| Warning {
+                level: Level::Note,
+                code: 1051,
+                message: format!("Unknown table '{m}'"),
+            }));
+        }
+        S::Drop {
+            temporary: true, ..
+        }
+        | S::Drop { purge: true, .. } => return Err(error::unsupported(&statement.to_string())),
         S::Drop {
             object_type,
             if_exists,
@@ -154,6 +187,36 @@ pub async fn execute(
         other => return Err(error::unsupported(&other.to_string())),
     }
     Ok(affected(0))
+}
+
+/// Refuse what CREATE TABLE would otherwise drop: TEMPORARY (not made
+/// yet), OR REPLACE, PARTITION BY, and other dialects' clauses.
+fn refuse_create_table_clauses(ct: &ast::CreateTable) -> Result<(), SqlError> {
+    if ct.temporary {
+        return Err(error::unsupported("CREATE TEMPORARY TABLE"));
+    }
+    if ct.or_replace
+        || ct.external
+        || ct.global.is_some()
+        || ct.transient
+        || ct.volatile
+        || ct.iceberg
+        || ct.clone.is_some()
+        || ct.version.is_some()
+        || ct.partition_by.is_some()
+        || ct.cluster_by.is_some()
+        || ct.clustered_by.is_some()
+        || ct.order_by.is_some()
+        || ct.primary_key.is_some()
+        || ct.inherits.is_some()
+        || ct.partition_of.is_some()
+        || ct.on_commit.is_some()
+        || ct.location.is_some()
+        || ct.file_format.is_some()
+    {
+        return Err(error::unsupported(&ct.to_string()));
+    }
+    Ok(())
 }
 
 fn affected(rows: u64) -> Output {

@@ -323,6 +323,8 @@ pub struct SqlMode {
     pub only_full_group_by: bool,
     /// PIPES_AS_CONCAT: `||` concatenates.
     pub pipes_as_concat: bool,
+    /// NO_AUTO_VALUE_ON_ZERO: only NULL asks AUTO_INCREMENT for a value.
+    pub no_auto_value_on_zero: bool,
 }
 
 impl Default for SqlMode {
@@ -337,6 +339,7 @@ impl Default for SqlMode {
             no_zero_in_date: true,
             only_full_group_by: true,
             pipes_as_concat: false,
+            no_auto_value_on_zero: false,
         }
     }
 }
