@@ -486,12 +486,16 @@ impl<'a, 'c> Planner<'a, 'c> {
             E::UnaryOp { op, expr: inner } => {
                 let e = self.bind_with(inner, scope, clause, aggs)?;
                 match op {
-                    ast::UnaryOperator::Minus => Expr::Unary(UnaryOp::Neg, Box::new(e)),
+                    ast::UnaryOperator::Minus => {
+                        Expr::Unary(UnaryOp::Neg, Box::new(self.numeric_member(e, scope)))
+                    }
                     ast::UnaryOperator::Plus => e,
                     ast::UnaryOperator::Not | ast::UnaryOperator::BangNot => {
                         Expr::Unary(UnaryOp::Not, Box::new(e))
                     }
-                    ast::UnaryOperator::BitwiseNot => Expr::Unary(UnaryOp::BitNot, Box::new(e)),
+                    ast::UnaryOperator::BitwiseNot => {
+                        Expr::Unary(UnaryOp::BitNot, Box::new(self.numeric_member(e, scope)))
+                    }
                     _ => return Err(error::unsupported(&expr.to_string())),
                 }
             }
@@ -606,6 +610,12 @@ impl<'a, 'c> Planner<'a, 'c> {
                     .iter()
                     .map(|x| self.bind_with(x, scope, clause, aggs))
                     .collect::<Result<Vec<_>, _>>()?;
+                let types = scope.types();
+                let e = if list.iter().any(|x| is_numeric(&x.ty(&types))) {
+                    self.numeric_member(e, scope)
+                } else {
+                    e
+                };
                 let collation = self.collation_of(&[&e], scope);
                 Expr::InList {
                     expr: Box::new(e),
@@ -623,6 +633,12 @@ impl<'a, 'c> Planner<'a, 'c> {
                 let e = self.bind_with(e, scope, clause, aggs)?;
                 let low = self.bind_with(low, scope, clause, aggs)?;
                 let high = self.bind_with(high, scope, clause, aggs)?;
+                let types = scope.types();
+                let e = if is_numeric(&low.ty(&types)) || is_numeric(&high.ty(&types)) {
+                    self.numeric_member(e, scope)
+                } else {
+                    e
+                };
                 let collation = self.collation_of(&[&e, &low, &high], scope);
                 Expr::Between {
                     expr: Box::new(e),
@@ -1015,6 +1031,10 @@ impl<'a, 'c> Planner<'a, 'c> {
                     )));
                 }
             };
+            let arg = match agg {
+                AggFunc::Min | AggFunc::Max | AggFunc::Count | AggFunc::GroupConcat => arg,
+                _ => self.numeric_member(arg, &collector.input),
+            };
             let collation = self.collation_of(&[&arg], &collector.input);
             let (mut order, mut separator) = (Vec::new(), None);
             if let ast::FunctionArguments::List(list) = &f.args {
@@ -1153,12 +1173,98 @@ impl<'a, 'c> Planner<'a, 'c> {
     }
 
     fn binary(&self, op: BinaryOp, left: Expr, right: Expr, scope: &Scope) -> Expr {
+        use BinaryOp as B;
+        let (left, right) = match op {
+            B::Add
+            | B::Sub
+            | B::Mul
+            | B::Div
+            | B::IntDiv
+            | B::Mod
+            | B::BitAnd
+            | B::BitOr
+            | B::BitXor
+            | B::Shl
+            | B::Shr => (
+                self.numeric_member(left, scope),
+                self.numeric_member(right, scope),
+            ),
+            B::Eq | B::NullSafeEq | B::Ne | B::Lt | B::Le | B::Gt | B::Ge => {
+                let types = scope.types();
+                let (l, r) = (is_numeric(&left.ty(&types)), is_numeric(&right.ty(&types)));
+                (
+                    if r {
+                        self.numeric_member(left, scope)
+                    } else {
+                        left
+                    },
+                    if l {
+                        self.numeric_member(right, scope)
+                    } else {
+                        right
+                    },
+                )
+            }
+            _ => (left, right),
+        };
         let collation = self.collation_of(&[&left, &right], scope);
         Expr::Binary {
             op,
             left: Box::new(left),
             right: Box::new(right),
             collation,
+        }
+    }
+
+    /// An ENUM or SET value where a number is wanted (arithmetic, a
+    /// comparison with a number, SUM, ORDER BY): the member's index for an
+    /// ENUM, the sum of its members' bits for a SET, as MySQL reads them
+    /// there; any other expression as it is.
+    fn numeric_member(&self, e: Expr, scope: &Scope) -> Expr {
+        let ty = match &e {
+            Expr::Column(c) if *c < scope.columns.len() => scope.columns[*c].ty.clone(),
+            Expr::Column(_) => return e,
+            _ => e.ty(&scope.types()),
+        };
+        let member = |m: &String| Expr::Literal(Datum::Bytes(m.clone().into_bytes()));
+        match ty.kind {
+            TypeKind::Enum => {
+                let mut args = vec![e.clone()];
+                args.extend(ty.members.iter().map(member));
+                Expr::Case {
+                    operand: None,
+                    whens: vec![(
+                        Expr::IsNull {
+                            expr: Box::new(e),
+                            negated: false,
+                        },
+                        Expr::Literal(Datum::Null),
+                    )],
+                    otherwise: Some(Box::new(Expr::Call(Func::Field, args))),
+                    collation: Collation::default(),
+                }
+            }
+            TypeKind::Set => {
+                let bits = ty.members.iter().enumerate().map(|(i, m)| {
+                    let found = Expr::Call(Func::FindInSet, vec![member(m), e.clone()]);
+                    let present =
+                        self.binary(BinaryOp::Gt, found, Expr::Literal(Datum::I64(0)), scope);
+                    Expr::Binary {
+                        op: BinaryOp::Mul,
+                        left: Box::new(present),
+                        right: Box::new(Expr::Literal(Datum::I64(1i64.wrapping_shl(i as u32)))),
+                        collation: Collation::default(),
+                    }
+                });
+                bits.reduce(|a, b| Expr::Binary {
+                    op: BinaryOp::Add,
+                    left: Box::new(a),
+                    right: Box::new(b),
+                    collation: Collation::default(),
+                })
+                .unwrap_or(Expr::Literal(Datum::I64(0)))
+            }
+            _ => e,
         }
     }
 
@@ -1181,6 +1287,16 @@ impl<'a, 'c> Planner<'a, 'c> {
         }
         chosen.map_or(Collation::default(), |(c, _)| c)
     }
+}
+
+/// Whether a type is a number's (what makes an ENUM or SET beside it a
+/// number too).
+fn is_numeric(ty: &SqlType) -> bool {
+    ty.is_integer()
+        || matches!(
+            ty.kind,
+            TypeKind::Decimal | TypeKind::Float | TypeKind::Double
+        )
 }
 
 /// Whether values of type `a` need no conversion to be of type `b`.
@@ -2441,6 +2557,20 @@ impl<'a, 'c> Planner<'a, 'c> {
                             }
                         }
                     }
+                };
+                // ENUM and SET columns sort by their numbers.
+                let column = match &exprs[column] {
+                    Expr::Column(c)
+                        if *c < scope.columns.len()
+                            && matches!(
+                                scope.columns[*c].ty.kind,
+                                TypeKind::Enum | TypeKind::Set
+                            ) =>
+                    {
+                        exprs.push(self.numeric_member(exprs[column].clone(), &scope));
+                        exprs.len() - 1
+                    }
+                    _ => column,
                 };
                 sort.push((column, desc));
             }
