@@ -201,12 +201,9 @@ fn start_transaction(t: &mut Cursor) -> Result<TextStatement, SqlError> {
     let mut read_only = None;
     if t.pos < t.tokens.len() && !t.token(&Token::SemiColon) {
         loop {
-            if t.keywords(&["WITH", "CONSISTENT", "SNAPSHOT"]) {
-            } else if t.keywords(&["READ", "ONLY"]) {
-                read_only = Some(true);
-            } else if t.keywords(&["READ", "WRITE"]) {
-                read_only = Some(false);
-            } else {
+            if let Some(mode) = access_mode(t) {
+                read_only = Some(mode);
+            } else if !t.keywords(&["WITH", "CONSISTENT", "SNAPSHOT"]) {
                 return Err(t.syntax_error());
             }
             if !t.token(&Token::Comma) {
@@ -216,6 +213,17 @@ fn start_transaction(t: &mut Cursor) -> Result<TextStatement, SqlError> {
     }
     t.end()?;
     Ok(TextStatement::StartTransaction { read_only })
+}
+
+/// `READ ONLY` (true) or `READ WRITE` (false), if next.
+fn access_mode(t: &mut Cursor) -> Option<bool> {
+    if t.keywords(&["READ", "ONLY"]) {
+        Some(true)
+    } else if t.keywords(&["READ", "WRITE"]) {
+        Some(false)
+    } else {
+        None
+    }
 }
 
 /// The characteristics of `SET [scope] TRANSACTION`.
@@ -234,10 +242,8 @@ fn set_transaction(t: &mut Cursor, scope: TransactionScope) -> Result<TextStatem
             } else {
                 return Err(t.syntax_error());
             });
-        } else if t.keywords(&["READ", "ONLY"]) {
-            read_only = Some(true);
-        } else if t.keywords(&["READ", "WRITE"]) {
-            read_only = Some(false);
+        } else if let Some(mode) = access_mode(t) {
+            read_only = Some(mode);
         } else {
             return Err(t.syntax_error());
         }
