@@ -330,6 +330,7 @@ fn expr(e: &Expr) -> String {
             }
         }
         Expr::Cast(e, ty) => format!("cast({}, {})", expr(e), crate::show::type_sql(ty)),
+        Expr::Collate(e, c) => format!("collate({}, {})", expr(e), c.name()),
         Expr::Call(f, args) => format!("{}({})", f.name(), list(args)),
         Expr::IsBool { .. } | Expr::Case { .. } => "expression".to_string(),
         Expr::Subquery(_) => "subquery".to_string(),

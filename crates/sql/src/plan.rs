@@ -369,7 +369,7 @@ fn constant(expr: &Expr) -> bool {
     match expr {
         Expr::Literal(_) | Expr::Param(..) => true,
         Expr::Column(_) | Expr::UserVar(_) => false,
-        Expr::Unary(_, e) | Expr::Cast(e, _) => constant(e),
+        Expr::Unary(_, e) | Expr::Cast(e, _) | Expr::Collate(e, _) => constant(e),
         Expr::Binary { left, right, .. } => constant(left) && constant(right),
         Expr::Call(f, args) => f.is_deterministic() && args.iter().all(constant),
         _ => false,
@@ -779,7 +779,7 @@ impl<'a, 'c> Planner<'a, 'c> {
                 })?;
                 let mut ty = SqlType::new(TypeKind::VarChar);
                 ty.collation = c;
-                Expr::Cast(Box::new(e), ty)
+                Expr::Collate(Box::new(Expr::Cast(Box::new(e), ty)), c)
             }
             E::Subquery(query) => self.subquery(query, SubqueryKind::Scalar, scope)?,
             E::Exists { subquery, negated } => {
@@ -1268,9 +1268,17 @@ impl<'a, 'c> Planner<'a, 'c> {
         }
     }
 
-    /// The collation a comparison of these operands uses: a column's wins over
-    /// a literal's (MySQL's coercibility), binary wins over text.
+    /// The collation a comparison of these operands uses: an explicit
+    /// COLLATE's wins, then a column's over a literal's (MySQL's
+    /// coercibility), and binary over text.
     fn collation_of(&self, operands: &[&Expr], scope: &Scope) -> Collation {
+        // An explicit COLLATE wins over everything.
+        if let Some(c) = operands.iter().find_map(|e| match e {
+            Expr::Collate(_, c) => Some(*c),
+            _ => None,
+        }) {
+            return c;
+        }
         let types = scope.types();
         let mut chosen = None;
         for e in operands {
@@ -1605,6 +1613,7 @@ impl Expr {
                 }
             }
             Expr::Cast(e, ty) => Expr::Cast(b(e), ty),
+            Expr::Collate(e, c) => Expr::Collate(b(e), c),
             Expr::Call(func, args) => Expr::Call(func, args.into_iter().map(f).collect()),
             Expr::Subquery(mut sq) => {
                 if let Some(expr) = sq.kind.operand_mut() {
@@ -2977,6 +2986,7 @@ impl Expr {
         match self {
             Expr::Unary(_, e)
             | Expr::Cast(e, _)
+            | Expr::Collate(e, _)
             | Expr::IsNull { expr: e, .. }
             | Expr::IsBool { expr: e, .. } => e.any(pred),
             Expr::Binary { left, right, .. } => left.any(pred) || right.any(pred),

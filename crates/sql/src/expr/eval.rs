@@ -171,6 +171,7 @@ impl Expr {
                 let v = e.eval(row, ctx)?;
                 cast::cast(v, ty, ctx)
             }
+            Expr::Collate(e, _) => e.eval(row, ctx),
             Expr::Call(func, args) => eval_call(*func, args, row, ctx),
             Expr::Subquery(_) => Err(crate::error::internal(
                 "a subquery was not run before its statement",
@@ -268,6 +269,7 @@ impl Expr {
                 }
             }
             Expr::Cast(_, ty) => ty.clone(),
+            Expr::Collate(e, _) => e.ty(input),
             Expr::Call(func, args) => {
                 let types: Vec<SqlType> = args.iter().map(|a| a.ty(input)).collect();
                 func.return_type_of(args, &types)

@@ -178,6 +178,10 @@ pub enum Expr {
     },
     /// `CAST(expr AS type)` / `CONVERT(expr, type)`.
     Cast(Box<Expr>, SqlType),
+    /// `expr COLLATE name`: the value of `expr` (already a string of that
+    /// collation), marked so that the explicit collation wins a comparison
+    /// over a column's (MySQL's coercibility 0).
+    Collate(Box<Expr>, Collation),
     /// A scalar function call.
     Call(func::Func, Vec<Expr>),
     /// A subquery. The executor runs an uncorrelated one once before the
@@ -205,7 +209,7 @@ impl Expr {
             Expr::Unary(_, e) | Expr::IsNull { expr: e, .. } | Expr::IsBool { expr: e, .. } => {
                 e.columns_used(out)
             }
-            Expr::Cast(e, _) => e.columns_used(out),
+            Expr::Cast(e, _) | Expr::Collate(e, _) => e.columns_used(out),
             Expr::Binary { left, right, .. } => left.columns_used(out) && right.columns_used(out),
             Expr::InList { expr, list, .. } => expr.columns_used(out) && all(list, out),
             Expr::Between {
