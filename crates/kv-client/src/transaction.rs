@@ -49,8 +49,9 @@ pub struct Transaction {
     pessimistic: Option<Pessimistic>,
     /// COMMIT was asked for (a transaction dropped without it rolled back).
     committing: bool,
-    /// The reads made at a snapshot being tracked ([`Transaction::track_reads`]).
-    reads: std::sync::Mutex<Option<ReadSet>>,
+    /// The reads made at a snapshot being tracked ([`Transaction::track_reads`]);
+    /// `None` (most transactions) costs a read nothing.
+    reads: Option<std::sync::Mutex<ReadSet>>,
 }
 
 /// What a transaction read at its snapshot, each read by its bounds and a
@@ -208,7 +209,7 @@ impl Transaction {
             pessimistic: None,
             buffer: BTreeMap::new(),
             committing: false,
-            reads: std::sync::Mutex::new(None),
+            reads: None,
         }
     }
 
@@ -242,12 +243,12 @@ impl Transaction {
     /// [`refresh_snapshot`](Self::refresh_snapshot) can tell whether they
     /// would read the same at a newer timestamp.
     pub fn track_reads(&mut self, ts: u64) {
-        *self.reads.get_mut().unwrap_or_else(|e| e.into_inner()) = Some(ReadSet {
+        self.reads = Some(std::sync::Mutex::new(ReadSet {
             ts,
             reads: Vec::new(),
             rows: 0,
             overflowed: false,
-        });
+        }));
     }
 
     /// Whether every read tracked since [`track_reads`](Self::track_reads)
@@ -258,9 +259,8 @@ impl Transaction {
     pub async fn refresh_snapshot(&mut self, ts: u64) -> Result<bool> {
         let Some(set) = self
             .reads
-            .get_mut()
-            .unwrap_or_else(|e| e.into_inner())
             .take()
+            .map(|m| m.into_inner().unwrap_or_else(|e| e.into_inner()))
         else {
             return Ok(false);
         };
@@ -289,23 +289,14 @@ impl Transaction {
                 return Ok(false);
             }
         }
-        self.track_reads(ts);
-        if let Some(tracked) = self
-            .reads
-            .get_mut()
-            .unwrap_or_else(|e| e.into_inner())
-            .as_mut()
-        {
-            tracked.reads = set.reads;
-            tracked.rows = set.rows;
-        }
+        self.reads = Some(std::sync::Mutex::new(ReadSet { ts, ..set }));
         Ok(true)
     }
 
     /// Note a read at the snapshot, if reads at its timestamp are tracked.
     fn note_read(&self, rows: usize, read: impl FnOnce() -> Read) {
-        let mut guard = self.reads.lock().unwrap_or_else(|e| e.into_inner());
-        let Some(set) = guard.as_mut() else { return };
+        let Some(reads) = &self.reads else { return };
+        let mut set = reads.lock().unwrap_or_else(|e| e.into_inner());
         if set.ts != self.snapshot.ts() || set.overflowed {
             return;
         }

@@ -154,14 +154,7 @@ pub async fn execute(
                 .iter()
                 .map(|n| table_name(n, current).map(|(db, t)| format!("{db}.{t}")))
                 .collect::<Result<_, _>>()?;
-            if !*if_exists {
-                return Err(error::unknown_table(&missing.join(",")));
-            }
-            ctx.warnings.extend(missing.into_iter().map(|m| Warning {
-                level: Level::Note,
-                code: 1051,
-                message: format!("Unknown table '{m}'"),
-            }));
+            unknown_tables(missing, *if_exists, ctx)?;
         }
         S::Drop {
             temporary: true, ..
@@ -219,6 +212,24 @@ fn refuse_create_table_clauses(ct: &ast::CreateTable) -> Result<(), SqlError> {
     Ok(())
 }
 
+/// DROP of tables that do not exist: 1051, or with IF EXISTS a note 1051
+/// for each.
+fn unknown_tables(
+    missing: Vec<String>,
+    if_exists: bool,
+    ctx: &mut EvalContext<'_>,
+) -> Result<(), SqlError> {
+    if !missing.is_empty() && !if_exists {
+        return Err(error::unknown_table(&missing.join(",")));
+    }
+    ctx.warnings.extend(missing.into_iter().map(|m| Warning {
+        level: Level::Note,
+        code: 1051,
+        message: format!("Unknown table '{m}'"),
+    }));
+    Ok(())
+}
+
 fn affected(rows: u64) -> Output {
     Output::Affected {
         rows,
@@ -266,11 +277,7 @@ async fn drop(
             for (db, table) in tables {
                 catalog.drop_table(&db, &table).await?;
             }
-            ctx.warnings.extend(missing.into_iter().map(|m| Warning {
-                level: Level::Note,
-                code: 1051,
-                message: format!("Unknown table '{m}'"),
-            }));
+            unknown_tables(missing, if_exists, ctx)?;
             Ok(affected(0))
         }
         ast::ObjectType::Index => {
