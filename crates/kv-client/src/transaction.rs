@@ -49,9 +49,8 @@ pub struct Transaction {
     pessimistic: Option<Pessimistic>,
     /// COMMIT was asked for (a transaction dropped without it rolled back).
     committing: bool,
-    /// The reads made at a snapshot being tracked ([`Transaction::track_reads`]);
-    /// `None` (most transactions) costs a read nothing.
-    reads: Option<std::sync::Mutex<ReadSet>>,
+    /// The reads made at a snapshot being tracked ([`Transaction::track_reads`]).
+    reads: std::sync::Mutex<Option<ReadSet>>,
 }
 
 /// What a transaction read at its snapshot, each read by its bounds and a
@@ -209,7 +208,7 @@ impl Transaction {
             pessimistic: None,
             buffer: BTreeMap::new(),
             committing: false,
-            reads: None,
+            reads: std::sync::Mutex::new(None),
         }
     }
 
@@ -243,12 +242,12 @@ impl Transaction {
     /// [`refresh_snapshot`](Self::refresh_snapshot) can tell whether they
     /// would read the same at a newer timestamp.
     pub fn track_reads(&mut self, ts: u64) {
-        self.reads = Some(std::sync::Mutex::new(ReadSet {
+        *self.reads.get_mut().unwrap_or_else(|e| e.into_inner()) = Some(ReadSet {
             ts,
             reads: Vec::new(),
             rows: 0,
             overflowed: false,
-        }));
+        });
     }
 
     /// Whether every read tracked since [`track_reads`](Self::track_reads)
@@ -259,8 +258,9 @@ impl Transaction {
     pub async fn refresh_snapshot(&mut self, ts: u64) -> Result<bool> {
         let Some(set) = self
             .reads
+            .get_mut()
+            .unwrap_or_else(|e| e.into_inner())
             .take()
-            .map(|m| m.into_inner().unwrap_or_else(|e| e.into_inner()))
         else {
             return Ok(false);
         };
@@ -289,14 +289,23 @@ impl Transaction {
                 return Ok(false);
             }
         }
-        self.reads = Some(std::sync::Mutex::new(ReadSet { ts, ..set }));
+        self.track_reads(ts);
+        if let Some(tracked) = self
+            .reads
+            .get_mut()
+            .unwrap_or_else(|e| e.into_inner())
+            .as_mut()
+        {
+            tracked.reads = set.reads;
+            tracked.rows = set.rows;
+        }
         Ok(true)
     }
 
     /// Note a read at the snapshot, if reads at its timestamp are tracked.
     fn note_read(&self, rows: usize, read: impl FnOnce() -> Read) {
-        let Some(reads) = &self.reads else { return };
-        let mut set = reads.lock().unwrap_or_else(|e| e.into_inner());
+        let mut guard = self.reads.lock().unwrap_or_else(|e| e.into_inner());
+        let Some(set) = guard.as_mut() else { return };
         if set.ts != self.snapshot.ts() || set.overflowed {
             return;
         }

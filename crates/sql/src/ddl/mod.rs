@@ -154,7 +154,14 @@ pub async fn execute(
                 .iter()
                 .map(|n| table_name(n, current).map(|(db, t)| format!("{db}.{t}")))
                 .collect::<Result<_, _>>()?;
-            unknown_tables(missing, *if_exists, ctx)?;
+            if !*if_exists {
+                return Err(error::unknown_table(&missing.join(",")));
+            }
+            ctx.warnings.extend(missing.into_iter().map(|m| Warning {
+                level: Level::Note,
+                code: 1051,
+                message: format!("Unknown table '{m}'"),
+            }));
         }
         S::Drop {
             temporary: true, ..
@@ -212,24 +219,6 @@ fn refuse_create_table_clauses(ct: &ast::CreateTable) -> Result<(), SqlError> {
     Ok(())
 }
 
-/// DROP of tables that do not exist: 1051, or with IF EXISTS a note 1051
-/// for each.
-fn unknown_tables(
-    missing: Vec<String>,
-    if_exists: bool,
-    ctx: &mut EvalContext<'_>,
-) -> Result<(), SqlError> {
-    if !missing.is_empty() && !if_exists {
-        return Err(error::unknown_table(&missing.join(",")));
-    }
-    ctx.warnings.extend(missing.into_iter().map(|m| Warning {
-        level: Level::Note,
-        code: 1051,
-        message: format!("Unknown table '{m}'"),
-    }));
-    Ok(())
-}
-
 fn affected(rows: u64) -> Output {
     Output::Affected {
         rows,
@@ -277,7 +266,11 @@ async fn drop(
             for (db, table) in tables {
                 catalog.drop_table(&db, &table).await?;
             }
-            unknown_tables(missing, if_exists, ctx)?;
+            ctx.warnings.extend(missing.into_iter().map(|m| Warning {
+                level: Level::Note,
+                code: 1051,
+                message: format!("Unknown table '{m}'"),
+            }));
             Ok(affected(0))
         }
         ast::ObjectType::Index => {
