@@ -27,6 +27,8 @@ import time
 import pymysql
 import pytest
 
+from concurrency import rounds, run_threads
+
 THREADS = 8
 # Errors after which MySQL applications run the transaction again.
 RETRY = {1205, 1213}
@@ -62,28 +64,7 @@ def transaction(conn, body, attempts: int = 200):
     raise AssertionError("transaction kept failing")
 
 
-def run_threads(worker, n: int = THREADS, timeout: float = 240):
-    errors: list[BaseException] = []
 
-    def wrapped(i):
-        try:
-            worker(i)
-        except BaseException as e:  # noqa: BLE001 - reported below
-            errors.append(e)
-
-    threads = [threading.Thread(target=wrapped, args=(i,), daemon=True) for i in range(n)]
-    for t in threads:
-        t.start()
-    deadline = time.time() + timeout
-    for t in threads:
-        t.join(max(0.0, deadline - time.time()))
-    assert not any(t.is_alive() for t in threads), "workers did not finish in time"
-    if errors:
-        raise errors[0]
-
-
-def rounds(target, playground: int, cluster: int) -> int:
-    return cluster if target.name == "kv3" else playground
 
 
 def test_read_modify_write_with_for_update_loses_no_update(db):
@@ -104,7 +85,7 @@ def test_read_modify_write_with_for_update_loses_no_update(db):
 
                 transaction(conn, body)
 
-    run_threads(worker)
+    run_threads(worker, THREADS)
     with target.connect(database=name) as c, c.cursor() as cur:
         cur.execute("SELECT id, v FROM t ORDER BY id")
         assert cur.fetchall() == ((1, THREADS * per_thread), (2, 0))
@@ -144,7 +125,7 @@ def test_a_job_queue_with_skip_locked_hands_out_every_job_once(db):
                 if transaction(conn, body) is None:
                     return
 
-    run_threads(worker)
+    run_threads(worker, THREADS)
     with target.connect(database=name) as c, c.cursor() as cur:
         cur.execute("SELECT COUNT(*), COUNT(DISTINCT job), MIN(job), MAX(job) FROM taken")
         assert cur.fetchone() == (jobs, jobs, 1, jobs)
@@ -216,7 +197,7 @@ def test_nowait_increments_lose_nothing(db):
                     refused[i] += 1
                     time.sleep(random.uniform(0, 0.005))
 
-    run_threads(worker)
+    run_threads(worker, THREADS)
     with target.connect(database=name) as c, c.cursor() as cur:
         cur.execute("SELECT v FROM t")
         assert cur.fetchone() == (THREADS * per_thread,)
@@ -249,7 +230,7 @@ def test_seat_booking_books_no_seat_twice(db):
 
                 transaction(conn, body)
 
-    run_threads(worker)
+    run_threads(worker, THREADS)
     with target.connect(database=name) as c, c.cursor() as cur:
         cur.execute("SELECT COUNT(*), COUNT(DISTINCT seat) FROM bookings")
         assert cur.fetchone() == (seats, seats)
@@ -287,7 +268,7 @@ def test_transfers_keep_the_total(db):
 
                 transaction(conn, body)
 
-    run_threads(worker)
+    run_threads(worker, THREADS)
     with target.connect(database=name) as c, c.cursor() as cur:
         cur.execute("SELECT SUM(balance), MIN(balance) FROM accounts")
         total, lowest = cur.fetchone()

@@ -127,6 +127,7 @@ impl SqlEngine {
             pending_load: None,
             next_statement: 1,
             sql_mode: SqlMode::default(),
+            foreign_key_checks: true,
             user: user.to_owned(),
             host: host.to_owned(),
             clock: StatementClock::default(),
@@ -251,6 +252,9 @@ pub struct Session {
     pending_load: Option<crate::load_data::LoadData>,
     next_statement: u32,
     sql_mode: SqlMode,
+    /// `foreign_key_checks`, kept beside its variable so that writes read a
+    /// field, not the variables' map.
+    foreign_key_checks: bool,
     user: String,
     host: String,
     /// Where the current statement's time went, for the slow log.
@@ -871,6 +875,7 @@ impl Session {
         self.last_plan_from_cache = false;
         self.last_insert_id = 0;
         self.sql_mode = SqlMode::default();
+        self.foreign_key_checks = true;
     }
 
     /// COM_FIELD_LIST.
@@ -909,6 +914,7 @@ impl Session {
             process: Some(&self.process),
             analysis: None,
             row_locks: None,
+            foreign_key_checks: self.foreign_key_checks,
         }
     }
 
@@ -1292,12 +1298,12 @@ impl Session {
                 obj_type: ast::ShowCreateObject::Table,
                 obj_name,
             } => {
-                let (_, table) = self.resolve_table(obj_name)?;
+                let (db, table) = self.resolve_table(obj_name)?;
                 Ok(text_rows(
                     &["Table", "Create Table"],
                     vec![vec![
                         text(&table.name),
-                        text(show::create_table_sql(&table)),
+                        text(show::create_table_sql(&db, &table)),
                     ]],
                 ))
             }
@@ -2583,12 +2589,7 @@ impl Session {
         }
         let datum = match var.as_str() {
             "autocommit" => {
-                let on = match &datum {
-                    Datum::I64(v @ (0 | 1)) => *v == 1,
-                    Datum::Bytes(b) if b.eq_ignore_ascii_case(b"ON") => true,
-                    Datum::Bytes(b) if b.eq_ignore_ascii_case(b"OFF") => false,
-                    _ => return Err(wrong_value()),
-                };
+                let on = switch(&datum).ok_or_else(wrong_value)?;
                 if on && !self.autocommit() && !global {
                     // Turning autocommit on commits the open transaction.
                     self.commit().await?;
@@ -2612,13 +2613,15 @@ impl Session {
                 );
                 return Ok(());
             }
+            "foreign_key_checks" => {
+                let on = switch(&datum).ok_or_else(wrong_value)?;
+                if !global {
+                    self.foreign_key_checks = on;
+                }
+                Datum::I64(on as i64)
+            }
             "transaction_read_only" | "tx_read_only" => {
-                let on = match &datum {
-                    Datum::I64(v @ (0 | 1)) => *v == 1,
-                    Datum::Bytes(b) if b.eq_ignore_ascii_case(b"ON") => true,
-                    Datum::Bytes(b) if b.eq_ignore_ascii_case(b"OFF") => false,
-                    _ => return Err(wrong_value()),
-                };
+                let on = switch(&datum).ok_or_else(wrong_value)?;
                 let value = Datum::I64(on as i64);
                 self.set_variable_pair(["transaction_read_only", "tx_read_only"], global, value);
                 return Ok(());
@@ -2678,6 +2681,16 @@ impl Session {
             self.vars.insert(var, datum);
         }
         Ok(())
+    }
+}
+
+/// The value of an ON/OFF variable: 1, 0, ON or OFF.
+fn switch(value: &Datum) -> Option<bool> {
+    match value {
+        Datum::I64(v @ (0 | 1)) => Some(*v == 1),
+        Datum::Bytes(b) if b.eq_ignore_ascii_case(b"ON") => Some(true),
+        Datum::Bytes(b) if b.eq_ignore_ascii_case(b"OFF") => Some(false),
+        _ => None,
     }
 }
 

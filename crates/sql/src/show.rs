@@ -133,8 +133,8 @@ fn index_columns_sql(table: &TableDef, columns: &[(usize, Option<u32>)]) -> Stri
         .join(",")
 }
 
-/// SHOW CREATE TABLE's text.
-pub fn create_table_sql(table: &TableDef) -> String {
+/// SHOW CREATE TABLE's text of `table` in database `db`.
+pub fn create_table_sql(db: &str, table: &TableDef) -> String {
     let mut lines = Vec::new();
     for c in &table.columns {
         let mut line = format!("  {} {}", quote(&c.name), type_sql(&c.ty));
@@ -184,6 +184,22 @@ pub fn create_table_sql(table: &TableDef) -> String {
         } else {
             format!("  KEY {} ({cols})", quote(&index.name))
         });
+    }
+    let mut foreign_keys: Vec<_> = table.foreign_keys.iter().collect();
+    foreign_keys.sort_by(|a, b| a.name.cmp(&b.name));
+    for fk in foreign_keys {
+        lines.push(format!("  {}", fk.describe(table, db)));
+    }
+    for check in &table.checks {
+        let mut line = format!(
+            "  CONSTRAINT {} CHECK (({}))",
+            quote(&check.name),
+            check.clause
+        );
+        if !check.enforced {
+            line.push_str(" /*!80016 NOT ENFORCED */");
+        }
+        lines.push(line);
     }
     let mut sql = format!(
         "CREATE TABLE {} (\n{}\n) ENGINE=InnoDB",
@@ -613,7 +629,7 @@ const INFORMATION_SCHEMA_STATISTICS: [&str; 18] = [
 ];
 
 /// INFORMATION_SCHEMA.KEY_COLUMN_USAGE columns (MySQL 8's): one row per
-/// column of a PRIMARY KEY or UNIQUE constraint (foreign keys are not kept).
+/// column of a PRIMARY KEY, UNIQUE or FOREIGN KEY constraint.
 const INFORMATION_SCHEMA_KEY_COLUMN_USAGE: [&str; 12] = [
     "CONSTRAINT_CATALOG",
     "CONSTRAINT_SCHEMA",
@@ -628,6 +644,38 @@ const INFORMATION_SCHEMA_KEY_COLUMN_USAGE: [&str; 12] = [
     "REFERENCED_TABLE_NAME",
     "REFERENCED_COLUMN_NAME",
 ];
+
+/// INFORMATION_SCHEMA.REFERENTIAL_CONSTRAINTS columns (MySQL 8's): one row
+/// per foreign key.
+const INFORMATION_SCHEMA_REFERENTIAL_CONSTRAINTS: [&str; 11] = [
+    "CONSTRAINT_CATALOG",
+    "CONSTRAINT_SCHEMA",
+    "CONSTRAINT_NAME",
+    "UNIQUE_CONSTRAINT_CATALOG",
+    "UNIQUE_CONSTRAINT_SCHEMA",
+    "UNIQUE_CONSTRAINT_NAME",
+    "MATCH_OPTION",
+    "UPDATE_RULE",
+    "DELETE_RULE",
+    "TABLE_NAME",
+    "REFERENCED_TABLE_NAME",
+];
+
+/// The name of the unique index of `parent` on exactly `columns` (what a
+/// foreign key references), if there is one.
+fn unique_constraint_of<'t>(parent: &'t TableDef, columns: &[String]) -> Option<&'t str> {
+    parent
+        .indexes
+        .iter()
+        .filter(|i| i.unique && i.columns.len() == columns.len())
+        .find(|i| {
+            i.columns
+                .iter()
+                .zip(columns)
+                .all(|(&(p, _), c)| parent.columns[p].name.eq_ignore_ascii_case(c))
+        })
+        .map(|i| i.name.as_str())
+}
 
 /// INFORMATION_SCHEMA.TABLE_CONSTRAINTS columns (MySQL 8's).
 const INFORMATION_SCHEMA_TABLE_CONSTRAINTS: [&str; 7] = [
@@ -749,7 +797,8 @@ pub struct InfoSources<'a> {
 /// The rows of INFORMATION_SCHEMA table `name`, as a query of literal rows
 /// with the table's column names. Served: the tables mysqldump and ORMs
 /// read (SCHEMATA, TABLES, COLUMNS, STATISTICS, KEY_COLUMN_USAGE,
-/// TABLE_CONSTRAINTS, and TRIGGERS, always empty), PROCESSLIST, SLOW_QUERY
+/// TABLE_CONSTRAINTS, REFERENTIAL_CONSTRAINTS, CHECK_CONSTRAINTS, and
+/// TRIGGERS, always empty), PROCESSLIST, SLOW_QUERY
 /// and STATEMENTS_SUMMARY; others
 /// are 1109, which mysqldump expects from servers without them.
 fn information_schema_table(sources: &InfoSources, name: &str) -> Result<ast::Query, SqlError> {
@@ -818,12 +867,11 @@ fn information_schema_table(sources: &InfoSources, name: &str) -> Result<ast::Qu
         ),
         "TRIGGERS" => (&INFORMATION_SCHEMA_TRIGGERS, Vec::new()),
         "SLOW_QUERY" => (&crate::slow_log::COLUMNS, sources.slow_log.rows()?),
-        "STATEMENTS_SUMMARY" => (
-            &crate::statement_summary::COLUMNS,
-            sources.summaries.rows(),
-        ),
+        "STATEMENTS_SUMMARY" => (&crate::statement_summary::COLUMNS, sources.summaries.rows()),
         "PROCESSLIST" => (
-            &["ID", "USER", "HOST", "DB", "COMMAND", "TIME", "STATE", "INFO"],
+            &[
+                "ID", "USER", "HOST", "DB", "COMMAND", "TIME", "STATE", "INFO",
+            ],
             sources
                 .processes
                 .rows()
@@ -870,7 +918,7 @@ fn information_schema_table(sources: &InfoSources, name: &str) -> Result<ast::Qu
             &INFORMATION_SCHEMA_KEY_COLUMN_USAGE,
             tables()
                 .flat_map(|(db, t)| {
-                    index_column_rows(t).filter(|(index, ..)| index.unique).map(
+                    let keys = index_column_rows(t).filter(|(index, ..)| index.unique).map(
                         move |(index, seq, c, _)| {
                             vec![
                                 text("def"),
@@ -887,7 +935,74 @@ fn information_schema_table(sources: &InfoSources, name: &str) -> Result<ast::Qu
                                 Datum::Null,
                             ]
                         },
-                    )
+                    );
+                    let references = t.foreign_keys.iter().flat_map(move |fk| {
+                        fk.columns.iter().zip(&fk.parent_columns).enumerate().map(
+                            move |(seq, (id, parent_column))| {
+                                let column = t.columns.iter().find(|c| c.id == *id);
+                                vec![
+                                    text("def"),
+                                    text(db),
+                                    text(&fk.name),
+                                    text("def"),
+                                    text(db),
+                                    text(&t.name),
+                                    text(column.map_or("", |c| c.name.as_str())),
+                                    Datum::I64(seq as i64 + 1),
+                                    Datum::I64(seq as i64 + 1),
+                                    text(&fk.parent_db),
+                                    text(&fk.parent_table),
+                                    text(parent_column),
+                                ]
+                            },
+                        )
+                    });
+                    keys.chain(references)
+                })
+                .collect(),
+        ),
+        "REFERENTIAL_CONSTRAINTS" => (
+            &INFORMATION_SCHEMA_REFERENTIAL_CONSTRAINTS,
+            tables()
+                .flat_map(|(db, t)| {
+                    t.foreign_keys.iter().map(move |fk| {
+                        vec![
+                            text("def"),
+                            text(db),
+                            text(&fk.name),
+                            text("def"),
+                            text(&fk.parent_db),
+                            schema
+                                .table(&fk.parent_db, &fk.parent_table)
+                                .and_then(|p| unique_constraint_of(p, &fk.parent_columns))
+                                .map_or(Datum::Null, text),
+                            text("NONE"),
+                            text(fk.on_update.name()),
+                            text(fk.on_delete.name()),
+                            text(&t.name),
+                            text(&fk.parent_table),
+                        ]
+                    })
+                })
+                .collect(),
+        ),
+        "CHECK_CONSTRAINTS" => (
+            &[
+                "CONSTRAINT_CATALOG",
+                "CONSTRAINT_SCHEMA",
+                "CONSTRAINT_NAME",
+                "CHECK_CLAUSE",
+            ],
+            tables()
+                .flat_map(|(db, t)| {
+                    t.checks.iter().map(move |c| {
+                        vec![
+                            text("def"),
+                            text(db),
+                            text(&c.name),
+                            text(format!("({})", c.clause)),
+                        ]
+                    })
                 })
                 .collect(),
         ),
@@ -895,7 +1010,7 @@ fn information_schema_table(sources: &InfoSources, name: &str) -> Result<ast::Qu
             &INFORMATION_SCHEMA_TABLE_CONSTRAINTS,
             tables()
                 .flat_map(|(db, t)| {
-                    t.indexes.iter().filter(|i| i.unique).map(move |index| {
+                    let indexes = t.indexes.iter().filter(|i| i.unique).map(move |index| {
                         vec![
                             text("def"),
                             text(db),
@@ -909,7 +1024,27 @@ fn information_schema_table(sources: &InfoSources, name: &str) -> Result<ast::Qu
                             }),
                             text("YES"),
                         ]
-                    })
+                    });
+                    let constraint = move |name: &str, kind: &str, enforced: bool| {
+                        vec![
+                            text("def"),
+                            text(db),
+                            text(name),
+                            text(db),
+                            text(&t.name),
+                            text(kind),
+                            text(if enforced { "YES" } else { "NO" }),
+                        ]
+                    };
+                    let keys = t
+                        .foreign_keys
+                        .iter()
+                        .map(move |f| constraint(&f.name, "FOREIGN KEY", true));
+                    let checks = t
+                        .checks
+                        .iter()
+                        .map(move |c| constraint(&c.name, "CHECK", c.enforced));
+                    indexes.chain(keys).chain(checks)
                 })
                 .collect(),
         ),
@@ -931,8 +1066,12 @@ fn information_schema_table(sources: &InfoSources, name: &str) -> Result<ast::Qu
 fn literal_rows_query(columns: &[&str], rows: &[Vec<Datum>]) -> Result<ast::Query, SqlError> {
     let numeric: Vec<bool> = (0..columns.len())
         .map(|i| {
-            rows.iter()
-                .any(|r| matches!(r.get(i), Some(Datum::I64(_) | Datum::U64(_) | Datum::F64(_))))
+            rows.iter().any(|r| {
+                matches!(
+                    r.get(i),
+                    Some(Datum::I64(_) | Datum::U64(_) | Datum::F64(_))
+                )
+            })
         })
         .collect();
     let nulls = vec![Datum::Null; columns.len()];

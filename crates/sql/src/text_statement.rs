@@ -79,6 +79,10 @@ pub enum AlterClause {
     RenameIndex { from: String, to: String },
     /// `DROP {INDEX | KEY} name`.
     DropIndex(String),
+    /// `DROP CHECK name`.
+    DropCheck(String),
+    /// `ALTER {CHECK | CONSTRAINT} name [NOT] ENFORCED`.
+    EnforceCheck { name: String, enforced: bool },
     /// `[DEFAULT] {CHARSET | CHARACTER SET | COLLATE} [=] x`, `ENGINE [=] x`,
     /// `ROW_FORMAT [=] x`: checked as CREATE TABLE checks them.
     TableOption {
@@ -363,6 +367,16 @@ fn alter_clause(t: &mut Cursor) -> Option<AlterClause> {
     if t.keywords(&["DROP", "INDEX"]) || t.keywords(&["DROP", "KEY"]) {
         return t.name().ok().map(AlterClause::DropIndex);
     }
+    if t.keywords(&["DROP", "CHECK"]) {
+        return t.name().ok().map(AlterClause::DropCheck);
+    }
+    if t.keywords(&["ALTER", "CHECK"]) || t.keywords(&["ALTER", "CONSTRAINT"]) {
+        let name = t.name().ok()?;
+        let enforced = !t.keyword("NOT");
+        return t
+            .keyword("ENFORCED")
+            .then_some(AlterClause::EnforceCheck { name, enforced });
+    }
     if t.keywords(&["CONVERT", "TO", "CHARACTER", "SET"])
         || t.keywords(&["CONVERT", "TO", "CHARSET"])
     {
@@ -642,7 +656,7 @@ mod tests {
         );
         assert_eq!(
             ok(
-                "ALTER TABLE t COMMENT = 'x', ENGINE=InnoDB, DEFAULT CHARSET utf8mb4, RENAME KEY a TO b, DROP KEY c"
+                "ALTER TABLE t COMMENT = 'x', ENGINE=InnoDB, DEFAULT CHARSET utf8mb4, RENAME KEY a TO b, DROP KEY c, DROP CHECK d, ALTER CHECK e NOT ENFORCED"
             ),
             T::AlterTable {
                 table: table(None, "t"),
@@ -661,6 +675,11 @@ mod tests {
                         to: "b".into()
                     },
                     AlterClause::DropIndex("c".into()),
+                    AlterClause::DropCheck("d".into()),
+                    AlterClause::EnforceCheck {
+                        name: "e".into(),
+                        enforced: false
+                    },
                 ]
             }
         );

@@ -112,6 +112,124 @@ pub struct TableDef {
     pub comment: String,
     /// The AUTO_INCREMENT start value given at CREATE.
     pub auto_increment_start: u64,
+    /// CHECK constraints, in declaration order.
+    #[serde(default)]
+    pub checks: Vec<CheckDef>,
+    /// FOREIGN KEY constraints this table (the child) declares.
+    #[serde(default)]
+    pub foreign_keys: Vec<ForeignKeyDef>,
+}
+
+/// A CHECK constraint (MySQL 8.0.16+): a row whose expression is FALSE
+/// (not NULL) is refused with 3819.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CheckDef {
+    /// Its name, unique in the database (`<table>_chk_<n>` when not given).
+    pub name: String,
+    /// The expression as SQL text, bound against the row at each write:
+    /// it names columns, so it survives their moves.
+    pub clause: String,
+    /// NOT ENFORCED constraints are kept and shown, not checked.
+    pub enforced: bool,
+}
+
+/// What happens to referencing rows when their parent row goes or its key
+/// changes.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum RefAction {
+    /// Refuse (1451), checked at once as InnoDB does. The default.
+    #[default]
+    NoAction,
+    /// Refuse (1451).
+    Restrict,
+    /// Delete the children, or give them the new key.
+    Cascade,
+    /// Set the children's referencing columns to NULL.
+    SetNull,
+}
+
+impl RefAction {
+    /// The rule as MySQL names it (`REFERENTIAL_CONSTRAINTS`, SHOW CREATE).
+    pub fn name(self) -> &'static str {
+        match self {
+            RefAction::NoAction => "NO ACTION",
+            RefAction::Restrict => "RESTRICT",
+            RefAction::Cascade => "CASCADE",
+            RefAction::SetNull => "SET NULL",
+        }
+    }
+}
+
+/// A FOREIGN KEY constraint, kept by the child table. The parent is named,
+/// not numbered: with `foreign_key_checks = 0` it may be created later (as
+/// mysqldump restores do).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ForeignKeyDef {
+    /// Its name, unique in the database (`<table>_ibfk_<n>` when not given).
+    pub name: String,
+    /// The child's referencing columns, by column id (ids survive column
+    /// moves and renames).
+    pub columns: Vec<i64>,
+    /// The parent's database.
+    pub parent_db: String,
+    /// The parent table's name.
+    pub parent_table: String,
+    /// The parent's referenced columns, by name.
+    pub parent_columns: Vec<String>,
+    /// ON DELETE.
+    pub on_delete: RefAction,
+    /// ON UPDATE.
+    pub on_update: RefAction,
+}
+
+impl ForeignKeyDef {
+    /// The positions of the referencing columns in `child`.
+    pub fn child_positions(&self, child: &TableDef) -> Option<Vec<usize>> {
+        self.columns
+            .iter()
+            .map(|id| child.columns.iter().position(|c| c.id == *id))
+            .collect()
+    }
+
+    /// The constraint as SHOW CREATE TABLE and error messages print it:
+    /// `CONSTRAINT ... FOREIGN KEY (...) REFERENCES ... (...) [ON ...]`,
+    /// the parent qualified when it is in another database than `child_db`.
+    pub fn describe(&self, child: &TableDef, child_db: &str) -> String {
+        let quote = |s: &str| format!("`{}`", s.replace('`', "``"));
+        let list =
+            |names: &mut dyn Iterator<Item = &str>| names.map(quote).collect::<Vec<_>>().join(", ");
+        let columns = list(&mut self.columns.iter().map(|id| {
+            child
+                .columns
+                .iter()
+                .find(|c| c.id == *id)
+                .map_or("?", |c| c.name.as_str())
+        }));
+        let parent = if self.parent_db.eq_ignore_ascii_case(child_db) {
+            quote(&self.parent_table)
+        } else {
+            format!("{}.{}", quote(&self.parent_db), quote(&self.parent_table))
+        };
+        let mut text = format!(
+            "CONSTRAINT {} FOREIGN KEY ({columns}) REFERENCES {parent} ({})",
+            quote(&self.name),
+            list(&mut self.parent_columns.iter().map(String::as_str))
+        );
+        for (verb, action) in [("DELETE", self.on_delete), ("UPDATE", self.on_update)] {
+            if action != RefAction::NoAction {
+                text.push_str(&format!(" ON {verb} {}", action.name()));
+            }
+        }
+        text
+    }
+
+    /// The positions of the referenced columns in `parent`.
+    pub fn parent_positions(&self, parent: &TableDef) -> Option<Vec<usize>> {
+        self.parent_columns
+            .iter()
+            .map(|c| parent.column(c))
+            .collect()
+    }
 }
 
 impl TableDef {
@@ -152,6 +270,26 @@ pub struct InfoSchema {
     tables: HashMap<(String, String), Arc<TableDef>>,
     /// The same tables by id, for keys (which name tables by id).
     by_id: HashMap<i64, Arc<TableDef>>,
+    /// The foreign keys that reference each (database, table), lower-cased.
+    referenced_by: HashMap<(String, String), Vec<Reference>>,
+}
+
+/// A foreign key seen from its parent: which child declares it.
+#[derive(Clone, Debug)]
+pub struct Reference {
+    /// The child's database.
+    pub child_db: String,
+    /// The child table.
+    pub child: Arc<TableDef>,
+    /// The position of the key in the child's [`TableDef::foreign_keys`].
+    pub key: usize,
+}
+
+impl Reference {
+    /// The foreign key.
+    pub fn def(&self) -> &ForeignKeyDef {
+        &self.child.foreign_keys[self.key]
+    }
 }
 
 impl InfoSchema {
@@ -165,6 +303,17 @@ impl InfoSchema {
             let db_key = db.name.to_lowercase();
             for table in tables {
                 let table = Arc::new(table);
+                for (key, fk) in table.foreign_keys.iter().enumerate() {
+                    schema
+                        .referenced_by
+                        .entry((fk.parent_db.to_lowercase(), fk.parent_table.to_lowercase()))
+                        .or_default()
+                        .push(Reference {
+                            child_db: db.name.clone(),
+                            child: table.clone(),
+                            key,
+                        });
+                }
                 schema.by_id.insert(table.id, table.clone());
                 schema
                     .tables
@@ -188,6 +337,16 @@ impl InfoSchema {
     /// The table with this id.
     pub fn table_by_id(&self, id: i64) -> Option<&Arc<TableDef>> {
         self.by_id.get(&id)
+    }
+
+    /// The foreign keys referencing `db.table` (empty for most tables).
+    pub fn references_to(&self, db: &str, table: &str) -> &[Reference] {
+        if self.referenced_by.is_empty() {
+            return &[];
+        }
+        self.referenced_by
+            .get(&(db.to_lowercase(), table.to_lowercase()))
+            .map_or(&[], Vec::as_slice)
     }
 
     /// All databases, sorted by name.

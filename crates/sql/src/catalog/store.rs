@@ -223,12 +223,14 @@ impl Catalog {
     }
 
     /// CREATE TABLE: `table` comes with column ids set; its table and index
-    /// ids are assigned here.
+    /// ids are assigned here, after `validate` accepts it against the schema
+    /// it joins.
     pub async fn create_table(
         &self,
         db: &str,
         mut table: TableDef,
         if_not_exists: bool,
+        validate: impl FnOnce(&InfoSchema, &TableDef) -> Result<(), SqlError>,
     ) -> Result<(), SqlError> {
         self.ddl(async |txn, schema, ids| {
             let db_def = schema
@@ -241,6 +243,7 @@ impl Catalog {
                     Err(error::table_exists(&table.name))
                 };
             }
+            validate(schema, &table)?;
             table.id = ids.take();
             for index in &mut table.indexes {
                 index.id = ids.take();
@@ -256,7 +259,8 @@ impl Catalog {
     }
 
     /// Replace a table's definition (ALTER TABLE, CREATE/DROP INDEX,
-    /// TRUNCATE), running `change` on a copy of the stored one. `change` may
+    /// TRUNCATE), running `change` on a copy of the stored one (with the
+    /// schema it is checked against). `change` may
     /// give the table a new id (TRUNCATE: the old id's data is then dead) and
     /// returns the database the table moves to, if it does (ALTER TABLE ...
     /// RENAME TO other_db.t). Indexes left without their id are dead too.
@@ -266,6 +270,7 @@ impl Catalog {
         table: &str,
         change: impl AsyncFnOnce(
             &mut Transaction,
+            &InfoSchema,
             &mut TableDef,
             &mut DdlJob,
         ) -> Result<Option<String>, SqlError>,
@@ -275,7 +280,7 @@ impl Catalog {
                 .table(db, table)
                 .ok_or_else(|| error::no_such_table(db, table))?;
             let mut new = TableDef::clone(old);
-            let to_db = change(txn, &mut new, job).await?;
+            let to_db = change(txn, schema, &mut new, job).await?;
             if new.id != old.id {
                 job.drop_table(txn, old.id);
             } else {

@@ -1,7 +1,8 @@
 //! Turning declarations (CREATE TABLE, column and index definitions) into
 //! catalog definitions, with MySQL's checks.
 
-use crate::catalog::{ColumnDef, DefaultValue, IndexDef, TableDef};
+use super::constraint;
+use crate::catalog::{CheckDef, ColumnDef, DefaultValue, IndexDef, TableDef};
 use crate::error;
 use crate::expr::cast::{store, to_text};
 use crate::expr::{EvalContext, SqlMode};
@@ -128,6 +129,8 @@ pub fn column_def(
             ast::ColumnOption::PrimaryKey(_) => primary = true,
             ast::ColumnOption::Unique(_) => unique = true,
             ast::ColumnOption::Comment(c) => def.comment = c.clone(),
+            // The table keeps it (see `column_checks`).
+            ast::ColumnOption::Check(_) => {}
             ast::ColumnOption::OnUpdate(_) => def.on_update_now = true,
             // Basalt stores utf8mb4 only.
             ast::ColumnOption::CharacterSet(cs) if is_utf8mb4(&cs.to_string()) => {}
@@ -177,6 +180,22 @@ pub fn column_def(
     }
     check_default(&mut def, ctx)?;
     Ok((def, primary, unique))
+}
+
+/// Add the CHECK constraints declared on column `col` to `table`; returns
+/// them, to be checked for reading `col` alone
+/// ([`constraint::refuse_other_columns`]) once every column is known.
+pub fn column_checks(
+    table: &mut TableDef,
+    col: &ast::ColumnDef,
+) -> Result<Vec<CheckDef>, SqlError> {
+    let mut added = Vec::new();
+    for opt in &col.options {
+        if let ast::ColumnOption::Check(check) = &opt.option {
+            added.push(constraint::add_check(table, opt.name.as_ref(), check)?);
+        }
+    }
+    Ok(added)
 }
 
 /// ALTER COLUMN c SET DEFAULT e / DROP DEFAULT.
@@ -242,6 +261,7 @@ fn default_value(col: &ColumnDef, text: &str, ctx: &EvalContext<'_>) -> Result<D
         process: None,
         analysis: None,
         row_locks: None,
+        foreign_key_checks: true,
         row_count: 0,
         outer_rows: Vec::new(),
     };
@@ -328,6 +348,7 @@ pub fn check_auto_increment(table: &TableDef) -> Result<(), SqlError> {
 /// A new table's definition from CREATE TABLE (ids of the table and its
 /// indexes are assigned by the catalog).
 pub fn table_def(
+    db: &str,
     name: &str,
     ct: &ast::CreateTable,
     ctx: &EvalContext<'_>,
@@ -344,9 +365,12 @@ pub fn table_def(
         next_column_id: 1,
         comment: String::new(),
         auto_increment_start: 1,
+        checks: Vec::new(),
+        foreign_keys: Vec::new(),
     };
     let mut pk: Option<Vec<(usize, Option<u32>)>> = None;
     let mut uniques = Vec::new();
+    let mut column_level = Vec::new();
     for (i, col) in ct.columns.iter().enumerate() {
         if table.column(&col.name.value).is_some() {
             return Err(SqlError::new(
@@ -367,8 +391,15 @@ pub fn table_def(
         if unique {
             uniques.push((table.columns[i].name.clone(), vec![(i, None)]));
         }
+        for check in column_checks(&mut table, col)? {
+            column_level.push((check, col.name.value.clone()));
+        }
+    }
+    for (check, column) in &column_level {
+        constraint::refuse_other_columns(&table, check, column)?;
     }
     let mut secondary = Vec::new();
+    let mut foreign_keys = Vec::new();
     for constraint in &ct.constraints {
         match constraint {
             ast::TableConstraint::PrimaryKey(p) => {
@@ -402,12 +433,9 @@ pub fn table_def(
                     .unwrap_or_else(|| table.columns[cols[0].0].name.clone());
                 secondary.push((name, cols));
             }
-            // Not enforced yet: refused rather than accepted and ignored.
-            ast::TableConstraint::ForeignKey(_) => {
-                return Err(error::unsupported("FOREIGN KEY constraints"));
-            }
-            ast::TableConstraint::Check(_) => {
-                return Err(error::unsupported("CHECK constraints"));
+            ast::TableConstraint::ForeignKey(fk) => foreign_keys.push(fk),
+            ast::TableConstraint::Check(check) => {
+                constraint::add_check(&mut table, None, check)?;
             }
             other => return Err(error::unsupported(&other.to_string())),
         }
@@ -458,6 +486,20 @@ pub fn table_def(
             primary: false,
             comment: String::new(),
         });
+    }
+    // After the declared indexes: a foreign key adds one only when none
+    // of them starts with its columns.
+    for fk in foreign_keys {
+        if let Some((name, columns)) = constraint::add_foreign_key(&mut table, fk, Some(db))? {
+            table.indexes.push(IndexDef {
+                id: 0,
+                name,
+                columns: columns.into_iter().map(|p| (p, None)).collect(),
+                unique: false,
+                primary: false,
+                comment: String::new(),
+            });
+        }
     }
     for index in &table.indexes {
         check_index_columns(&table, index)?;

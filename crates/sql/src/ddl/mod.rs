@@ -12,6 +12,7 @@
 //! ignored until the row is next written.
 
 mod alter;
+mod constraint;
 pub(crate) mod define;
 mod reorg;
 
@@ -82,12 +83,23 @@ pub async fn execute(
                             .table(&source_db, &source)
                             .ok_or_else(|| error::no_such_table(&source_db, &source))?,
                     );
+                    // As MySQL: foreign keys are not copied; CHECK
+                    // constraints are, under names of the new table.
                     def.name = name;
+                    def.foreign_keys.clear();
+                    for check in std::mem::take(&mut def.checks) {
+                        let clause = constraint::reparse(&check)?;
+                        constraint::add_check(&mut def, None, &clause)?;
+                    }
                     def
                 }
-                None => table_def(&name, ct, ctx)?,
+                None => table_def(&db, &name, ct, ctx)?,
             };
-            catalog.create_table(&db, def, ct.if_not_exists).await?;
+            catalog
+                .create_table(&db, def, ct.if_not_exists, |schema, def| {
+                    constraint::validate(schema, &db, def, ctx)
+                })
+                .await?;
         }
         S::CreateIndex(ci) => {
             let (db, table) = table_name(&ci.table_name, current)?;
@@ -119,6 +131,10 @@ pub async fn execute(
                     ))
                 })
                 .collect::<Result<Vec<_>, SqlError>>()?;
+            let schema = catalog.snapshot();
+            for ((db, table), _) in &renames {
+                refuse_renaming_parent(&schema, db, table)?;
+            }
             catalog.rename_tables(&renames).await?;
         }
         S::Truncate(t) => {
@@ -130,8 +146,26 @@ pub async fn execute(
             }
             for target in &t.table_names {
                 let (db, table) = table_name(&target.name, current)?;
+                if ctx.foreign_key_checks
+                    && let Some(r) = catalog
+                        .snapshot()
+                        .references_to(&db, &table)
+                        .iter()
+                        .find(|r| !r.child.name.eq_ignore_ascii_case(&table) || r.child_db != db)
+                {
+                    return Err(SqlError::new(
+                        1701,
+                        "42000",
+                        format!(
+                            "Cannot truncate a table referenced in a foreign key constraint (`{}`.`{}`, {})",
+                            r.child_db,
+                            r.child.name,
+                            r.def().describe(&r.child, &r.child_db)
+                        ),
+                    ));
+                }
                 catalog
-                    .alter_table(&db, &table, async |_, def, job| {
+                    .alter_table(&db, &table, async |_, _, def, job| {
                         def.id = job.take();
                         for index in &mut def.indexes {
                             index.id = job.take();
@@ -263,6 +297,9 @@ async fn drop(
             if !missing.is_empty() && !if_exists {
                 return Err(error::unknown_table(&missing.join(",")));
             }
+            if ctx.foreign_key_checks {
+                refuse_dropping_parents(&catalog.snapshot(), &tables)?;
+            }
             for (db, table) in tables {
                 catalog.drop_table(&db, &table).await?;
             }
@@ -285,6 +322,52 @@ async fn drop(
         }
         other => Err(error::unsupported(&format!("DROP {other}"))),
     }
+}
+
+/// Foreign keys name their parent table: renaming one would leave them
+/// pointing at nothing, so it is refused until they follow the rename.
+pub(crate) fn refuse_renaming_parent(
+    schema: &crate::catalog::InfoSchema,
+    db: &str,
+    table: &str,
+) -> Result<(), SqlError> {
+    if schema.references_to(db, table).is_empty() {
+        return Ok(());
+    }
+    Err(error::unsupported(
+        "renaming a table that a foreign key references",
+    ))
+}
+
+/// 3730 if a table of `tables` is the parent of a foreign key of a table
+/// that stays.
+fn refuse_dropping_parents(
+    schema: &crate::catalog::InfoSchema,
+    tables: &[(String, String)],
+) -> Result<(), SqlError> {
+    let dropped = |db: &str, name: &str| {
+        tables
+            .iter()
+            .any(|(d, t)| d.eq_ignore_ascii_case(db) && t.eq_ignore_ascii_case(name))
+    };
+    for (db, table) in tables {
+        if let Some(r) = schema
+            .references_to(db, table)
+            .iter()
+            .find(|r| !dropped(&r.child_db, &r.child.name))
+        {
+            return Err(SqlError::new(
+                3730,
+                "HY000",
+                format!(
+                    "Cannot drop table '{table}' referenced by a foreign key constraint '{}' on table '{}'.",
+                    r.def().name,
+                    r.child.name
+                ),
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// The new index a declaration adds to `table`, named as MySQL names it

@@ -1,11 +1,14 @@
 //! Bringing a table's stored rows in line with a changed definition, inside
 //! the DDL's transaction: converting the values of columns whose type
 //! changed (with MySQL's store-assignment errors: 1265, 1264, 1406...),
-//! refusing NULLs in columns now NOT NULL, and writing the entries of new
-//! indexes (refusing duplicates of a unique one with 1062).
+//! refusing NULLs in columns now NOT NULL, writing the entries of new
+//! indexes (refusing duplicates of a unique one with 1062), and checking
+//! the rows against constraints added.
 
 use super::alter::columns_to_convert;
-use crate::catalog::{IndexDef, TableDef};
+use super::constraint;
+use crate::catalog::{CheckDef, IndexDef, InfoSchema, TableDef};
+use crate::dml::foreign_key;
 use crate::dml::implicit_default;
 use crate::error::{self, from_kv};
 use crate::expr::cast::store;
@@ -24,6 +27,8 @@ use std::collections::HashSet;
 /// writes every row when either is needed, nothing otherwise.
 pub async fn reorganize(
     txn: &mut Transaction,
+    schema: &InfoSchema,
+    db: &str,
     old: &TableDef,
     new: &TableDef,
     ctx: &mut EvalContext<'_>,
@@ -33,7 +38,23 @@ pub async fn reorganize(
         .stored_indexes()
         .filter(|i| !old.indexes.iter().any(|o| o.id == i.id))
         .collect();
-    if convert.is_empty() && build.is_empty() {
+    // Constraints added hold for the rows already there (3819, 1452).
+    let added_checks: Vec<CheckDef> = new
+        .checks
+        .iter()
+        .filter(|c| c.enforced && !old.checks.iter().any(|o| o.name == c.name && o.enforced))
+        .cloned()
+        .collect();
+    let checks = constraint::bind_checks(schema, db, new, &added_checks, ctx)?;
+    let mut added_keys = new.clone();
+    added_keys
+        .foreign_keys
+        .retain(|f| ctx.foreign_key_checks && !old.foreign_keys.iter().any(|o| o.name == f.name));
+    if convert.is_empty()
+        && build.is_empty()
+        && added_checks.is_empty()
+        && added_keys.foreign_keys.is_empty()
+    {
         return Ok(());
     }
     let range = row_range(new.id);
@@ -59,6 +80,8 @@ pub async fn reorganize(
             }
             txn.put(k, v);
         }
+        checks.verify(&row, false, ctx)?;
+        foreign_key::check_parents(schema, db, &added_keys, None, &row, txn, false, ctx).await?;
         if !convert.is_empty() {
             txn.put(key, encode_row(new, &row)?);
         }

@@ -411,6 +411,9 @@ pub struct EvalContext<'a> {
     /// While a locking read (`SELECT ... FOR UPDATE`) runs, the row keys
     /// its plan hands over to be locked ([`crate::exec::RowLocks`]).
     pub row_locks: Option<crate::exec::RowLocks>,
+    /// `foreign_key_checks`: off, writes neither check nor cascade foreign
+    /// keys, and DDL accepts references to missing parents.
+    pub foreign_key_checks: bool,
 }
 
 impl EvalContext<'_> {

@@ -25,6 +25,7 @@ pub(crate) fn context(vars: &HashMap<String, Datum>) -> EvalContext<'_> {
         process: None,
         analysis: None,
         row_locks: None,
+        foreign_key_checks: true,
     }
 }
 

@@ -1,6 +1,10 @@
 //! INSERT, REPLACE, UPDATE and DELETE: rows and their index entries written
 //! through the session's transaction, with MySQL's duplicate-key, NULL and
-//! value-conversion rules.
+//! value-conversion rules, CHECK constraints ([`check`]) and foreign keys
+//! ([`foreign_key`]).
+
+pub mod check;
+pub mod foreign_key;
 
 use crate::catalog::{Catalog, ColumnDef, DefaultValue, TableDef};
 use crate::error::{self, from_kv};
@@ -12,6 +16,7 @@ use crate::result::{Output, SqlError};
 use crate::table::{
     self, duplicate_value, encode_row, handle_of, index_entry, is_unique_entry, row_key,
 };
+use check::Checks;
 use codec::Datum;
 use kv_client::Transaction;
 use sqlparser::ast;
@@ -259,6 +264,29 @@ async fn change_row(
     Ok(new_handle)
 }
 
+/// Change row `old` (at `handle`) of `db.table` to `new` with its foreign
+/// keys kept: the new key must find a parent, the old one's children follow
+/// their rules. Returns false when IGNORE skips the row.
+#[allow(clippy::too_many_arguments)]
+async fn write_change(
+    schema: &crate::catalog::InfoSchema,
+    db: &str,
+    table: &TableDef,
+    old: &[Datum],
+    new: &[Datum],
+    handle: i64,
+    txn: &mut Transaction,
+    ignore: bool,
+    ctx: &mut EvalContext<'_>,
+) -> Result<bool, SqlError> {
+    if !foreign_key::check_parents(schema, db, table, Some(old), new, txn, ignore, ctx).await? {
+        return Ok(false);
+    }
+    foreign_key::on_parent_change(schema, db, table, old, Some(new), handle, txn, ctx, 0).await?;
+    change_row(table, old, new, handle, txn).await?;
+    Ok(true)
+}
+
 fn column_positions(table: &TableDef, names: &[ast::ObjectName]) -> Result<Vec<usize>, SqlError> {
     if names.is_empty() {
         return Ok((0..table.columns.len()).collect());
@@ -463,12 +491,21 @@ pub async fn insert(
         Some(ast::OnInsert::DuplicateKeyUpdate(a)) => Some(bind_upsert(p, &db, &table, a)?),
         _ => None,
     };
+    let checks = Checks::bind(p, &db, &table, &table.checks)?;
+    let schema = p.schema;
     for (i, row) in rows.into_iter().enumerate() {
+        if !checks.verify(&row, ins.ignore, p.ctx)? {
+            continue;
+        }
         let handle = handle_of(&table, &row).unwrap_or(hidden_ids as i64 + i as i64);
         let Some((other, existing, described)) = find_duplicate(&table, &row, handle, txn).await?
         else {
-            put_row(&table, &row, handle, txn)?;
-            affected += 1;
+            if foreign_key::check_parents(schema, &db, &table, None, &row, txn, ins.ignore, p.ctx)
+                .await?
+            {
+                put_row(&table, &row, handle, txn)?;
+                affected += 1;
+            }
             continue;
         };
         duplicates += 1;
@@ -486,12 +523,18 @@ pub async fn insert(
                 // Remove every row the new one collides with, then insert it.
                 let mut collision = Some((other, existing));
                 while let Some((h, old)) = collision.take() {
+                    foreign_key::on_parent_change(
+                        schema, &db, &table, &old, None, h, txn, p.ctx, 0,
+                    )
+                    .await?;
                     delete_row(&table, &old, h, txn);
                     affected += 1;
                     collision = find_duplicate(&table, &row, handle, txn)
                         .await?
                         .map(|(h, r, _)| (h, r));
                 }
+                foreign_key::check_parents(schema, &db, &table, None, &row, txn, false, p.ctx)
+                    .await?;
                 put_row(&table, &row, handle, txn)?;
                 affected += 1;
             }
@@ -510,8 +553,13 @@ pub async fn insert(
                     eval_row[*pos] = new[*pos].clone();
                 }
                 check_not_null(&table, &mut new, i as u64 + 1, true, p.ctx)?;
-                if new != existing {
-                    change_row(&table, &existing, &new, other, txn).await?;
+                if new != existing
+                    && checks.verify(&new, ins.ignore, p.ctx)?
+                    && write_change(
+                        schema, &db, &table, &existing, &new, other, txn, ins.ignore, p.ctx,
+                    )
+                    .await?
+                {
                     affected += 2;
                 }
             }
@@ -739,6 +787,9 @@ pub async fn update(
         })
         .collect::<Result<Vec<_>, SqlError>>()?;
     let width = table.columns.len();
+    let ignore = upd.or == Some(ast::SqliteOnConflict::Ignore);
+    let checks = Checks::bind(p, &db, &table, &table.checks)?;
+    let schema = p.schema;
     let (mut matched, mut changed) = (0u64, 0u64);
     for (i, mut row) in rows.into_iter().enumerate() {
         let row_no = i as u64 + 1;
@@ -772,8 +823,11 @@ pub async fn update(
                 )?;
             }
         }
-        change_row(&table, &old, &new, handle, txn).await?;
-        changed += 1;
+        if checks.verify(&new, ignore, p.ctx)?
+            && write_change(schema, &db, &table, &old, &new, handle, txn, ignore, p.ctx).await?
+        {
+            changed += 1;
+        }
     }
     let info = format!(
         "Rows matched: {matched}  Changed: {changed}  Warnings: {}",
@@ -818,14 +872,42 @@ pub async fn delete(
     )
     .await?;
     let width = table.columns.len();
+    let schema = p.schema;
+    let referenced = !schema.references_to(&db, &table.name).is_empty();
+    let mut deleted = 0;
     for row in &rows {
         let Datum::I64(handle) = row[width] else {
             return Err(error::internal("row without handle"));
         };
+        if referenced {
+            // A cascade from an earlier row of a self-referencing table may
+            // have taken this one already.
+            if txn
+                .get(&row_key(&table, handle))
+                .await
+                .map_err(from_kv)?
+                .is_none()
+            {
+                continue;
+            }
+            foreign_key::on_parent_change(
+                schema,
+                &db,
+                &table,
+                &row[..width],
+                None,
+                handle,
+                txn,
+                p.ctx,
+                0,
+            )
+            .await?;
+        }
         delete_row(&table, &row[..width], handle, txn);
+        deleted += 1;
     }
     Ok(Output::Affected {
-        rows: rows.len() as u64,
+        rows: deleted,
         last_insert_id: 0,
         info: String::new(),
     })
