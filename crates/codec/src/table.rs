@@ -126,6 +126,22 @@ pub fn table_of(key: &[u8]) -> Option<i64> {
     }
 }
 
+/// Whether `key` belongs to a temporary table: those have negative ids, and
+/// their keys stay in the session that made them, never in a region
+/// (`kv_client`'s local store).
+pub fn is_local(key: &[u8]) -> bool {
+    table_of(key).is_some_and(|t| t < 0)
+}
+
+/// The keys [`is_local`] accepts, which sort together: those of every table
+/// with a negative id.
+pub fn local_range() -> Range<Vec<u8>> {
+    let (mut start, mut end) = (Vec::new(), Vec::new());
+    encode_table_prefix(&mut start, i64::MIN);
+    encode_table_prefix(&mut end, 0);
+    start..end
+}
+
 /// Append `t{table}_r{handle}`.
 pub fn encode_row_key(buf: &mut Vec<u8>, table: i64, handle: i64) {
     buf.reserve(19);
@@ -297,7 +313,16 @@ mod tests {
         encode_table_prefix(&mut prefix, -3);
         assert_eq!(table_of(&row), Some(7));
         assert_eq!(table_of(&prefix), Some(-3));
-        assert_eq!(table_of(&Key::Meta { key: b"x".to_vec(), field: None }.encode()), None);
+        assert_eq!(
+            table_of(
+                &Key::Meta {
+                    key: b"x".to_vec(),
+                    field: None
+                }
+                .encode()
+            ),
+            None
+        );
         assert_eq!(table_of(b"t\x80"), None);
     }
 

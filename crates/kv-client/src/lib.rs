@@ -14,6 +14,7 @@
 //!   a total budget ([`backoff`]).
 
 pub mod backoff;
+mod local;
 pub mod metrics;
 pub mod region;
 pub mod resolver;
@@ -22,6 +23,7 @@ pub mod stores;
 mod transaction;
 pub mod tso;
 
+pub use local::LocalStore;
 pub use snapshot::Snapshot;
 pub use stores::{OneStore, PdStores, Stores};
 pub use transaction::{LockWait, Savepoint, Transaction};

@@ -15,7 +15,8 @@
 use crate::backoff::Backoff;
 use crate::resolver::LockResolver;
 use crate::resolver::resolve_or_wait;
-use crate::{Client, Error, Result, Snapshot, key_error};
+use crate::{Client, Error, LocalStore, Result, Snapshot, key_error};
+use codec::table::is_local;
 use proto::kvrpc::{
     BatchRollbackRequest, CommitRequest, KeyError, Mutation, Op, PessimisticLockRequest,
     PessimisticRollbackRequest, PrewriteRequest, TxnHeartBeatRequest, key_error::Kind,
@@ -51,6 +52,8 @@ pub struct Transaction {
     committing: bool,
     /// The reads made at a snapshot being tracked ([`Transaction::track_reads`]).
     reads: std::sync::Mutex<Option<ReadSet>>,
+    /// The session's temporary tables' keys ([`crate::LocalStore`]).
+    local: Option<LocalStore>,
 }
 
 /// What a transaction read at its snapshot, each read by its bounds and a
@@ -209,7 +212,18 @@ impl Transaction {
             buffer: BTreeMap::new(),
             committing: false,
             reads: std::sync::Mutex::new(None),
+            local: None,
         }
+    }
+
+    /// Read and write local keys ([`codec::table::is_local`]) in `local`.
+    /// Without it they read as absent, and are never sent to a store.
+    pub fn set_local(&mut self, local: LocalStore) {
+        self.local = Some(local);
+    }
+
+    fn local_get(&self, key: &[u8]) -> Option<Vec<u8>> {
+        self.local.as_ref().and_then(|l| l.get(key))
     }
 
     /// The transaction's start timestamp (its snapshot and its identity).
@@ -346,10 +360,12 @@ impl Transaction {
     /// `SELECT ... FOR UPDATE`).
     pub async fn lock_keys(
         &mut self,
-        keys: Vec<Vec<u8>>,
+        mut keys: Vec<Vec<u8>>,
         for_update_ts: u64,
         wait: LockWait,
     ) -> Result<()> {
+        // Nobody else sees local keys.
+        keys.retain(|k| !is_local(k));
         if self.pessimistic.is_none() {
             return self.write_back(keys).await;
         }
@@ -473,6 +489,7 @@ impl Transaction {
     pub async fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
         match self.buffer.get(key) {
             Some(buffered) => Ok(buffered.clone()),
+            None if is_local(key) => Ok(self.local_get(key)),
             None => {
                 let value = self.snapshot.get(key).await?;
                 self.note_read(1, || {
@@ -487,12 +504,20 @@ impl Transaction {
     /// The value of each of `keys`, by position (`None`: no such key),
     /// seeing own writes.
     pub async fn batch_get(&self, keys: &[Vec<u8>]) -> Result<Vec<Option<Vec<u8>>>> {
-        if self.buffer.is_empty() {
+        if self.buffer.is_empty() && !keys.iter().any(|k| is_local(k)) {
             let values = self.snapshot.batch_get(keys).await?;
             self.note_batch(keys, &values);
             return Ok(values);
         }
-        let mine: Vec<Option<&Option<Vec<u8>>>> = keys.iter().map(|k| self.buffer.get(k)).collect();
+        // Own writes and local keys answered here, the rest by the stores.
+        let mine: Vec<Option<Option<Vec<u8>>>> = keys
+            .iter()
+            .map(|k| match self.buffer.get(k) {
+                Some(value) => Some(value.clone()),
+                None if is_local(k) => Some(self.local_get(k)),
+                None => None,
+            })
+            .collect();
         let theirs: Vec<Vec<u8>> = keys
             .iter()
             .zip(&mine)
@@ -504,10 +529,7 @@ impl Transaction {
         let mut stored = stored.into_iter();
         Ok(mine
             .into_iter()
-            .map(|mine| match mine {
-                Some(value) => value.clone(),
-                None => stored.next().flatten(),
-            })
+            .map(|mine| mine.unwrap_or_else(|| stored.next().flatten()))
             .collect())
     }
 
@@ -541,11 +563,19 @@ impl Transaction {
         // Buffered deletes may hide stored keys: ask for that many more.
         let hidden = mine.iter().filter(|(_, v)| v.is_none()).count();
         let asked = limit.saturating_add(hidden);
-        let stored = self.snapshot.scan(start, end, asked, reverse).await?;
-        self.note_read(stored.len(), || {
-            let was = digest(stored.iter().map(|(k, v)| (&k[..], Some(&v[..]))));
-            Read::Scan(start.to_vec(), end.map(<[u8]>::to_vec), asked, reverse, was)
-        });
+        // A table's range is all local or all not.
+        let stored = if is_local(start) {
+            self.local
+                .as_ref()
+                .map_or_else(Vec::new, |l| l.scan(start, end, asked, reverse))
+        } else {
+            let stored = self.snapshot.scan(start, end, asked, reverse).await?;
+            self.note_read(stored.len(), || {
+                let was = digest(stored.iter().map(|(k, v)| (&k[..], Some(&v[..]))));
+                Read::Scan(start.to_vec(), end.map(<[u8]>::to_vec), asked, reverse, was)
+            });
+            stored
+        };
         let mut merged = Vec::with_capacity(limit.min(stored.len() + mine.len()));
         let (mut a, mut b) = (stored.into_iter().peekable(), mine.into_iter().peekable());
         while merged.len() < limit {
@@ -610,8 +640,23 @@ impl Transaction {
     pub async fn commit(mut self) -> Result<u64> {
         self.committing = true;
         let started = std::time::Instant::now();
+        // Local writes take effect once the rest has committed.
+        let range = codec::table::local_range();
+        let local_keys: Vec<Vec<u8>> = self.buffer.range(range).map(|(k, _)| k.clone()).collect();
+        let local_writes: Vec<(Vec<u8>, Option<Vec<u8>>)> = local_keys
+            .into_iter()
+            .map(|k| {
+                let value = self.buffer.remove(&k).flatten();
+                (k, value)
+            })
+            .collect();
         let committed = self.commit_writes().await;
         crate::metrics::commit_ended(&committed, started.elapsed());
+        if committed.is_ok()
+            && let Some(local) = &self.local
+        {
+            local.apply(local_writes);
+        }
         committed
     }
 

@@ -16,6 +16,7 @@ use crate::expr::eval::merge_types;
 use crate::expr::func::{Func, IntervalUnit};
 use crate::expr::{BinaryOp, EvalContext, Expr, OuterRef, Subquery, SubqueryKind, UnaryOp};
 use crate::result::{ColumnInfo, SqlError};
+use crate::temporary::TemporaryTables;
 use crate::types::{Collation, SqlType, TypeKind};
 use codec::Datum;
 use sqlparser::ast;
@@ -292,6 +293,9 @@ pub struct Planner<'a, 'c> {
     /// The plan bakes in session state (a system variable's value) or
     /// holds a subquery, so it must not be cached.
     pub uncacheable: bool,
+    /// The session's temporary tables, which shadow permanent tables of the
+    /// same name.
+    pub temporary: Option<&'a TemporaryTables>,
 }
 
 /// An enclosing query's scope, seen from a subquery.
@@ -322,6 +326,7 @@ impl<'a, 'c> Planner<'a, 'c> {
             outer: Vec::new(),
             target: None,
             uncacheable: false,
+            temporary: None,
         }
     }
 
@@ -381,8 +386,9 @@ impl<'a, 'c> Planner<'a, 'c> {
     pub fn table(&self, name: &ast::ObjectName) -> Result<(String, Arc<TableDef>), SqlError> {
         let (db, table) = table_name(name, self.database)?;
         let def = self
-            .schema
-            .table(&db, &table)
+            .temporary
+            .and_then(|t| t.get(&db, &table))
+            .or_else(|| self.schema.table(&db, &table))
             .ok_or_else(|| error::no_such_table(&db, &table))?;
         Ok((db, def.clone()))
     }

@@ -7,8 +7,8 @@
 //! statement keeps the plan of its last execution, and the next execution
 //! reuses it when nothing the plan depends on has changed:
 //!
-//! - the schema version (any DDL makes a new one) and the current database,
-//!   which name resolution used;
+//! - the schema version (any DDL makes a new one), the session's temporary
+//!   tables, and the current database, which name resolution used;
 //! - `sql_mode`;
 //! - the kind of each placeholder's value (an integer, a string, NULL...):
 //!   types, comparisons and result columns were derived from them.
@@ -35,6 +35,8 @@ use std::sync::{Arc, Mutex, PoisonError};
 #[derive(PartialEq, Debug)]
 struct PlanKey {
     schema_version: u64,
+    /// The session's temporary tables' version: one may shadow a table.
+    temporary_version: u64,
     database: Option<String>,
     sql_mode: SqlMode,
     kinds: Vec<Discriminant<Datum>>,
@@ -44,6 +46,7 @@ impl PlanKey {
     fn of(planner: &Planner<'_, '_>) -> Self {
         Self {
             schema_version: planner.schema.version,
+            temporary_version: planner.temporary.map_or(0, |t| t.version),
             database: planner.database.map(str::to_owned),
             sql_mode: planner.ctx.sql_mode,
             kinds: planner.params.iter().map(std::mem::discriminant).collect(),

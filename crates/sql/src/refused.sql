@@ -9,7 +9,7 @@
 -- 1235: not supported yet. 1286: unknown storage engine. 1294: ON UPDATE on
 -- a column that is not DATETIME or TIMESTAMP. 1115: unknown
 -- character set. 1064: syntax MySQL does not have (or Basalt cannot parse). 1051: DROP TEMPORARY of
--- a table that is not temporary (Basalt makes none yet).
+-- a table that is not temporary.
 
 -- Window functions and grouping modifiers.
 1235 SELECT id, COUNT(*) OVER () FROM t
@@ -57,8 +57,8 @@
 1235 DELETE FROM t PARTITION (p0) WHERE id = 1
 
 -- Tables that are not what MySQL would make.
-1235 CREATE TEMPORARY TABLE tmp1 (id INT)
-1235 CREATE TEMPORARY TABLE tmp2 LIKE t
+1235 CREATE TEMPORARY TABLE tmp1 (id INT, FOREIGN KEY (id) REFERENCES u (id))
+1235 CREATE TEMPORARY TABLE tmp2 AS SELECT * FROM t
 1051 DROP TEMPORARY TABLE t
 1235 TRUNCATE TABLE t PARTITION (p0)
 1235 CREATE TABLE k2 (id INT PRIMARY KEY, pid INT REFERENCES t (id))

@@ -22,6 +22,7 @@ use crate::result::{ColumnInfo, Output, Prepared, SqlError};
 use crate::show::{self, text, text_rows};
 use crate::slow_log::{self, SlowLog};
 use crate::statement_summary::{self, Digest, Summaries};
+use crate::temporary::TemporaryTables;
 use crate::text_statement::{self, TextStatement};
 use crate::variables::GlobalVariables;
 use crate::{ddl, dml};
@@ -127,6 +128,7 @@ impl SqlEngine {
             pending_load: None,
             next_statement: 1,
             sql_mode: SqlMode::default(),
+            temporary: TemporaryTables::default(),
             foreign_key_checks: true,
             user: user.to_owned(),
             host: host.to_owned(),
@@ -252,6 +254,8 @@ pub struct Session {
     pending_load: Option<crate::load_data::LoadData>,
     next_statement: u32,
     sql_mode: SqlMode,
+    /// The connection's temporary tables: dropped with it.
+    temporary: TemporaryTables,
     /// `foreign_key_checks`, kept beside its variable so that writes read a
     /// field, not the variables' map.
     foreign_key_checks: bool,
@@ -928,6 +932,7 @@ impl Session {
         let lookup = |name: &str, global: bool| self.sysvar(name, global);
         let mut planner =
             Planner::new(&schema, self.database.as_deref(), params, &mut ctx, &lookup);
+        planner.temporary = Some(&self.temporary);
         Ok(planner.plan_query(query)?.columns.into())
     }
 
@@ -937,6 +942,7 @@ impl Session {
         let mut ctx = self.eval_context(&self.user_vars, &[], false);
         let lookup = |name: &str, global: bool| self.sysvar(name, global);
         let mut planner = Planner::new(&schema, self.database.as_deref(), &[], &mut ctx, &lookup);
+        planner.temporary = Some(&self.temporary);
         match statement {
             Statement::Query(q) => {
                 let planned = planner.plan_query(q)?;
@@ -1217,10 +1223,13 @@ impl Session {
                     info: String::new(),
                 })
             }
-            statement if ddl::is_ddl(statement) => {
-                self.ddl(async |catalog, ctx| ddl::execute(catalog, statement, ctx).await)
-                    .await
-            }
+            statement if ddl::is_ddl(statement) => match self.temporary_ddl(statement).await? {
+                Some(output) => Ok(output),
+                None => {
+                    self.ddl(async |catalog, ctx| ddl::execute(catalog, statement, ctx).await)
+                        .await
+                }
+            },
             S::ShowDatabases { show_options, .. } | S::ShowSchemas { show_options, .. } => {
                 let schema = self.engine.catalog.snapshot();
                 let pattern = like_pattern(show_options);
@@ -1510,6 +1519,10 @@ impl Session {
                 Ok(ok())
             }
             TextStatement::AlterTable { table, clauses } => {
+                let (db, name) = table_name(&table, self.database.as_deref())?;
+                if self.temporary.get(&db, &name).is_some() {
+                    return Err(error::unsupported("ALTER TABLE of a temporary table"));
+                }
                 self.ddl(async |catalog, ctx| {
                     ddl::alter_table_text(catalog, &table, &clauses, ctx).await
                 })
@@ -1963,11 +1976,126 @@ impl Session {
         name: &ast::ObjectName,
     ) -> Result<(String, Arc<crate::catalog::TableDef>), SqlError> {
         let (db, table) = table_name(name, self.database.as_deref())?;
+        if let Some(def) = self.temporary.get(&db, &table) {
+            return Ok((db, def.clone()));
+        }
         let schema = self.engine.catalog.snapshot();
         let def = schema
             .table(&db, &table)
             .ok_or_else(|| error::no_such_table(&db, &table))?;
         Ok((db, def.clone()))
+    }
+
+    /// Let `txn` read and write the session's temporary tables, those it
+    /// has and those it will make while `txn` runs.
+    fn attach_local(&self, txn: &mut Transaction) {
+        txn.set_local(self.temporary.store());
+    }
+
+    /// DDL that names the session's temporary tables, run here (they are
+    /// not in the catalog); `None` for DDL of permanent tables only. CREATE
+    /// and DROP TEMPORARY TABLE do not end the transaction, as in MySQL.
+    async fn temporary_ddl(&mut self, statement: &Statement) -> Result<Option<Output>, SqlError> {
+        use ast::Statement as S;
+        let current = self.database.clone();
+        let temporary_name =
+            |name: &ast::ObjectName| -> Result<Option<(String, String)>, SqlError> {
+                let (db, table) = table_name(name, current.as_deref())?;
+                Ok(self.temporary.get(&db, &table).map(|_| (db, table)))
+            };
+        match statement {
+            S::CreateTable(ct) if ct.temporary => {
+                let schema = self.engine.catalog.snapshot();
+                let user_vars = self.user_vars.clone();
+                let mut ctx = self.eval_context(&user_vars, &[], true);
+                let (db, def) = ddl::temporary_table_def(&schema, &self.temporary, ct, &mut ctx)?;
+                match self.temporary.create(&db, def) {
+                    Err(e) if e.code == 1050 && ct.if_not_exists => self.warnings.push(Warning {
+                        level: Level::Note,
+                        code: e.code,
+                        message: e.message,
+                    }),
+                    created => created?,
+                }
+                Ok(Some(ok()))
+            }
+            S::Drop {
+                object_type: ast::ObjectType::Table,
+                if_exists,
+                names,
+                temporary,
+                ..
+            } => {
+                let mut temporary_names = Vec::new();
+                let mut rest = Vec::new();
+                for name in names {
+                    match temporary_name(name)? {
+                        Some(found) => temporary_names.push(found),
+                        None => rest.push(name.clone()),
+                    }
+                }
+                if *temporary && !rest.is_empty() && !*if_exists {
+                    let missing: Vec<String> = rest
+                        .iter()
+                        .map(|n| table_name(n, current.as_deref()).map(|(d, t)| format!("{d}.{t}")))
+                        .collect::<Result<_, _>>()?;
+                    return Err(error::unknown_table(&missing.join(",")));
+                }
+                if temporary_names.is_empty() && !*temporary {
+                    return Ok(None);
+                }
+                for (db, table) in &temporary_names {
+                    self.temporary.drop(db, table);
+                }
+                if *temporary {
+                    for name in &rest {
+                        let (db, table) = table_name(name, current.as_deref())?;
+                        self.warnings.push(Warning {
+                            level: Level::Note,
+                            code: 1051,
+                            message: format!("Unknown table '{db}.{table}'"),
+                        });
+                    }
+                    return Ok(Some(ok()));
+                }
+                if rest.is_empty() {
+                    self.commit().await?;
+                    return Ok(Some(ok()));
+                }
+                let mut permanent = statement.clone();
+                if let S::Drop { names, .. } = &mut permanent {
+                    *names = rest;
+                }
+                self.ddl(async |catalog, ctx| ddl::execute(catalog, &permanent, ctx).await)
+                    .await
+                    .map(Some)
+            }
+            S::Truncate(t) => match t.table_names.as_slice() {
+                [target] => match temporary_name(&target.name)? {
+                    Some((db, table)) => {
+                        self.temporary.truncate(&db, &table);
+                        Ok(Some(ok()))
+                    }
+                    None => Ok(None),
+                },
+                _ => Ok(None),
+            },
+            S::AlterTable(at) if temporary_name(&at.name)?.is_some() => {
+                Err(error::unsupported("ALTER TABLE of a temporary table"))
+            }
+            S::CreateIndex(ci) if temporary_name(&ci.table_name)?.is_some() => {
+                Err(error::unsupported("CREATE INDEX on a temporary table"))
+            }
+            S::RenameTable(renames) => {
+                for r in renames {
+                    if temporary_name(&r.old_name)?.is_some() {
+                        return Err(error::unsupported("RENAME TABLE of a temporary table"));
+                    }
+                }
+                Ok(None)
+            }
+            _ => Ok(None),
+        }
     }
 
     /// COMMIT: make the current transaction durable.
@@ -2039,6 +2167,7 @@ impl Session {
                 Statement::Query(_) => client.begin_latest(),
                 _ => client.begin().await.map_err(from_kv)?,
             };
+            self.attach_local(&mut txn);
             let result = self
                 .execute_in(&schema, statement, args, &mut txn, &mut None)
                 .await;
@@ -2091,6 +2220,7 @@ impl Session {
             .begin()
             .await
             .map_err(from_kv)?;
+        self.attach_local(&mut txn);
         let mode = self
             .sysvar("tidb_txn_mode", false)
             .map(|v| crate::expr::cast::to_text(&v));
@@ -2418,6 +2548,7 @@ impl Session {
             &mut ctx,
             &lookup,
         );
+        planner.temporary = Some(&this.temporary);
         let output = match statement {
             Statement::Query(q) => {
                 let planning = Instant::now();
@@ -2438,6 +2569,7 @@ impl Session {
                         .begin()
                         .await
                         .map_err(from_kv)?;
+                    this.attach_local(txn);
                 }
                 let rows = exec::run(&plan, txn, planner.ctx).await;
                 *row_locks = planner.ctx.row_locks.take();

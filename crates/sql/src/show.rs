@@ -202,7 +202,8 @@ pub fn create_table_sql(db: &str, table: &TableDef) -> String {
         lines.push(line);
     }
     let mut sql = format!(
-        "CREATE TABLE {} (\n{}\n) ENGINE=InnoDB",
+        "CREATE {}TABLE {} (\n{}\n) ENGINE=InnoDB",
+        if table.id < 0 { "TEMPORARY " } else { "" },
         quote(&table.name),
         lines.join(",\n")
     );

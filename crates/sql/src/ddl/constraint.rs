@@ -366,7 +366,7 @@ fn check_pair(child: &TableDef, fk: &ForeignKeyDef, parent: &TableDef) -> Result
 
 /// Bind each CHECK of `table` as MySQL accepts them, and refuse one that
 /// reads a column a foreign key's CASCADE or SET NULL changes (3823).
-fn validate_checks(
+pub fn validate_checks(
     schema: &InfoSchema,
     db: &str,
     table: &TableDef,

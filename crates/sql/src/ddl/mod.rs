@@ -18,11 +18,12 @@ mod reorg;
 
 pub use define::table_def;
 
-use crate::catalog::{Catalog, IndexDef, TableDef};
+use crate::catalog::{Catalog, IndexDef, InfoSchema, TableDef};
 use crate::error;
 use crate::expr::{EvalContext, Level, Warning};
 use crate::plan::table_name;
 use crate::result::{Output, SqlError};
+use crate::temporary::TemporaryTables;
 use crate::text_statement::AlterClause;
 use sqlparser::ast;
 
@@ -68,33 +69,11 @@ pub async fn execute(
     let current = current.as_deref();
     match statement {
         S::CreateTable(ct) => {
-            refuse_create_table_clauses(ct)?;
-            let (db, name) = table_name(&ct.name, current)?;
-            let def = match ct.like.as_ref() {
-                Some(like) => {
-                    let source = match like {
-                        ast::CreateTableLikeKind::Parenthesized(l)
-                        | ast::CreateTableLikeKind::Plain(l) => &l.name,
-                    };
-                    let (source_db, source) = table_name(source, current)?;
-                    let schema = catalog.snapshot();
-                    let mut def = TableDef::clone(
-                        schema
-                            .table(&source_db, &source)
-                            .ok_or_else(|| error::no_such_table(&source_db, &source))?,
-                    );
-                    // As MySQL: foreign keys are not copied; CHECK
-                    // constraints are, under names of the new table.
-                    def.name = name;
-                    def.foreign_keys.clear();
-                    for check in std::mem::take(&mut def.checks) {
-                        let clause = constraint::reparse(&check)?;
-                        constraint::add_check(&mut def, None, &clause)?;
-                    }
-                    def
-                }
-                None => table_def(&db, &name, ct, ctx)?,
-            };
+            // The session makes temporary tables (`Session::temporary_ddl`).
+            if ct.temporary {
+                return Err(error::unsupported("CREATE TEMPORARY TABLE here"));
+            }
+            let (db, def) = new_table_def(&catalog.snapshot(), None, ct, ctx)?;
             catalog
                 .create_table(&db, def, ct.if_not_exists, |schema, def| {
                     constraint::validate(schema, &db, def, ctx)
@@ -175,28 +154,7 @@ pub async fn execute(
                     .await?;
             }
         }
-        // Basalt makes no temporary tables yet (CREATE TEMPORARY TABLE is
-        // refused), so DROP TEMPORARY finds none, as MySQL would.
-        S::Drop {
-            object_type: ast::ObjectType::Table,
-            if_exists,
-            names,
-            temporary: true,
-            ..
-        } => {
-            let missing: Vec<String> = names
-                .iter()
-                .map(|n| table_name(n, current).map(|(db, t)| format!("{db}.{t}")))
-                .collect::<Result<_, _>>()?;
-            if !*if_exists {
-                return Err(error::unknown_table(&missing.join(",")));
-            }
-            ctx.warnings.extend(missing.into_iter().map(|m| Warning {
-                level: Level::Note,
-                code: 1051,
-                message: format!("Unknown table '{m}'"),
-            }));
-        }
+        // The session drops temporary tables (`Session::temporary_ddl`).
         S::Drop {
             temporary: true, ..
         }
@@ -223,12 +181,65 @@ pub async fn execute(
     Ok(affected(0))
 }
 
-/// Refuse what CREATE TABLE would otherwise drop: TEMPORARY (not made
-/// yet), OR REPLACE, PARTITION BY, and other dialects' clauses.
-fn refuse_create_table_clauses(ct: &ast::CreateTable) -> Result<(), SqlError> {
-    if ct.temporary {
-        return Err(error::unsupported("CREATE TEMPORARY TABLE"));
+/// The definition CREATE [TEMPORARY] TABLE declares, and its database: from
+/// its columns and constraints, or copied from the table it is LIKE (which
+/// may be one of the session's `temporary` tables).
+pub fn new_table_def(
+    schema: &InfoSchema,
+    temporary: Option<&TemporaryTables>,
+    ct: &ast::CreateTable,
+    ctx: &mut EvalContext<'_>,
+) -> Result<(String, TableDef), SqlError> {
+    refuse_create_table_clauses(ct)?;
+    let (db, name) = table_name(&ct.name, ctx.database.as_deref())?;
+    let Some(like) = ct.like.as_ref() else {
+        let def = table_def(&db, &name, ct, ctx)?;
+        return Ok((db, def));
+    };
+    let source = match like {
+        ast::CreateTableLikeKind::Parenthesized(l) | ast::CreateTableLikeKind::Plain(l) => &l.name,
+    };
+    let (source_db, source) = table_name(source, ctx.database.as_deref())?;
+    let mut def = TableDef::clone(
+        temporary
+            .and_then(|t| t.get(&source_db, &source))
+            .or_else(|| schema.table(&source_db, &source))
+            .ok_or_else(|| error::no_such_table(&source_db, &source))?,
+    );
+    // As MySQL: foreign keys are not copied; CHECK constraints are, under
+    // names of the new table.
+    def.name = name;
+    def.foreign_keys.clear();
+    for check in std::mem::take(&mut def.checks) {
+        let clause = constraint::reparse(&check)?;
+        constraint::add_check(&mut def, None, &clause)?;
     }
+    Ok((db, def))
+}
+
+/// The definition of a CREATE TEMPORARY TABLE: as a permanent one, without
+/// foreign keys (InnoDB has none on temporary tables); its CHECK clauses
+/// are checked, but their names need not be unique in the database.
+pub fn temporary_table_def(
+    schema: &InfoSchema,
+    temporary: &TemporaryTables,
+    ct: &ast::CreateTable,
+    ctx: &mut EvalContext<'_>,
+) -> Result<(String, TableDef), SqlError> {
+    let (db, def) = new_table_def(schema, Some(temporary), ct, ctx)?;
+    if !def.foreign_keys.is_empty() {
+        return Err(error::unsupported("FOREIGN KEY on a temporary table"));
+    }
+    if schema.database(&db).is_none() {
+        return Err(error::unknown_database(&db));
+    }
+    constraint::validate_checks(schema, &db, &def, ctx)?;
+    Ok((db, def))
+}
+
+/// Refuse what CREATE TABLE would otherwise drop: OR REPLACE, PARTITION
+/// BY, AS SELECT (not done yet), and other dialects' clauses.
+fn refuse_create_table_clauses(ct: &ast::CreateTable) -> Result<(), SqlError> {
     if ct.or_replace
         || ct.external
         || ct.global.is_some()

@@ -466,7 +466,7 @@ pub async fn insert(
             .max();
         let floor = explicit_max.map_or(0, |m| m + 1);
         if needed > 0 {
-            let mut next = catalog.allocate_auto_ids(&table, needed, floor).await?;
+            let mut next = allocate_auto_ids(p, catalog, &table, needed, floor).await?;
             first_generated = next;
             for row in rows.iter_mut().filter(|r| wants(&r[a])) {
                 let col = &table.columns[a];
@@ -474,13 +474,11 @@ pub async fn insert(
                 next += 1;
             }
         } else if explicit_max.is_some() {
-            catalog.allocate_auto_ids(&table, 0, floor).await?;
+            allocate_auto_ids(p, catalog, &table, 0, floor).await?;
         }
     }
     let hidden_ids = if table.handle_column.is_none() {
-        catalog
-            .allocate_auto_ids(&table, rows.len() as u64, 0)
-            .await?
+        allocate_auto_ids(p, catalog, &table, rows.len() as u64, 0).await?
     } else {
         0
     };
@@ -582,6 +580,22 @@ pub async fn insert(
         last_insert_id: first_generated,
         info,
     })
+}
+
+/// Reserve `n` AUTO_INCREMENT values (or hidden row ids) of `table` at or
+/// above `at_least`: from the catalog, or for a temporary table from the
+/// session.
+async fn allocate_auto_ids(
+    p: &Planner<'_, '_>,
+    catalog: &Catalog,
+    table: &TableDef,
+    n: u64,
+    at_least: u64,
+) -> Result<u64, SqlError> {
+    match p.temporary {
+        Some(temporary) if table.id < 0 => Ok(temporary.allocate_auto_ids(table, n, at_least)),
+        _ => catalog.allocate_auto_ids(table, n, at_least).await,
+    }
 }
 
 /// Bind ON DUPLICATE KEY UPDATE assignments over `[old row, handle, new row]`;
