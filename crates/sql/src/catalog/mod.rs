@@ -272,6 +272,9 @@ pub struct InfoSchema {
     by_id: HashMap<i64, Arc<TableDef>>,
     /// The foreign keys that reference each (database, table), lower-cased.
     referenced_by: HashMap<(String, String), Vec<Reference>>,
+    /// The ids of the tables some foreign key references: writes to the
+    /// others skip the parent's side without building a key.
+    referenced_ids: std::collections::HashSet<i64>,
 }
 
 /// A foreign key seen from its parent: which child declares it.
@@ -321,6 +324,11 @@ impl InfoSchema {
             }
             schema.databases.insert(db_key, Arc::new(db));
         }
+        schema.referenced_ids = schema
+            .referenced_by
+            .keys()
+            .filter_map(|k| schema.tables.get(k).map(|t| t.id))
+            .collect();
         schema
     }
 
@@ -337,6 +345,11 @@ impl InfoSchema {
     /// The table with this id.
     pub fn table_by_id(&self, id: i64) -> Option<&Arc<TableDef>> {
         self.by_id.get(&id)
+    }
+
+    /// Whether a foreign key references the table with this id.
+    pub fn is_referenced(&self, table_id: i64) -> bool {
+        self.referenced_ids.contains(&table_id)
     }
 
     /// The foreign keys referencing `db.table` (empty for most tables).

@@ -263,8 +263,10 @@ pub async fn alter_table(
             for op in ops {
                 match op {
                     Op::Rename(name) => {
+                        let (to_db, to_name) = table_name(name, current.as_deref())?;
                         super::refuse_renaming_parent(schema, db, table)?;
-                        to = Some(table_name(name, current.as_deref())?);
+                        super::refuse_renaming_parent(schema, &to_db, &to_name)?;
+                        to = Some((to_db, to_name));
                     }
                     op => draft.apply(op, db, ctx)?,
                 }

@@ -23,10 +23,10 @@ use std::sync::Arc;
 fn generated_name<'a>(table: &str, infix: &str, taken: impl Iterator<Item = &'a str>) -> String {
     let prefix = format!("{table}{infix}").to_lowercase();
     let highest = taken
-        .filter_map(|n| n.to_lowercase().strip_prefix(&prefix)?.parse::<u32>().ok())
+        .filter_map(|n| n.to_lowercase().strip_prefix(&prefix)?.parse::<u64>().ok())
         .max()
         .unwrap_or(0);
-    format!("{table}{infix}{}", highest + 1)
+    format!("{table}{infix}{}", highest.saturating_add(1))
 }
 
 /// Add a CHECK constraint to `table` (`name`: a column-level one's

@@ -111,8 +111,9 @@ pub async fn execute(
                 })
                 .collect::<Result<Vec<_>, SqlError>>()?;
             let schema = catalog.snapshot();
-            for ((db, table), _) in &renames {
+            for ((db, table), (to_db, to)) in &renames {
                 refuse_renaming_parent(&schema, db, table)?;
+                refuse_renaming_parent(&schema, to_db, to)?;
             }
             catalog.rename_tables(&renames).await?;
         }
@@ -126,11 +127,15 @@ pub async fn execute(
             for target in &t.table_names {
                 let (db, table) = table_name(&target.name, current)?;
                 if ctx.foreign_key_checks
-                    && let Some(r) = catalog
-                        .snapshot()
-                        .references_to(&db, &table)
-                        .iter()
-                        .find(|r| !r.child.name.eq_ignore_ascii_case(&table) || r.child_db != db)
+                    && let Some(r) =
+                        catalog
+                            .snapshot()
+                            .references_to(&db, &table)
+                            .iter()
+                            .find(|r| {
+                                !r.child.name.eq_ignore_ascii_case(&table)
+                                    || !r.child_db.eq_ignore_ascii_case(&db)
+                            })
                 {
                     return Err(SqlError::new(
                         1701,
@@ -286,6 +291,17 @@ async fn drop(
     match kind {
         ast::ObjectType::Database | ast::ObjectType::Schema => {
             let mut rows = 0;
+            let schema = catalog.snapshot();
+            for name in names {
+                let tables: Vec<(String, String)> = schema
+                    .tables(&name.to_string())
+                    .into_iter()
+                    .map(|t| (name.to_string(), t.name.clone()))
+                    .collect();
+                if ctx.foreign_key_checks {
+                    refuse_dropping_parents(&schema, &tables)?;
+                }
+            }
             for name in names {
                 if catalog.drop_database(&name.to_string(), if_exists).await? {
                     rows += 1;
@@ -336,7 +352,9 @@ async fn drop(
 }
 
 /// Foreign keys name their parent table: renaming one would leave them
-/// pointing at nothing, so it is refused until they follow the rename.
+/// pointing at nothing, and renaming a table to a name they reference would
+/// make it their parent unchecked, so both are refused until foreign keys
+/// follow renames.
 pub(crate) fn refuse_renaming_parent(
     schema: &crate::catalog::InfoSchema,
     db: &str,

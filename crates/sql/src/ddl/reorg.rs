@@ -38,11 +38,16 @@ pub async fn reorganize(
         .stored_indexes()
         .filter(|i| !old.indexes.iter().any(|o| o.id == i.id))
         .collect();
-    // Constraints added hold for the rows already there (3819, 1452).
+    // Constraints added hold for the rows already there (3819, 1452), and
+    // every CHECK for values converted to a new type.
     let added_checks: Vec<CheckDef> = new
         .checks
         .iter()
-        .filter(|c| c.enforced && !old.checks.iter().any(|o| o.name == c.name && o.enforced))
+        .filter(|c| {
+            c.enforced
+                && (!convert.is_empty()
+                    || !old.checks.iter().any(|o| o.name == c.name && o.enforced))
+        })
         .cloned()
         .collect();
     let checks = constraint::bind_checks(schema, db, new, &added_checks, ctx)?;
@@ -63,6 +68,7 @@ pub async fn reorganize(
         .await
         .map_err(from_kv)?;
     let mut taken: Vec<HashSet<Vec<u8>>> = vec![HashSet::new(); build.len()];
+    let mut converted = Vec::new();
     for (n, (key, value)) in rows.into_iter().enumerate() {
         let (_, handle) = decode_row_key(&key).map_err(error::internal)?;
         let mut row = decode_row(new, &value)?;
@@ -81,10 +87,17 @@ pub async fn reorganize(
             txn.put(k, v);
         }
         checks.verify(&row, false, ctx)?;
-        foreign_key::check_parents(schema, db, &added_keys, None, &row, txn, false, ctx).await?;
         if !convert.is_empty() {
             txn.put(key, encode_row(new, &row)?);
         }
+        if !added_keys.foreign_keys.is_empty() {
+            converted.push(row);
+        }
+    }
+    // Once every new index entry is written: a foreign key to the table
+    // itself may find its parents through an index this ALTER adds.
+    for row in converted {
+        foreign_key::check_parents(schema, db, &added_keys, None, &row, txn, false, ctx).await?;
     }
     Ok(())
 }

@@ -137,8 +137,12 @@ pub fn bind_clause(
         );
     }
     for &pos in &columns {
+        // Past the columns: the hidden row id.
         let Some(col) = table.columns.get(pos) else {
-            continue;
+            return refused(
+                3820,
+                format!("Check constraint '{name}' refers to non-existing column '_tidb_rowid'."),
+            );
         };
         if col.auto_increment {
             return refused(

@@ -20,6 +20,7 @@
 use super::{change_row, delete_row};
 use crate::catalog::{ForeignKeyDef, InfoSchema, RefAction, TableDef};
 use crate::error::{self, from_kv};
+use crate::expr::cast::store;
 use crate::expr::{EvalContext, Level, Warning};
 use crate::result::SqlError;
 use crate::table::{self, row_key};
@@ -144,14 +145,15 @@ pub fn leads(index: &crate::catalog::IndexDef, positions: &[usize]) -> bool {
 }
 
 /// Child side: each foreign key of `db.table` whose columns `new` sets (to
-/// other values than `old` held) must find its parent row. Under IGNORE a
-/// missing parent is a warning and `false`: the row is skipped.
+/// other values than `old`, the row at `handle`, held) must find its parent
+/// row. Under IGNORE a missing parent is a warning and `false`: the row is
+/// skipped.
 #[allow(clippy::too_many_arguments)]
 pub async fn check_parents(
     schema: &InfoSchema,
     db: &str,
     table: &TableDef,
-    old: Option<&[Datum]>,
+    old: Option<(&[Datum], i64)>,
     new: &[Datum],
     txn: &mut Transaction,
     ignore: bool,
@@ -167,16 +169,25 @@ pub async fn check_parents(
         let Some(values) = key_of(new, &positions) else {
             continue;
         };
-        if old.is_some_and(|old| positions.iter().all(|&p| old[p] == new[p])) {
+        if old.is_some_and(|(old, _)| positions.iter().all(|&p| old[p] == new[p])) {
             continue;
         }
-        let found = match schema.table(&fk.parent_db, &fk.parent_table) {
+        // The table itself as it is being written, if it is the parent.
+        let own_table = fk.parent_db.eq_ignore_ascii_case(db)
+            && fk.parent_table.eq_ignore_ascii_case(&table.name);
+        let parent = match own_table {
+            true => Some(table),
+            false => schema
+                .table(&fk.parent_db, &fk.parent_table)
+                .map(|t| t.as_ref()),
+        };
+        let found = match parent {
             None => None,
             Some(parent) => {
                 let parent_positions = fk.parent_positions(parent).ok_or_else(|| {
                     error::internal(format!("foreign key {} lost a parent column", fk.name))
                 })?;
-                let own_row = parent.id == table.id
+                let own_row = own_table
                     && parent_positions
                         .iter()
                         .zip(&values)
@@ -184,9 +195,12 @@ pub async fn check_parents(
                 if own_row {
                     continue;
                 }
-                let rows = rows_with(parent, &parent_positions, &values, txn, 1).await?;
+                // The row's own image before this change is no parent: it
+                // is going.
+                let changing = old.map(|(_, h)| h).filter(|_| own_table);
+                let rows = rows_with(parent, &parent_positions, &values, txn, 2).await?;
                 rows.into_iter()
-                    .next()
+                    .find(|(h, _)| Some(*h) != changing)
                     .map(|(handle, value)| (row_key(parent, handle), value))
             }
         };
@@ -223,7 +237,7 @@ pub async fn on_parent_change(
     ctx: &mut EvalContext<'_>,
     depth: usize,
 ) -> Result<(), SqlError> {
-    if !ctx.foreign_key_checks {
+    if !ctx.foreign_key_checks || !schema.is_referenced(table.id) {
         return Ok(());
     }
     for reference in schema.references_to(db, &table.name) {
@@ -255,8 +269,15 @@ pub async fn on_parent_change(
             .ok_or_else(|| error::internal(format!("foreign key {} lost a column", fk.name)))?;
         let same_table = child.id == table.id;
         let mut rows = rows_with(child, &child_positions, &old_key, txn, usize::MAX).await?;
-        // A row referencing itself goes with itself.
-        rows.retain(|(h, _)| !(same_table && *h == handle));
+        // A row referencing itself goes with itself, unless it is changed
+        // and still references the old key.
+        let still_references = |row: &[Datum]| {
+            child_positions
+                .iter()
+                .zip(&old_key)
+                .all(|(&p, v)| row[p] == *v)
+        };
+        rows.retain(|(h, _)| !(same_table && *h == handle && !new.is_some_and(still_references)));
         if rows.is_empty() {
             continue;
         }
@@ -283,11 +304,23 @@ pub async fn on_parent_change(
             let changed: Option<Vec<Datum>> = match (action, &new_key) {
                 (RefAction::Cascade, None) => None,
                 (RefAction::Cascade, Some(key)) => {
-                    let mut row = row.clone();
+                    // The new key must fit the child's columns, as InnoDB
+                    // checks (a shorter VARCHAR): else the parent keeps it.
+                    let strict = std::mem::replace(&mut ctx.sql_mode.strict, true);
+                    let mut changed = row.clone();
+                    let mut fits = true;
                     for (&p, v) in child_positions.iter().zip(key) {
-                        row[p] = v.clone();
+                        let col = &child.columns[p];
+                        match store(v.clone(), &col.ty, &col.name, 1, ctx) {
+                            Ok(v) => changed[p] = v,
+                            Err(_) => fits = false,
+                        }
                     }
-                    Some(row)
+                    ctx.sql_mode.strict = strict;
+                    if !fits {
+                        return Err(referenced(&reference.child_db, child, fk));
+                    }
+                    Some(changed)
                 }
                 _ => {
                     let mut row = row.clone();
@@ -312,6 +345,19 @@ pub async fn on_parent_change(
             match changed {
                 None => delete_row(child, &row, child_handle, txn),
                 Some(changed) => {
+                    // The child's other foreign keys hold for its new key.
+                    let old = Some((row.as_slice(), child_handle));
+                    check_parents(
+                        schema,
+                        &reference.child_db,
+                        child,
+                        old,
+                        &changed,
+                        txn,
+                        false,
+                        ctx,
+                    )
+                    .await?;
                     change_row(child, &row, &changed, child_handle, txn).await?;
                 }
             }

@@ -279,11 +279,13 @@ async fn write_change(
     ignore: bool,
     ctx: &mut EvalContext<'_>,
 ) -> Result<bool, SqlError> {
-    if !foreign_key::check_parents(schema, db, table, Some(old), new, txn, ignore, ctx).await? {
+    let before = Some((old, handle));
+    if !foreign_key::check_parents(schema, db, table, before, new, txn, ignore, ctx).await? {
         return Ok(false);
     }
-    foreign_key::on_parent_change(schema, db, table, old, Some(new), handle, txn, ctx, 0).await?;
+    // The row first: children given its new key then find it.
     change_row(table, old, new, handle, txn).await?;
+    foreign_key::on_parent_change(schema, db, table, old, Some(new), handle, txn, ctx, 0).await?;
     Ok(true)
 }
 
@@ -887,37 +889,26 @@ pub async fn delete(
     .await?;
     let width = table.columns.len();
     let schema = p.schema;
-    let referenced = !schema.references_to(&db, &table.name).is_empty();
+    let referenced = schema.is_referenced(table.id) && p.ctx.foreign_key_checks;
     let mut deleted = 0;
     for row in &rows {
         let Datum::I64(handle) = row[width] else {
             return Err(error::internal("row without handle"));
         };
+        let mut row = &row[..width];
+        let current;
         if referenced {
             // A cascade from an earlier row of a self-referencing table may
-            // have taken this one already.
-            if txn
-                .get(&row_key(&table, handle))
-                .await
-                .map_err(from_kv)?
-                .is_none()
-            {
+            // have taken this row already, or changed it (SET NULL).
+            let Some(value) = txn.get(&row_key(&table, handle)).await.map_err(from_kv)? else {
                 continue;
-            }
-            foreign_key::on_parent_change(
-                schema,
-                &db,
-                &table,
-                &row[..width],
-                None,
-                handle,
-                txn,
-                p.ctx,
-                0,
-            )
-            .await?;
+            };
+            current = table::decode_row(&table, &value)?;
+            row = &current;
+            foreign_key::on_parent_change(schema, &db, &table, row, None, handle, txn, p.ctx, 0)
+                .await?;
         }
-        delete_row(&table, &row[..width], handle, txn);
+        delete_row(&table, row, handle, txn);
         deleted += 1;
     }
     Ok(Output::Affected {
