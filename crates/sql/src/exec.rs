@@ -116,16 +116,38 @@ pub async fn eval_standalone(
     txn: &Transaction,
     ctx: &mut EvalContext<'_>,
 ) -> Result<Datum, SqlError> {
+    run_uncorrelated(expr, txn, ctx).await?.eval(&[], ctx)
+}
+
+/// `expr` with its uncorrelated subqueries run and replaced by their
+/// results, so that it can be evaluated for many rows (an UPDATE's
+/// assignments) with each subquery run once.
+pub async fn run_uncorrelated(
+    expr: &Expr,
+    txn: &Transaction,
+    ctx: &mut EvalContext<'_>,
+) -> Result<Expr, SqlError> {
     let found = RefCell::new(Vec::new());
     expr.any(&|e| note_subquery(e, false, &found));
     let mut results = found.into_inner();
     if results.is_empty() {
-        return expr.eval(&[], ctx);
+        return Ok(expr.clone());
     }
     for (subplan, rows) in &mut results {
         *rows = run(subplan, txn, ctx).await?;
     }
-    resolve(expr, &results)?.eval(&[], ctx)
+    resolve(expr, &results)
+}
+
+/// Evaluate `expr` over `row`, running its correlated subqueries for it
+/// (those left after [`run_uncorrelated`]).
+pub async fn eval_for_row(
+    expr: &Expr,
+    row: &[Datum],
+    txn: &Transaction,
+    ctx: &mut EvalContext<'_>,
+) -> Result<Datum, SqlError> {
+    eval_row(expr, has_correlated(expr), row, txn, ctx).await
 }
 
 /// Evaluate `expr` over `row`, first running its correlated subqueries with

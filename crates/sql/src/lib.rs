@@ -32,6 +32,7 @@ pub mod slow_log;
 pub mod statement_summary;
 pub mod status_api;
 pub mod table;
+pub mod table_lock;
 pub mod temporary;
 pub mod text_statement;
 pub mod types;

@@ -16,6 +16,7 @@ use crate::expr::eval::merge_types;
 use crate::expr::func::{Func, IntervalUnit};
 use crate::expr::{BinaryOp, EvalContext, Expr, OuterRef, Subquery, SubqueryKind, UnaryOp};
 use crate::result::{ColumnInfo, SqlError};
+use crate::table_lock::TableLocks;
 use crate::temporary::TemporaryTables;
 use crate::types::{Collation, SqlType, TypeKind};
 use codec::Datum;
@@ -296,6 +297,9 @@ pub struct Planner<'a, 'c> {
     /// The session's temporary tables, which shadow permanent tables of the
     /// same name.
     pub temporary: Option<&'a TemporaryTables>,
+    /// The tables the session holds LOCK TABLES locks on, if it does: no
+    /// other may be used.
+    pub table_locks: Option<&'a TableLocks>,
 }
 
 /// An enclosing query's scope, seen from a subquery.
@@ -327,6 +331,7 @@ impl<'a, 'c> Planner<'a, 'c> {
             target: None,
             uncacheable: false,
             temporary: None,
+            table_locks: None,
         }
     }
 
@@ -351,6 +356,43 @@ fn ident_name(name: &ast::ObjectName) -> Vec<String> {
             ast::ObjectNamePart::Function(f) => f.name.value.clone(),
         })
         .collect()
+}
+
+/// The database a one-part name names, as written: quotes gone, doubled
+/// backquotes single (`` `a``b` `` is a`b).
+pub fn database_name(name: &ast::ObjectName) -> Result<String, SqlError> {
+    match ident_name(name).as_slice() {
+        [db] => Ok(db.clone()),
+        _ => Err(error::syntax(&name.to_string(), 1)),
+    }
+}
+
+/// A HAVING condition with the select-list aliases it names replaced by
+/// their expressions (MySQL's extension): an unqualified name that is no
+/// column of the FROM clause but an alias.
+fn having_with_aliases(
+    having: &ast::Expr,
+    projection: &[ast::SelectItem],
+    scope: &Scope,
+) -> ast::Expr {
+    let mut having = having.clone();
+    let _ = ast::visit_expressions_mut(&mut having, |e| {
+        if let ast::Expr::Identifier(id) = e
+            && scope.resolve(None, &id.value, "having clause").is_err()
+            && let Some(aliased) = projection.iter().find_map(|item| match item {
+                ast::SelectItem::ExprWithAlias { expr, alias }
+                    if alias.value.eq_ignore_ascii_case(&id.value) =>
+                {
+                    Some(expr)
+                }
+                _ => None,
+            })
+        {
+            *e = ast::Expr::Nested(Box::new(aliased.clone()));
+        }
+        std::ops::ControlFlow::<()>::Continue(())
+    });
+    having
 }
 
 /// `(database, table)` of a possibly qualified table name.
@@ -385,12 +427,32 @@ impl<'a, 'c> Planner<'a, 'c> {
     /// Resolve a table by name.
     pub fn table(&self, name: &ast::ObjectName) -> Result<(String, Arc<TableDef>), SqlError> {
         let (db, table) = table_name(name, self.database)?;
+        if let Some(def) = self.temporary.and_then(|t| t.get(&db, &table)) {
+            return Ok((db, def.clone()));
+        }
         let def = self
-            .temporary
-            .and_then(|t| t.get(&db, &table))
-            .or_else(|| self.schema.table(&db, &table))
+            .schema
+            .table(&db, &table)
             .ok_or_else(|| error::no_such_table(&db, &table))?;
+        if let Some(locks) = self.table_locks {
+            locks.check(&db, &table, false)?;
+        }
         Ok((db, def.clone()))
+    }
+
+    /// [`Planner::table`] for a statement that writes it: under LOCK TABLES
+    /// it must be locked for WRITE (1099).
+    pub fn table_to_write(
+        &self,
+        name: &ast::ObjectName,
+    ) -> Result<(String, Arc<TableDef>), SqlError> {
+        let (db, def) = self.table(name)?;
+        if let Some(locks) = self.table_locks
+            && def.id >= 0
+        {
+            locks.check(&db, &def.name, true)?;
+        }
+        Ok((db, def))
     }
 
     /// The scope of a table read: its columns then its hidden handle.
@@ -2522,7 +2584,10 @@ impl<'a, 'c> Planner<'a, 'c> {
         let having = select
             .having
             .as_ref()
-            .map(|h| self.bind_with(h, &scope, "having clause", &mut Some(&mut collector)))
+            .map(|h| {
+                let h = having_with_aliases(h, &select.projection, &scope);
+                self.bind_with(&h, &scope, "having clause", &mut Some(&mut collector))
+            })
             .transpose()?;
         // MySQL's HAVING without grouping filters the result rows by the
         // select list's names; Basalt would aggregate them instead.

@@ -15,13 +15,14 @@ use crate::error::{self, from_kv};
 use crate::exec::{self, RowLocks};
 use crate::expr::{EvalContext, Level, SqlMode, Warning};
 use crate::metrics::{self, StatementType};
-use crate::plan::{Planner, RowLockWait, table_name};
+use crate::plan::{Planner, RowLockWait, database_name, table_name};
 use crate::plan_cache::PlanSlot;
 use crate::process::{Kill, Process, ProcessList};
 use crate::result::{ColumnInfo, Output, Prepared, SqlError};
 use crate::show::{self, text, text_rows};
 use crate::slow_log::{self, SlowLog};
 use crate::statement_summary::{self, Digest, Summaries};
+use crate::table_lock::TableLocks;
 use crate::temporary::TemporaryTables;
 use crate::text_statement::{self, TextStatement};
 use crate::variables::GlobalVariables;
@@ -129,6 +130,7 @@ impl SqlEngine {
             next_statement: 1,
             sql_mode: SqlMode::default(),
             temporary: TemporaryTables::default(),
+            table_locks: None,
             foreign_key_checks: true,
             user: user.to_owned(),
             host: host.to_owned(),
@@ -256,6 +258,8 @@ pub struct Session {
     sql_mode: SqlMode,
     /// The connection's temporary tables: dropped with it.
     temporary: TemporaryTables,
+    /// The tables LOCK TABLES locked, until UNLOCK TABLES.
+    table_locks: Option<TableLocks>,
     /// `foreign_key_checks`, kept beside its variable so that writes read a
     /// field, not the variables' map.
     foreign_key_checks: bool,
@@ -483,29 +487,58 @@ fn parse_preprocessed(sql: &str, numbered: &str) -> Result<Vec<Statement>, SqlEr
 }
 
 /// The flags `sql_mode` accepts (MySQL 8's, combination modes included).
+/// sql_mode flags in MySQL's order (their bit order), which `@@sql_mode`
+/// lists them in whatever order they were set.
 const SQL_MODES: &[&str] = &[
-    "ALLOW_INVALID_DATES",
+    "REAL_AS_FLOAT",
+    "PIPES_AS_CONCAT",
     "ANSI_QUOTES",
-    "ERROR_FOR_DIVISION_BY_ZERO",
-    "HIGH_NOT_PRECEDENCE",
     "IGNORE_SPACE",
+    "ONLY_FULL_GROUP_BY",
+    "NO_UNSIGNED_SUBTRACTION",
+    "NO_DIR_IN_CREATE",
+    "ANSI",
     "NO_AUTO_VALUE_ON_ZERO",
     "NO_BACKSLASH_ESCAPES",
-    "NO_DIR_IN_CREATE",
-    "NO_ENGINE_SUBSTITUTION",
-    "NO_UNSIGNED_SUBTRACTION",
-    "NO_ZERO_DATE",
-    "NO_ZERO_IN_DATE",
-    "ONLY_FULL_GROUP_BY",
-    "PAD_CHAR_TO_FULL_LENGTH",
-    "PIPES_AS_CONCAT",
-    "REAL_AS_FLOAT",
-    "STRICT_ALL_TABLES",
     "STRICT_TRANS_TABLES",
-    "TIME_TRUNCATE_FRACTIONAL",
-    "ANSI",
+    "STRICT_ALL_TABLES",
+    "NO_ZERO_IN_DATE",
+    "NO_ZERO_DATE",
+    "ALLOW_INVALID_DATES",
+    "ERROR_FOR_DIVISION_BY_ZERO",
     "TRADITIONAL",
+    "HIGH_NOT_PRECEDENCE",
+    "NO_ENGINE_SUBSTITUTION",
+    "PAD_CHAR_TO_FULL_LENGTH",
+    "TIME_TRUNCATE_FRACTIONAL",
 ];
+
+/// The flags a combination mode sets besides itself.
+const TRADITIONAL: &[&str] = &[
+    "STRICT_TRANS_TABLES",
+    "STRICT_ALL_TABLES",
+    "NO_ZERO_IN_DATE",
+    "NO_ZERO_DATE",
+    "ERROR_FOR_DIVISION_BY_ZERO",
+    "NO_ENGINE_SUBSTITUTION",
+];
+
+/// A sql_mode value as MySQL stores it: flags upper-cased, combination
+/// modes expanded, in MySQL's order, each once.
+fn canonical_sql_mode(text: &str) -> String {
+    let named: Vec<String> = text
+        .split(',')
+        .map(|f| f.trim().to_uppercase())
+        .filter(|f| !f.is_empty())
+        .collect();
+    let traditional = named.iter().any(|f| f == "TRADITIONAL");
+    SQL_MODES
+        .iter()
+        .filter(|m| named.iter().any(|f| f == *m) || (traditional && TRADITIONAL.contains(m)))
+        .copied()
+        .collect::<Vec<_>>()
+        .join(",")
+}
 
 fn sql_mode_from(text: &str) -> SqlMode {
     let has = |flag: &str| text.split(',').any(|f| f.trim().eq_ignore_ascii_case(flag));
@@ -880,6 +913,7 @@ impl Session {
         self.last_insert_id = 0;
         self.sql_mode = SqlMode::default();
         self.foreign_key_checks = true;
+        self.table_locks = None;
     }
 
     /// COM_FIELD_LIST.
@@ -933,6 +967,7 @@ impl Session {
         let mut planner =
             Planner::new(&schema, self.database.as_deref(), params, &mut ctx, &lookup);
         planner.temporary = Some(&self.temporary);
+        planner.table_locks = self.table_locks.as_ref();
         Ok(planner.plan_query(query)?.columns.into())
     }
 
@@ -943,6 +978,7 @@ impl Session {
         let lookup = |name: &str, global: bool| self.sysvar(name, global);
         let mut planner = Planner::new(&schema, self.database.as_deref(), &[], &mut ctx, &lookup);
         planner.temporary = Some(&self.temporary);
+        planner.table_locks = self.table_locks.as_ref();
         match statement {
             Statement::Query(q) => {
                 let planned = planner.plan_query(q)?;
@@ -1158,13 +1194,11 @@ impl Session {
             S::Use(u) => {
                 let name = match u {
                     ast::Use::Object(n) | ast::Use::Database(n) | ast::Use::Schema(n) => {
-                        n.to_string()
+                        database_name(n)?
                     }
                     _ => return Err(error::unsupported(&statement.to_string())),
                 };
-                self.use_database(name.trim_matches('`'))
-                    .await
-                    .map(|_| ok())
+                self.use_database(&name).await.map(|_| ok())
             }
             S::Set(set) => self.set(set).await.map(|_| ok()),
             S::CreateDatabase {
@@ -1194,7 +1228,7 @@ impl Session {
                 self.commit().await?;
                 self.engine
                     .catalog
-                    .create_database(db_name.to_string().trim_matches('`'), *if_not_exists)
+                    .create_database(&database_name(db_name)?, *if_not_exists)
                     .await?;
                 Ok(Output::Affected {
                     rows: 1,
@@ -1215,7 +1249,7 @@ impl Session {
                 self.commit().await?;
                 self.engine
                     .catalog
-                    .create_database(&schema_name.to_string(), *if_not_exists)
+                    .create_database(&schema_database(schema_name)?, *if_not_exists)
                     .await?;
                 Ok(Output::Affected {
                     rows: 1,
@@ -1251,7 +1285,7 @@ impl Session {
                     .as_ref()
                     .and_then(|i| i.parent_name.as_ref())
                 {
-                    Some(n) => n.to_string(),
+                    Some(n) => database_name(n)?,
                     None => self
                         .database
                         .clone()
@@ -1429,7 +1463,32 @@ impl Session {
                 Ok(show::processlist(&self.engine.processes.rows(), *full))
             }
             S::Kill { modifier, id } => self.kill(modifier.as_ref(), *id),
-            S::LockTables { .. } | S::UnlockTables => Ok(ok()),
+            S::LockTables { tables } => {
+                // LOCK TABLES ends the transaction and replaces the locks
+                // held, as in MySQL.
+                self.commit().await?;
+                let schema = self.engine.catalog.snapshot();
+                let mut locks = TableLocks::default();
+                for lock in tables {
+                    let name = ast::ObjectName::from(vec![lock.table.clone()]);
+                    let (db, table) = table_name(&name, self.database.as_deref())?;
+                    if schema.table(&db, &table).is_none()
+                        && self.temporary.get(&db, &table).is_none()
+                    {
+                        return Err(error::no_such_table(&db, &table));
+                    }
+                    let write = matches!(lock.lock_type, ast::LockTableType::Write { .. });
+                    locks.add(&db, &table, write);
+                }
+                self.table_locks = Some(locks);
+                Ok(ok())
+            }
+            S::UnlockTables => {
+                if self.table_locks.take().is_some() {
+                    self.commit().await?;
+                }
+                Ok(ok())
+            }
             other => self.text_command(other),
         }
     }
@@ -2549,6 +2608,7 @@ impl Session {
             &lookup,
         );
         planner.temporary = Some(&this.temporary);
+        planner.table_locks = this.table_locks.as_ref();
         let output = match statement {
             Statement::Query(q) => {
                 let planning = Instant::now();
@@ -2773,6 +2833,7 @@ impl Session {
                 {
                     return Err(error::unsupported(&format!("sql_mode {flag}")));
                 }
+                let mode = canonical_sql_mode(&mode);
                 if !global {
                     self.sql_mode = sql_mode_from(&mode);
                 }
@@ -2813,6 +2874,14 @@ impl Session {
             self.vars.insert(var, datum);
         }
         Ok(())
+    }
+}
+
+/// The database CREATE SCHEMA names.
+fn schema_database(name: &ast::SchemaName) -> Result<String, SqlError> {
+    match name {
+        ast::SchemaName::Simple(n) => database_name(n),
+        other => Err(error::unsupported(&format!("CREATE SCHEMA {other}"))),
     }
 }
 
@@ -2858,7 +2927,20 @@ fn now() -> codec::DateTime {
 
 #[cfg(test)]
 mod tests {
-    use super::preprocess;
+    use super::{canonical_sql_mode, preprocess};
+
+    #[test]
+    fn sql_mode_is_kept_in_mysql_order_with_traditional_expanded() {
+        assert_eq!(
+            canonical_sql_mode("strict_trans_tables, NO_AUTO_VALUE_ON_ZERO,ONLY_FULL_GROUP_BY"),
+            "ONLY_FULL_GROUP_BY,NO_AUTO_VALUE_ON_ZERO,STRICT_TRANS_TABLES"
+        );
+        assert_eq!(
+            canonical_sql_mode("TRADITIONAL"),
+            "STRICT_TRANS_TABLES,STRICT_ALL_TABLES,NO_ZERO_IN_DATE,NO_ZERO_DATE,ERROR_FOR_DIVISION_BY_ZERO,TRADITIONAL,NO_ENGINE_SUBSTITUTION"
+        );
+        assert_eq!(canonical_sql_mode(""), "");
+    }
 
     #[test]
     fn placeholders_are_numbered_outside_quotes_and_comments() {

@@ -292,19 +292,30 @@ async fn drop(
         ast::ObjectType::Database | ast::ObjectType::Schema => {
             let mut rows = 0;
             let schema = catalog.snapshot();
-            for name in names {
+            let names = names
+                .iter()
+                .map(crate::plan::database_name)
+                .collect::<Result<Vec<_>, _>>()?;
+            for name in &names {
                 let tables: Vec<(String, String)> = schema
-                    .tables(&name.to_string())
+                    .tables(name)
                     .into_iter()
-                    .map(|t| (name.to_string(), t.name.clone()))
+                    .map(|t| (name.clone(), t.name.clone()))
                     .collect();
                 if ctx.foreign_key_checks {
                     refuse_dropping_parents(&schema, &tables)?;
                 }
             }
             for name in names {
-                if catalog.drop_database(&name.to_string(), if_exists).await? {
+                if catalog.drop_database(&name, if_exists).await? {
                     rows += 1;
+                } else {
+                    let e = error::cannot_drop_missing_database(&name);
+                    ctx.warnings.push(Warning {
+                        level: Level::Note,
+                        code: e.code,
+                        message: e.message,
+                    });
                 }
             }
             Ok(affected(rows))

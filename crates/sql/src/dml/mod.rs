@@ -368,7 +368,7 @@ pub async fn insert(
         return Err(error::unsupported(&ins.to_string()));
     }
     crate::plan::refuse_hints(&ins.optimizer_hints)?;
-    let (db, table) = p.table(name)?;
+    let (db, table) = p.table_to_write(name)?;
     p.target = Some(table.clone());
     let mut targets = column_positions(&table, &ins.columns)?;
     let mode = match (&ins.on, ins.replace_into, ins.ignore) {
@@ -407,6 +407,10 @@ pub async fn insert(
         None => return Err(error::syntax("", 1)),
     }
 
+    // `VALUES ()` names no column: every column takes its default.
+    if ins.columns.is_empty() && sources.iter().all(Vec::is_empty) {
+        targets.clear();
+    }
     // IGNORE turns bad values into warnings, even in strict mode.
     let single_row = sources.len() == 1 && !ins.ignore;
     if ins.ignore {
@@ -776,7 +780,7 @@ pub async fn update(
         return Err(error::unsupported(&upd.to_string()));
     }
     crate::plan::refuse_hints(&upd.optimizer_hints)?;
-    let (db, table) = p.table(single_table(&upd.table)?)?;
+    let (db, table) = p.table_to_write(single_table(&upd.table)?)?;
     p.target = Some(table.clone());
     // UPDATE IGNORE: bad values become warnings, even in strict mode.
     if upd.or == Some(ast::SqliteOnConflict::Ignore) {
@@ -792,16 +796,12 @@ pub async fn update(
         txn,
     )
     .await?;
-    let assignments = upd
-        .assignments
-        .iter()
-        .map(|a| {
-            Ok((
-                assignment_column(&table, a)?,
-                p.bind(&a.value, &scope, "field list")?,
-            ))
-        })
-        .collect::<Result<Vec<_>, SqlError>>()?;
+    let mut assignments = Vec::with_capacity(upd.assignments.len());
+    for a in &upd.assignments {
+        let bound = p.bind(&a.value, &scope, "field list")?;
+        let bound = exec::run_uncorrelated(&bound, txn, p.ctx).await?;
+        assignments.push((assignment_column(&table, a)?, bound));
+    }
     let width = table.columns.len();
     let ignore = upd.or == Some(ast::SqliteOnConflict::Ignore);
     let checks = Checks::bind(p, &db, &table, &table.checks)?;
@@ -818,7 +818,7 @@ pub async fn update(
         let mut assigned = vec![false; width];
         // Assignments see the values of earlier ones, as in MySQL.
         for (pos, expr) in &assignments {
-            let v = expr.eval(&row, p.ctx)?;
+            let v = exec::eval_for_row(expr, &row, txn, p.ctx).await?;
             let col = &table.columns[*pos];
             row[*pos] = store(v, &col.ty, &col.name, row_no, p.ctx)?;
             assigned[*pos] = true;
@@ -876,7 +876,7 @@ pub async fn delete(
         return Err(error::unsupported(&del.to_string()));
     }
     crate::plan::refuse_hints(&del.optimizer_hints)?;
-    let (db, table) = p.table(single_table(&from[0])?)?;
+    let (db, table) = p.table_to_write(single_table(&from[0])?)?;
     let (rows, _) = target_rows(
         p,
         &db,
