@@ -1200,7 +1200,24 @@ impl<'a, 'c> Planner<'a, 'c> {
                 _ => return Err(error::unsupported(&f.to_string())),
             }
         }
-        self.call(&name, bound)
+        let mut call = self.call(&name, bound)?;
+        if let Expr::Call(Func::JsonArray(kinds) | Func::JsonObject(kinds), bound) = &mut call {
+            let types = scope.types();
+            for (n, (arg, written)) in bound.iter().zip(&args).enumerate().take(64) {
+                if arg.ty(&types).kind == TypeKind::Json {
+                    kinds.json |= 1 << n;
+                }
+                let true_or_false = matches!(
+                    written,
+                    ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(ast::Expr::Value(v)))
+                        if matches!(v.value, ast::Value::Boolean(_))
+                );
+                if true_or_false || arg.is_condition() {
+                    kinds.boolean |= 1 << n;
+                }
+            }
+        }
+        Ok(call)
     }
 
     /// A literal's datum, as MySQL types literals: `1` is an integer, `1.5`

@@ -168,18 +168,19 @@ fn unfixed_function(expr: &Expr) -> Option<Func> {
     found.get()
 }
 
-/// Whether MySQL takes `expr` as a condition (3812 otherwise): comparisons,
-/// logical operators, IS, IN, BETWEEN, LIKE, functions; not a bare column,
-/// arithmetic, CASE or CAST.
+/// Whether MySQL takes `expr` as a CHECK condition (3812 otherwise): a
+/// condition or a function (JSON_VALID(j)), not a bare column, arithmetic,
+/// CASE or CAST.
 fn is_condition(expr: &Expr) -> bool {
-    use crate::expr::{BinaryOp as B, UnaryOp as U};
-    match expr {
-        Expr::Column(_) | Expr::Cast(..) | Expr::Case { .. } => false,
-        Expr::Unary(op, _) => *op == U::Not,
-        Expr::Binary { op, .. } => matches!(
-            op,
-            B::Eq | B::NullSafeEq | B::Ne | B::Lt | B::Le | B::Gt | B::Ge | B::And | B::Or | B::Xor
-        ),
-        _ => true,
-    }
+    expr.is_condition()
+        || matches!(
+            expr,
+            Expr::Call(..)
+                | Expr::Literal(_)
+                | Expr::Subquery(_)
+                | Expr::Param(..)
+                | Expr::UserVar(_)
+                | Expr::Outer(_)
+                | Expr::Collate(..)
+        )
 }

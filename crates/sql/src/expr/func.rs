@@ -35,6 +35,18 @@ pub const VERSION: &str = "8.0.11-Basalt-0.1.0";
 /// `max_allowed_packet`, 64 MiB); longer results are NULL with a warning.
 const MAX_STRING: usize = 64 << 20;
 
+/// Which arguments of JSON_ARRAY / JSON_OBJECT are JSON documents or
+/// conditions, one bit per argument position (the planner knows their
+/// types; values do not carry them): MySQL embeds a JSON argument as
+/// itself, not as a string, and a condition as `true` / `false`.
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq, Hash)]
+pub struct JsonArgs {
+    /// Arguments of type JSON.
+    pub json: u64,
+    /// Arguments that are conditions (comparisons, `TRUE`, ...).
+    pub boolean: u64,
+}
+
 /// A scalar function.
 ///
 /// `TrimLeading`/`TrimTrailing` are `TRIM(LEADING|TRAILING r FROM s)` with
@@ -159,9 +171,9 @@ pub enum Func {
     /// JSON_CONTAINS.
     JsonContains,
     /// JSON_OBJECT.
-    JsonObject,
+    JsonObject(JsonArgs),
     /// JSON_ARRAY.
-    JsonArray,
+    JsonArray(JsonArgs),
     /// JSON_QUOTE.
     JsonQuote,
     /// JSON_SET.
@@ -409,8 +421,8 @@ impl Func {
             "JSON_UNQUOTE" => JsonUnquote,
             "JSON_KEYS" => JsonKeys,
             "JSON_CONTAINS" => JsonContains,
-            "JSON_OBJECT" => JsonObject,
-            "JSON_ARRAY" => JsonArray,
+            "JSON_OBJECT" => JsonObject(JsonArgs::default()),
+            "JSON_ARRAY" => JsonArray(JsonArgs::default()),
             "JSON_QUOTE" => JsonQuote,
             "JSON_SET" => JsonSet,
             "JSON_INSERT" => JsonInsert,
@@ -573,8 +585,8 @@ impl Func {
             JsonUnquote => "json_unquote",
             JsonKeys => "json_keys",
             JsonContains => "json_contains",
-            JsonObject => "json_object",
-            JsonArray => "json_array",
+            JsonObject(_) => "json_object",
+            JsonArray(_) => "json_array",
             JsonQuote => "json_quote",
             JsonSet => "json_set",
             JsonInsert => "json_insert",
@@ -675,7 +687,7 @@ impl Func {
             Pi | CurDate | UtcDate | Database | Version | Uuid | ConnectionId | RowCount => (0, 0),
             Now | CurTime | UtcTimestamp | UtcTime | Rand | LastInsertId | UnixTimestamp => (0, 1),
             Concat | Coalesce | Char | JsonRemove => (1, MANY),
-            JsonObject | JsonArray => (0, MANY),
+            JsonObject(_) | JsonArray(_) => (0, MANY),
             JsonExtract => (2, MANY),
             JsonSet | JsonInsert | JsonReplace | JsonArrayAppend => (3, MANY),
             JsonLength | JsonKeys => (1, 2),
@@ -817,8 +829,10 @@ impl Func {
                 length: text_width(&arg(0)),
                 ..SqlType::new(TypeKind::Text)
             },
-            JsonExtract | JsonKeys | JsonObject | JsonArray | JsonQuote | JsonSet | JsonInsert
-            | JsonReplace | JsonRemove | JsonArrayAppend => SqlType::new(TypeKind::Json),
+            JsonExtract | JsonKeys | JsonObject(_) | JsonArray(_) | JsonQuote | JsonSet
+            | JsonInsert | JsonReplace | JsonRemove | JsonArrayAppend => {
+                SqlType::new(TypeKind::Json)
+            }
             Length | CharLength | Instr | Locate | Ascii | Strcmp | FindInSet | Field => int(10),
             Abs | Ceil | Floor => match arg(0).kind {
                 k if arg(0).is_integer() || k == TypeKind::Null => SqlType {
@@ -981,7 +995,7 @@ impl Func {
                 text::eval(self, args, ctx)
             }
             JsonType | JsonValid | JsonLength | JsonExtract | JsonUnquote | JsonKeys
-            | JsonContains | JsonObject | JsonArray | JsonQuote | JsonSet | JsonInsert
+            | JsonContains | JsonObject(_) | JsonArray(_) | JsonQuote | JsonSet | JsonInsert
             | JsonReplace | JsonRemove | JsonArrayAppend => json::eval(self, args),
             _ => datetime::eval(self, args, ctx),
         }

@@ -192,6 +192,34 @@ pub enum Expr {
 }
 
 impl Expr {
+    /// Whether this is a condition, whose value is true, false or unknown
+    /// (MySQL's boolean functions): a comparison, AND / OR / XOR / NOT, IS,
+    /// IN, BETWEEN or LIKE.
+    pub fn is_condition(&self) -> bool {
+        match self {
+            Expr::Binary { op, .. } => matches!(
+                op,
+                BinaryOp::Eq
+                    | BinaryOp::NullSafeEq
+                    | BinaryOp::Ne
+                    | BinaryOp::Lt
+                    | BinaryOp::Le
+                    | BinaryOp::Gt
+                    | BinaryOp::Ge
+                    | BinaryOp::And
+                    | BinaryOp::Or
+                    | BinaryOp::Xor
+            ),
+            Expr::Unary(op, _) => *op == UnaryOp::Not,
+            Expr::IsNull { .. }
+            | Expr::IsBool { .. }
+            | Expr::InList { .. }
+            | Expr::Between { .. }
+            | Expr::Like { .. } => true,
+            _ => false,
+        }
+    }
+
     /// Push the input columns this expression reads onto `out`. Returns
     /// false if it holds a subquery, whose column uses (correlated ones read
     /// the enclosing row) are not looked into: the caller must then assume

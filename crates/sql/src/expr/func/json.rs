@@ -6,9 +6,9 @@
 //!
 //! Paths are `$` followed by `.key`, `."key"` and `[n]` steps (no
 //! wildcards yet). SQL values become JSON scalars; a string argument is a
-//! JSON string even when it holds JSON text (arguments carry no type here).
+//! JSON string unless the planner marked it a JSON document ([`JsonArgs`]).
 
-use super::Func;
+use super::{Func, JsonArgs};
 use crate::expr::cast;
 use crate::result::SqlError;
 use codec::Datum;
@@ -24,9 +24,9 @@ enum Step {
 pub(super) fn eval(func: Func, args: &[Datum]) -> Result<Datum, SqlError> {
     use Func::*;
     match func {
-        JsonObject => {
+        JsonObject(kinds) => {
             let mut map = serde_json::Map::new();
-            for pair in args.chunks(2) {
+            for (n, pair) in args.chunks(2).enumerate() {
                 let Some(key) = cast::as_text(&pair[0]) else {
                     return Err(SqlError::new(
                         3158,
@@ -34,12 +34,17 @@ pub(super) fn eval(func: Func, args: &[Datum]) -> Result<Datum, SqlError> {
                         "JSON documents may not contain NULL member names.",
                     ));
                 };
-                let value = pair.get(1).map_or(Value::Null, scalar);
+                let value = pair
+                    .get(1)
+                    .map_or(Value::Null, |v| member(v, kinds, 2 * n + 1));
                 map.insert(String::from_utf8_lossy(&key).into_owned(), value);
             }
             return Ok(json(&Value::Object(map)));
         }
-        JsonArray => return Ok(json(&Value::Array(args.iter().map(scalar).collect()))),
+        JsonArray(kinds) => {
+            let values = args.iter().enumerate().map(|(n, v)| member(v, kinds, n));
+            return Ok(json(&Value::Array(values.collect())));
+        }
         JsonQuote => {
             return Ok(match cast::as_text(&args[0]) {
                 Some(s) => json(&Value::String(String::from_utf8_lossy(&s).into_owned())),
@@ -189,6 +194,19 @@ fn json(v: &Value) -> Datum {
 }
 
 /// A SQL value as a JSON scalar.
+/// Argument `n` of JSON_ARRAY / JSON_OBJECT as a JSON value.
+fn member(d: &Datum, kinds: JsonArgs, n: usize) -> Value {
+    let bit = |mask: u64| n < 64 && mask & (1 << n) != 0;
+    match d {
+        Datum::Null => Value::Null,
+        _ if bit(kinds.boolean) => Value::Bool(crate::expr::eval::truthy(d)),
+        _ if bit(kinds.json) => cast::as_text(d)
+            .and_then(|t| serde_json::from_slice(&t).ok())
+            .unwrap_or_else(|| scalar(d)),
+        _ => scalar(d),
+    }
+}
+
 fn scalar(d: &Datum) -> Value {
     match d {
         Datum::Null => Value::Null,
