@@ -220,15 +220,11 @@ pub fn validate(
         .filter(|t| !t.name.eq_ignore_ascii_case(&table.name))
         .collect();
     for (i, check) in table.checks.iter().enumerate() {
-        let taken = table.checks[..i]
+        let earlier = table.checks[..i].iter().map(|c| c.name.as_str());
+        let elsewhere = others
             .iter()
-            .any(|c| c.name.eq_ignore_ascii_case(&check.name))
-            || others.iter().any(|t| {
-                t.checks
-                    .iter()
-                    .any(|c| c.name.eq_ignore_ascii_case(&check.name))
-            });
-        if taken {
+            .flat_map(|t| t.checks.iter().map(|c| c.name.as_str()));
+        if taken(&check.name, earlier.chain(elsewhere)) {
             return Err(SqlError::new(
                 3822,
                 "HY000",
@@ -237,15 +233,11 @@ pub fn validate(
         }
     }
     for (i, fk) in table.foreign_keys.iter().enumerate() {
-        let taken = table.foreign_keys[..i]
+        let earlier = table.foreign_keys[..i].iter().map(|f| f.name.as_str());
+        let elsewhere = others
             .iter()
-            .any(|f| f.name.eq_ignore_ascii_case(&fk.name))
-            || others.iter().any(|t| {
-                t.foreign_keys
-                    .iter()
-                    .any(|f| f.name.eq_ignore_ascii_case(&fk.name))
-            });
-        if taken {
+            .flat_map(|t| t.foreign_keys.iter().map(|f| f.name.as_str()));
+        if taken(&fk.name, earlier.chain(elsewhere)) {
             return Err(SqlError::new(
                 1826,
                 "HY000",
@@ -281,6 +273,11 @@ pub fn validate(
         }
     }
     validate_checks(schema, db, table, ctx)
+}
+
+/// Whether `name` is among `names` (constraint names are case-insensitive).
+fn taken<'a>(name: &str, mut names: impl Iterator<Item = &'a str>) -> bool {
+    names.any(|n| n.eq_ignore_ascii_case(name))
 }
 
 /// The child's side of a foreign key: its columns and their index.
