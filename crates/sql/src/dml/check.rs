@@ -17,7 +17,6 @@ use sqlparser::parser::Parser;
 use std::sync::Arc;
 
 /// A table's enforced CHECK constraints, bound for one statement.
-#[derive(Default)]
 pub struct Checks {
     bound: Vec<(String, Expr)>,
 }
