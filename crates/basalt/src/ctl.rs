@@ -6,6 +6,8 @@ use proto::kvrpc::Region;
 use proto::pdrpc::*;
 use proto::{KvService, PdService};
 use serde_json::{Value, json};
+use std::collections::HashSet;
+use std::time::{Duration, Instant};
 
 /// What to ask.
 #[derive(clap::Subcommand, Clone, Debug)]
@@ -111,8 +113,39 @@ async fn region(pd: &PdClient, region_id: u64) -> Result<(Region, u64)> {
     Ok((region, r.leader_store_id))
 }
 
-/// Every replica's digest of a region's data at one fresh timestamp.
+/// Every replica's digest of a region's data at one fresh timestamp, once
+/// the replicas have applied the same log: one still applying a write or a
+/// split (whose range is then wider) differs from the others without being
+/// inconsistent. After ten seconds of disagreeing indexes the digests are
+/// compared as they are.
 async fn checksum(pd: &PdClient, region_id: u64) -> Result<Value> {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let (version, replicas) = replica_checksums(pd, region_id).await?;
+        let indexes: HashSet<Option<u64>> = replicas
+            .iter()
+            .map(|r| r.get("applied_index").and_then(Value::as_u64))
+            .collect();
+        if indexes.len() > 1 && Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            continue;
+        }
+        let sums: HashSet<String> = replicas
+            .iter()
+            .map(|r| r.get("checksum").map_or("?".into(), |c| c.to_string()))
+            .collect();
+        return Ok(json!({
+            "region": region_id,
+            "version": version,
+            "replicas": replicas,
+            "consistent": sums.len() == 1 && !sums.contains("?"),
+        }));
+    }
+}
+
+/// Each replica's checksum of region `region_id` at a fresh timestamp, and
+/// that timestamp.
+async fn replica_checksums(pd: &PdClient, region_id: u64) -> Result<(u64, Vec<Value>)> {
     let (region, _) = region(pd, region_id).await?;
     let version = pd.tso(TsoRequest { count: 1 }).await?.first_ts;
     let mut replicas = Vec::new();
@@ -143,16 +176,7 @@ async fn checksum(pd: &PdClient, region_id: u64) -> Result<Value> {
         };
         replicas.push(answer);
     }
-    let sums: std::collections::HashSet<String> = replicas
-        .iter()
-        .map(|r| r.get("checksum").map_or("?".into(), |c| c.to_string()))
-        .collect();
-    Ok(json!({
-        "region": region_id,
-        "version": version,
-        "replicas": replicas,
-        "consistent": sums.len() == 1 && !sums.contains("?"),
-    }))
+    Ok((version, replicas))
 }
 
 /// Carry out `cmd` against the PD at `pd_addr`.

@@ -31,6 +31,11 @@ impl Backoff {
         }
     }
 
+    /// How many times this operation has waited, that is, retried.
+    pub fn tries(&self) -> u32 {
+        self.attempt
+    }
+
     /// Sleep before the next try, or fail if the budget is spent. `reason`
     /// is counted in the metrics; `detail` says what happened, for the error.
     pub async fn wait(&mut self, reason: BackoffReason, detail: impl Into<String>) -> Result<()> {

@@ -98,6 +98,13 @@ pub fn unreachable(region: &RegionInfo, why: String) -> RegionError {
 /// naming it.
 const SUSPECT_FOR: Duration = Duration::from_secs(3);
 
+/// After this many retries of one operation, a region whose leader nobody
+/// names is asked of PD again instead of tried at its next cached replica:
+/// the cached peers may predate a membership change (a dead store's peer
+/// replaced by one elsewhere), and going round them then never finds the
+/// leader.
+const ASK_PD_AFTER: u32 = 4;
+
 /// The client's view of the region map.
 pub struct RegionCache {
     pd: Arc<dyn PdService>,
@@ -175,8 +182,14 @@ impl RegionCache {
                 Err(e) => return Err(e.into()),
             }
         };
-        let info = region_info(resp)
+        let mut info = region_info(resp)
             .ok_or_else(|| Error::Refused("PD knows no region for the key".into()))?;
+        // PD names a dead leader until the region's new one reports.
+        if self.is_suspect(info.leader_store)
+            && let Some(next) = self.next_replica(&info)
+        {
+            info.leader_store = next;
+        }
         if !info.contains_encoded(encoded) {
             return Err(Error::Refused(
                 "PD answered a region that does not hold the key".into(),
@@ -301,10 +314,14 @@ impl RegionCache {
                     .leader
                     .map(|p| p.store_id)
                     .filter(|&s| !self.is_suspect(s));
+                let ask_pd = backoff.tries() >= ASK_PD_AFTER;
                 self.edit(nl.region_id, |info| {
                     if let Some(store) = hint {
                         info.leader_store = store;
                         return true;
+                    }
+                    if ask_pd {
+                        return false;
                     }
                     // No leader known there: try the next replica after
                     // the one that answered, unless another request
@@ -405,6 +422,24 @@ mod tests {
         }
         // The next replica not knowing the leader moves it on again.
         assert_eq!(after(&cache, not_leader(2, None)).await, 3);
+    }
+
+    /// Replicas that keep not knowing the leader send the operation back
+    /// to PD: the cached peers may predate the membership change that put
+    /// the leader on a store they do not list.
+    #[tokio::test(start_paused = true)]
+    async fn a_route_that_keeps_failing_is_asked_of_pd_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = cache_led_by_store_1(dir.path());
+        let mut backoff = Backoff::new(Duration::from_secs(10));
+        for (answered, next) in [(1, 2), (2, 3), (3, 1), (1, 2)] {
+            let err = not_leader(answered, None);
+            cache.on_region_error(err, &mut backoff).await.unwrap();
+            assert_eq!(cache.cached(b"").unwrap().leader_store, next);
+        }
+        let err = not_leader(2, None);
+        cache.on_region_error(err, &mut backoff).await.unwrap();
+        assert!(cache.cached(b"").is_none());
     }
 
     /// While a dead leader's followers still name it, their hints are
