@@ -43,9 +43,9 @@ fn write_text(out: &mut Vec<u8>, datum: &Datum, col: &ColumnInfo) {
     let _ = match datum {
         Datum::Null => Ok(()),
         Datum::I64(v) if col.column_type == ColumnType::Year => write!(out, "{v:04}"),
-        Datum::I64(v) => write!(out, "{v}"),
+        Datum::I64(v) => write!(out, "{v}").map(|()| pad_decimal(out, 0, col)),
         Datum::U64(v) if col.column_type == ColumnType::Year => write!(out, "{v:04}"),
-        Datum::U64(v) => write!(out, "{v}"),
+        Datum::U64(v) => write!(out, "{v}").map(|()| pad_decimal(out, 0, col)),
         Datum::F64(v) if col.column_type == ColumnType::Float => {
             write_float(out, *v as f32, col.decimals);
             Ok(())
@@ -55,11 +55,28 @@ fn write_text(out: &mut Vec<u8>, datum: &Datum, col: &ColumnInfo) {
             Ok(())
         }
         Datum::Bytes(b) => out.write_all(b),
-        Datum::Decimal(d) => write!(out, "{d}"),
+        Datum::Decimal(d) => write!(out, "{d}").map(|()| pad_decimal(out, d.scale(), col)),
         Datum::Date(d) => write!(out, "{d}"),
         Datum::DateTime(dt) => out.write_all(dt.format(fsp(dt.micro() != 0)).as_bytes()),
         Datum::Time(t) => out.write_all(t.format(fsp(t.micro() != 0)).as_bytes()),
     };
+}
+
+/// Zeros after a DECIMAL column's value that has fewer digits after the
+/// point (`scale`) than the column: an expression of mixed arguments, such
+/// as `COALESCE(1, 2.55)`, answers one of them as it is, and MySQL prints
+/// it in the column's type (`1.00`). Never cuts digits.
+fn pad_decimal(out: &mut Vec<u8>, scale: u8, col: &ColumnInfo) {
+    if col.column_type != ColumnType::NewDecimal || col.decimals >= NOT_FIXED_DEC {
+        return;
+    }
+    if scale == 0 && col.decimals > 0 {
+        out.push(b'.');
+    }
+    out.resize(
+        out.len() + col.decimals.saturating_sub(scale) as usize,
+        b'0',
+    );
 }
 
 /// A DOUBLE as MySQL prints it: with `decimals` digits when the column fixes

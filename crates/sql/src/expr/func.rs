@@ -21,7 +21,7 @@ pub use datetime::IntervalUnit;
 
 use super::cast::{self, decimal_ops};
 use super::eval::{self, bool_datum, compare_strings, decimal_type, merge_types};
-use super::{BinaryOp, EvalContext, Expr, Level};
+use super::{BinaryOp, EvalContext, Expr, Level, UnaryOp};
 use crate::result::SqlError;
 use crate::types::{Collation, SqlType, TypeKind};
 use codec::Datum;
@@ -909,7 +909,11 @@ impl Func {
     /// fraction).
     pub(crate) fn return_type_of(self, args: &[Expr], types: &[SqlType]) -> SqlType {
         let constant = |i: usize| match args.get(i) {
-            Some(Expr::Literal(d)) => Some(d),
+            Some(Expr::Literal(d)) => Some(d.clone()),
+            Some(Expr::Unary(UnaryOp::Neg, e)) => match e.as_ref() {
+                Expr::Literal(Datum::I64(v)) => Some(Datum::I64(v.wrapping_neg())),
+                _ => None,
+            },
             _ => None,
         };
         match self {
@@ -918,14 +922,39 @@ impl Func {
             {
                 let t = &types[0];
                 let digits = match constant(1) {
-                    Some(Datum::I64(v)) => (*v).clamp(0, 30) as u32,
+                    Some(Datum::I64(v)) => v.clamp(0, 30) as u32,
                     Some(_) => t.scale as u32,
                     None if args.len() == 1 => 0,
                     None => t.scale as u32,
                 };
                 decimal_type(t.length.saturating_sub(t.scale as u32) + digits + 1, digits)
             }
-            Func::StrToDate => match constant(1).and_then(cast::as_text) {
+            // A constant time string has the fraction it is written with.
+            Func::UnixTimestamp | Func::TimeToSec
+                if matches!(constant(0), Some(Datum::Bytes(_))) =>
+            {
+                let text = match constant(0) {
+                    Some(Datum::Bytes(b)) => String::from_utf8_lossy(&b).into_owned(),
+                    _ => String::new(),
+                };
+                let fsp = text
+                    .rsplit_once('.')
+                    .filter(|(time, _)| time.contains(':'))
+                    .map_or(0, |(_, fraction)| {
+                        fraction
+                            .chars()
+                            .take_while(char::is_ascii_digit)
+                            .count()
+                            .min(6)
+                    });
+                let mut written = types.to_vec();
+                written[0] = SqlType {
+                    scale: fsp as u8,
+                    ..SqlType::new(TypeKind::DateTime)
+                };
+                self.return_type(&written)
+            }
+            Func::StrToDate => match constant(1).as_ref().and_then(cast::as_text) {
                 Some(format) => datetime::str_to_date_type(&format),
                 None => self.return_type(types),
             },
