@@ -25,6 +25,7 @@ use crate::statement_summary::{self, Digest, Summaries};
 use crate::table_lock::TableLocks;
 use crate::temporary::TemporaryTables;
 use crate::text_statement::{self, TextStatement};
+use crate::types::Collation;
 use crate::variables::GlobalVariables;
 use crate::{ddl, dml};
 use codec::Datum;
@@ -67,7 +68,9 @@ impl SqlEngine {
     pub async fn open(client: Client) -> Result<Arc<Self>, SqlError> {
         let catalog = Catalog::open(client).await?;
         if catalog.snapshot().database("test").is_none() {
-            catalog.create_database("test", true).await?;
+            catalog
+                .create_database("test", true, Collation::default())
+                .await?;
         }
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
         let admission = Admission::new(
@@ -697,6 +700,16 @@ impl Session {
             }
             "last_insert_id" | "identity" => return Ok(Datum::U64(self.last_insert_id)),
             "last_plan_from_cache" => return Ok(Datum::I64(self.last_plan_from_cache as i64)),
+            // The default database's, as MySQL sets it at USE.
+            "collation_database" if !global => {
+                if let Some(db) = self
+                    .database
+                    .as_ref()
+                    .and_then(|db| self.engine.catalog.snapshot().database(db).cloned())
+                {
+                    return Ok(Datum::Bytes(db.collation.name().as_bytes().to_vec()));
+                }
+            }
             _ => {}
         }
         if !global && let Some(v) = self.vars.get(name) {
@@ -1213,22 +1226,18 @@ impl Session {
                 default_collation,
                 ..
             } => {
-                // A database keeps no default character set or collation of
-                // its own yet: only Basalt's defaults leave nothing to keep.
-                if default_charset
-                    .as_deref()
-                    .is_some_and(|c| !ddl::define::is_utf8mb4(c))
-                    || default_collation.as_deref().is_some_and(|c| {
-                        !c.trim_matches('\'')
-                            .eq_ignore_ascii_case(crate::types::Collation::default().name())
-                    })
-                {
-                    return Err(error::unsupported(&statement.to_string()));
-                }
+                let collation = ddl::define::charset_collation(
+                    default_charset.as_deref(),
+                    default_collation.as_deref(),
+                )?;
                 self.commit().await?;
                 self.engine
                     .catalog
-                    .create_database(&database_name(db_name)?, *if_not_exists)
+                    .create_database(
+                        &database_name(db_name)?,
+                        *if_not_exists,
+                        collation.unwrap_or_default(),
+                    )
                     .await?;
                 Ok(Output::Affected {
                     rows: 1,
@@ -1249,7 +1258,11 @@ impl Session {
                 self.commit().await?;
                 self.engine
                     .catalog
-                    .create_database(&schema_database(schema_name)?, *if_not_exists)
+                    .create_database(
+                        &schema_database(schema_name)?,
+                        *if_not_exists,
+                        Collation::default(),
+                    )
                     .await?;
                 Ok(Output::Affected {
                     rows: 1,
@@ -1534,7 +1547,7 @@ impl Session {
                     &["Database", "Create Database"],
                     vec![vec![
                         text(&db.name),
-                        text(show::create_database_sql(&db.name, if_not_exists)),
+                        text(show::create_database_sql(db, if_not_exists)),
                     ]],
                 ))
             }
@@ -1586,6 +1599,31 @@ impl Session {
                     ddl::alter_table_text(catalog, &table, &clauses, ctx).await
                 })
                 .await
+            }
+            TextStatement::AlterDatabase {
+                name,
+                charset,
+                collation,
+            } => {
+                let name = match name {
+                    Some(name) => name,
+                    None => self
+                        .database
+                        .clone()
+                        .ok_or_else(error::no_database_selected)?,
+                };
+                let collation =
+                    ddl::define::charset_collation(charset.as_deref(), collation.as_deref())?;
+                self.commit().await?;
+                self.engine
+                    .catalog
+                    .alter_database(&name, collation.unwrap_or_default())
+                    .await?;
+                Ok(Output::Affected {
+                    rows: 1,
+                    last_insert_id: 0,
+                    info: String::new(),
+                })
             }
             TextStatement::ChecksumTable { tables, quick } => {
                 self.checksum_tables(&tables, quick).await

@@ -2,7 +2,7 @@
 //! tables tools read, in MySQL's formats, since tools (the mysql CLI,
 //! mysqldump, ORMs) parse them.
 
-use crate::catalog::{ColumnDef, DefaultValue, IndexDef, InfoSchema, TableDef};
+use crate::catalog::{ColumnDef, DatabaseDef, DefaultValue, IndexDef, InfoSchema, TableDef};
 use crate::result::{ColumnInfo, Output, SqlError};
 use crate::types::{Collation, SqlType, TypeKind, column_info};
 use codec::Datum;
@@ -139,7 +139,7 @@ pub fn create_table_sql(db: &str, table: &TableDef) -> String {
     for c in &table.columns {
         let mut line = format!("  {} {}", quote(&c.name), type_sql(&c.ty));
         if c.ty.is_string()
-            && c.ty.collation != Collation::default()
+            && c.ty.collation != table.collation
             && c.ty.collation != Collation::Binary
             && c.ty.kind != TypeKind::Json
         {
@@ -207,7 +207,10 @@ pub fn create_table_sql(db: &str, table: &TableDef) -> String {
         quote(&table.name),
         lines.join(",\n")
     );
-    sql.push_str(" DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_general_ci");
+    sql.push_str(&format!(
+        " DEFAULT CHARSET=utf8mb4 COLLATE={}",
+        table.collation.name()
+    ));
     if !table.comment.is_empty() {
         sql.push_str(&format!(" COMMENT={}", quote_text(&table.comment)));
     }
@@ -443,7 +446,7 @@ fn table_status(table: &TableDef) -> Vec<Datum> {
     row.extend(std::iter::repeat_n(Datum::I64(0), 6));
     row.extend([Datum::Null, Datum::Null, Datum::Null, Datum::Null]);
     row.extend([
-        text(Collation::default().name()),
+        text(table.collation.name()),
         Datum::Null,
         text(""),
         text(&table.comment),
@@ -462,9 +465,8 @@ pub fn table_status_rows(schema: &InfoSchema, db: &str, pattern: Option<&str>) -
     text_rows(&TABLE_STATUS_COLUMNS, rows)
 }
 
-/// SHOW CREATE DATABASE's text. Every database has the server's character
-/// set and collation.
-pub fn create_database_sql(name: &str, if_not_exists: bool) -> String {
+/// SHOW CREATE DATABASE's text.
+pub fn create_database_sql(db: &DatabaseDef, if_not_exists: bool) -> String {
     format!(
         "CREATE DATABASE {}{} /*!40100 DEFAULT CHARACTER SET utf8mb4 COLLATE {} */",
         if if_not_exists {
@@ -472,8 +474,8 @@ pub fn create_database_sql(name: &str, if_not_exists: bool) -> String {
         } else {
             ""
         },
-        quote(name),
-        Collation::default().name()
+        quote(&db.name),
+        db.collation.name()
     )
 }
 
@@ -892,12 +894,11 @@ fn information_schema_table(sources: &InfoSources, name: &str) -> Result<ast::Qu
                 ]
             };
             let mut rows = vec![row("information_schema", "utf8mb3", "utf8mb3_general_ci")];
-            let default = Collation::default().name();
             rows.extend(
                 schema
                     .databases()
                     .into_iter()
-                    .map(|db| row(&db.name, "utf8mb4", default)),
+                    .map(|db| row(&db.name, "utf8mb4", db.collation.name())),
             );
             (&INFORMATION_SCHEMA_SCHEMATA, rows)
         }

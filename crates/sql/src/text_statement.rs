@@ -59,6 +59,15 @@ pub enum TextStatement {
         table: ObjectName,
         clauses: Vec<AlterClause>,
     },
+    /// `ALTER {DATABASE | SCHEMA} [db] option ...`, each option
+    /// `[DEFAULT] {CHARACTER SET | CHARSET | COLLATE} [=] x`: sqlparser
+    /// knows only other dialects' ALTER SCHEMA.
+    AlterDatabase {
+        /// The database; the current one when absent.
+        name: Option<String>,
+        charset: Option<String>,
+        collation: Option<String>,
+    },
     /// `LOAD DATA [LOCAL] INFILE ...`.
     LoadData(LoadData),
     /// `CHECKSUM TABLE t [, t ...] [QUICK | EXTENDED]`.
@@ -189,6 +198,9 @@ fn statement(t: &mut Cursor) -> Option<Result<TextStatement, SqlError>> {
             .end()
             .is_ok()
             .then_some(Ok(TextStatement::AlterTable { table, clauses }));
+    }
+    if t.keywords(&["ALTER", "DATABASE"]) || t.keywords(&["ALTER", "SCHEMA"]) {
+        return Some(alter_database(t));
     }
     if t.keywords(&["CHECKSUM", "TABLE"]) {
         return Some(checksum_table(t));
@@ -423,6 +435,47 @@ fn show_create_database(t: &mut Cursor) -> Result<TextStatement, SqlError> {
     })
 }
 
+fn alter_database(t: &mut Cursor) -> Result<TextStatement, SqlError> {
+    let starts_option = [
+        "DEFAULT",
+        "CHARACTER",
+        "CHARSET",
+        "COLLATE",
+        "ENCRYPTION",
+        "READ",
+    ]
+    .iter()
+    .any(|k| t.is_keyword(t.pos, k));
+    let name = if starts_option { None } else { Some(t.name()?) };
+    let (mut charset, mut collation) = (None, None);
+    loop {
+        t.keyword("DEFAULT");
+        let slot = if t.keyword("CHARSET") || t.keywords(&["CHARACTER", "SET"]) {
+            &mut charset
+        } else if t.keyword("COLLATE") {
+            &mut collation
+        } else {
+            break;
+        };
+        t.token(&Token::Eq);
+        *slot = Some(t.name().or_else(|_| t.string())?);
+    }
+    if t.keyword("ENCRYPTION") || t.keywords(&["READ", "ONLY"]) {
+        return Err(error::unsupported(
+            "ALTER DATABASE ... ENCRYPTION / READ ONLY",
+        ));
+    }
+    if charset.is_none() && collation.is_none() {
+        return Err(t.syntax_error());
+    }
+    t.end()?;
+    Ok(TextStatement::AlterDatabase {
+        name,
+        charset,
+        collation,
+    })
+}
+
 fn show_index(t: &mut Cursor) -> Result<TextStatement, SqlError> {
     if !(t.keyword("FROM") || t.keyword("IN")) {
         return Err(t.syntax_error());
@@ -598,6 +651,22 @@ mod tests {
             T::ShowCreateDatabase {
                 name: "sbtest".into(),
                 if_not_exists: true
+            }
+        );
+        assert_eq!(
+            ok("ALTER DATABASE `d` DEFAULT CHARACTER SET = utf8mb4 COLLATE utf8mb4_bin"),
+            T::AlterDatabase {
+                name: Some("d".into()),
+                charset: Some("utf8mb4".into()),
+                collation: Some("utf8mb4_bin".into()),
+            }
+        );
+        assert_eq!(
+            ok("alter schema collate 'utf8mb4_bin'"),
+            T::AlterDatabase {
+                name: None,
+                charset: None,
+                collation: Some("utf8mb4_bin".into()),
             }
         );
         assert_eq!(

@@ -93,6 +93,14 @@ impl Collation {
             _ => None,
         }
     }
+
+    /// The collation `name` (quotes allowed) names, or MySQL's 1273 for one
+    /// Basalt does not have: never another in its place.
+    pub fn named(name: &str) -> Result<Self, SqlError> {
+        let name = name.trim_matches(|c| c == '\'' || c == '"' || c == '`');
+        Self::from_name(name)
+            .ok_or_else(|| SqlError::new(1273, "HY000", format!("Unknown collation: '{name}'")))
+    }
 }
 
 /// A full column or expression type.
@@ -397,10 +405,7 @@ pub fn column_type(dt: &DataType) -> Result<SqlType, SqlError> {
         D::JSON => SqlType::new(TypeKind::Json),
         D::Collate(inner, collation) => {
             let mut t = column_type(inner)?;
-            let name = collation.to_string();
-            t.collation = Collation::from_name(&name).ok_or_else(|| {
-                SqlError::new(1273, "HY000", format!("Unknown collation: '{name}'"))
-            })?;
+            t.collation = Collation::named(&collation.to_string())?;
             t
         }
         other => return Err(crate::error::unsupported(&format!("column type {other}"))),

@@ -20,7 +20,7 @@ mod store;
 
 pub use store::{Catalog, DdlJob};
 
-use crate::types::SqlType;
+use crate::types::{Collation, SqlType};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -32,6 +32,9 @@ pub struct DatabaseDef {
     pub id: i64,
     /// Its name, as created.
     pub name: String,
+    /// The default collation of its tables.
+    #[serde(default)]
+    pub collation: Collation,
 }
 
 /// How a column gets a value when an INSERT names none.
@@ -112,6 +115,10 @@ pub struct TableDef {
     pub comment: String,
     /// The AUTO_INCREMENT start value given at CREATE.
     pub auto_increment_start: u64,
+    /// The default collation of its text columns: those added later
+    /// without one take it too.
+    #[serde(default)]
+    pub collation: Collation,
     /// CHECK constraints, in declaration order.
     #[serde(default)]
     pub checks: Vec<CheckDef>,

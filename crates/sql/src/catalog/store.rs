@@ -3,6 +3,7 @@
 use super::{DatabaseDef, InfoSchema, TableDef};
 use crate::error::{self, from_kv};
 use crate::result::SqlError;
+use crate::types::Collation;
 use arc_swap::ArcSwap;
 use codec::table::{encode_meta_key, index_range, meta_fields_range, table_range};
 use kv_client::{Client, Transaction};
@@ -183,7 +184,12 @@ impl Catalog {
     }
 
     /// CREATE DATABASE.
-    pub async fn create_database(&self, name: &str, if_not_exists: bool) -> Result<(), SqlError> {
+    pub async fn create_database(
+        &self,
+        name: &str,
+        if_not_exists: bool,
+        collation: Collation,
+    ) -> Result<(), SqlError> {
         self.ddl(async |txn, schema, ids| {
             if schema.database(name).is_some() {
                 return if if_not_exists {
@@ -195,7 +201,22 @@ impl Catalog {
             let db = DatabaseDef {
                 id: ids.take(),
                 name: name.to_string(),
+                collation,
             };
+            put_json(txn, meta(DATABASES, Some(&db.id.to_be_bytes())), &db);
+            Ok(())
+        })
+        .await
+    }
+
+    /// ALTER DATABASE: a new default collation, for tables created later.
+    pub async fn alter_database(&self, name: &str, collation: Collation) -> Result<(), SqlError> {
+        self.ddl(async |txn, schema, _| {
+            let mut db = schema
+                .database(name)
+                .ok_or_else(|| error::unknown_database(name))
+                .map(|db| DatabaseDef::clone(db))?;
+            db.collation = collation;
             put_json(txn, meta(DATABASES, Some(&db.id.to_be_bytes())), &db);
             Ok(())
         })

@@ -67,6 +67,12 @@ pub enum Op {
     DropConstraint(String),
     /// ALTER CHECK name [NOT] ENFORCED.
     EnforceCheck { name: String, enforced: bool },
+    /// [DEFAULT] {CHARACTER SET | COLLATE} = x: the collation of text
+    /// columns added later.
+    TableCollation(Collation),
+    /// CONVERT TO CHARACTER SET cs [COLLATE x], when every text column
+    /// already is in that collation.
+    ConvertTo(Collation),
     /// Accepted and without effect: ALGORITHM, LOCK.
     Nothing,
 }
@@ -86,35 +92,23 @@ impl Op {
                 name: name.clone(),
                 enforced: *enforced,
             },
-            // A table keeps no default collation of its own yet: only the
-            // default one leaves nothing to do.
-            AlterClause::TableOption { key, value } if key == "COLLATE" => {
-                if !value.eq_ignore_ascii_case(Collation::default().name()) {
-                    return Err(error::unsupported(&format!(
-                        "ALTER TABLE ... COLLATE {value}"
-                    )));
-                }
-                Op::Nothing
+            AlterClause::TableOption { key, value } if define::table_charset_key(key).is_some() => {
+                let collates = define::table_charset_key(key) == Some(true);
+                let (charset, collation) = match collates {
+                    true => (None, Some(value.as_str())),
+                    false => (Some(value.as_str()), None),
+                };
+                Op::TableCollation(
+                    define::charset_collation(charset, collation)?.unwrap_or_default(),
+                )
             }
             AlterClause::TableOption { key, value } => {
                 crate::ddl::define::check_table_option(key, value)?;
                 Op::Nothing
             }
-            // Every column already is utf8mb4; another character set or
-            // collation would convert them.
-            AlterClause::ConvertTo { charset, collation }
-                if charset.eq_ignore_ascii_case("utf8mb4")
-                    && collation
-                        .as_deref()
-                        .is_none_or(|c| c.eq_ignore_ascii_case(Collation::default().name())) =>
-            {
-                Op::Nothing
-            }
-            AlterClause::ConvertTo { charset, .. } => {
-                return Err(error::unsupported(&format!(
-                    "CONVERT TO CHARACTER SET {charset}"
-                )));
-            }
+            AlterClause::ConvertTo { charset, collation } => Op::ConvertTo(
+                define::charset_collation(Some(charset), collation.as_deref())?.unwrap_or_default(),
+            ),
         })
     }
 
@@ -362,7 +356,7 @@ impl Draft {
                 }
                 self.refuse_duplicate_column(&def.name.value, None)?;
                 let (mut col, primary, unique) =
-                    define::column_def(self.table.next_column_id, def, ctx)?;
+                    define::column_def(self.table.next_column_id, def, self.table.collation, ctx)?;
                 self.table.next_column_id += 1;
                 let origin = value_for_existing_rows(&col, ctx)?;
                 if origin != Datum::Null {
@@ -416,7 +410,8 @@ impl Draft {
                 let pos = self.column(old)?;
                 self.refuse_duplicate_column(&def.name.value, Some(pos))?;
                 let before = self.table.columns.remove(pos);
-                let (mut col, primary, unique) = define::column_def(before.id, def, ctx)?;
+                let (mut col, primary, unique) =
+                    define::column_def(before.id, def, self.table.collation, ctx)?;
                 col.origin_default = before.origin_default;
                 if self.handle == Some(col.id) {
                     if !col.ty.is_integer() {
@@ -459,6 +454,27 @@ impl Draft {
             }
             Op::Comment(c) => {
                 self.table.comment = c.clone();
+                Ok(())
+            }
+            Op::TableCollation(c) => {
+                self.table.collation = *c;
+                Ok(())
+            }
+            // Converting the text of existing rows is not done yet: only a
+            // conversion with nothing to convert is taken.
+            Op::ConvertTo(c) => {
+                let texts = self.table.columns.iter().map(|col| &col.ty);
+                if let Some(other) = texts
+                    .filter(|ty| ty.is_string() && ty.collation != Collation::Binary)
+                    .find(|ty| ty.collation != *c && ty.kind != TypeKind::Json)
+                {
+                    return Err(error::unsupported(&format!(
+                        "CONVERT TO CHARACTER SET of {} columns to {}",
+                        other.collation.name(),
+                        c.name()
+                    )));
+                }
+                self.table.collation = *c;
                 Ok(())
             }
             Op::RenameIndex { from, to } => {

@@ -2,7 +2,7 @@
 //! catalog definitions, with MySQL's checks.
 
 use super::constraint;
-use crate::catalog::{CheckDef, ColumnDef, DefaultValue, IndexDef, TableDef};
+use crate::catalog::{CheckDef, ColumnDef, DatabaseDef, DefaultValue, IndexDef, TableDef};
 use crate::error;
 use crate::expr::cast::{store, to_text};
 use crate::expr::{EvalContext, SqlMode};
@@ -101,14 +101,27 @@ fn default_text(e: &ast::Expr) -> Result<DefaultValue, SqlError> {
     })
 }
 
-/// A column definition from its declaration. Returns it and whether the
-/// declaration says PRIMARY KEY / UNIQUE.
+/// A column definition from its declaration; a text column declared
+/// without a character set or collation takes `table_collation`. Returns it
+/// and whether the declaration says PRIMARY KEY / UNIQUE.
 pub fn column_def(
     id: i64,
     col: &ast::ColumnDef,
+    table_collation: Collation,
     ctx: &EvalContext<'_>,
 ) -> Result<(ColumnDef, bool, bool), SqlError> {
     let mut ty = column_type(&col.data_type)?;
+    let declared = matches!(col.data_type, ast::DataType::Collate(..))
+        || col.options.iter().any(|o| {
+            matches!(
+                o.option,
+                ast::ColumnOption::Collation(_) | ast::ColumnOption::CharacterSet(_)
+            )
+        });
+    if !declared && ty.is_string() && ty.collation != Collation::Binary && ty.kind != TypeKind::Json
+    {
+        ty.collation = table_collation;
+    }
     let mut def = ColumnDef {
         id,
         name: col.name.value.clone(),
@@ -138,10 +151,7 @@ pub fn column_def(
                 return Err(error::unsupported(&format!("CHARACTER SET {cs}")));
             }
             ast::ColumnOption::Collation(name) => {
-                let name = name.to_string();
-                ty.collation = Collation::from_name(&name).ok_or_else(|| {
-                    SqlError::new(1273, "HY000", format!("Unknown collation: '{name}'"))
-                })?;
+                ty.collation = Collation::named(&name.to_string())?
             }
             ast::ColumnOption::DialectSpecific(tokens) => {
                 let text = tokens
@@ -348,7 +358,7 @@ pub fn check_auto_increment(table: &TableDef) -> Result<(), SqlError> {
 /// A new table's definition from CREATE TABLE (ids of the table and its
 /// indexes are assigned by the catalog).
 pub fn table_def(
-    db: &str,
+    db: &DatabaseDef,
     name: &str,
     ct: &ast::CreateTable,
     ctx: &EvalContext<'_>,
@@ -367,6 +377,7 @@ pub fn table_def(
         auto_increment_start: 1,
         checks: Vec::new(),
         foreign_keys: Vec::new(),
+        collation: declared_collation(&ct.table_options)?.unwrap_or(db.collation),
     };
     let mut pk: Option<Vec<(usize, Option<u32>)>> = None;
     let mut uniques = Vec::new();
@@ -379,7 +390,7 @@ pub fn table_def(
                 format!("Duplicate column name '{}'", col.name.value),
             ));
         }
-        let (def, primary, unique) = column_def(table.next_column_id, col, ctx)?;
+        let (def, primary, unique) = column_def(table.next_column_id, col, table.collation, ctx)?;
         table.next_column_id += 1;
         table.columns.push(def);
         if primary {
@@ -490,7 +501,8 @@ pub fn table_def(
     // After the declared indexes: a foreign key adds one only when none
     // of them starts with its columns.
     for fk in foreign_keys {
-        if let Some((name, columns)) = constraint::add_foreign_key(&mut table, fk, Some(db))? {
+        if let Some((name, columns)) = constraint::add_foreign_key(&mut table, fk, Some(&db.name))?
+        {
             table.indexes.push(IndexDef {
                 id: 0,
                 name,
@@ -514,9 +526,8 @@ pub fn table_def(
                         table.auto_increment_start = value.to_string().parse().unwrap_or(1)
                     }
                     "COMMENT" => table.comment = value.to_string().trim_matches('\'').to_string(),
-                    "COLLATE" | "DEFAULT COLLATE" => {
-                        table_collation(&mut table, ct, &value.to_string())?
-                    }
+                    // Taken by `declared_collation`.
+                    key if table_charset_key(key).is_some() => {}
                     key => check_table_option(key, &value.to_string())?,
                 }
             }
@@ -537,26 +548,53 @@ pub fn table_def(
     Ok(table)
 }
 
-/// A table's default collation: its string columns declared without one
-/// take it, as in MySQL.
-fn table_collation(
-    table: &mut TableDef,
-    ct: &ast::CreateTable,
-    name: &str,
-) -> Result<(), SqlError> {
-    let name = name.trim_matches(|c| c == '\'' || c == '"' || c == '`');
-    let collation = Collation::from_name(name)
-        .ok_or_else(|| SqlError::new(1273, "HY000", format!("Unknown collation: '{name}'")))?;
-    for (column, declared) in table.columns.iter_mut().zip(&ct.columns) {
-        let explicit = declared
-            .options
-            .iter()
-            .any(|o| matches!(o.option, ast::ColumnOption::Collation(_)));
-        if column.ty.is_string() && !explicit {
-            column.ty.collation = collation;
+/// Which of a table's default character set (`Some(false)`) and collation
+/// (`Some(true)`) an option key (`DEFAULT CHARSET`, `COLLATE`...) sets.
+pub fn table_charset_key(key: &str) -> Option<bool> {
+    match key.to_uppercase().replace(' ', "_").as_str() {
+        "COLLATE" | "DEFAULT_COLLATE" => Some(true),
+        "CHARSET" | "CHARACTER_SET" | "DEFAULT_CHARSET" | "DEFAULT_CHARACTER_SET" => Some(false),
+        _ => None,
+    }
+}
+
+/// The default collation CREATE TABLE's options declare, if any.
+fn declared_collation(opts: &ast::CreateTableOptions) -> Result<Option<Collation>, SqlError> {
+    let (mut charset, mut collation) = (None, None);
+    for opt in table_options(opts) {
+        if let ast::SqlOption::KeyValue { key, value } = opt {
+            match table_charset_key(&key.to_string()) {
+                Some(true) => collation = Some(value.to_string()),
+                Some(false) => charset = Some(value.to_string()),
+                None => {}
+            }
         }
     }
-    Ok(())
+    charset_collation(charset.as_deref(), collation.as_deref())
+}
+
+/// The collation a `CHARACTER SET` and `COLLATE` pair names, either
+/// possibly absent, as MySQL resolves it: a character set alone means its
+/// default collation. Basalt stores utf8mb4 only, so another character set
+/// is refused (1235), as is `binary` as a default; a collation it does not
+/// have is 1273, never replaced by another.
+pub fn charset_collation(
+    charset: Option<&str>,
+    collation: Option<&str>,
+) -> Result<Option<Collation>, SqlError> {
+    if let Some(cs) = charset.filter(|cs| !is_utf8mb4(cs)) {
+        return Err(error::unsupported(&format!("CHARACTER SET {cs}")));
+    }
+    match collation.map(Collation::named).transpose()? {
+        Some(Collation::Binary) if charset.is_some() => Err(SqlError::new(
+            1253,
+            "42000",
+            "COLLATION 'binary' is not valid for CHARACTER SET 'utf8mb4'",
+        )),
+        Some(Collation::Binary) => Err(error::unsupported("the binary character set as a default")),
+        Some(c) => Ok(Some(c)),
+        None => Ok(charset.map(|_| Collation::default())),
+    }
 }
 
 /// Whether a character set name is utf8mb4, the only one Basalt stores.

@@ -198,7 +198,10 @@ pub fn new_table_def(
     refuse_create_table_clauses(ct)?;
     let (db, name) = table_name(&ct.name, ctx.database.as_deref())?;
     let Some(like) = ct.like.as_ref() else {
-        let def = table_def(&db, &name, ct, ctx)?;
+        let database = schema
+            .database(&db)
+            .ok_or_else(|| error::unknown_database(&db))?;
+        let def = table_def(database, &name, ct, ctx)?;
         return Ok((db, def));
     };
     let source = match like {
