@@ -403,10 +403,12 @@ async fn operator(
         Plan::Aggregate {
             input,
             group_by,
+            collations,
+            rollup,
             aggs,
         } => {
             let rows = run_plan(input, txn, ctx, first).await?;
-            aggregate(rows, group_by, aggs, ctx).await?
+            aggregate(rows, group_by, collations, *rollup, aggs, ctx).await?
         }
         Plan::Distinct(input, width, collations) => {
             let rows = run_plan(input, txn, ctx, first).await?;
@@ -519,14 +521,19 @@ fn lock_rows(
 fn row_key_bytes(values: &[Datum], collations: impl IntoIterator<Item = Collation>) -> Vec<u8> {
     let mut key = Vec::new();
     for (d, c) in values.iter().zip(collations) {
-        // Each part behind its length, filled in once the part is written.
-        let at = key.len();
-        key.extend_from_slice(&[0; 4]);
-        group_key_into(&mut key, d, c);
-        let len = (key.len() - at - 4) as u32;
-        key[at..at + 4].copy_from_slice(&len.to_be_bytes());
+        push_key_part(&mut key, d, c);
     }
     key
+}
+
+/// Append one value to a [`row_key_bytes`] key: behind its length, so that
+/// a key's leading parts are the key of the leading values.
+fn push_key_part(key: &mut Vec<u8>, d: &Datum, c: Collation) {
+    let at = key.len();
+    key.extend_from_slice(&[0; 4]);
+    group_key_into(key, d, c);
+    let len = (key.len() - at - 4) as u32;
+    key[at..at + 4].copy_from_slice(&len.to_be_bytes());
 }
 
 /// Read a table's rows (columns, then the handle) along an access path,
@@ -681,31 +688,30 @@ async fn join(
     Ok(out)
 }
 
-/// Group rows and compute aggregates; output rows are the group values then
-/// one value per aggregate, groups in order of first appearance.
-async fn aggregate(
-    rows: Vec<Row>,
-    group_by: &[Expr],
-    aggs: &[crate::plan::AggCall],
-    ctx: &mut EvalContext<'_>,
-) -> Result<Vec<Row>, SqlError> {
-    struct Group {
-        values: Row,
-        states: Vec<AggState>,
-    }
-    enum AggState {
-        /// The accumulator, the DISTINCT values seen, and for an ordered
-        /// GROUP_CONCAT the values with their sort keys, fed to the
-        /// accumulator in order at the end.
-        Func(
-            crate::expr::agg::Accumulator,
-            Option<HashSet<Vec<u8>>>,
-            Option<Vec<(Row, Datum)>>,
-        ),
-        First(Option<Datum>),
-    }
-    let new_states = || -> Vec<AggState> {
-        aggs.iter()
+/// One group's aggregate states: an accumulator per aggregate call.
+enum AggState {
+    /// The accumulator, the DISTINCT values seen, and for an ordered
+    /// GROUP_CONCAT the values with their sort keys, fed to the
+    /// accumulator in order at the end.
+    Func(
+        crate::expr::agg::Accumulator,
+        Option<HashSet<Vec<u8>>>,
+        Option<Vec<(Row, Datum)>>,
+    ),
+    First(Option<Datum>),
+}
+
+/// A group: its grouping values (NULL past a super-aggregate's prefix)
+/// and aggregate states.
+struct Group {
+    values: Row,
+    states: Vec<AggState>,
+}
+
+impl Group {
+    fn new(values: Row, aggs: &[crate::plan::AggCall]) -> Self {
+        let states = aggs
+            .iter()
             .map(|a| match a.func {
                 Some(f) => {
                     let mut acc = f.accumulator(a.collation);
@@ -717,41 +723,19 @@ async fn aggregate(
                 }
                 None => AggState::First(None),
             })
-            .collect()
-    };
-    let mut index: HashMap<Vec<u8>, usize> = HashMap::new();
-    let mut groups: Vec<Group> = Vec::new();
-    if group_by.is_empty() {
-        groups.push(Group {
-            values: Vec::new(),
-            states: new_states(),
-        });
+            .collect();
+        Group { values, states }
     }
-    for (i, row) in rows.into_iter().enumerate() {
-        step(ctx, i).await?;
-        // Without GROUP BY every row belongs to the one group made above.
-        let g = if group_by.is_empty() {
-            0
-        } else {
-            let values = group_by
-                .iter()
-                .map(|g| g.eval(&row, ctx))
-                .collect::<Result<Row, _>>()?;
-            let key = row_key_bytes(&values, std::iter::repeat(Collation::default()));
-            match index.get(&key) {
-                Some(&g) => g,
-                None => {
-                    groups.push(Group {
-                        values,
-                        states: new_states(),
-                    });
-                    index.insert(key, groups.len() - 1);
-                    groups.len() - 1
-                }
-            }
-        };
-        for (state, call) in groups[g].states.iter_mut().zip(aggs) {
-            let arg = call.arg.eval(&row, ctx)?;
+
+    /// Feed one input row to every aggregate.
+    fn feed(
+        &mut self,
+        row: &Row,
+        aggs: &[crate::plan::AggCall],
+        ctx: &mut EvalContext<'_>,
+    ) -> Result<(), SqlError> {
+        for (state, call) in self.states.iter_mut().zip(aggs) {
+            let arg = call.arg.eval(row, ctx)?;
             match state {
                 AggState::Func(acc, distinct, ordered) => {
                     if let Some(seen) = distinct
@@ -765,7 +749,7 @@ async fn aggregate(
                             let keys = call
                                 .order
                                 .iter()
-                                .map(|o| o.expr.eval(&row, ctx))
+                                .map(|o| o.expr.eval(row, ctx))
                                 .collect::<Result<Row, _>>()?;
                             pending.push((keys, arg));
                         }
@@ -778,35 +762,129 @@ async fn aggregate(
                 }
             }
         }
+        Ok(())
     }
-    groups
-        .into_iter()
-        .map(|g| -> Result<Row, SqlError> {
-            let mut row = g.values;
-            for (state, call) in g.states.into_iter().zip(aggs) {
-                row.push(match state {
-                    AggState::Func(mut acc, _, Some(mut pending)) => {
-                        pending.sort_by(|(a, _), (b, _)| {
-                            for ((x, y), o) in a.iter().zip(b).zip(&call.order) {
-                                let ord = compare_for_sort(x, y, o.collation);
-                                let ord = if o.desc { ord.reverse() } else { ord };
-                                if ord.is_ne() {
-                                    return ord;
-                                }
+
+    /// The output row: grouping values, then each aggregate's result.
+    fn finish(
+        self,
+        aggs: &[crate::plan::AggCall],
+        ctx: &mut EvalContext<'_>,
+    ) -> Result<Row, SqlError> {
+        let mut row = self.values;
+        for (state, call) in self.states.into_iter().zip(aggs) {
+            row.push(match state {
+                AggState::Func(mut acc, _, Some(mut pending)) => {
+                    pending.sort_by(|(a, _), (b, _)| {
+                        for ((x, y), o) in a.iter().zip(b).zip(&call.order) {
+                            let ord = compare_for_sort(x, y, o.collation);
+                            let ord = if o.desc { ord.reverse() } else { ord };
+                            if ord.is_ne() {
+                                return ord;
                             }
-                            std::cmp::Ordering::Equal
-                        });
-                        for (_, value) in &pending {
-                            acc.update(value, ctx)?;
                         }
-                        acc.finish()
+                        std::cmp::Ordering::Equal
+                    });
+                    for (_, value) in &pending {
+                        acc.update(value, ctx)?;
                     }
-                    AggState::Func(acc, _, None) => acc.finish(),
-                    AggState::First(first) => first.unwrap_or(Datum::Null),
-                });
-            }
-            Ok(row)
-        })
+                    acc.finish()
+                }
+                AggState::Func(acc, _, None) => acc.finish(),
+                AggState::First(first) => first.unwrap_or(Datum::Null),
+            });
+        }
+        Ok(row)
+    }
+}
+
+/// Group rows and compute aggregates; output rows are the group values then
+/// one value per aggregate, groups in order of first appearance. With
+/// `rollup`, each row also feeds the super-aggregate group of every prefix
+/// of its grouping values (the level: how many values it keeps), and the
+/// groups come out in key order, each prefix's total after its last group,
+/// as MySQL's WITH ROLLUP.
+async fn aggregate(
+    rows: Vec<Row>,
+    group_by: &[Expr],
+    collations: &[Collation],
+    rollup: bool,
+    aggs: &[crate::plan::AggCall],
+    ctx: &mut EvalContext<'_>,
+) -> Result<Vec<Row>, SqlError> {
+    let width = group_by.len();
+    let lowest = if rollup { 0 } else { width };
+    // Per level (the full groups last), each group's position by its key.
+    let mut index: Vec<HashMap<Vec<u8>, usize>> = vec![HashMap::new(); width + 1];
+    let mut groups: Vec<Group> = Vec::new();
+    if group_by.is_empty() {
+        groups.push(Group::new(Vec::new(), aggs));
+    }
+    let mut key = Vec::new();
+    let mut ends = Vec::with_capacity(width);
+    for (i, row) in rows.into_iter().enumerate() {
+        step(ctx, i).await?;
+        // Without GROUP BY every row belongs to the one group made above.
+        if group_by.is_empty() {
+            groups[0].feed(&row, aggs, ctx)?;
+            continue;
+        }
+        let values = group_by
+            .iter()
+            .map(|g| g.eval(&row, ctx))
+            .collect::<Result<Row, _>>()?;
+        key.clear();
+        ends.clear();
+        for (d, &c) in values.iter().zip(collations) {
+            push_key_part(&mut key, d, c);
+            ends.push(key.len());
+        }
+        for level in (lowest..=width).rev() {
+            let prefix = &key[..level.checked_sub(1).map_or(0, |l| ends[l])];
+            let g = match index[level].get(prefix) {
+                Some(&g) => g,
+                None => {
+                    let mut kept = values[..level].to_vec();
+                    kept.resize(width, Datum::Null);
+                    groups.push(Group::new(kept, aggs));
+                    index[level].insert(prefix.to_vec(), groups.len() - 1);
+                    groups.len() - 1
+                }
+            };
+            groups[g].feed(&row, aggs, ctx)?;
+        }
+    }
+    if !rollup {
+        return groups.into_iter().map(|g| g.finish(aggs, ctx)).collect();
+    }
+    let full = index.pop().unwrap_or_default();
+    let mut order: Vec<usize> = full.into_values().collect();
+    let equal = |a: &Row, b: &Row, i: usize| compare_for_sort(&a[i], &b[i], collations[i]).is_eq();
+    order.sort_by(|&a, &b| {
+        let (a, b) = (&groups[a].values, &groups[b].values);
+        (0..width)
+            .map(|i| compare_for_sort(&a[i], &b[i], collations[i]))
+            .find(|o| o.is_ne())
+            .unwrap_or(std::cmp::Ordering::Equal)
+    });
+    let mut emit = Vec::with_capacity(groups.len());
+    for (at, &g) in order.iter().enumerate() {
+        emit.push(g);
+        // The prefixes that end here: those longer than what this group
+        // shares with the next, all of them after the last group.
+        let from = order.get(at + 1).map_or(0, |&next| {
+            let (a, b) = (&groups[g].values, &groups[next].values);
+            (0..width).take_while(|&i| equal(a, b, i)).count() + 1
+        });
+        for level in (from..width).rev() {
+            let prefix = row_key_bytes(&groups[g].values[..level], collations.iter().copied());
+            emit.extend(index[level].get(&prefix).copied());
+        }
+    }
+    let mut groups: Vec<Option<Group>> = groups.into_iter().map(Some).collect();
+    emit.into_iter()
+        .filter_map(|g| groups[g].take())
+        .map(|g| g.finish(aggs, ctx))
         .collect()
 }
 

@@ -173,7 +173,12 @@ impl Explainer<'_> {
                 };
                 self.row(indent, "NestedLoopJoin", "", "", &info);
             }
-            Plan::Aggregate { group_by, aggs, .. } => {
+            Plan::Aggregate {
+                group_by,
+                rollup,
+                aggs,
+                ..
+            } => {
                 let funcs: Vec<String> = aggs
                     .iter()
                     .map(|a| {
@@ -196,7 +201,8 @@ impl Explainer<'_> {
                     .collect();
                 let mut info = String::new();
                 if !group_by.is_empty() {
-                    info = format!("group by:{}, ", list(group_by));
+                    let rollup = if *rollup { " with rollup" } else { "" };
+                    info = format!("group by:{}{rollup}, ", list(group_by));
                 }
                 info.push_str(&format!("funcs:{}", funcs.join(", ")));
                 self.row(indent, "HashAgg", "", "", &info);

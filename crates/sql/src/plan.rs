@@ -224,6 +224,11 @@ pub enum Plan {
         input: Box<Plan>,
         /// Grouping expressions.
         group_by: Vec<Expr>,
+        /// The collation each grouping value is compared in.
+        collations: Vec<Collation>,
+        /// WITH ROLLUP: after each group's rows, the super-aggregate rows of
+        /// its shorter prefixes (the rest NULL), the groups in key order.
+        rollup: bool,
         /// Aggregates.
         aggs: Vec<AggCall>,
     },
@@ -841,10 +846,7 @@ impl<'a, 'c> Planner<'a, 'c> {
             }
             E::Collate { expr: e, collation } => {
                 let e = self.bind_with(e, scope, clause, aggs)?;
-                let name = collation.to_string();
-                let c = Collation::from_name(&name).ok_or_else(|| {
-                    SqlError::new(1273, "HY000", format!("Unknown collation: '{name}'"))
-                })?;
+                let c = Collation::named(&collation.to_string())?;
                 let mut ty = SqlType::new(TypeKind::VarChar);
                 ty.collation = c;
                 Expr::Collate(Box::new(Expr::Cast(Box::new(e), ty)), c)
@@ -2530,14 +2532,19 @@ impl<'a, 'c> Planner<'a, 'c> {
             plan = Plan::Filter(Box::new(plan), predicate);
         }
         let locks = self.lock_targets(&query.locks, &scope)?;
-        let group_by = match &select.group_by {
-            ast::GroupByExpr::Expressions(_, modifiers) if !modifiers.is_empty() => {
-                return Err(error::unsupported(&select.group_by.to_string()));
+        let (group_by, rollup) = match &select.group_by {
+            ast::GroupByExpr::Expressions(exprs, modifiers) => {
+                let rollup = match modifiers.as_slice() {
+                    [] => false,
+                    [ast::GroupByWithModifier::Rollup] => true,
+                    _ => return Err(error::unsupported(&select.group_by.to_string())),
+                };
+                let exprs = exprs
+                    .iter()
+                    .map(|e| self.bind_group_item(e, &scope, select))
+                    .collect::<Result<Vec<_>, _>>()?;
+                (exprs, rollup)
             }
-            ast::GroupByExpr::Expressions(exprs, _) => exprs
-                .iter()
-                .map(|e| self.bind_group_item(e, &scope, select))
-                .collect::<Result<Vec<_>, _>>()?,
             ast::GroupByExpr::All(_) => return Err(error::unsupported("GROUP BY ALL")),
         };
         let mut collector = AggCollector {
@@ -2714,9 +2721,15 @@ impl<'a, 'c> Planner<'a, 'c> {
             if self.ctx.sql_mode.only_full_group_by {
                 check_full_group_by(&scope, &group_by, &calls, exprs_post.iter().chain(&having))?;
             }
+            let collations = group_by
+                .iter()
+                .map(|g| self.collation_of(&[g], &scope))
+                .collect();
             plan = Plan::Aggregate {
                 input: Box::new(plan),
                 group_by: group_by.clone(),
+                collations,
+                rollup,
                 aggs: calls,
             };
             if let Some(h) = having {
@@ -3181,6 +3194,7 @@ impl Plan {
                 input,
                 group_by,
                 aggs,
+                ..
             } => {
                 group_by.iter().any(|e| e.any(pred))
                     || aggs
@@ -3228,6 +3242,8 @@ impl Plan {
             Plan::Aggregate {
                 input,
                 group_by,
+                collations,
+                rollup,
                 aggs,
             } => {
                 let input = boxed(input, f);
@@ -3250,6 +3266,8 @@ impl Plan {
                 Plan::Aggregate {
                     input,
                     group_by,
+                    collations,
+                    rollup,
                     aggs,
                 }
             }

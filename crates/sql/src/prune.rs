@@ -50,6 +50,7 @@ fn walk(plan: &mut Plan, need: Need) {
             input,
             group_by,
             aggs,
+            ..
         } => {
             let args = aggs
                 .iter()
