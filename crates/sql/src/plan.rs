@@ -52,7 +52,9 @@ pub struct Scope {
 }
 
 impl Scope {
-    fn resolve(
+    /// The position of the column `[qualifier.]name`: 1054 when none has
+    /// that name, 1052 when several have and no qualifier tells them apart.
+    pub(crate) fn resolve(
         &self,
         qualifier: Option<&str>,
         name: &str,
@@ -2511,6 +2513,22 @@ impl<'a, 'c> Planner<'a, 'c> {
             Some(p) => Plan::Filter(Box::new(read), p),
             None => read,
         };
+        Ok((plan, scope))
+    }
+
+    /// Plan the joined rows of FROM clauses filtered by WHERE: the shape a
+    /// multi-table UPDATE or DELETE reads. Every table's hidden handle is
+    /// in the rows, after its columns.
+    pub fn plan_join_where(
+        &mut self,
+        from: &[ast::TableWithJoins],
+        selection: Option<&ast::Expr>,
+    ) -> Result<(Plan, Scope), SqlError> {
+        let From { mut plan, scope } = self.plan_from(from)?;
+        if let Some(selection) = selection {
+            let predicate = self.bind(selection, &scope, "where clause")?;
+            plan = Plan::Filter(Box::new(plan), predicate);
+        }
         Ok((plan, scope))
     }
 

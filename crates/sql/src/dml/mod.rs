@@ -762,7 +762,8 @@ fn target_plan(
     Ok((plan, scope))
 }
 
-/// UPDATE (single table).
+/// UPDATE of one table, or of several joined (`UPDATE t JOIN u ON ... SET
+/// t.a = u.b`).
 pub async fn update(
     p: &mut Planner<'_, '_>,
     upd: &ast::Update,
@@ -780,12 +781,16 @@ pub async fn update(
         return Err(error::unsupported(&upd.to_string()));
     }
     crate::plan::refuse_hints(&upd.optimizer_hints)?;
-    let (db, table) = p.table_to_write(single_table(&upd.table)?)?;
-    p.target = Some(table.clone());
     // UPDATE IGNORE: bad values become warnings, even in strict mode.
-    if upd.or == Some(ast::SqliteOnConflict::Ignore) {
+    let ignore = upd.or == Some(ast::SqliteOnConflict::Ignore);
+    if ignore {
         p.ctx.sql_mode.strict = false;
     }
+    if !upd.table.joins.is_empty() {
+        return update_joined(p, upd, ignore, txn).await;
+    }
+    let (db, table) = p.table_to_write(single_table(&upd.table)?)?;
+    p.target = Some(table.clone());
     let (rows, scope) = target_rows(
         p,
         &db,
@@ -802,61 +807,295 @@ pub async fn update(
         let bound = exec::run_uncorrelated(&bound, txn, p.ctx).await?;
         assignments.push((assignment_column(&table, a)?, bound));
     }
-    let width = table.columns.len();
-    let ignore = upd.or == Some(ast::SqliteOnConflict::Ignore);
-    let checks = Checks::bind(p, &db, &table, &table.checks)?;
-    let schema = p.schema;
+    let written = Written::new(p, db, table, 0)?;
     let (mut matched, mut changed) = (0u64, 0u64);
     for (i, mut row) in rows.into_iter().enumerate() {
-        let row_no = i as u64 + 1;
-        let handle = match row[width] {
-            Datum::I64(h) => h,
-            _ => return Err(error::internal("row without handle")),
+        let Datum::I64(handle) = row[written.table.columns.len()] else {
+            return Err(error::internal("row without handle"));
         };
         matched += 1;
-        let old: Vec<Datum> = row[..width].to_vec();
-        let mut assigned = vec![false; width];
-        // Assignments see the values of earlier ones, as in MySQL.
-        for (pos, expr) in &assignments {
-            let v = exec::eval_for_row(expr, &row, txn, p.ctx).await?;
-            let col = &table.columns[*pos];
-            row[*pos] = store(v, &col.ty, &col.name, row_no, p.ctx)?;
-            assigned[*pos] = true;
-        }
-        let mut new: Vec<Datum> = row[..width].to_vec();
-        check_not_null(&table, &mut new, row_no, false, p.ctx)?;
-        if new == old {
-            continue;
-        }
-        for (pos, col) in table.columns.iter().enumerate() {
-            if col.on_update_now && !assigned[pos] {
-                new[pos] = store(
-                    Datum::DateTime(p.ctx.now),
-                    &col.ty,
-                    &col.name,
-                    row_no,
-                    p.ctx,
-                )?;
-            }
-        }
-        if checks.verify(&new, ignore, p.ctx)?
-            && write_change(schema, &db, &table, &old, &new, handle, txn, ignore, p.ctx).await?
+        let row_no = i as u64 + 1;
+        if written
+            .update(p, &assignments, &mut row, true, handle, row_no, ignore, txn)
+            .await?
         {
             changed += 1;
         }
     }
+    Ok(updated(matched, changed, p.ctx))
+}
+
+/// UPDATE's answer: rows changed, and matched in the info string.
+fn updated(matched: u64, changed: u64, ctx: &EvalContext<'_>) -> Output {
     let info = format!(
         "Rows matched: {matched}  Changed: {changed}  Warnings: {}",
-        p.ctx.warnings.len()
+        ctx.warnings.len()
     );
-    Ok(Output::Affected {
+    Output::Affected {
         rows: changed,
         last_insert_id: 0,
         info,
-    })
+    }
 }
 
-/// DELETE (single table).
+/// A table an UPDATE writes, and where its columns are in the rows the
+/// statement reads: from `start`, its handle right after them.
+struct Written {
+    db: String,
+    table: Arc<TableDef>,
+    start: usize,
+    checks: Checks,
+}
+
+impl Written {
+    fn new(
+        p: &mut Planner<'_, '_>,
+        db: String,
+        table: Arc<TableDef>,
+        start: usize,
+    ) -> Result<Self, SqlError> {
+        let checks = Checks::bind(p, &db, &table, &table.checks)?;
+        Ok(Written {
+            db,
+            table,
+            start,
+            checks,
+        })
+    }
+
+    /// Apply `assignments` (a column of this table, a value over the read
+    /// row) to its row `handle` in `row`. With `in_turn` (a single-table
+    /// UPDATE) `row` takes each new value at once, so later assignments see
+    /// earlier ones, as in MySQL; otherwise (several tables) every value is
+    /// of the row as read, as MariaDB answers (MySQL leaves the order open).
+    /// Returns whether the row changed.
+    #[allow(clippy::too_many_arguments)]
+    async fn update(
+        &self,
+        p: &mut Planner<'_, '_>,
+        assignments: &[(usize, Expr)],
+        row: &mut [Datum],
+        in_turn: bool,
+        handle: i64,
+        row_no: u64,
+        ignore: bool,
+        txn: &mut Transaction,
+    ) -> Result<bool, SqlError> {
+        let (table, start) = (&self.table, self.start);
+        let width = table.columns.len();
+        let old: Vec<Datum> = row[start..start + width].to_vec();
+        let mut new = old.clone();
+        let mut assigned = vec![false; width];
+        for (pos, expr) in assignments {
+            let v = exec::eval_for_row(expr, row, txn, p.ctx).await?;
+            let col = &table.columns[*pos];
+            new[*pos] = store(v, &col.ty, &col.name, row_no, p.ctx)?;
+            if in_turn {
+                row[start + *pos] = new[*pos].clone();
+            }
+            assigned[*pos] = true;
+        }
+        check_not_null(table, &mut new, row_no, false, p.ctx)?;
+        if new == old {
+            return Ok(false);
+        }
+        for (pos, col) in table.columns.iter().enumerate() {
+            if col.on_update_now && !assigned[pos] {
+                let now = Datum::DateTime(p.ctx.now);
+                new[pos] = store(now, &col.ty, &col.name, row_no, p.ctx)?;
+            }
+        }
+        let schema = p.schema;
+        Ok(self.checks.verify(&new, ignore, p.ctx)?
+            && write_change(
+                schema, &self.db, table, &old, &new, handle, txn, ignore, p.ctx,
+            )
+            .await?)
+    }
+}
+
+/// The tables of FROM clauses by the name their columns are qualified with
+/// in the joined rows (the alias, else the table's name; lowercase).
+fn named_tables(from: &[ast::TableWithJoins]) -> Vec<(String, &ast::ObjectName)> {
+    fn factor<'a>(f: &'a ast::TableFactor, out: &mut Vec<(String, &'a ast::ObjectName)>) {
+        match f {
+            ast::TableFactor::Table { name, alias, .. } => {
+                let shown = match alias {
+                    Some(a) => a.name.value.clone(),
+                    None => name
+                        .0
+                        .last()
+                        .and_then(|p| p.as_ident())
+                        .map(|i| i.value.clone())
+                        .unwrap_or_default(),
+                };
+                out.push((shown.to_lowercase(), name));
+            }
+            ast::TableFactor::NestedJoin {
+                table_with_joins, ..
+            } => joined(table_with_joins, out),
+            _ => {}
+        }
+    }
+    fn joined<'a>(twj: &'a ast::TableWithJoins, out: &mut Vec<(String, &'a ast::ObjectName)>) {
+        factor(&twj.relation, out);
+        for join in &twj.joins {
+            factor(&join.relation, out);
+        }
+    }
+    let mut out = Vec::new();
+    for twj in from {
+        joined(twj, &mut out);
+    }
+    out
+}
+
+/// The table whose hidden handle is column `handle` of the joined rows of
+/// `from`, as a table to write: found by its name there, so that LOCK
+/// TABLES and temporary tables apply as to any write. A derived table
+/// cannot be written (1288).
+fn joined_table(
+    p: &mut Planner<'_, '_>,
+    from: &[ast::TableWithJoins],
+    scope: &Scope,
+    handle: usize,
+    statement: &str,
+) -> Result<(String, Arc<TableDef>), SqlError> {
+    let column = &scope.columns[handle];
+    let qualifier = column.qualifier.clone().unwrap_or_default();
+    let name = named_tables(from)
+        .into_iter()
+        .find(|(shown, _)| *shown == qualifier)
+        .map(|(_, name)| name.clone());
+    match (name, &column.handle_of) {
+        (Some(name), Some(read)) => {
+            let (db, table) = p.table_to_write(&name)?;
+            if table.id != read.id {
+                return Err(error::internal("joined table changed under its name"));
+            }
+            Ok((db, table))
+        }
+        _ => Err(SqlError::new(
+            1288,
+            "HY000",
+            format!("The target table {qualifier} of the {statement} is not updatable"),
+        )),
+    }
+}
+
+/// Multi-table UPDATE: every row of a target table that the join matches
+/// is changed once, by the first joined row that matches it; ORDER BY and
+/// LIMIT are refused (1221) as MySQL does.
+async fn update_joined(
+    p: &mut Planner<'_, '_>,
+    upd: &ast::Update,
+    ignore: bool,
+    txn: &mut Transaction,
+) -> Result<Output, SqlError> {
+    if !upd.order_by.is_empty() || upd.limit.is_some() {
+        let what = if upd.limit.is_some() {
+            "LIMIT"
+        } else {
+            "ORDER BY"
+        };
+        return Err(SqlError::new(
+            1221,
+            "HY000",
+            format!("Incorrect usage of UPDATE and {what}"),
+        ));
+    }
+    let from = std::slice::from_ref(&upd.table);
+    let (plan, scope) = p.plan_join_where(from, upd.selection.as_ref())?;
+    // Each assignment's column, and the table (by its handle column) it is in.
+    let mut targets: Vec<(usize, Written)> = Vec::new();
+    let mut assignments: Vec<Vec<(usize, Expr)>> = Vec::new();
+    for a in &upd.assignments {
+        let ast::AssignmentTarget::ColumnName(n) = &a.target else {
+            return Err(error::unsupported("tuple assignment"));
+        };
+        let parts: Vec<&str> =
+            n.0.iter()
+                .filter_map(|p| p.as_ident())
+                .map(|i| i.value.as_str())
+                .collect();
+        let (qualifier, name) = match parts.as_slice() {
+            [name] => (None, *name),
+            [.., qualifier, name] => (Some(*qualifier), *name),
+            [] => return Err(error::syntax(&a.to_string(), 1)),
+        };
+        let at = scope.resolve(qualifier, name, "field list")?;
+        if scope.columns[at].hidden {
+            return Err(error::unknown_column(name, "field list"));
+        }
+        // The table's handle follows its columns; a derived table has none.
+        let handle = (at..scope.columns.len())
+            .find(|&i| scope.columns[i].handle_of.is_some())
+            .filter(|&h| scope.columns[h].qualifier == scope.columns[at].qualifier)
+            .ok_or_else(|| {
+                let table = scope.columns[at].qualifier.clone().unwrap_or_default();
+                SqlError::new(
+                    1288,
+                    "HY000",
+                    format!("The target table {table} of the UPDATE is not updatable"),
+                )
+            })?;
+        let target = match targets.iter().position(|(h, _)| *h == handle) {
+            Some(t) => t,
+            None => {
+                let (db, table) = joined_table(p, from, &scope, handle, "UPDATE")?;
+                if let Some((_, other)) = targets.iter().find(|(_, w)| w.table.id == table.id) {
+                    return Err(error::unsupported(&format!(
+                        "updating table {} under two names",
+                        other.table.name
+                    )));
+                }
+                let start = handle - table.columns.len();
+                targets.push((handle, Written::new(p, db, table, start)?));
+                assignments.push(Vec::new());
+                targets.len() - 1
+            }
+        };
+        let bound = p.bind(&a.value, &scope, "field list")?;
+        let bound = exec::run_uncorrelated(&bound, txn, p.ctx).await?;
+        let column = at - targets[target].1.start;
+        assignments[target].push((column, bound));
+    }
+    let rows = exec::run(&plan, txn, p.ctx).await?;
+    let mut seen = vec![std::collections::HashSet::new(); targets.len()];
+    let (mut matched, mut changed) = (0u64, 0u64);
+    for (i, mut row) in rows.into_iter().enumerate() {
+        for (t, (handle_at, written)) in targets.iter().enumerate() {
+            // NULL: the outer side of a LEFT JOIN found no row here.
+            let Datum::I64(handle) = row[*handle_at] else {
+                continue;
+            };
+            if !seen[t].insert(handle) {
+                continue;
+            }
+            matched += 1;
+            let row_no = i as u64 + 1;
+            if written
+                .update(
+                    p,
+                    &assignments[t],
+                    &mut row,
+                    false,
+                    handle,
+                    row_no,
+                    ignore,
+                    txn,
+                )
+                .await?
+            {
+                changed += 1;
+            }
+        }
+    }
+    Ok(updated(matched, changed, p.ctx))
+}
+
+/// DELETE from one table, or from several joined (`DELETE t, u FROM t JOIN
+/// u ...` or `DELETE FROM t, u USING t JOIN u ...`).
 pub async fn delete(
     p: &mut Planner<'_, '_>,
     del: &ast::Delete,
@@ -865,9 +1104,6 @@ pub async fn delete(
     let from = match &del.from {
         ast::FromTable::WithFromKeyword(t) | ast::FromTable::WithoutKeyword(t) => t,
     };
-    if !del.tables.is_empty() || from.len() != 1 || del.using.is_some() {
-        return Err(error::unsupported("multi-table DELETE"));
-    }
     if del.returning.is_some()
         || del.output.is_some()
         || del.settings.is_some()
@@ -876,6 +1112,10 @@ pub async fn delete(
         return Err(error::unsupported(&del.to_string()));
     }
     crate::plan::refuse_hints(&del.optimizer_hints)?;
+    if !del.tables.is_empty() || from.len() != 1 || del.using.is_some() || !from[0].joins.is_empty()
+    {
+        return delete_joined(p, del, from, txn).await;
+    }
     let (db, table) = p.table_to_write(single_table(&from[0])?)?;
     let (rows, _) = target_rows(
         p,
@@ -888,28 +1128,164 @@ pub async fn delete(
     )
     .await?;
     let width = table.columns.len();
-    let schema = p.schema;
-    let referenced = schema.is_referenced(table.id) && p.ctx.foreign_key_checks;
     let mut deleted = 0;
     for row in &rows {
         let Datum::I64(handle) = row[width] else {
             return Err(error::internal("row without handle"));
         };
-        let mut row = &row[..width];
-        let current;
-        if referenced {
-            // A cascade from an earlier row of a self-referencing table may
-            // have taken this row already, or changed it (SET NULL).
-            let Some(value) = txn.get(&row_key(&table, handle)).await.map_err(from_kv)? else {
+        if delete_one(p, &db, &table, &row[..width], handle, txn).await? {
+            deleted += 1;
+        }
+    }
+    Ok(Output::Affected {
+        rows: deleted,
+        last_insert_id: 0,
+        info: String::new(),
+    })
+}
+
+/// Delete row `handle` of `db.table`, read as `row`, with its children
+/// following their foreign keys' rules. Returns false when it is gone
+/// already: a cascade from an earlier row of the statement (a
+/// self-referencing table) took it.
+async fn delete_one(
+    p: &mut Planner<'_, '_>,
+    db: &str,
+    table: &TableDef,
+    mut row: &[Datum],
+    handle: i64,
+    txn: &mut Transaction,
+) -> Result<bool, SqlError> {
+    let schema = p.schema;
+    let current;
+    if schema.is_referenced(table.id) && p.ctx.foreign_key_checks {
+        // That cascade may also have changed it (SET NULL).
+        let Some(value) = txn.get(&row_key(table, handle)).await.map_err(from_kv)? else {
+            return Ok(false);
+        };
+        current = table::decode_row(table, &value)?;
+        row = &current;
+        foreign_key::on_parent_change(schema, db, table, row, None, handle, txn, p.ctx, 0).await?;
+    }
+    delete_row(table, row, handle, txn);
+    Ok(true)
+}
+
+/// Multi-table DELETE: every row of a named table that the join matches
+/// is deleted once, a child table's rows before its parent's; ORDER BY
+/// and LIMIT are refused (1221) as MySQL does.
+async fn delete_joined(
+    p: &mut Planner<'_, '_>,
+    del: &ast::Delete,
+    from: &[ast::TableWithJoins],
+    txn: &mut Transaction,
+) -> Result<Output, SqlError> {
+    if !del.order_by.is_empty() || del.limit.is_some() {
+        let what = if del.limit.is_some() {
+            "LIMIT"
+        } else {
+            "ORDER BY"
+        };
+        return Err(SqlError::new(
+            1221,
+            "HY000",
+            format!("Incorrect usage of DELETE and {what}"),
+        ));
+    }
+    // `DELETE t, u FROM <join>` or `DELETE FROM t, u USING <join>`.
+    let (named, source): (Vec<&ast::ObjectName>, &[ast::TableWithJoins]) = match &del.using {
+        Some(using) => {
+            let mut named = Vec::new();
+            for twj in from {
+                match (&twj.relation, twj.joins.is_empty()) {
+                    (
+                        ast::TableFactor::Table {
+                            name, alias: None, ..
+                        },
+                        true,
+                    ) => named.push(name),
+                    _ => return Err(error::syntax(&twj.to_string(), 1)),
+                }
+            }
+            (named, using)
+        }
+        None if !del.tables.is_empty() => (del.tables.iter().collect(), from),
+        None => {
+            return Err(error::unsupported(
+                "DELETE FROM several tables without USING",
+            ));
+        }
+    };
+    let (plan, scope) = p.plan_join_where(source, del.selection.as_ref())?;
+    let mut targets: Vec<(usize, String, Arc<TableDef>)> = Vec::new();
+    for name in named {
+        let shown = name
+            .0
+            .last()
+            .and_then(|p| p.as_ident())
+            .map(|i| i.value.to_lowercase())
+            .unwrap_or_default();
+        let handle = scope
+            .columns
+            .iter()
+            .position(|c| c.handle_of.is_some() && c.qualifier.as_deref() == Some(shown.as_str()))
+            .ok_or_else(|| {
+                SqlError::new(
+                    1109,
+                    "42S02",
+                    format!("Unknown table '{shown}' in MULTI DELETE"),
+                )
+            })?;
+        if targets.iter().any(|(h, ..)| *h == handle) {
+            return Err(SqlError::new(
+                1066,
+                "42000",
+                format!("Not unique table/alias: '{shown}'"),
+            ));
+        }
+        let (db, table) = joined_table(p, source, &scope, handle, "DELETE")?;
+        targets.push((handle, db, table));
+    }
+    let rows = exec::run(&plan, txn, p.ctx).await?;
+    // Children before their parents, so that deleting both a parent and its
+    // children in one statement finds no child left to refuse it (1451).
+    let references = |child: &TableDef, db: &str, parent: &TableDef| {
+        child.foreign_keys.iter().any(|fk| {
+            fk.parent_db.eq_ignore_ascii_case(db)
+                && fk.parent_table.eq_ignore_ascii_case(&parent.name)
+        })
+    };
+    let mut order: Vec<usize> = Vec::with_capacity(targets.len());
+    while order.len() < targets.len() {
+        let left: Vec<usize> = (0..targets.len()).filter(|t| !order.contains(t)).collect();
+        let next = left
+            .iter()
+            .copied()
+            .find(|&t| {
+                let (_, db, table) = &targets[t];
+                !left
+                    .iter()
+                    .any(|&o| o != t && references(&targets[o].2, db, table))
+            })
+            .unwrap_or(left[0]);
+        order.push(next);
+    }
+    let mut seen = std::collections::HashSet::new();
+    let mut deleted = 0;
+    for t in order {
+        let (handle_at, db, table) = &targets[t];
+        let start = handle_at - table.columns.len();
+        for row in &rows {
+            // NULL: the outer side of a LEFT JOIN found no row here.
+            let Datum::I64(handle) = row[*handle_at] else {
                 continue;
             };
-            current = table::decode_row(&table, &value)?;
-            row = &current;
-            foreign_key::on_parent_change(schema, &db, &table, row, None, handle, txn, p.ctx, 0)
-                .await?;
+            if seen.insert((table.id, handle))
+                && delete_one(p, db, table, &row[start..*handle_at], handle, txn).await?
+            {
+                deleted += 1;
+            }
         }
-        delete_row(&table, row, handle, txn);
-        deleted += 1;
     }
     Ok(Output::Affected {
         rows: deleted,
