@@ -145,11 +145,7 @@ pub fn column_def(
             // The table keeps it (see `column_checks`).
             ast::ColumnOption::Check(_) => {}
             ast::ColumnOption::OnUpdate(_) => def.on_update_now = true,
-            // Basalt stores utf8mb4 only.
-            ast::ColumnOption::CharacterSet(cs) if is_utf8mb4(&cs.to_string()) => {}
-            ast::ColumnOption::CharacterSet(cs) => {
-                return Err(error::unsupported(&format!("CHARACTER SET {cs}")));
-            }
+            ast::ColumnOption::CharacterSet(cs) => check_charset(&cs.to_string())?,
             ast::ColumnOption::Collation(name) => {
                 ty.collation = Collation::named(&name.to_string())?
             }
@@ -582,9 +578,7 @@ pub fn charset_collation(
     charset: Option<&str>,
     collation: Option<&str>,
 ) -> Result<Option<Collation>, SqlError> {
-    if let Some(cs) = charset.filter(|cs| !is_utf8mb4(cs)) {
-        return Err(error::unsupported(&format!("CHARACTER SET {cs}")));
-    }
+    charset.map(check_charset).transpose()?;
     match collation.map(Collation::named).transpose()? {
         Some(Collation::Binary) if charset.is_some() => Err(SqlError::new(
             1253,
@@ -597,15 +591,35 @@ pub fn charset_collation(
     }
 }
 
-/// Whether a character set name is utf8mb4, the only one Basalt stores.
-pub fn is_utf8mb4(name: &str) -> bool {
-    name.trim_matches(|c| c == '\'' || c == '"' || c == '`')
-        .eq_ignore_ascii_case("utf8mb4")
+/// MySQL's character sets other than utf8mb4.
+const OTHER_CHARSETS: &[&str] = &[
+    "armscii8", "ascii", "big5", "binary", "cp1250", "cp1251", "cp1256", "cp1257", "cp850",
+    "cp852", "cp866", "cp932", "dec8", "eucjpms", "euckr", "gb18030", "gb2312", "gbk", "geostd8",
+    "greek", "hebrew", "hp8", "keybcs2", "koi8r", "koi8u", "latin1", "latin2", "latin5", "latin7",
+    "macce", "macroman", "sjis", "swe7", "tis620", "ucs2", "ujis", "utf16", "utf16le", "utf32",
+    "utf8", "utf8mb3",
+];
+
+/// Accept utf8mb4, the only character set Basalt stores; another of
+/// MySQL's is not supported (1235), and a name MySQL does not know is 1115.
+pub fn check_charset(name: &str) -> Result<(), SqlError> {
+    let name = name.trim_matches(|c| c == '\'' || c == '"' || c == '`');
+    if name.eq_ignore_ascii_case("utf8mb4") {
+        Ok(())
+    } else if OTHER_CHARSETS.iter().any(|c| c.eq_ignore_ascii_case(name)) {
+        Err(error::unsupported(&format!("CHARACTER SET {name}")))
+    } else {
+        Err(SqlError::new(
+            1115,
+            "42000",
+            format!("Unknown character set: '{name}'"),
+        ))
+    }
 }
 
 /// A table option Basalt keeps no setting for: accepted when it changes
-/// nothing MySQL users can see (InnoDB as the engine, utf8mb4, storage
-/// hints such as ROW_FORMAT), refused otherwise. An engine other than InnoDB
+/// nothing MySQL users can see (InnoDB as the engine, storage hints such
+/// as ROW_FORMAT), refused otherwise. An engine other than InnoDB
 /// is run as InnoDB only where that keeps its meaning (MyISAM and Aria
 /// tables of old dumps); others are unknown (1286).
 pub fn check_table_option(key: &str, value: &str) -> Result<(), SqlError> {
@@ -618,11 +632,6 @@ pub fn check_table_option(key: &str, value: &str) -> Result<(), SqlError> {
             "42000",
             format!("Unknown storage engine '{value}'"),
         )),
-        "CHARSET" | "CHARACTER_SET" | "DEFAULT_CHARSET" | "DEFAULT_CHARACTER_SET"
-            if is_utf8mb4(value) =>
-        {
-            Ok(())
-        }
         "ENCRYPTION" if value.eq_ignore_ascii_case("N") => Ok(()),
         "ROW_FORMAT" | "KEY_BLOCK_SIZE" | "STATS_PERSISTENT" | "STATS_AUTO_RECALC"
         | "STATS_SAMPLE_PAGES" | "PACK_KEYS" | "CHECKSUM" | "DELAY_KEY_WRITE"
