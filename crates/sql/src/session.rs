@@ -1380,7 +1380,13 @@ impl Session {
                         } else {
                             self.sysvar(&name, false).unwrap_or(v)
                         };
-                        vec![text(&name), text(crate::expr::cast::to_text(&v))]
+                        let shown = match v {
+                            Datum::I64(on @ (0 | 1)) if crate::variables::is_switch(&name) => {
+                                text(if on == 1 { "ON" } else { "OFF" })
+                            }
+                            v => text(crate::expr::cast::to_text(&v)),
+                        };
+                        vec![text(&name), shown]
                     })
                     .collect();
                 let rows = text_rows(&["Variable_name", "Value"], rows);
@@ -2963,6 +2969,21 @@ fn now() -> codec::DateTime {
     crate::expr::cast::datetime_from_unix_micros(micros)
 }
 
+/// Whether a pessimistic statement must lock a key it wrote. Entries of
+/// non-unique indexes end with the row's handle, so only writers of that row,
+/// who must lock its row key first, ever write them: locking them too would
+/// only add work (TiDB skips them as well). Prewrite checks them for
+/// conflicts after the transaction's `for_update_ts`, not its `start_ts`.
+fn needs_row_lock(schema: &InfoSchema, key: &[u8]) -> bool {
+    let Ok(codec::table::Key::Index { table, index, .. }) = codec::table::Key::decode(key) else {
+        return true;
+    };
+    schema
+        .table_by_id(table)
+        .and_then(|t| t.indexes.iter().find(|i| i.id == index))
+        .is_none_or(|i| i.unique)
+}
+
 #[cfg(test)]
 mod tests {
     use super::{canonical_sql_mode, preprocess};
@@ -3008,19 +3029,4 @@ mod tests {
         let (sql, _) = preprocess("SELECT block IN share MODE, lock_in FROM t");
         assert_eq!(sql, "SELECT block IN share MODE, lock_in FROM t");
     }
-}
-
-/// Whether a pessimistic statement must lock a key it wrote. Entries of
-/// non-unique indexes end with the row's handle, so only writers of that row,
-/// who must lock its row key first, ever write them: locking them too would
-/// only add work (TiDB skips them as well). Prewrite checks them for
-/// conflicts after the transaction's `for_update_ts`, not its `start_ts`.
-fn needs_row_lock(schema: &InfoSchema, key: &[u8]) -> bool {
-    let Ok(codec::table::Key::Index { table, index, .. }) = codec::table::Key::decode(key) else {
-        return true;
-    };
-    schema
-        .table_by_id(table)
-        .and_then(|t| t.indexes.iter().find(|i| i.id == index))
-        .is_none_or(|i| i.unique)
 }

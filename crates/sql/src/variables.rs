@@ -86,6 +86,27 @@ fn defaults() -> Vec<(&'static str, Datum)> {
     ]
 }
 
+/// Whether `name` is a boolean variable: `@@name` reads 0 or 1, SHOW
+/// VARIABLES shows OFF or ON, as MySQL.
+pub fn is_switch(name: &str) -> bool {
+    matches!(
+        name,
+        "autocommit"
+            | "explicit_defaults_for_timestamp"
+            | "foreign_key_checks"
+            | "innodb_snapshot_isolation"
+            | "performance_schema"
+            | "sql_auto_is_null"
+            | "sql_notes"
+            | "sql_quote_show_create"
+            | "sql_safe_updates"
+            | "tidb_skip_isolation_level_check"
+            | "transaction_read_only"
+            | "tx_read_only"
+            | "unique_checks"
+    )
+}
+
 /// Global values, shared by all sessions of a node.
 pub struct GlobalVariables {
     values: RwLock<HashMap<String, Datum>>,
