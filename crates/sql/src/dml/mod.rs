@@ -283,10 +283,37 @@ async fn write_change(
     if !foreign_key::check_parents(schema, db, table, before, new, txn, ignore, ctx).await? {
         return Ok(false);
     }
+    let undo = (ignore && schema.is_referenced(table.id)).then(|| txn.savepoint());
     // The row first: children given its new key then find it.
     change_row(table, old, new, handle, txn).await?;
-    foreign_key::on_parent_change(schema, db, table, old, Some(new), handle, txn, ctx, 0).await?;
-    Ok(true)
+    let children =
+        foreign_key::on_parent_change(schema, db, table, old, Some(new), handle, txn, ctx, 0).await;
+    skipped_under_ignore(children, undo, txn, ctx)
+}
+
+/// The outcome of a parent row's change whose children follow their
+/// foreign keys: under IGNORE (`undo` is where the row's change began) a
+/// refusal (1451) becomes a warning, the row's change is undone and the
+/// row skipped (false), as in MySQL.
+fn skipped_under_ignore(
+    children: Result<(), SqlError>,
+    undo: Option<kv_client::Savepoint>,
+    txn: &mut Transaction,
+    ctx: &mut EvalContext<'_>,
+) -> Result<bool, SqlError> {
+    match (children, undo) {
+        (Ok(()), _) => Ok(true),
+        (Err(e), Some(savepoint)) if e.code == 1451 => {
+            txn.rollback_to(savepoint);
+            ctx.warnings.push(Warning {
+                level: Level::Warning,
+                code: e.code,
+                message: e.message,
+            });
+            Ok(false)
+        }
+        (Err(e), _) => Err(e),
+    }
 }
 
 fn column_positions(table: &TableDef, names: &[ast::ObjectName]) -> Result<Vec<usize>, SqlError> {
@@ -1112,9 +1139,20 @@ pub async fn delete(
         return Err(error::unsupported(&del.to_string()));
     }
     crate::plan::refuse_hints(&del.optimizer_hints)?;
-    if !del.tables.is_empty() || from.len() != 1 || del.using.is_some() || !from[0].joins.is_empty()
-    {
-        return delete_joined(p, del, from, txn).await;
+    // sqlparser reads MySQL's `DELETE IGNORE FROM t` as a DELETE of a table
+    // named IGNORE, a reserved word MySQL would need quoted.
+    let (ignore, tables) = match del.tables.split_first() {
+        Some((first, rest))
+            if matches!(first.0.as_slice(), [part] if part.as_ident().is_some_and(|i| {
+                i.quote_style.is_none() && i.value.eq_ignore_ascii_case("IGNORE")
+            })) =>
+        {
+            (true, rest)
+        }
+        _ => (false, &del.tables[..]),
+    };
+    if !tables.is_empty() || from.len() != 1 || del.using.is_some() || !from[0].joins.is_empty() {
+        return delete_joined(p, del, tables, from, ignore, txn).await;
     }
     let (db, table) = p.table_to_write(single_table(&from[0])?)?;
     let (rows, _) = target_rows(
@@ -1133,7 +1171,7 @@ pub async fn delete(
         let Datum::I64(handle) = row[width] else {
             return Err(error::internal("row without handle"));
         };
-        if delete_one(p, &db, &table, &row[..width], handle, txn).await? {
+        if delete_one(p, &db, &table, &row[..width], handle, ignore, txn).await? {
             deleted += 1;
         }
     }
@@ -1154,6 +1192,7 @@ async fn delete_one(
     table: &TableDef,
     mut row: &[Datum],
     handle: i64,
+    ignore: bool,
     txn: &mut Transaction,
 ) -> Result<bool, SqlError> {
     let schema = p.schema;
@@ -1165,7 +1204,13 @@ async fn delete_one(
         };
         current = table::decode_row(table, &value)?;
         row = &current;
-        foreign_key::on_parent_change(schema, db, table, row, None, handle, txn, p.ctx, 0).await?;
+        let undo = ignore.then(|| txn.savepoint());
+        let children =
+            foreign_key::on_parent_change(schema, db, table, row, None, handle, txn, p.ctx, 0)
+                .await;
+        if !skipped_under_ignore(children, undo, txn, p.ctx)? {
+            return Ok(false);
+        }
     }
     delete_row(table, row, handle, txn);
     Ok(true)
@@ -1177,7 +1222,9 @@ async fn delete_one(
 async fn delete_joined(
     p: &mut Planner<'_, '_>,
     del: &ast::Delete,
+    tables: &[ast::ObjectName],
     from: &[ast::TableWithJoins],
+    ignore: bool,
     txn: &mut Transaction,
 ) -> Result<Output, SqlError> {
     if !del.order_by.is_empty() || del.limit.is_some() {
@@ -1209,7 +1256,7 @@ async fn delete_joined(
             }
             (named, using)
         }
-        None if !del.tables.is_empty() => (del.tables.iter().collect(), from),
+        None if !tables.is_empty() => (tables.iter().collect(), from),
         None => {
             return Err(error::unsupported(
                 "DELETE FROM several tables without USING",
@@ -1281,7 +1328,7 @@ async fn delete_joined(
                 continue;
             };
             if seen.insert((table.id, handle))
-                && delete_one(p, db, table, &row[start..*handle_at], handle, txn).await?
+                && delete_one(p, db, table, &row[start..*handle_at], handle, ignore, txn).await?
             {
                 deleted += 1;
             }
