@@ -389,6 +389,7 @@ impl Draft {
                         "dropping the clustered primary key column",
                     ));
                 }
+                constraint::release_column(&mut self.table, name, true)?;
                 self.table.columns.remove(pos);
                 // Dropping a column takes it out of its indexes; an index of
                 // that column alone goes.
@@ -409,6 +410,9 @@ impl Draft {
             Op::ChangeColumn { old, def, position } => {
                 let pos = self.column(old)?;
                 self.refuse_duplicate_column(&def.name.value, Some(pos))?;
+                if !old.eq_ignore_ascii_case(&def.name.value) {
+                    constraint::release_column(&mut self.table, old, false)?;
+                }
                 let before = self.table.columns.remove(pos);
                 let (mut col, primary, unique) =
                     define::column_def(before.id, def, self.table.collation, ctx)?;
@@ -431,6 +435,9 @@ impl Draft {
             Op::RenameColumn { old, new } => {
                 let pos = self.column(old)?;
                 self.refuse_duplicate_column(new, Some(pos))?;
+                if !old.eq_ignore_ascii_case(new) {
+                    constraint::release_column(&mut self.table, old, false)?;
+                }
                 self.table.columns[pos].name = new.clone();
                 Ok(())
             }

@@ -56,13 +56,9 @@ pub fn add_check(
     Ok(def)
 }
 
-/// 3813: a CHECK declared on `column` reads another column of `table`
-/// (a name of one of its columns, not called as a function).
-pub fn refuse_other_columns(
-    table: &TableDef,
-    check: &CheckDef,
-    column: &str,
-) -> Result<(), SqlError> {
+/// The columns of `table` a CHECK reads: the names of its columns in the
+/// clause (not called as functions), lowercase, without repeats.
+fn columns_read(table: &TableDef, check: &CheckDef) -> Result<Vec<String>, SqlError> {
     let tokens = Tokenizer::new(&MySqlDialect {}, &check.clause)
         .tokenize()
         .map_err(error::internal)?;
@@ -70,22 +66,67 @@ pub fn refuse_other_columns(
         .iter()
         .filter(|t| !matches!(t, Token::Whitespace(_)))
         .peekable();
+    let mut read: Vec<String> = Vec::new();
     while let Some(token) = meaningful.next() {
         if let Token::Word(w) = token
             && meaningful.peek() != Some(&&Token::LParen)
-            && !w.value.eq_ignore_ascii_case(column)
             && table.column(&w.value).is_some()
         {
+            let name = w.value.to_lowercase();
+            if !read.contains(&name) {
+                read.push(name);
+            }
+        }
+    }
+    Ok(read)
+}
+
+/// 3813: a CHECK declared on `column` reads another column of `table`.
+pub fn refuse_other_columns(
+    table: &TableDef,
+    check: &CheckDef,
+    column: &str,
+) -> Result<(), SqlError> {
+    if columns_read(table, check)?
+        .iter()
+        .any(|c| !c.eq_ignore_ascii_case(column))
+    {
+        return Err(SqlError::new(
+            3813,
+            "HY000",
+            format!(
+                "Column check constraint '{}' references other column.",
+                check.name
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// Column `column` of `table` is about to be dropped (`dropped`) or
+/// renamed: as MySQL, a CHECK reading that column alone goes with a dropped
+/// column, and any other CHECK reading it refuses the change (3959).
+pub fn release_column(table: &mut TableDef, column: &str, dropped: bool) -> Result<(), SqlError> {
+    let mut kept = Vec::with_capacity(table.checks.len());
+    for check in std::mem::take(&mut table.checks) {
+        let read = columns_read(table, &check)?;
+        if !read.iter().any(|c| c.eq_ignore_ascii_case(column)) {
+            kept.push(check);
+        } else if !(dropped && read.len() == 1) {
+            let name = table
+                .column(column)
+                .map_or(column, |pos| &table.columns[pos].name);
             return Err(SqlError::new(
-                3813,
+                3959,
                 "HY000",
                 format!(
-                    "Column check constraint '{}' references other column.",
+                    "Check constraint '{}' uses column '{name}', hence column cannot be dropped or renamed.",
                     check.name
                 ),
             ));
         }
     }
+    table.checks = kept;
     Ok(())
 }
 
