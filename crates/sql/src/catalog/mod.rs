@@ -198,6 +198,20 @@ impl ForeignKeyDef {
             .collect()
     }
 
+    /// Name the parent's columns as `after` (the parent changed) names
+    /// them: a column renamed since `before` keeps its place in the key.
+    pub fn follow_columns(&mut self, before: &TableDef, after: &TableDef) {
+        for name in &mut self.parent_columns {
+            let renamed = before
+                .column(name)
+                .map(|p| before.columns[p].id)
+                .and_then(|id| after.columns.iter().find(|c| c.id == id));
+            if let Some(column) = renamed {
+                *name = column.name.clone();
+            }
+        }
+    }
+
     /// The constraint as SHOW CREATE TABLE and error messages print it:
     /// `CONSTRAINT ... FOREIGN KEY (...) REFERENCES ... (...) [ON ...]`,
     /// the parent qualified when it is in another database than `child_db`.

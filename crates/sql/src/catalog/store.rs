@@ -1,6 +1,6 @@
 //! Reading and changing the catalog in the key-value store.
 
-use super::{DatabaseDef, InfoSchema, TableDef};
+use super::{DatabaseDef, ForeignKeyDef, InfoSchema, TableDef};
 use crate::error::{self, from_kv};
 use crate::result::SqlError;
 use crate::types::Collation;
@@ -450,6 +450,7 @@ pub type QualifiedName = (String, String);
 
 /// A table definition leaving its place in the catalog for another (a
 /// changed definition, a new name or database, a new id).
+#[derive(Clone)]
 struct Move {
     from_db: String,
     old_id: i64,
@@ -458,7 +459,8 @@ struct Move {
 }
 
 /// Remove the moved tables' old definitions and store the new ones, refusing
-/// a name taken by a table that stays.
+/// a name taken by a table that stays. Foreign keys follow their parent to
+/// its new name and to the new names of its columns, as in MySQL.
 fn replace_tables(
     txn: &mut Transaction,
     schema: &InfoSchema,
@@ -470,13 +472,15 @@ fn replace_tables(
             .map(|d| d.id)
             .ok_or_else(|| error::unknown_database(name))
     };
-    for m in moves {
+    let mut moves = moves.to_vec();
+    let followers = follow_parents(schema, &mut moves)?;
+    for m in &moves {
         txn.delete(meta(
             &db_key(db_id(&m.from_db)?),
             Some(&m.old_id.to_be_bytes()),
         ));
     }
-    for m in moves {
+    for m in &moves {
         if schema
             .table(&m.to_db, &m.def.name)
             .is_some_and(|t| !moves.iter().any(|o| o.old_id == t.id))
@@ -489,7 +493,77 @@ fn replace_tables(
             &m.def,
         );
     }
+    for (db, child) in &followers {
+        put_json(
+            txn,
+            meta(&db_key(db_id(db)?), Some(&child.id.to_be_bytes())),
+            child,
+        );
+    }
     Ok(())
+}
+
+/// Point the foreign keys whose parent a move renames (the table, or its
+/// columns) at the new names: in the moved definitions themselves, and in
+/// the children that stay, returned with their database to be stored. A
+/// table may not take a name that a foreign key of a table that stays
+/// names without its parent existing (made with `foreign_key_checks` off):
+/// it would become that key's parent unchecked.
+fn follow_parents(
+    schema: &InfoSchema,
+    moves: &mut [Move],
+) -> Result<Vec<(String, TableDef)>, SqlError> {
+    let mut followers: Vec<(String, TableDef)> = Vec::new();
+    for at in 0..moves.len() {
+        let Some(before) = schema.table_by_id(moves[at].old_id) else {
+            continue;
+        };
+        let (from_db, to_db) = (moves[at].from_db.clone(), moves[at].to_db.clone());
+        let after = moves[at].def.clone();
+        let same_name =
+            from_db.eq_ignore_ascii_case(&to_db) && before.name.eq_ignore_ascii_case(&after.name);
+        if !same_name
+            && schema.table(&to_db, &after.name).is_none()
+            && !schema.references_to(&to_db, &after.name).is_empty()
+        {
+            return Err(error::unsupported(
+                "renaming a table to a name a foreign key references",
+            ));
+        }
+        let renamed_columns = before.columns.iter().any(|c| {
+            after
+                .columns
+                .iter()
+                .any(|n| n.id == c.id && n.name != c.name)
+        });
+        if same_name && !renamed_columns {
+            continue;
+        }
+        let follow = |fk: &mut ForeignKeyDef| {
+            fk.parent_db = to_db.clone();
+            fk.parent_table = after.name.clone();
+            fk.follow_columns(before, &after);
+        };
+        for reference in schema.references_to(&from_db, &before.name) {
+            let child_id = reference.child.id;
+            if let Some(m) = moves.iter_mut().find(|m| m.old_id == child_id) {
+                follow(&mut m.def.foreign_keys[reference.key]);
+                continue;
+            }
+            let at = match followers.iter().position(|(_, c)| c.id == child_id) {
+                Some(at) => at,
+                None => {
+                    followers.push((
+                        reference.child_db.clone(),
+                        TableDef::clone(&reference.child),
+                    ));
+                    followers.len() - 1
+                }
+            };
+            follow(&mut followers[at].1.foreign_keys[reference.key]);
+        }
+    }
+    Ok(followers)
 }
 
 /// A key range a DDL left without a reader, removed after it commits.

@@ -257,10 +257,7 @@ pub async fn alter_table(
             for op in ops {
                 match op {
                     Op::Rename(name) => {
-                        let (to_db, to_name) = table_name(name, current.as_deref())?;
-                        super::refuse_renaming_parent(schema, db, table)?;
-                        super::refuse_renaming_parent(schema, &to_db, &to_name)?;
-                        to = Some((to_db, to_name));
+                        to = Some(table_name(name, current.as_deref())?);
                     }
                     op => draft.apply(op, db, ctx)?,
                 }

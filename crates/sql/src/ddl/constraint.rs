@@ -308,9 +308,16 @@ pub fn validate(
             }
         }
     }
-    for reference in schema.references_to(db, &table.name) {
+    // Children's keys name the parent's columns as stored; they follow
+    // renamed ones (`catalog` rewrites them when the change is stored).
+    let before = schema.table_by_id(table.id);
+    for reference in schema.references_to(db, before.map_or(&table.name, |b| &b.name)) {
         if reference.child.id != table.id {
-            check_pair(&reference.child, reference.def(), table)?;
+            let mut fk = reference.def().clone();
+            if let Some(before) = before {
+                fk.follow_columns(before, table);
+            }
+            check_pair(&reference.child, &fk, table)?;
         }
     }
     validate_checks(schema, db, table, ctx)

@@ -110,11 +110,6 @@ pub async fn execute(
                     ))
                 })
                 .collect::<Result<Vec<_>, SqlError>>()?;
-            let schema = catalog.snapshot();
-            for ((db, table), (to_db, to)) in &renames {
-                refuse_renaming_parent(&schema, db, table)?;
-                refuse_renaming_parent(&schema, to_db, to)?;
-            }
             catalog.rename_tables(&renames).await?;
         }
         S::Truncate(t) => {
@@ -363,23 +358,6 @@ async fn drop(
         }
         other => Err(error::unsupported(&format!("DROP {other}"))),
     }
-}
-
-/// Foreign keys name their parent table: renaming one would leave them
-/// pointing at nothing, and renaming a table to a name they reference would
-/// make it their parent unchecked, so both are refused until foreign keys
-/// follow renames.
-pub(crate) fn refuse_renaming_parent(
-    schema: &crate::catalog::InfoSchema,
-    db: &str,
-    table: &str,
-) -> Result<(), SqlError> {
-    if schema.references_to(db, table).is_empty() {
-        return Ok(());
-    }
-    Err(error::unsupported(
-        "renaming a table that a foreign key references",
-    ))
 }
 
 /// 3730 if a table of `tables` is the parent of a foreign key of a table
