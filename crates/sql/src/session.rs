@@ -974,6 +974,15 @@ impl Session {
         query: &ast::Query,
         params: &[Datum],
     ) -> Result<Arc<[ColumnInfo]>, SqlError> {
+        Ok(self.shape(query, params)?.columns.into())
+    }
+
+    /// The plan of `query`, for the columns and types of its result.
+    fn shape(
+        &self,
+        query: &ast::Query,
+        params: &[Datum],
+    ) -> Result<crate::plan::SelectPlan, SqlError> {
         let schema = self.engine.catalog.snapshot();
         let mut ctx = self.eval_context(&self.user_vars, params, false);
         let lookup = |name: &str, global: bool| self.sysvar(name, global);
@@ -981,7 +990,96 @@ impl Session {
             Planner::new(&schema, self.database.as_deref(), params, &mut ctx, &lookup);
         planner.temporary = Some(&self.temporary);
         planner.table_locks = self.table_locks.as_ref();
-        Ok(planner.plan_query(query)?.columns.into())
+        planner.plan_query(query)
+    }
+
+    /// CREATE [TEMPORARY] TABLE t [options] AS SELECT ...: a table of the
+    /// query's result columns ([`ddl::define::table_def_from_query`]),
+    /// then `INSERT INTO t SELECT ...`. The table goes again when its rows
+    /// cannot be written, as MySQL's (atomic since 8.0.21) leaves nothing.
+    async fn create_table_as(&mut self, ct: &ast::CreateTable) -> Result<Output, SqlError> {
+        let Some(query) = &ct.query else {
+            return Err(error::internal("CREATE TABLE ... AS without a query"));
+        };
+        if !ct.columns.is_empty() || !ct.constraints.is_empty() || ct.like.is_some() {
+            return Err(error::unsupported(
+                "column or key definitions in CREATE TABLE ... AS SELECT",
+            ));
+        }
+        if !matches!(ct.table_options, ast::CreateTableOptions::None) {
+            return Err(error::unsupported(
+                "table options in CREATE TABLE ... AS SELECT",
+            ));
+        }
+        ddl::refuse_create_table_clauses(ct)?;
+        let (db, name) = table_name(&ct.name, self.database.as_deref())?;
+        let shape = self.shape(query, &[])?;
+        let schema = self.engine.catalog.snapshot();
+        let database = schema
+            .database(&db)
+            .ok_or_else(|| error::unknown_database(&db))?;
+        let source = |info: &ColumnInfo| {
+            let table = schema.table(&info.schema, &info.org_table)?;
+            table
+                .column(&info.org_name)
+                .map(|pos| table.columns[pos].clone())
+        };
+        let def = ddl::define::table_def_from_query(
+            database,
+            &name,
+            &shape.columns,
+            &shape.types,
+            source,
+        )?;
+        let exists = if ct.temporary {
+            self.temporary.get(&db, &name).is_some()
+        } else {
+            schema.table(&db, &name).is_some()
+        };
+        if exists && ct.if_not_exists {
+            self.warnings.push(Warning {
+                level: Level::Note,
+                code: 1050,
+                message: format!("Table '{name}' already exists"),
+            });
+            return Ok(ok());
+        }
+        if ct.temporary {
+            self.temporary.create(&db, def)?;
+        } else {
+            self.commit().await?;
+            self.engine
+                .catalog
+                .create_table(&db, def, false, |_, _| Ok(()))
+                .await?;
+        }
+        let quote = |s: &str| format!("`{}`", s.replace('`', "``"));
+        let insert = format!("INSERT INTO {}.{} {query}", quote(&db), quote(&name));
+        let filled = match parse(&insert) {
+            Ok((statements, _)) if statements.len() == 1 => {
+                let filled = self
+                    .data_statement(&statements[0], Bindings::default())
+                    .await;
+                match filled {
+                    Ok(out) if !ct.temporary => self.commit().await.map(|()| out),
+                    other => other,
+                }
+            }
+            Ok(_) => Err(error::internal("CREATE TABLE ... AS SELECT's INSERT")),
+            Err(e) => Err(e),
+        };
+        if filled.is_err() {
+            if ct.temporary {
+                self.temporary.drop(&db, &name);
+            } else {
+                // The transaction held only the failed rows: DDL committed
+                // what came before.
+                self.txn = None;
+                self.explicit = false;
+                self.engine.catalog.drop_table(&db, &name).await?;
+            }
+        }
+        filled
     }
 
     /// EXPLAIN of a query, UPDATE, DELETE or INSERT: its plan, not run.
@@ -1270,6 +1368,7 @@ impl Session {
                     info: String::new(),
                 })
             }
+            S::CreateTable(ct) if ct.query.is_some() => self.create_table_as(ct).await,
             statement if ddl::is_ddl(statement) => match self.temporary_ddl(statement).await? {
                 Some(output) => Ok(output),
                 None => {

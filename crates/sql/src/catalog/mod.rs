@@ -254,6 +254,23 @@ impl ForeignKeyDef {
 }
 
 impl TableDef {
+    /// A table of no column yet, its ids to be assigned by the catalog.
+    pub fn empty(name: &str, collation: Collation) -> Self {
+        TableDef {
+            id: 0,
+            name: name.to_string(),
+            columns: Vec::new(),
+            indexes: Vec::new(),
+            handle_column: None,
+            next_column_id: 1,
+            comment: String::new(),
+            auto_increment_start: 1,
+            checks: Vec::new(),
+            foreign_keys: Vec::new(),
+            collation,
+        }
+    }
+
     /// The position of a column by name (case-insensitive, as MySQL).
     pub fn column(&self, name: &str) -> Option<usize> {
         self.columns

@@ -6,8 +6,8 @@ use crate::catalog::{CheckDef, ColumnDef, DatabaseDef, DefaultValue, IndexDef, T
 use crate::error;
 use crate::expr::cast::{store, to_text};
 use crate::expr::{EvalContext, SqlMode};
-use crate::result::SqlError;
-use crate::types::{Collation, TypeKind, column_type};
+use crate::result::{ColumnInfo, SqlError};
+use crate::types::{Collation, SqlType, TypeKind, column_type};
 use codec::Datum;
 use sqlparser::ast;
 use std::collections::HashMap;
@@ -188,6 +188,66 @@ pub fn column_def(
     Ok((def, primary, unique))
 }
 
+/// The definition CREATE TABLE ... AS SELECT gives its table: a column per
+/// result column (`columns`, `types`), of the result's type (a string too
+/// long for VARCHAR becomes TEXT, as in MySQL), NOT NULL where the result
+/// cannot be NULL, and with the default of the table column it reads as is
+/// (`source`). No index, as MySQL makes none.
+pub fn table_def_from_query(
+    db: &DatabaseDef,
+    name: &str,
+    columns: &[ColumnInfo],
+    types: &[SqlType],
+    source: impl Fn(&ColumnInfo) -> Option<ColumnDef>,
+) -> Result<TableDef, SqlError> {
+    let mut table = TableDef::empty(name, db.collation);
+    for (info, ty) in columns.iter().zip(types) {
+        if table.column(&info.name).is_some() {
+            return Err(SqlError::new(
+                1060,
+                "42S21",
+                format!("Duplicate column name '{}'", info.name),
+            ));
+        }
+        let mut ty = ty.clone();
+        match ty.kind {
+            TypeKind::Null => {
+                return Err(error::unsupported(&format!(
+                    "a column of NULL's type ('{}') in CREATE TABLE ... AS SELECT",
+                    info.name
+                )));
+            }
+            TypeKind::VarChar if ty.length > MAX_VARCHAR_CHARS => {
+                ty.length = ty.length.saturating_mul(4);
+                ty.kind = TypeKind::Text;
+            }
+            TypeKind::VarBinary if ty.length > MAX_VARCHAR_CHARS * 4 => ty.kind = TypeKind::Blob,
+            TypeKind::Decimal => {
+                ty.length = ty.length.min(65);
+                ty.scale = ty.scale.min(30);
+            }
+            _ => {}
+        }
+        let from = source(info);
+        table.columns.push(ColumnDef {
+            id: table.next_column_id,
+            name: info.name.clone(),
+            ty,
+            nullable: info.flags & crate::result::flags::NOT_NULL == 0,
+            default: from.as_ref().and_then(|c| c.default.clone()),
+            auto_increment: false,
+            on_update_now: false,
+            comment: from.map(|c| c.comment).unwrap_or_default(),
+            origin_default: None,
+        });
+        table.next_column_id += 1;
+    }
+    Ok(table)
+}
+
+/// The longest VARCHAR, in characters, a utf8mb4 row can hold.
+const MAX_VARCHAR_CHARS: u32 = 16_383;
+
 /// Add the CHECK constraints declared on column `col` to `table`; returns
 /// them, to be checked for reading `col` alone
 /// ([`constraint::refuse_other_columns`]) once every column is known.
@@ -362,19 +422,8 @@ pub fn table_def(
     if ct.query.is_some() || ct.like.is_some() {
         return Err(error::unsupported("CREATE TABLE ... AS / LIKE"));
     }
-    let mut table = TableDef {
-        id: 0,
-        name: name.to_string(),
-        columns: Vec::new(),
-        indexes: Vec::new(),
-        handle_column: None,
-        next_column_id: 1,
-        comment: String::new(),
-        auto_increment_start: 1,
-        checks: Vec::new(),
-        foreign_keys: Vec::new(),
-        collation: declared_collation(&ct.table_options)?.unwrap_or(db.collation),
-    };
+    let collation = declared_collation(&ct.table_options)?.unwrap_or(db.collation);
+    let mut table = TableDef::empty(name, collation);
     let mut pk: Option<Vec<(usize, Option<u32>)>> = None;
     let mut uniques = Vec::new();
     let mut column_level = Vec::new();

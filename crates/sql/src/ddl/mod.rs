@@ -242,7 +242,7 @@ pub fn temporary_table_def(
 
 /// Refuse what CREATE TABLE would otherwise drop: OR REPLACE, PARTITION
 /// BY, AS SELECT (not done yet), and other dialects' clauses.
-fn refuse_create_table_clauses(ct: &ast::CreateTable) -> Result<(), SqlError> {
+pub(crate) fn refuse_create_table_clauses(ct: &ast::CreateTable) -> Result<(), SqlError> {
     if ct.or_replace
         || ct.external
         || ct.global.is_some()
