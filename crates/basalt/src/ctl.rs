@@ -122,9 +122,10 @@ async fn checksum(pd: &PdClient, region_id: u64) -> Result<Value> {
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
         let (version, replicas) = replica_checksums(pd, region_id).await?;
-        let indexes: HashSet<Option<u64>> = replicas
+        // Replicas that did not answer have no index to wait for.
+        let indexes: HashSet<u64> = replicas
             .iter()
-            .map(|r| r.get("applied_index").and_then(Value::as_u64))
+            .filter_map(|r| r.get("applied_index").and_then(Value::as_u64))
             .collect();
         if indexes.len() > 1 && Instant::now() < deadline {
             tokio::time::sleep(Duration::from_millis(200)).await;

@@ -98,7 +98,7 @@ pub fn unreachable(region: &RegionInfo, why: String) -> RegionError {
 /// naming it.
 const SUSPECT_FOR: Duration = Duration::from_secs(3);
 
-/// After this many retries of one operation, a region whose leader nobody
+/// Every this many retries of one operation, a region whose leader nobody
 /// names is asked of PD again instead of tried at its next cached replica:
 /// the cached peers may predate a membership change (a dead store's peer
 /// replaced by one elsewhere), and going round them then never finds the
@@ -314,7 +314,9 @@ impl RegionCache {
                     .leader
                     .map(|p| p.store_id)
                     .filter(|&s| !self.is_suspect(s));
-                let ask_pd = backoff.tries() >= ASK_PD_AFTER;
+                // Once in a while only: in between, go round the replicas
+                // PD's answer lists.
+                let ask_pd = backoff.tries() > 0 && backoff.tries() % ASK_PD_AFTER == 0;
                 self.edit(nl.region_id, |info| {
                     if let Some(store) = hint {
                         info.leader_store = store;

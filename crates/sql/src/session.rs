@@ -1027,6 +1027,7 @@ impl Session {
         let def = ddl::define::table_def_from_query(
             database,
             &name,
+            query,
             &shape.columns,
             &shape.types,
             source,

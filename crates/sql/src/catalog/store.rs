@@ -547,7 +547,17 @@ fn follow_parents(
         for reference in schema.references_to(&from_db, &before.name) {
             let child_id = reference.child.id;
             if let Some(m) = moves.iter_mut().find(|m| m.old_id == child_id) {
-                follow(&mut m.def.foreign_keys[reference.key]);
+                // The moved definition may have lost or reordered its keys
+                // (ALTER TABLE ... DROP FOREIGN KEY, RENAME TO): by name.
+                let name = &reference.def().name;
+                if let Some(fk) = m
+                    .def
+                    .foreign_keys
+                    .iter_mut()
+                    .find(|f| f.name.eq_ignore_ascii_case(name))
+                {
+                    follow(fk);
+                }
                 continue;
             }
             let at = match followers.iter().position(|(_, c)| c.id == child_id) {

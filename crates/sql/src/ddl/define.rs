@@ -192,14 +192,43 @@ pub fn column_def(
 /// result column (`columns`, `types`), of the result's type (a string too
 /// long for VARCHAR becomes TEXT, as in MySQL), NOT NULL where the result
 /// cannot be NULL, and with the default of the table column it reads as is
-/// (`source`). No index, as MySQL makes none.
+/// (`source`). No index, as MySQL makes none. The NOT NULL of a result
+/// column is that of what it reads, which an outer join, a UNION or WITH
+/// ROLLUP can make NULL: for `query` using them every column is nullable.
 pub fn table_def_from_query(
     db: &DatabaseDef,
     name: &str,
+    query: &ast::Query,
     columns: &[ColumnInfo],
     types: &[SqlType],
     source: impl Fn(&ColumnInfo) -> Option<ColumnDef>,
 ) -> Result<TableDef, SqlError> {
+    let not_null_holds = match query.body.as_ref() {
+        ast::SetExpr::Select(select) => {
+            // Base tables joined by inner joins only (a derived or nested
+            // table may hold an outer join of its own).
+            let base = |f: &ast::TableFactor| matches!(f, ast::TableFactor::Table { .. });
+            let inner = |j: &ast::Join| {
+                base(&j.relation)
+                    && matches!(
+                        j.join_operator,
+                        ast::JoinOperator::Join(_)
+                            | ast::JoinOperator::Inner(_)
+                            | ast::JoinOperator::CrossJoin(_)
+                    )
+            };
+            let grouped_plainly = match &select.group_by {
+                ast::GroupByExpr::Expressions(_, modifiers) => modifiers.is_empty(),
+                ast::GroupByExpr::All(_) => false,
+            };
+            grouped_plainly
+                && select
+                    .from
+                    .iter()
+                    .all(|f| base(&f.relation) && f.joins.iter().all(inner))
+        }
+        _ => false,
+    };
     let mut table = TableDef::empty(name, db.collation);
     for (info, ty) in columns.iter().zip(types) {
         if table.column(&info.name).is_some() {
@@ -233,7 +262,7 @@ pub fn table_def_from_query(
             id: table.next_column_id,
             name: info.name.clone(),
             ty,
-            nullable: info.flags & crate::result::flags::NOT_NULL == 0,
+            nullable: !not_null_holds || info.flags & crate::result::flags::NOT_NULL == 0,
             default: from.as_ref().and_then(|c| c.default.clone()),
             auto_increment: false,
             on_update_now: false,

@@ -1088,6 +1088,13 @@ async fn update_joined(
         assignments[target].push((column, bound));
     }
     let rows = exec::run(&plan, txn, p.ctx).await?;
+    // A target's rows may change under a cascade from another's: then
+    // each is read again before it is written.
+    let schema = p.schema;
+    let cascades = p.ctx.foreign_key_checks
+        && targets
+            .iter()
+            .any(|(_, w)| schema.is_referenced(w.table.id));
     let mut seen = vec![std::collections::HashSet::new(); targets.len()];
     let (mut matched, mut changed) = (0u64, 0u64);
     for (i, mut row) in rows.into_iter().enumerate() {
@@ -1098,6 +1105,14 @@ async fn update_joined(
             };
             if !seen[t].insert(handle) {
                 continue;
+            }
+            if cascades {
+                let key = row_key(&written.table, handle);
+                let Some(value) = txn.get(&key).await.map_err(from_kv)? else {
+                    continue;
+                };
+                let current = table::decode_row(&written.table, &value)?;
+                row[written.start..*handle_at].clone_from_slice(&current);
             }
             matched += 1;
             let row_no = i as u64 + 1;
@@ -1171,7 +1186,7 @@ pub async fn delete(
         let Datum::I64(handle) = row[width] else {
             return Err(error::internal("row without handle"));
         };
-        if delete_one(p, &db, &table, &row[..width], handle, ignore, txn).await? {
+        if delete_one(p, &db, &table, &row[..width], handle, false, ignore, txn).await? {
             deleted += 1;
         }
     }
@@ -1183,27 +1198,33 @@ pub async fn delete(
 }
 
 /// Delete row `handle` of `db.table`, read as `row`, with its children
-/// following their foreign keys' rules. Returns false when it is gone
-/// already: a cascade from an earlier row of the statement (a
-/// self-referencing table) took it.
+/// following their foreign keys' rules. The row is read again first when
+/// the table is referenced or `reread` says a cascade of the statement may
+/// have changed it. Returns false when it is gone already: such a cascade
+/// took it.
+#[allow(clippy::too_many_arguments)]
 async fn delete_one(
     p: &mut Planner<'_, '_>,
     db: &str,
     table: &TableDef,
     mut row: &[Datum],
     handle: i64,
+    reread: bool,
     ignore: bool,
     txn: &mut Transaction,
 ) -> Result<bool, SqlError> {
     let schema = p.schema;
+    let referenced = schema.is_referenced(table.id) && p.ctx.foreign_key_checks;
     let current;
-    if schema.is_referenced(table.id) && p.ctx.foreign_key_checks {
+    if referenced || reread {
         // That cascade may also have changed it (SET NULL).
         let Some(value) = txn.get(&row_key(table, handle)).await.map_err(from_kv)? else {
             return Ok(false);
         };
         current = table::decode_row(table, &value)?;
         row = &current;
+    }
+    if referenced {
         let undo = ignore.then(|| txn.savepoint());
         let children =
             foreign_key::on_parent_change(schema, db, table, row, None, handle, txn, p.ctx, 0)
@@ -1317,6 +1338,12 @@ async fn delete_joined(
             .unwrap_or(left[0]);
         order.push(next);
     }
+    // A target's rows may change under a cascade from another's.
+    let schema = p.schema;
+    let cascades = p.ctx.foreign_key_checks
+        && targets
+            .iter()
+            .any(|(_, _, table)| schema.is_referenced(table.id));
     let mut seen = std::collections::HashSet::new();
     let mut deleted = 0;
     for t in order {
@@ -1328,7 +1355,17 @@ async fn delete_joined(
                 continue;
             };
             if seen.insert((table.id, handle))
-                && delete_one(p, db, table, &row[start..*handle_at], handle, ignore, txn).await?
+                && delete_one(
+                    p,
+                    db,
+                    table,
+                    &row[start..*handle_at],
+                    handle,
+                    cascades,
+                    ignore,
+                    txn,
+                )
+                .await?
             {
                 deleted += 1;
             }
