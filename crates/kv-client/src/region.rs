@@ -316,7 +316,7 @@ impl RegionCache {
                     .filter(|&s| !self.is_suspect(s));
                 // Once in a while only: in between, go round the replicas
                 // PD's answer lists.
-                let ask_pd = backoff.tries() > 0 && backoff.tries() % ASK_PD_AFTER == 0;
+                let ask_pd = backoff.tries() > 0 && backoff.tries().is_multiple_of(ASK_PD_AFTER);
                 self.edit(nl.region_id, |info| {
                     if let Some(store) = hint {
                         info.leader_store = store;

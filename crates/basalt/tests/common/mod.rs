@@ -19,7 +19,6 @@ pub fn fast_config() -> Config {
     Config {
         lock_ttl_ms: 300,
         backoff_budget: Duration::from_secs(20),
-        ..Config::default()
     }
 }
 
