@@ -1010,6 +1010,25 @@ fn joined_table(
     }
 }
 
+/// 1221: MySQL has no ORDER BY or LIMIT for an UPDATE or DELETE of
+/// several tables.
+fn refuse_order_and_limit(
+    statement: &str,
+    order_by: &[ast::OrderByExpr],
+    limit: Option<&ast::Expr>,
+) -> Result<(), SqlError> {
+    let clause = match (order_by.is_empty(), limit) {
+        (_, Some(_)) => "LIMIT",
+        (false, None) => "ORDER BY",
+        (true, None) => return Ok(()),
+    };
+    Err(SqlError::new(
+        1221,
+        "HY000",
+        format!("Incorrect usage of {statement} and {clause}"),
+    ))
+}
+
 /// Multi-table UPDATE: every row of a target table that the join matches
 /// is changed once, by the first joined row that matches it; ORDER BY and
 /// LIMIT are refused (1221) as MySQL does.
@@ -1019,18 +1038,7 @@ async fn update_joined(
     ignore: bool,
     txn: &mut Transaction,
 ) -> Result<Output, SqlError> {
-    if !upd.order_by.is_empty() || upd.limit.is_some() {
-        let what = if upd.limit.is_some() {
-            "LIMIT"
-        } else {
-            "ORDER BY"
-        };
-        return Err(SqlError::new(
-            1221,
-            "HY000",
-            format!("Incorrect usage of UPDATE and {what}"),
-        ));
-    }
+    refuse_order_and_limit("UPDATE", &upd.order_by, upd.limit.as_ref())?;
     let from = std::slice::from_ref(&upd.table);
     let (plan, scope) = p.plan_join_where(from, upd.selection.as_ref())?;
     // Each assignment's column, and the table (by its handle column) it is in.
@@ -1248,18 +1256,7 @@ async fn delete_joined(
     ignore: bool,
     txn: &mut Transaction,
 ) -> Result<Output, SqlError> {
-    if !del.order_by.is_empty() || del.limit.is_some() {
-        let what = if del.limit.is_some() {
-            "LIMIT"
-        } else {
-            "ORDER BY"
-        };
-        return Err(SqlError::new(
-            1221,
-            "HY000",
-            format!("Incorrect usage of DELETE and {what}"),
-        ));
-    }
+    refuse_order_and_limit("DELETE", &del.order_by, del.limit.as_ref())?;
     // `DELETE t, u FROM <join>` or `DELETE FROM t, u USING <join>`.
     let (named, source): (Vec<&ast::ObjectName>, &[ast::TableWithJoins]) = match &del.using {
         Some(using) => {
