@@ -1711,13 +1711,7 @@ impl Session {
                 charset,
                 collation,
             } => {
-                let name = match name {
-                    Some(name) => name,
-                    None => self
-                        .database
-                        .clone()
-                        .ok_or_else(error::no_database_selected)?,
-                };
+                let name = self.existing_database(&schema, name)?;
                 let collation =
                     ddl::define::charset_collation(charset.as_deref(), collation.as_deref())?;
                 self.commit().await?;
