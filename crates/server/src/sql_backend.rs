@@ -26,6 +26,7 @@ impl BackendFactory for SqlBackendFactory {
         let mut session = self
             .engine
             .session(info.connection_id, info.user, info.host);
+        session.client_collation(info.collation);
         if let Some(db) = info.database {
             session.use_database(db).await?;
         }

@@ -464,11 +464,9 @@ async fn operator(
                 out.extend(run_plan(input, txn, ctx, next).await?);
                 next = after(ctx, next, input);
             }
-            if *distinct {
+            if let Some(collations) = distinct {
                 let mut seen = HashSet::new();
-                out.retain(|row| {
-                    seen.insert(row_key_bytes(row, std::iter::repeat(Collation::default())))
-                });
+                out.retain(|row| seen.insert(row_key_bytes(row, collations.iter().copied())));
             }
             out
         }

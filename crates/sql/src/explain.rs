@@ -243,7 +243,11 @@ impl Explainer<'_> {
             // Dropping hidden sort columns is not an operator a user cares about.
             Plan::Truncate(input, _) => return self.node(input, indent, below),
             Plan::Union(_, distinct) => {
-                let info = if *distinct { "distinct" } else { "all" };
+                let info = if distinct.is_some() {
+                    "distinct"
+                } else {
+                    "all"
+                };
                 self.row(indent, "Union", "", "", info);
             }
         }
@@ -337,7 +341,7 @@ fn expr(e: &Expr) -> String {
         }
         Expr::Cast(e, ty) => format!("cast({}, {})", expr(e), crate::show::type_sql(ty)),
         Expr::Collate(e, c) => format!("collate({}, {})", expr(e), c.name()),
-        Expr::Call(f, args) => format!("{}({})", f.name(), list(args)),
+        Expr::Call(f, args, _) => format!("{}({})", f.name(), list(args)),
         Expr::IsBool { .. } | Expr::Case { .. } => "expression".to_string(),
         Expr::Subquery(_) => "subquery".to_string(),
     }

@@ -264,8 +264,9 @@ pub enum Plan {
         /// Rows to pass at most.
         take: Option<usize>,
     },
-    /// UNION [ALL].
-    Union(Vec<Plan>, bool),
+    /// UNION ALL, or, with the collations its columns compare in, UNION
+    /// DISTINCT.
+    Union(Vec<Plan>, Option<Vec<Collation>>),
 }
 
 /// A planned SELECT: the operator tree and its result columns.
@@ -425,7 +426,7 @@ fn constant(expr: &Expr) -> bool {
         Expr::Column(_) | Expr::UserVar(_) => false,
         Expr::Unary(_, e) | Expr::Cast(e, _) | Expr::Collate(e, _) => constant(e),
         Expr::Binary { left, right, .. } => constant(left) && constant(right),
-        Expr::Call(f, args) => f.is_deterministic() && args.iter().all(constant),
+        Expr::Call(f, args, _) => f.is_deterministic() && args.iter().all(constant),
         _ => false,
     }
 }
@@ -598,12 +599,12 @@ impl<'a, 'c> Planner<'a, 'c> {
                 };
                 let date = self.bind_with(date, scope, clause, aggs)?;
                 let amount = self.bind_with(&interval.value, scope, clause, aggs)?;
-                Expr::Call(func, vec![date, amount])
+                self.apply(func, vec![date, amount], scope)?
             }
             E::Extract { field, expr: e, .. } => {
                 let unit = date_time_unit(field, None)?;
                 let arg = self.bind_with(e, scope, clause, aggs)?;
-                Expr::Call(Func::Extract(unit), vec![arg])
+                self.apply(Func::Extract(unit), vec![arg], scope)?
             }
             E::Ceil { expr: e, field } | E::Floor { expr: e, field } => {
                 let name = if matches!(expr, E::Ceil { .. }) {
@@ -618,12 +619,12 @@ impl<'a, 'c> Planner<'a, 'c> {
                     return Err(error::unsupported(&expr.to_string()));
                 }
                 let arg = self.bind_with(e, scope, clause, aggs)?;
-                self.call(name, vec![arg])?
+                self.call(name, vec![arg], scope)?
             }
             E::Position { expr: needle, r#in } => {
                 let needle = self.bind_with(needle, scope, clause, aggs)?;
                 let hay = self.bind_with(r#in, scope, clause, aggs)?;
-                self.call("LOCATE", vec![needle, hay])?
+                self.call("LOCATE", vec![needle, hay], scope)?
             }
             E::Convert {
                 expr: e,
@@ -655,7 +656,7 @@ impl<'a, 'c> Planner<'a, 'c> {
                 let l = self.bind_with(left, scope, clause, aggs)?;
                 let r = self.bind_with(right, scope, clause, aggs)?;
                 let op = binary_op(op).ok_or_else(|| error::unsupported(&expr.to_string()))?;
-                self.binary(op, l, r, scope)
+                self.binary(op, l, r, scope)?
             }
             E::IsNull(e) => Expr::IsNull {
                 expr: Box::new(self.bind_with(e, scope, clause, aggs)?),
@@ -691,7 +692,8 @@ impl<'a, 'c> Planner<'a, 'c> {
                 } else {
                     e
                 };
-                let collation = self.collation_of(&[&e], scope);
+                let operands: Vec<&Expr> = std::iter::once(&e).chain(&list).collect();
+                let collation = self.collation_of(&operands, scope, "in")?;
                 Expr::InList {
                     expr: Box::new(e),
                     list,
@@ -714,7 +716,7 @@ impl<'a, 'c> Planner<'a, 'c> {
                 } else {
                     e
                 };
-                let collation = self.collation_of(&[&e, &low, &high], scope);
+                let collation = self.collation_of(&[&e, &low, &high], scope, "between")?;
                 Expr::Between {
                     expr: Box::new(e),
                     low: Box::new(low),
@@ -740,7 +742,7 @@ impl<'a, 'c> Planner<'a, 'c> {
                     },
                     Some(_) => return Err(error::unsupported("LIKE ESCAPE")),
                 };
-                let collation = self.collation_of(&[&e, &pattern], scope);
+                let collation = self.collation_of(&[&e, &pattern], scope, "like")?;
                 Expr::Like {
                     expr: Box::new(e),
                     pattern: Box::new(pattern),
@@ -772,9 +774,15 @@ impl<'a, 'c> Planner<'a, 'c> {
                     .as_deref()
                     .map(|o| self.bind_with(o, scope, clause, aggs).map(Box::new))
                     .transpose()?;
-                let collation = operand
-                    .as_deref()
-                    .map_or(Collation::default(), |o| self.collation_of(&[o], scope));
+                let collation = match operand.as_deref() {
+                    Some(o) => {
+                        let operands: Vec<&Expr> = std::iter::once(o)
+                            .chain(whens.iter().map(|(w, _)| w))
+                            .collect();
+                        self.collation_of(&operands, scope, "case")?
+                    }
+                    None => Collation::default(),
+                };
                 Expr::Case {
                     operand,
                     whens,
@@ -799,7 +807,7 @@ impl<'a, 'c> Planner<'a, 'c> {
                 for part in [substring_from, substring_for].into_iter().flatten() {
                     args.push(self.bind_with(part, scope, clause, aggs)?);
                 }
-                self.call("SUBSTRING", args)?
+                self.call("SUBSTRING", args, scope)?
             }
             E::Trim {
                 expr: e,
@@ -817,7 +825,7 @@ impl<'a, 'c> Planner<'a, 'c> {
                             Some(ast::TrimWhereField::Trailing) => Func::TrimTrailing,
                             _ => Func::Trim,
                         };
-                        Expr::Call(func, vec![arg, what])
+                        self.apply(func, vec![arg, what], scope)?
                     }
                     None => {
                         let name = match trim_where {
@@ -825,7 +833,7 @@ impl<'a, 'c> Planner<'a, 'c> {
                             Some(ast::TrimWhereField::Trailing) => "RTRIM",
                             _ => "TRIM",
                         };
-                        self.call(name, vec![arg])?
+                        self.call(name, vec![arg], scope)?
                     }
                 }
             }
@@ -839,7 +847,7 @@ impl<'a, 'c> Planner<'a, 'c> {
                     self.bind_with(e, scope, clause, aggs)?,
                     self.bind_with(pattern, scope, clause, aggs)?,
                 ];
-                let like = Expr::Call(Func::RegexpLike, args);
+                let like = self.apply(Func::RegexpLike, args, scope)?;
                 if *negated {
                     Expr::Unary(UnaryOp::Not, Box::new(like))
                 } else {
@@ -869,7 +877,7 @@ impl<'a, 'c> Planner<'a, 'c> {
                 ..
             } => {
                 let operand = self.bind_with(e, scope, clause, aggs)?;
-                let collation = self.collation_of(&[&operand], scope);
+                let collation = self.collation_of(&[&operand], scope, "in")?;
                 self.subquery(
                     query,
                     SubqueryKind::In {
@@ -897,7 +905,8 @@ impl<'a, 'c> Planner<'a, 'c> {
                     return Err(error::unsupported(&expr.to_string()));
                 };
                 let operand = self.bind_with(left, scope, clause, aggs)?;
-                let collation = self.collation_of(&[&operand], scope);
+                let collation =
+                    self.collation_of(&[&operand], scope, op.comparison().unwrap_or(""))?;
                 let kind = SubqueryKind::Quantified {
                     expr: Box::new(operand),
                     op,
@@ -978,7 +987,7 @@ impl<'a, 'c> Planner<'a, 'c> {
         })))
     }
 
-    fn call(&mut self, name: &str, args: Vec<Expr>) -> Result<Expr, SqlError> {
+    fn call(&mut self, name: &str, args: Vec<Expr>, scope: &Scope) -> Result<Expr, SqlError> {
         let func = Func::lookup(name).ok_or_else(|| {
             SqlError::new(
                 1305,
@@ -997,7 +1006,15 @@ impl<'a, 'c> Planner<'a, 'c> {
                 format!("Incorrect parameter count in the call to native function '{name}'"),
             ));
         }
-        Ok(Expr::Call(func, args))
+        self.apply(func, args, scope)
+    }
+
+    /// A call of `func`, comparing strings in the collation its arguments
+    /// settle on.
+    fn apply(&self, func: Func, args: Vec<Expr>, scope: &Scope) -> Result<Expr, SqlError> {
+        let operands: Vec<&Expr> = args.iter().collect();
+        let collation = self.collation_of(&operands, scope, func.name())?;
+        Ok(Expr::Call(func, args, collation))
     }
 
     fn bind_function(
@@ -1095,7 +1112,7 @@ impl<'a, 'c> Planner<'a, 'c> {
                         };
                         bound.push(self.bind_with(e, &collector.input, clause, &mut None)?);
                     }
-                    self.call("CONCAT", bound)?
+                    self.call("CONCAT", bound, &collector.input)?
                 }
                 _ => {
                     return Err(error::unsupported(&format!(
@@ -1107,7 +1124,7 @@ impl<'a, 'c> Planner<'a, 'c> {
                 AggFunc::Min | AggFunc::Max | AggFunc::Count | AggFunc::GroupConcat => arg,
                 _ => self.numeric_member(arg, &collector.input),
             };
-            let collation = self.collation_of(&[&arg], &collector.input);
+            let collation = self.collation_of(&[&arg], &collector.input, agg.name())?;
             let (mut order, mut separator) = (Vec::new(), None);
             if let ast::FunctionArguments::List(list) = &f.args {
                 for c in &list.clauses {
@@ -1127,7 +1144,8 @@ impl<'a, 'c> Planner<'a, 'c> {
                                     clause,
                                     &mut None,
                                 )?;
-                                let collation = self.collation_of(&[&expr], &collector.input);
+                                let collation =
+                                    self.collation_of(&[&expr], &collector.input, "order by")?;
                                 order.push(AggOrder {
                                     expr,
                                     desc: matches!(item.options.sort, Some(ast::OrderBySort::Desc)),
@@ -1170,7 +1188,7 @@ impl<'a, 'c> Planner<'a, 'c> {
                     let func = Func::with_unit(&name, unit).unwrap_or(Func::DateAdd(unit));
                     let date = self.bind_with(&date, scope, clause, aggs)?;
                     let amount = self.bind_with(&interval.value, scope, clause, aggs)?;
-                    return Ok(Expr::Call(func, vec![date, amount]));
+                    return self.apply(func, vec![date, amount], scope);
                 }
             }
             ("TIMESTAMPDIFF" | "TIMESTAMPADD", [unit, a, b]) => {
@@ -1191,7 +1209,7 @@ impl<'a, 'c> Planner<'a, 'c> {
                     vec![a, b]
                 };
                 let func = Func::with_unit(&name, unit).unwrap_or(Func::DateAdd(unit));
-                return Ok(Expr::Call(func, args));
+                return self.apply(func, args, scope);
             }
             _ => {}
         }
@@ -1204,8 +1222,27 @@ impl<'a, 'c> Planner<'a, 'c> {
                 _ => return Err(error::unsupported(&f.to_string())),
             }
         }
-        let mut call = self.call(&name, bound)?;
-        if let Expr::Call(Func::JsonArray(kinds) | Func::JsonObject(kinds), bound) = &mut call {
+        // CHARSET(x), COLLATION(x) and COERCIBILITY(x) report the planner's
+        // derivation.
+        if let ("CHARSET" | "COLLATION" | "COERCIBILITY", [arg]) = (name.as_str(), bound.as_slice())
+        {
+            let types = scope.types();
+            let (mut collation, coercibility) = self.derivation(arg, &types)?;
+            if !arg.ty(&types).is_string() {
+                collation = Collation::Binary;
+            }
+            let charset = match collation {
+                Collation::Binary => "binary",
+                _ => "utf8mb4",
+            };
+            return Ok(Expr::Literal(match name.as_str() {
+                "CHARSET" => Datum::Bytes(charset.into()),
+                "COLLATION" => Datum::Bytes(collation.name().into()),
+                _ => Datum::I64(coercibility.level()),
+            }));
+        }
+        let mut call = self.call(&name, bound, scope)?;
+        if let Expr::Call(Func::JsonArray(kinds) | Func::JsonObject(kinds), bound, _) = &mut call {
             let types = scope.types();
             for (n, (arg, written)) in bound.iter().zip(&args).enumerate().take(64) {
                 if arg.ty(&types).kind == TypeKind::Json {
@@ -1261,7 +1298,13 @@ impl<'a, 'c> Planner<'a, 'c> {
         Ok(Expr::Literal((self.sysvar)(name, global)?))
     }
 
-    fn binary(&self, op: BinaryOp, left: Expr, right: Expr, scope: &Scope) -> Expr {
+    fn binary(
+        &self,
+        op: BinaryOp,
+        left: Expr,
+        right: Expr,
+        scope: &Scope,
+    ) -> Result<Expr, SqlError> {
         use BinaryOp as B;
         let (left, right) = match op {
             B::Add
@@ -1296,13 +1339,16 @@ impl<'a, 'c> Planner<'a, 'c> {
             }
             _ => (left, right),
         };
-        let collation = self.collation_of(&[&left, &right], scope);
-        Expr::Binary {
+        let collation = match op.comparison() {
+            Some(symbol) => self.collation_of(&[&left, &right], scope, symbol)?,
+            None => Collation::default(),
+        };
+        Ok(Expr::Binary {
             op,
             left: Box::new(left),
             right: Box::new(right),
             collation,
-        }
+        })
     }
 
     /// An ENUM or SET value where a number is wanted (arithmetic, a
@@ -1329,15 +1375,20 @@ impl<'a, 'c> Planner<'a, 'c> {
                         },
                         Expr::Literal(Datum::Null),
                     )],
-                    otherwise: Some(Box::new(Expr::Call(Func::Field, args))),
+                    otherwise: Some(Box::new(Expr::Call(Func::Field, args, ty.collation))),
                     collation: Collation::default(),
                 }
             }
             TypeKind::Set => {
                 let bits = ty.members.iter().enumerate().map(|(i, m)| {
-                    let found = Expr::Call(Func::FindInSet, vec![member(m), e.clone()]);
-                    let present =
-                        self.binary(BinaryOp::Gt, found, Expr::Literal(Datum::I64(0)), scope);
+                    let found =
+                        Expr::Call(Func::FindInSet, vec![member(m), e.clone()], ty.collation);
+                    let present = Expr::Binary {
+                        op: BinaryOp::Gt,
+                        left: Box::new(found),
+                        right: Box::new(Expr::Literal(Datum::I64(0))),
+                        collation: Collation::default(),
+                    };
                     Expr::Binary {
                         op: BinaryOp::Mul,
                         left: Box::new(present),
@@ -1357,32 +1408,153 @@ impl<'a, 'c> Planner<'a, 'c> {
         }
     }
 
-    /// The collation a comparison of these operands uses: an explicit
-    /// COLLATE's wins, then a column's over a literal's (MySQL's
-    /// coercibility), and binary over text.
-    fn collation_of(&self, operands: &[&Expr], scope: &Scope) -> Collation {
-        // An explicit COLLATE wins over everything.
-        if let Some(c) = operands.iter().find_map(|e| match e {
-            Expr::Collate(_, c) => Some(*c),
-            _ => None,
-        }) {
-            return c;
+    /// An expression's type, text in the collation MySQL derives for it (a
+    /// literal's is the connection's).
+    fn type_of(&self, e: &Expr, types: &[SqlType]) -> Result<SqlType, SqlError> {
+        let mut ty = e.ty(types);
+        if matches!(ty.kind, TypeKind::Char | TypeKind::VarChar | TypeKind::Text) {
+            ty.collation = self.derivation(e, types)?.0;
         }
+        Ok(ty)
+    }
+
+    /// The collation a comparison of these operands uses, by MySQL's
+    /// coercibility rules: an explicit COLLATE wins, then a column's, then a
+    /// literal's (the connection's); between equals, a binary string wins
+    /// over text and `_bin` over `_ci`. Two different explicit collations are
+    /// 1267, as in MySQL.
+    fn collation_of(
+        &self,
+        operands: &[&Expr],
+        scope: &Scope,
+        operation: &str,
+    ) -> Result<Collation, SqlError> {
         let types = scope.types();
         let mut chosen = None;
         for e in operands {
-            let ty = e.ty(&types);
-            if !ty.is_string() {
-                continue;
-            }
-            let column = matches!(e, Expr::Column(_));
-            match (chosen, column) {
-                (_, _) if ty.collation == Collation::Binary => return Collation::Binary,
-                (None, _) | (Some((_, false)), true) => chosen = Some((ty.collation, column)),
-                _ => {}
-            }
+            chosen = self.settle(chosen, self.derivation(e, &types)?, operation)?;
         }
-        chosen.map_or(Collation::default(), |(c, _)| c)
+        Ok(chosen.map_or(self.ctx.collation_connection, |(c, _)| c))
+    }
+
+    /// Which of two derivations a string operation uses ([`Self::collation_of`]).
+    fn settle(
+        &self,
+        a: Option<(Collation, Coercibility)>,
+        b: (Collation, Coercibility),
+        operation: &str,
+    ) -> Result<Option<(Collation, Coercibility)>, SqlError> {
+        let Some(a) = a else {
+            return Ok(Some(b));
+        };
+        let ignorable = Coercibility::Ignorable;
+        Ok(Some(match (a, b) {
+            (_, (_, c)) if c == ignorable => a,
+            ((_, c), _) if c == ignorable => b,
+            _ if a.0 == Collation::Binary || b.0 == Collation::Binary => {
+                (Collation::Binary, a.1.min(b.1))
+            }
+            _ if a.1 != b.1 => {
+                if a.1 < b.1 {
+                    a
+                } else {
+                    b
+                }
+            }
+            _ if a.0 == b.0 => a,
+            _ if a.1 == Coercibility::Explicit => {
+                return Err(SqlError::new(
+                    1267,
+                    "HY000",
+                    format!(
+                        "Illegal mix of collations ({},EXPLICIT) and ({},EXPLICIT) for operation '{operation}'",
+                        a.0.name(),
+                        b.0.name()
+                    ),
+                ));
+            }
+            // Same character set: the _bin collation wins over the _ci one.
+            _ => (Collation::Utf8mb4Bin, a.1),
+        }))
+    }
+
+    /// An operand's collation and how strongly it holds it.
+    fn derivation(
+        &self,
+        e: &Expr,
+        types: &[SqlType],
+    ) -> Result<(Collation, Coercibility), SqlError> {
+        use Coercibility::*;
+        let connection = self.ctx.collation_connection;
+        let implicit = |ty: SqlType| {
+            if ty.is_string() {
+                (ty.collation, Implicit)
+            } else {
+                (connection, Numeric)
+            }
+        };
+        let aggregate = |exprs: &mut dyn Iterator<Item = &Expr>| {
+            let mut chosen = None;
+            for e in exprs.filter(|e| e.ty(types).is_string()) {
+                chosen = self.settle(chosen, self.derivation(e, types)?, "")?;
+            }
+            Ok::<_, SqlError>(chosen.unwrap_or((connection, Coercible)))
+        };
+        Ok(match e {
+            Expr::Collate(_, c) => (*c, Explicit),
+            Expr::Literal(Datum::Null) => (connection, Ignorable),
+            Expr::Literal(Datum::Bytes(_)) => (connection, Coercible),
+            Expr::Param(_, ty) if ty.is_string() => (connection, Coercible),
+            Expr::Literal(_) | Expr::Param(..) => (connection, Numeric),
+            Expr::Column(_)
+            | Expr::Outer(_)
+            | Expr::Subquery(_)
+            | Expr::Cast(..)
+            | Expr::UserVar(_) => implicit(e.ty(types)),
+            _ if !e.ty(types).is_string() => (connection, Numeric),
+            Expr::Call(..) if e.ty(types).collation == Collation::Binary => {
+                (Collation::Binary, Implicit)
+            }
+            Expr::Call(_, args, _) => aggregate(&mut args.iter())?,
+            Expr::Case {
+                whens, otherwise, ..
+            } => aggregate(
+                &mut whens
+                    .iter()
+                    .map(|(_, then)| then)
+                    .chain(otherwise.as_deref()),
+            )?,
+            _ => implicit(e.ty(types)),
+        })
+    }
+}
+
+/// MySQL's coercibility of a string's collation: where operands' collations
+/// differ, the lowest wins.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum Coercibility {
+    /// `COLLATE`.
+    Explicit,
+    /// A column's, a CAST's, a variable's, a subquery's.
+    Implicit,
+    /// A string literal's: the connection's collation.
+    Coercible,
+    /// A number or a date read as a string.
+    Numeric,
+    /// NULL's.
+    Ignorable,
+}
+
+impl Coercibility {
+    /// The number COERCIBILITY() reports.
+    fn level(self) -> i64 {
+        match self {
+            Coercibility::Explicit => 0,
+            Coercibility::Implicit => 2,
+            Coercibility::Coercible => 4,
+            Coercibility::Numeric => 5,
+            Coercibility::Ignorable => 6,
+        }
     }
 }
 
@@ -1703,7 +1875,7 @@ impl Expr {
             }
             Expr::Cast(e, ty) => Expr::Cast(b(e), ty),
             Expr::Collate(e, c) => Expr::Collate(b(e), c),
-            Expr::Call(func, args) => Expr::Call(func, args.into_iter().map(f).collect()),
+            Expr::Call(func, args, c) => Expr::Call(func, args.into_iter().map(f).collect(), c),
             Expr::Subquery(mut sq) => {
                 if let Some(expr) = sq.kind.operand_mut() {
                     let operand = std::mem::replace(expr, Expr::Literal(Datum::Null));
@@ -2234,7 +2406,8 @@ impl<'a, 'c> Planner<'a, 'c> {
                 ) {
                     return Err(error::unsupported(&format!("UNION {set_quantifier}")));
                 }
-                let distinct = !matches!(set_quantifier, ast::SetQuantifier::All);
+                let distinct = (!matches!(set_quantifier, ast::SetQuantifier::All))
+                    .then(|| types.iter().map(|t| t.collation).collect());
                 Ok((Plan::Union(vec![l, r], distinct), columns, types))
             }
             ast::SetExpr::Values(values) => {
@@ -2256,7 +2429,7 @@ impl<'a, 'c> Planner<'a, 'c> {
                     .enumerate()
                     .map(|(i, t)| expr_info(&format!("column_{i}"), t))
                     .collect();
-                Ok((Plan::Union(rows, false), columns, types))
+                Ok((Plan::Union(rows, None), columns, types))
             }
             _ => Err(error::unsupported(&body.to_string())),
         }
@@ -2458,10 +2631,10 @@ impl<'a, 'c> Planner<'a, 'c> {
                     // A USING column is one column: unqualified, it names the
                     // outer side's; the inner one is reachable qualified only.
                     scope.columns[r].qualified_only = true;
-                    let eq = self.binary(BinaryOp::Eq, Expr::Column(l), Expr::Column(r), &scope);
+                    let eq = self.binary(BinaryOp::Eq, Expr::Column(l), Expr::Column(r), &scope)?;
                     cond = Some(match cond {
                         None => eq,
-                        Some(c) => self.binary(BinaryOp::And, c, eq, &scope),
+                        Some(c) => self.binary(BinaryOp::And, c, eq, &scope)?,
                     });
                 }
                 cond
@@ -2741,8 +2914,8 @@ impl<'a, 'c> Planner<'a, 'c> {
             }
             let collations = group_by
                 .iter()
-                .map(|g| self.collation_of(&[g], &scope))
-                .collect();
+                .map(|g| self.collation_of(&[g], &scope, "group by"))
+                .collect::<Result<_, _>>()?;
             plan = Plan::Aggregate {
                 input: Box::new(plan),
                 group_by: group_by.clone(),
@@ -2760,7 +2933,10 @@ impl<'a, 'c> Planner<'a, 'c> {
         } else {
             scope.types()
         };
-        let types: Vec<SqlType> = exprs.iter().map(|e| e.ty(&input_types)).collect();
+        let types = exprs
+            .iter()
+            .map(|e| self.type_of(e, &input_types))
+            .collect::<Result<Vec<_>, _>>()?;
         for (i, info) in columns.iter_mut().enumerate() {
             if info.org_name.is_empty() {
                 *info = expr_info(&info.name, &types[i]);
@@ -3124,7 +3300,7 @@ impl Expr {
                     || whens.iter().any(|(w, t)| w.any(pred) || t.any(pred))
                     || otherwise.as_ref().is_some_and(|o| o.any(pred))
             }
-            Expr::Call(_, args) => args.iter().any(|e| e.any(pred)),
+            Expr::Call(_, args, _) => args.iter().any(|e| e.any(pred)),
             Expr::Subquery(sq) => sq.kind.operand().is_some_and(|e| e.any(pred)),
             Expr::Literal(_)
             | Expr::Param(..)

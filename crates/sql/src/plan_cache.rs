@@ -26,6 +26,7 @@
 use crate::expr::SqlMode;
 use crate::plan::{Plan, Planner};
 use crate::result::{ColumnInfo, SqlError};
+use crate::types::Collation;
 use codec::Datum;
 use sqlparser::ast;
 use std::mem::Discriminant;
@@ -39,6 +40,8 @@ struct PlanKey {
     temporary_version: u64,
     database: Option<String>,
     sql_mode: SqlMode,
+    /// String literals' collation.
+    collation_connection: Collation,
     kinds: Vec<Discriminant<Datum>>,
 }
 
@@ -49,6 +52,7 @@ impl PlanKey {
             temporary_version: planner.temporary.map_or(0, |t| t.version),
             database: planner.database.map(str::to_owned),
             sql_mode: planner.ctx.sql_mode,
+            collation_connection: planner.ctx.collation_connection,
             kinds: planner.params.iter().map(std::mem::discriminant).collect(),
         }
     }

@@ -87,6 +87,8 @@
 1235 ROLLBACK AND CHAIN
 1064 COMMIT RELEASE
 1235 SET NAMES latin1
+1273 SET NAMES utf8mb4 COLLATE utf8mb4_unicode_ci
+1235 SET collation_connection = binary
 1235 SET time_zone = '+08:00'
 1235 SET sql_select_limit = 1
 1235 SET sql_safe_updates = 1

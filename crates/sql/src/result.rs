@@ -85,6 +85,10 @@ pub mod charset {
     pub const UTF8MB4_GENERAL_CI: u16 = 45;
     /// utf8mb4_bin.
     pub const UTF8MB4_BIN: u16 = 46;
+    /// utf8_general_ci (utf8mb3, whose characters Basalt stores as utf8mb4).
+    pub const UTF8_GENERAL_CI: u16 = 33;
+    /// utf8_bin.
+    pub const UTF8_BIN: u16 = 83;
     /// binary: numbers, dates and binary strings.
     pub const BINARY: u16 = 63;
 }

@@ -111,7 +111,7 @@ impl SqlEngine {
     /// A new session for connection `id` of `user` from `host`.
     pub fn session(self: &Arc<Self>, id: u32, user: &str, host: &str) -> Session {
         metrics::CONNECTIONS.inc();
-        Session {
+        let mut session = Session {
             engine: self.clone(),
             process: self.processes.register(id, user, host),
             id,
@@ -135,10 +135,13 @@ impl SqlEngine {
             temporary: TemporaryTables::default(),
             table_locks: None,
             foreign_key_checks: true,
+            collation_connection: Collation::default(),
             user: user.to_owned(),
             host: host.to_owned(),
             clock: StatementClock::default(),
-        }
+        };
+        session.adopt_globals();
+        session
     }
 
     /// COM_STATISTICS text.
@@ -266,6 +269,8 @@ pub struct Session {
     /// `foreign_key_checks`, kept beside its variable so that writes read a
     /// field, not the variables' map.
     foreign_key_checks: bool,
+    /// `collation_connection`, the collation of string literals.
+    collation_connection: Collation,
     user: String,
     host: String,
     /// Where the current statement's time went, for the slow log.
@@ -594,7 +599,6 @@ const FIXED_VARIABLES: &[(&str, &[&str])] = &[
         "character_set_results",
         &["utf8mb4", "utf8", "utf8mb3", "NULL", "binary"],
     ),
-    ("collation_connection", &["utf8mb4_general_ci"]),
 ];
 
 /// `transaction_isolation`'s values, in the order of their numbers.
@@ -924,9 +928,28 @@ impl Session {
         self.prepared.clear();
         self.last_plan_from_cache = false;
         self.last_insert_id = 0;
-        self.sql_mode = SqlMode::default();
-        self.foreign_key_checks = true;
         self.table_locks = None;
+        self.adopt_globals();
+    }
+
+    /// Take the variables that statements read from fields (sql_mode,
+    /// foreign_key_checks, collation_connection) from their global values,
+    /// as a new MySQL session does.
+    fn adopt_globals(&mut self) {
+        let globals = &self.engine.globals;
+        let text_of = |name| {
+            globals
+                .get(name)
+                .map_or(String::new(), |d| crate::expr::cast::to_text(&d))
+        };
+        self.sql_mode = sql_mode_from(&text_of("sql_mode"));
+        self.foreign_key_checks = globals
+            .get("foreign_key_checks")
+            .as_ref()
+            .and_then(switch)
+            .unwrap_or(true);
+        self.collation_connection =
+            Collation::from_name(&text_of("collation_connection")).unwrap_or_default();
     }
 
     /// COM_FIELD_LIST.
@@ -966,6 +989,7 @@ impl Session {
             analysis: None,
             row_locks: None,
             foreign_key_checks: self.foreign_key_checks,
+            collation_connection: self.collation_connection,
         }
     }
 
@@ -1920,6 +1944,42 @@ impl Session {
         Ok(())
     }
 
+    /// The collation a client's handshake names (its id): the
+    /// connection's, when Basalt has it; for another (utf8mb4_0900_ai_ci,
+    /// latin1...) the global value stays, as MariaDB does with ids it does
+    /// not know.
+    pub fn client_collation(&mut self, id: u16) {
+        use crate::result::charset;
+        let collation = match id {
+            charset::UTF8MB4_GENERAL_CI | charset::UTF8_GENERAL_CI => Collation::Utf8mb4GeneralCi,
+            charset::UTF8MB4_BIN | charset::UTF8_BIN => Collation::Utf8mb4Bin,
+            _ => return,
+        };
+        // Never binary, so never refused.
+        let _ = self.set_collation_connection(collation, false);
+    }
+
+    /// Set `collation_connection`, the collation string literals take.
+    fn set_collation_connection(
+        &mut self,
+        collation: Collation,
+        global: bool,
+    ) -> Result<(), SqlError> {
+        if collation == Collation::Binary {
+            return Err(error::unsupported(
+                "the binary character set for the connection",
+            ));
+        }
+        let value = text(collation.name());
+        if global {
+            self.engine.globals.set("collation_connection", value);
+        } else {
+            self.collation_connection = collation;
+            self.vars.insert("collation_connection".to_string(), value);
+        }
+        Ok(())
+    }
+
     /// Set a variable and its older alias alike.
     fn set_variable_pair(&mut self, names: [&str; 2], global: bool, value: Datum) {
         for name in names {
@@ -2833,21 +2893,23 @@ impl Session {
                 Ok(())
             }
             // Basalt speaks utf8mb4 only (utf8's three-byte characters
-            // are the same bytes), in its default collation.
+            // are the same bytes).
             ast::Set::SetNames {
                 charset_name,
                 collation_name,
             } if ["utf8mb4", "utf8", "utf8mb3"]
                 .iter()
-                .any(|c| charset_name.value.eq_ignore_ascii_case(c))
-                && collation_name.as_deref().is_none_or(|c| {
-                    c.trim_matches('\'')
-                        .eq_ignore_ascii_case(crate::types::Collation::default().name())
-                }) =>
+                .any(|c| charset_name.value.eq_ignore_ascii_case(c)) =>
             {
-                Ok(())
+                let collation = match collation_name {
+                    Some(name) => Collation::named(name)?,
+                    None => Collation::default(),
+                };
+                self.set_collation_connection(collation, false)
             }
-            ast::Set::SetNamesDefault {} => Ok(()),
+            ast::Set::SetNamesDefault {} => {
+                self.set_collation_connection(Collation::default(), false)
+            }
             other => Err(error::unsupported(&other.to_string())),
         }
     }
@@ -2895,7 +2957,9 @@ impl Session {
             ));
         }
         let is_default = matches!(value, ast::Expr::Identifier(id) if id.quote_style.is_none() && id.value.eq_ignore_ascii_case("DEFAULT"));
+        // DEFAULT: the global value for a session, the initial one for GLOBAL.
         let datum = match self.engine.globals.get(&var) {
+            Some(_) if is_default && global => GlobalVariables::initial(&var).unwrap_or(datum),
             Some(g) if is_default => g,
             _ => datum,
         };
@@ -2942,6 +3006,15 @@ impl Session {
                     text(level),
                 );
                 return Ok(());
+            }
+            "collation_connection" => {
+                let collation = Collation::named(&crate::expr::cast::to_text(&datum))?;
+                return self.set_collation_connection(collation, global);
+            }
+            // A character set's default collation comes with it.
+            "character_set_connection" => {
+                self.set_collation_connection(Collation::default(), global)?;
+                datum
             }
             "foreign_key_checks" => {
                 let on = switch(&datum).ok_or_else(wrong_value)?;

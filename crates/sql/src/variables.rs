@@ -134,6 +134,14 @@ impl GlobalVariables {
             .cloned()
     }
 
+    /// The value `name` has before anyone sets it (`SET GLOBAL name =
+    /// DEFAULT`).
+    pub fn initial(name: &str) -> Option<Datum> {
+        defaults()
+            .into_iter()
+            .find_map(|(n, v)| (n == name).then_some(v))
+    }
+
     /// Set a global value; unknown names are refused.
     pub fn set(&self, name: &str, value: Datum) -> bool {
         let mut values = self.values.write().unwrap_or_else(|e| e.into_inner());

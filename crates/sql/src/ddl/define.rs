@@ -357,6 +357,7 @@ fn default_value(col: &ColumnDef, text: &str, ctx: &EvalContext<'_>) -> Result<D
         analysis: None,
         row_locks: None,
         foreign_key_checks: true,
+        collation_connection: ctx.collation_connection,
         row_count: 0,
         outer_rows: Vec::new(),
     };

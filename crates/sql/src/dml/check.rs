@@ -158,7 +158,7 @@ pub fn bind_clause(
 fn unfixed_function(expr: &Expr) -> Option<Func> {
     let found = std::cell::Cell::new(None);
     expr.any(&|e| match e {
-        Expr::Call(f, _) if !f.is_deterministic() || matches!(f, Func::ConnectionId) => {
+        Expr::Call(f, ..) if !f.is_deterministic() || matches!(f, Func::ConnectionId) => {
             found.set(Some(*f));
             true
         }

@@ -172,7 +172,7 @@ impl Expr {
                 cast::cast(v, ty, ctx)
             }
             Expr::Collate(e, _) => e.eval(row, ctx),
-            Expr::Call(func, args) => eval_call(*func, args, row, ctx),
+            Expr::Call(func, args, collation) => eval_call(*func, args, *collation, row, ctx),
             Expr::Subquery(_) => Err(crate::error::internal(
                 "a subquery was not run before its statement",
             )),
@@ -270,9 +270,14 @@ impl Expr {
             }
             Expr::Cast(_, ty) => ty.clone(),
             Expr::Collate(e, _) => e.ty(input),
-            Expr::Call(func, args) => {
+            Expr::Call(func, args, collation) => {
                 let types: Vec<SqlType> = args.iter().map(|a| a.ty(input)).collect();
-                func.return_type_of(args, &types)
+                let mut ty = func.return_type_of(args, &types);
+                // Text results are in the collation the arguments settled on.
+                if matches!(ty.kind, TypeKind::Char | TypeKind::VarChar | TypeKind::Text) {
+                    ty.collation = *collation;
+                }
+                ty
             }
         }
     }
@@ -739,6 +744,7 @@ fn eval_binary(
 fn eval_call(
     func: Func,
     args: &[Expr],
+    collation: Collation,
     row: &[Datum],
     ctx: &mut EvalContext<'_>,
 ) -> Result<Datum, SqlError> {
@@ -772,7 +778,7 @@ fn eval_call(
                     arg.eval(row, ctx)?
                 });
             }
-            func.eval(&values, ctx)
+            func.eval(&values, collation, ctx)
         }
     }
 }
@@ -1056,6 +1062,12 @@ const GENERAL_CI_EXCEPTIONS: &[(u16, u16, u16)] = &[
 (0x1FFC, 0x1FFC, 0x03A9), (0x214E, 0x214E, 0x0000), (0x2184, 0x2184, 0x0000), (0x2C30, 0x2D2D, 0x0000),
 (0xA641, 0xA69B, 0x0000), (0xA723, 0xA7F6, 0x0000), (0xAB53, 0xABBF, 0x0000),
 ];
+
+/// The weights `collation` compares `b` by, unit by unit (LOCATE and
+/// INSTR search them).
+pub(crate) fn weights(b: &[u8], collation: Collation) -> impl Iterator<Item = u32> + '_ {
+    units(b, collation).map(move |u| weight(u, collation))
+}
 
 /// A unit's weight under `collation`.
 fn weight(unit: u32, collation: Collation) -> u32 {
@@ -1523,10 +1535,13 @@ pub(crate) fn merge_types(types: &[SqlType]) -> SqlType {
         let collation = if binary {
             Collation::Binary
         } else {
+            // Text of one character set: a _bin collation wins over _ci.
             known
                 .iter()
-                .find(|t| stringy(t))
-                .map_or(Collation::Utf8mb4GeneralCi, |t| t.collation)
+                .filter(|t| stringy(t))
+                .map(|t| t.collation)
+                .find(|&c| c == Collation::Utf8mb4Bin)
+                .unwrap_or(Collation::Utf8mb4GeneralCi)
         };
         let kind = match (binary, length > 65_535) {
             (true, false) => TypeKind::VarBinary,

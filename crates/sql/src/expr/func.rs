@@ -5,8 +5,8 @@
 //! unused arguments [`Expr::eval`] never evaluates. String functions work on
 //! characters of UTF-8 text (invalid bytes count as one character each);
 //! searches that MySQL makes collation-aware (INSTR, LOCATE, FIND_IN_SET,
-//! STRCMP, FIELD, GREATEST/LEAST on strings) use utf8mb4_general_ci, the
-//! default collation, since a call carries no collation of its own.
+//! STRCMP, FIELD, NULLIF, GREATEST/LEAST on strings, the REGEXP family) use
+//! the collation the planner derived from the arguments.
 //!
 //! Date and time functions live in the `datetime` submodule; functions
 //! taking an `INTERVAL` carry its unit in the variant ([`IntervalUnit`]).
@@ -963,7 +963,12 @@ impl Func {
     }
 
     /// Evaluates the function on evaluated arguments.
-    pub fn eval(self, args: &[Datum], ctx: &mut EvalContext<'_>) -> Result<Datum, SqlError> {
+    pub fn eval(
+        self,
+        args: &[Datum],
+        collation: Collation,
+        ctx: &mut EvalContext<'_>,
+    ) -> Result<Datum, SqlError> {
         use Func::*;
         self.check_arg_count(args.len())?;
         match self {
@@ -981,7 +986,7 @@ impl Func {
                 .cloned()
                 .unwrap_or(Datum::Null)),
             NullIf => Ok(
-                match eval::compare_values(&args[0], &args[1], Collation::Utf8mb4GeneralCi, ctx)? {
+                match eval::compare_values(&args[0], &args[1], collation, ctx)? {
                     Some(Ordering::Equal) => Datum::Null,
                     _ => args[0].clone(),
                 },
@@ -1009,7 +1014,7 @@ impl Func {
                 Ok(Datum::I64(sleep(seconds, ctx) as i64))
             }
             RowCount => Ok(Datum::I64(ctx.row_count)),
-            Greatest | Least => extreme(self == Greatest, args, ctx),
+            Greatest | Least => extreme(self == Greatest, args, collation, ctx),
             Abs | Ceil | Floor | Round | Truncate | Mod | Pow | Sqrt | Exp | Ln | Log | Log10
             | Log2 | Sign | Pi | Rand | Sin | Cos | Tan | Cot | Asin | Acos | Atan | Atan2
             | Degrees | Radians | Crc32 => numeric(self, args, ctx),
@@ -1017,11 +1022,11 @@ impl Func {
             | SubstringIndex | Left | Right | Trim | TrimLeading | TrimTrailing | LTrim | RTrim
             | Replace | Reverse | Repeat | LPad | RPad | Instr | Locate | Ascii | Hex | Unhex
             | Bin | Oct | Space | Strcmp | Format | FindInSet | Field | Elt => {
-                string(self, args, ctx)
+                string(self, args, collation, ctx)
             }
             Md5 | Sha1 | Sha2 | ToBase64 | FromBase64 | Quote | Conv | BitLength | BitCount
             | Ord | Char | Insert | RegexpLike | RegexpReplace | RegexpSubstr | RegexpInstr => {
-                text::eval(self, args, ctx)
+                text::eval(self, args, collation, ctx)
             }
             JsonType | JsonValid | JsonLength | JsonExtract | JsonUnquote | JsonKeys
             | JsonContains | JsonObject(_) | JsonArray(_) | JsonQuote | JsonSet | JsonInsert
@@ -1115,25 +1120,12 @@ fn map_case(b: &[u8], upper: bool) -> Vec<u8> {
     out
 }
 
-/// general_ci weights of each character.
-fn weights(b: &[u8]) -> Vec<u32> {
-    let mut out = Vec::with_capacity(b.len());
-    for chunk in b.utf8_chunks() {
-        out.extend(
-            chunk
-                .valid()
-                .chars()
-                .map(|c| eval::general_ci_weight(c as u32)),
-        );
-        out.extend(chunk.invalid().iter().map(|&x| 0x11_0000 + x as u32));
-    }
-    out
-}
-
-/// 1-based character position of `needle` in `hay` at or after character
-/// `start` (0-based), case-insensitively; 0 when absent.
-fn find_ci(hay: &[u8], needle: &[u8], start: usize) -> i64 {
-    let (h, n) = (weights(hay), weights(needle));
+/// 1-based position of `needle` in `hay` at or after unit `start`
+/// (0-based) under `collation` (characters, or bytes for `binary`); 0 when
+/// absent.
+fn find(hay: &[u8], needle: &[u8], start: usize, collation: Collation) -> i64 {
+    let h: Vec<u32> = eval::weights(hay, collation).collect();
+    let n: Vec<u32> = eval::weights(needle, collation).collect();
     if start > h.len() {
         return 0;
     }
@@ -1158,7 +1150,12 @@ fn find_bytes(hay: &[u8], needle: &[u8], from: usize) -> Option<usize> {
     (from..=hay.len() - needle.len()).find(|&i| &hay[i..i + needle.len()] == needle)
 }
 
-fn string(func: Func, args: &[Datum], ctx: &mut EvalContext<'_>) -> Result<Datum, SqlError> {
+fn string(
+    func: Func,
+    args: &[Datum],
+    collation: Collation,
+    ctx: &mut EvalContext<'_>,
+) -> Result<Datum, SqlError> {
     use Func::*;
     // Functions with their own NULL rules first.
     match func {
@@ -1185,7 +1182,7 @@ fn string(func: Func, args: &[Datum], ctx: &mut EvalContext<'_>) -> Result<Datum
                 .all(|a| matches!(a, Datum::Bytes(_) | Datum::Null));
             for (i, candidate) in args[1..].iter().enumerate() {
                 let equal = if all_strings {
-                    matches!((&args[0], candidate), (Datum::Bytes(a), Datum::Bytes(b)) if compare_strings(a, b, Collation::Utf8mb4GeneralCi).is_eq())
+                    matches!((&args[0], candidate), (Datum::Bytes(a), Datum::Bytes(b)) if compare_strings(a, b, collation).is_eq())
                 } else if *candidate == Datum::Null {
                     false
                 } else {
@@ -1412,7 +1409,7 @@ fn string(func: Func, args: &[Datum], ctx: &mut EvalContext<'_>) -> Result<Datum
             }
             Datum::Bytes(out)
         }
-        Instr => Datum::I64(find_ci(s, &texts[1], 0)),
+        Instr => Datum::I64(find(s, &texts[1], 0, collation)),
         Locate => {
             // LOCATE(needle, haystack[, position]).
             let start = match args.get(2) {
@@ -1423,7 +1420,7 @@ fn string(func: Func, args: &[Datum], ctx: &mut EvalContext<'_>) -> Result<Datum
                 },
                 None => 0,
             };
-            Datum::I64(find_ci(&texts[1], s, start))
+            Datum::I64(find(&texts[1], s, start, collation))
         }
         Ascii => Datum::I64(s.first().map_or(0, |&b| b as i64)),
         Unhex => {
@@ -1439,21 +1436,19 @@ fn string(func: Func, args: &[Datum], ctx: &mut EvalContext<'_>) -> Result<Datum
             }
             Datum::Bytes(digits.chunks(2).map(|p| p[0] << 4 | p[1]).collect())
         }
-        Strcmp => Datum::I64(
-            match compare_strings(s, &texts[1], Collation::Utf8mb4GeneralCi) {
-                Ordering::Less => -1,
-                Ordering::Equal => 0,
-                Ordering::Greater => 1,
-            },
-        ),
+        Strcmp => Datum::I64(match compare_strings(s, &texts[1], collation) {
+            Ordering::Less => -1,
+            Ordering::Equal => 0,
+            Ordering::Greater => 1,
+        }),
         FindInSet => {
             let (needle, list) = (s, &texts[1]);
             if needle.contains(&b',') {
                 return Ok(Datum::I64(0));
             }
-            let found = list.split(|&c| c == b',').position(|item| {
-                compare_strings(item, needle, Collation::Utf8mb4GeneralCi).is_eq()
-            });
+            let found = list
+                .split(|&c| c == b',')
+                .position(|item| compare_strings(item, needle, collation).is_eq());
             Datum::I64(found.map_or(0, |i| i as i64 + 1))
         }
         _ => Datum::Null,
@@ -1858,7 +1853,12 @@ fn uuid() -> String {
 /// are, as doubles when one is a double, as decimals when one is a
 /// decimal, as dates when all are temporal, otherwise as strings (MySQL 8);
 /// the winner comes back in the comparison's type.
-fn extreme(greatest: bool, args: &[Datum], ctx: &mut EvalContext<'_>) -> Result<Datum, SqlError> {
+fn extreme(
+    greatest: bool,
+    args: &[Datum],
+    collation: Collation,
+    ctx: &mut EvalContext<'_>,
+) -> Result<Datum, SqlError> {
     if args.contains(&Datum::Null) {
         return Ok(Datum::Null);
     }
@@ -1898,8 +1898,7 @@ fn extreme(greatest: bool, args: &[Datum], ctx: &mut EvalContext<'_>) -> Result<
     let mut values = values;
     let mut best = 0;
     for i in 1..values.len() {
-        let order =
-            eval::compare_values(&values[i], &values[best], Collation::Utf8mb4GeneralCi, ctx)?;
+        let order = eval::compare_values(&values[i], &values[best], collation, ctx)?;
         let better = if greatest {
             order == Some(Ordering::Greater)
         } else {

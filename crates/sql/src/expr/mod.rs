@@ -80,6 +80,23 @@ pub enum BinaryOp {
     Shr,
 }
 
+impl BinaryOp {
+    /// A comparison's operator as MySQL writes it (in error 1267), or
+    /// `None` for an operator that compares no strings.
+    pub fn comparison(self) -> Option<&'static str> {
+        Some(match self {
+            BinaryOp::Eq => "=",
+            BinaryOp::NullSafeEq => "<=>",
+            BinaryOp::Ne => "<>",
+            BinaryOp::Lt => "<",
+            BinaryOp::Le => "<=",
+            BinaryOp::Gt => ">",
+            BinaryOp::Ge => ">=",
+            _ => return None,
+        })
+    }
+}
+
 /// A bound expression.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Expr {
@@ -182,8 +199,10 @@ pub enum Expr {
     /// collation), marked so that the explicit collation wins a comparison
     /// over a column's (MySQL's coercibility 0).
     Collate(Box<Expr>, Collation),
-    /// A scalar function call.
-    Call(func::Func, Vec<Expr>),
+    /// A scalar function call, with the collation its string comparisons
+    /// use (LOCATE, FIELD, STRCMP, GREATEST...), which the planner derives
+    /// from the arguments as it does for operators.
+    Call(func::Func, Vec<Expr>, Collation),
     /// A subquery. The executor runs an uncorrelated one once before the
     /// statement's own rows, a correlated one once per row of the query it
     /// refers to, and replaces this node by its result (a literal, or an IN
@@ -254,7 +273,7 @@ impl Expr {
                     && all(whens.iter().flat_map(|(w, t)| [w, t]), out)
                     && otherwise.iter().all(|e| e.columns_used(out))
             }
-            Expr::Call(_, args) => all(args, out),
+            Expr::Call(_, args, _) => all(args, out),
             Expr::Subquery(_) => false,
         }
     }
@@ -442,6 +461,8 @@ pub struct EvalContext<'a> {
     /// `foreign_key_checks`: off, writes neither check nor cascade foreign
     /// keys, and DDL accepts references to missing parents.
     pub foreign_key_checks: bool,
+    /// `collation_connection`: the collation of string literals.
+    pub collation_connection: Collation,
 }
 
 impl EvalContext<'_> {

@@ -26,6 +26,7 @@ pub(crate) fn context(vars: &HashMap<String, Datum>) -> EvalContext<'_> {
         analysis: None,
         row_locks: None,
         foreign_key_checks: true,
+        collation_connection: Collation::default(),
     }
 }
 
@@ -75,7 +76,11 @@ pub(crate) fn bin(op: BinaryOp, a: Expr, b: Expr) -> Expr {
 
 pub(crate) fn call(name: &str, args: &[Datum]) -> Expr {
     let func = Func::lookup(name).unwrap_or_else(|| panic!("no function {name}"));
-    Expr::Call(func, args.iter().cloned().map(lit).collect())
+    Expr::Call(
+        func,
+        args.iter().cloned().map(lit).collect(),
+        Collation::default(),
+    )
 }
 
 /// Evaluates with a fresh SELECT context: the value's text, or `ERROR n`.
@@ -189,7 +194,11 @@ fn division_is_decimal_with_four_more_digits() {
         "1.33333"
     );
     assert_eq!(
-        run(&Expr::Call(Func::Round, vec![third, lit(i(6))])),
+        run(&Expr::Call(
+            Func::Round,
+            vec![third, lit(i(6))],
+            Collation::default()
+        )),
         "0.333333"
     );
 }
@@ -638,14 +647,19 @@ fn case_cast_variables_and_columns() {
     let lazy = Expr::Call(
         Func::If,
         vec![lit(i(1)), lit(i(1)), bin(Div, lit(i(1)), lit(i(0)))],
+        Collation::default(),
     );
     assert_eq!(run_w(&lazy), ("1".into(), vec![]));
     let lazy = Expr::Call(
         Func::Coalesce,
         vec![lit(i(2)), bin(Div, lit(i(1)), lit(i(0)))],
+        Collation::default(),
     );
     assert_eq!(run_w(&lazy), ("2".into(), vec![]));
-    assert_eq!(run(&Expr::Call(Func::Concat, vec![])), "ERROR 1582");
+    assert_eq!(
+        run(&Expr::Call(Func::Concat, vec![], Collation::default())),
+        "ERROR 1582"
+    );
 }
 
 fn ty(e: &Expr, input: &[SqlType]) -> (TypeKind, u32, u8, bool) {
@@ -713,7 +727,11 @@ fn result_types() {
         ..SqlType::new(TypeKind::BigInt)
     };
     assert!(ty(&bin(Add, Expr::Column(0), lit(i(1))), &[uint]).3);
-    let iff = Expr::Call(Func::If, vec![lit(i(1)), c0.clone(), c1.clone()]);
+    let iff = Expr::Call(
+        Func::If,
+        vec![lit(i(1)), c0.clone(), c1.clone()],
+        Collation::default(),
+    );
     assert_eq!(ty(&iff, &cols), (TypeKind::Decimal, 12, 2, false));
     let case = Expr::Case {
         operand: None,

@@ -16,7 +16,11 @@ fn warned(name: &str, args: &[Datum]) -> (String, Vec<u16>) {
 }
 
 fn with_unit(func: Func, args: &[Datum]) -> String {
-    run(&Expr::Call(func, args.iter().cloned().map(lit).collect()))
+    run(&Expr::Call(
+        func,
+        args.iter().cloned().map(lit).collect(),
+        Collation::default(),
+    ))
 }
 
 #[test]
@@ -153,14 +157,16 @@ fn string_functions() {
     assert_eq!(
         run(&Expr::Call(
             Func::TrimLeading,
-            vec![lit(s("xxxbarxxx")), lit(s("x"))]
+            vec![lit(s("xxxbarxxx")), lit(s("x"))],
+            Collation::default()
         )),
         "barxxx"
     );
     assert_eq!(
         run(&Expr::Call(
             Func::TrimTrailing,
-            vec![lit(s("barxxyz")), lit(s("xyz"))]
+            vec![lit(s("barxxyz")), lit(s("xyz"))],
+            Collation::default()
         )),
         "barx"
     );
@@ -309,10 +315,20 @@ fn control_and_information_functions() {
     ]);
     let vars = HashMap::new();
     let mut ctx = context(&vars);
-    assert_eq!(Func::LastInsertId.eval(&[i(42)], &mut ctx).unwrap(), u(42));
+    assert_eq!(
+        Func::LastInsertId
+            .eval(&[i(42)], Collation::default(), &mut ctx)
+            .unwrap(),
+        u(42)
+    );
     assert_eq!(ctx.last_insert_id, 42);
     ctx.database = None;
-    assert_eq!(Func::Database.eval(&[], &mut ctx).unwrap(), NULL);
+    assert_eq!(
+        Func::Database
+            .eval(&[], Collation::default(), &mut ctx)
+            .unwrap(),
+        NULL
+    );
     let uuid = fun("UUID", &[]);
     assert_eq!(uuid.len(), 36);
     assert_eq!(uuid.as_bytes()[14], b'1');
@@ -500,7 +516,11 @@ fn formatting_and_parsing_dates() {
         ("09:30:17".into(), vec![1292])
     );
     let typed = |format: &str| {
-        let e = Expr::Call(Func::StrToDate, vec![lit(s("x")), lit(s(format))]);
+        let e = Expr::Call(
+            Func::StrToDate,
+            vec![lit(s("x")), lit(s(format))],
+            Collation::default(),
+        );
         e.ty(&[]).kind
     };
     assert_eq!(typed("%Y-%m-%d"), TypeKind::Date);
@@ -535,7 +555,8 @@ fn date_arithmetic() {
     assert_eq!(
         run_w(&Expr::Call(
             Func::DateAdd(Day),
-            vec![lit(s("2024-01-01")), lit(s("1.5"))]
+            vec![lit(s("2024-01-01")), lit(s("1.5"))],
+            Collation::default()
         )),
         ("2024-01-02".into(), vec![1292])
     );
@@ -548,7 +569,8 @@ fn date_arithmetic() {
     assert_eq!(
         run_w(&Expr::Call(
             Func::DateAdd(Day),
-            vec![lit(s("9999-12-31")), lit(i(1))]
+            vec![lit(s("9999-12-31")), lit(i(1))],
+            Collation::default()
         )),
         ("NULL".into(), vec![1441])
     );
@@ -626,7 +648,7 @@ fn clock_and_unix_time() {
         ("FROM_UNIXTIME", &[i(-1)], "NULL"),
         ("FROM_UNIXTIME", &[i(1704067200), s("%Y %D")], "2024 1st"),
     ]);
-    let now = Expr::Call(Func::Now, vec![lit(i(3))]);
+    let now = Expr::Call(Func::Now, vec![lit(i(3))], Collation::default());
     assert_eq!(now.ty(&[]).kind, TypeKind::DateTime);
     let _ = tm("00:00:00");
 }
@@ -848,8 +870,12 @@ fn nothing_panics() {
                 ctx.warnings.clear();
                 for strict in [false, true] {
                     ctx.in_write = strict;
-                    let _ = Expr::Call(func, args.iter().cloned().map(lit).collect())
-                        .eval(&[], &mut ctx);
+                    let _ = Expr::Call(
+                        func,
+                        args.iter().cloned().map(lit).collect(),
+                        Collation::default(),
+                    )
+                    .eval(&[], &mut ctx);
                 }
                 ctx.in_write = false;
             }

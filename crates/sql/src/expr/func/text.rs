@@ -3,13 +3,14 @@
 //! INSERT, REGEXP / REGEXP_LIKE, REGEXP_REPLACE, REGEXP_SUBSTR, REGEXP_INSTR.
 //!
 //! Regular expressions follow MySQL 8's ICU engine closely enough for the
-//! common syntax (the `regex` crate's), and match case-insensitively as
-//! utf8mb4_general_ci, the default collation, does.
+//! common syntax (the `regex` crate's), and match case-insensitively only
+//! under a case-insensitive collation (utf8mb4_general_ci).
 
 use super::{Func, char_bounds, int_bits};
 use crate::expr::EvalContext;
 use crate::expr::cast;
 use crate::result::SqlError;
+use crate::types::Collation;
 use codec::Datum;
 use sha1::Digest;
 
@@ -17,9 +18,11 @@ use sha1::Digest;
 pub(super) fn eval(
     func: Func,
     args: &[Datum],
+    collation: Collation,
     ctx: &mut EvalContext<'_>,
 ) -> Result<Datum, SqlError> {
     use Func::*;
+    let regex = |pattern: &[u8]| regex(pattern, collation);
     if func == Quote {
         return Ok(match cast::as_text(&args[0]) {
             None => text("NULL"),
@@ -129,11 +132,12 @@ fn hex_lower(b: &[u8]) -> String {
     b.iter().map(|x| format!("{x:02x}")).collect()
 }
 
-/// A pattern compiled case-insensitively; a bad pattern is error 3692.
-/// Compiled per call: constant patterns are not cached yet.
-fn regex(pattern: &[u8]) -> Result<regex::Regex, SqlError> {
+/// A pattern compiled for `collation` (case-insensitive under
+/// utf8mb4_general_ci); a bad pattern is error 3692. Compiled per call:
+/// constant patterns are not cached yet.
+fn regex(pattern: &[u8], collation: Collation) -> Result<regex::Regex, SqlError> {
     regex::RegexBuilder::new(&lossy(pattern))
-        .case_insensitive(true)
+        .case_insensitive(collation == Collation::Utf8mb4GeneralCi)
         .build()
         .map_err(|e| SqlError::new(3692, "HY000", format!("Incorrect regular expression: {e}")))
 }
