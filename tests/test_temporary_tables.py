@@ -18,7 +18,9 @@ on MariaDB (the reference) and on the playground:
 - a temporary table named like a permanent one hides it from its
   connection: UPDATE / DELETE / TRUNCATE hit only the temporary table;
 - joins, subqueries, and UPDATE / DELETE through subqueries between a
-  temporary and a permanent table.
+  temporary and a permanent table;
+- ALTER TABLE, CREATE INDEX, DROP INDEX and ALTER TABLE ... RENAME of a
+  temporary table change it alone, never the permanent table it hides.
 
 Each scenario runs on the target server and returns what it saw. On the
 playground the same scenario also runs on MariaDB in the same test run (when
@@ -533,4 +535,54 @@ def test_joins_between_temporary_and_permanent_tables(target, reference):
         "orders_after": ((10, 96), (11, 46), (12, 70)),
         "other_sees_permanent_changes": ((10, 96), (11, 46), (12, 70)),
         "vip_after": ((1, 4), (3, 0)),
+    })
+
+
+def test_altering_a_temporary_table_leaves_the_permanent_one_alone(target, reference):
+    def scenario(server):
+        fresh_db(server)
+        seen = {}
+        with server.connect(database=DB) as a, server.connect(database=DB) as b:
+            q(a, "CREATE TABLE t (id INT PRIMARY KEY, a INT, KEY ka (a))")
+            q(a, "INSERT INTO t VALUES (1, 10), (2, 20)")
+            q(a, "CREATE TEMPORARY TABLE t (id INT PRIMARY KEY, a INT, b VARCHAR(5))")
+            q(a, "INSERT INTO t VALUES (1, 100, 'x'), (2, 200, 'yy'), (3, 300, 'zzz')")
+            seen["add_column_and_index"] = q(a, "ALTER TABLE t ADD COLUMN c INT DEFAULT 7, ADD INDEX kb (b)")
+            seen["rows_after_add"] = q(a, "SELECT id, a, b, c FROM t ORDER BY id")
+            seen["unique_index"] = q(a, "CREATE UNIQUE INDEX ua ON t (a)")
+            seen["duplicate_refused"] = q(a, "INSERT INTO t (id, a) VALUES (4, 100)")
+            seen["found_by_index"] = q(a, "SELECT id FROM t WHERE a = 300")
+            # The permanent table's index, not the temporary table's.
+            seen["drop_permanent_index_name"] = q(a, "DROP INDEX ka ON t")
+            seen["drop_index"] = q(a, "DROP INDEX kb ON t")
+            seen["narrowing_refused"] = q(a, "ALTER TABLE t MODIFY b VARCHAR(2)")
+            seen["to_int"] = q(a, "ALTER TABLE t MODIFY c BIGINT, DROP COLUMN b")
+            seen["rows_after_modify"] = q(a, "SELECT * FROM t ORDER BY id")
+            seen["rename"] = q(a, "ALTER TABLE t RENAME TO t_renamed")
+            seen["name_is_permanent_again"] = q(a, "SELECT * FROM t ORDER BY id")
+            seen["renamed_rows"] = q(a, "SELECT id, a, c FROM t_renamed ORDER BY id")
+            seen["other_connection"] = q(b, "SELECT * FROM t ORDER BY id")
+            seen["other_cannot_see_renamed"] = q(b, "SELECT * FROM t_renamed")
+            seen["permanent_indexes"] = sorted(q(b, f"SELECT LOWER(index_name) FROM information_schema.statistics "
+                                                    f"WHERE table_schema = '{DB}' AND table_name = 't'"))
+            q(a, f"DROP DATABASE {DB}")
+        return seen
+
+    check(scenario, target, reference, {
+        "add_column_and_index": (),
+        "rows_after_add": ((1, 100, "x", 7), (2, 200, "yy", 7), (3, 300, "zzz", 7)),
+        "unique_index": (),
+        "duplicate_refused": ("error", 1062),
+        "found_by_index": ((3,),),
+        "drop_permanent_index_name": ("error", 1091),
+        "drop_index": (),
+        "narrowing_refused": ("error", 1265),
+        "to_int": (),
+        "rows_after_modify": ((1, 100, 7), (2, 200, 7), (3, 300, 7)),
+        "rename": (),
+        "name_is_permanent_again": ((1, 10), (2, 20)),
+        "renamed_rows": ((1, 100, 7), (2, 200, 7), (3, 300, 7)),
+        "other_connection": ((1, 10), (2, 20)),
+        "other_cannot_see_renamed": ("error", 1146),
+        "permanent_indexes": [("ka",), ("primary",)],
     })

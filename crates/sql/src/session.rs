@@ -1721,14 +1721,9 @@ impl Session {
                 Ok(ok())
             }
             TextStatement::AlterTable { table, clauses } => {
-                let (db, name) = table_name(&table, self.database.as_deref())?;
-                if self.temporary.get(&db, &name).is_some() {
-                    return Err(error::unsupported("ALTER TABLE of a temporary table"));
-                }
-                self.ddl(async |catalog, ctx| {
-                    ddl::alter_table_text(catalog, &table, &clauses, ctx).await
-                })
-                .await
+                let alteration =
+                    ddl::Alteration::of_text(&table, &clauses, self.database.as_deref())?;
+                self.alter(alteration).await
             }
             TextStatement::AlterDatabase {
                 name,
@@ -2337,11 +2332,11 @@ impl Session {
                 },
                 _ => Ok(None),
             },
-            S::AlterTable(at) if temporary_name(&at.name)?.is_some() => {
-                Err(error::unsupported("ALTER TABLE of a temporary table"))
-            }
-            S::CreateIndex(ci) if temporary_name(&ci.table_name)?.is_some() => {
-                Err(error::unsupported("CREATE INDEX on a temporary table"))
+            S::AlterTable(_) | S::CreateIndex(_) | S::Drop { .. } => {
+                match ddl::Alteration::of(statement, current.as_deref())? {
+                    Some(alteration) => self.alter(alteration).await.map(Some),
+                    None => Ok(None),
+                }
             }
             S::RenameTable(renames) => {
                 for r in renames {
@@ -2353,6 +2348,36 @@ impl Session {
             }
             _ => Ok(None),
         }
+    }
+
+    /// ALTER TABLE, CREATE INDEX or DROP INDEX: of the session's temporary
+    /// table of that name if it has one (its reorganised rows written in a
+    /// transaction of their own, after the open one commits, as any DDL's),
+    /// else of the permanent table.
+    async fn alter(&mut self, alteration: ddl::Alteration) -> Result<Output, SqlError> {
+        if self
+            .temporary
+            .get(&alteration.db, &alteration.table)
+            .is_none()
+        {
+            return self
+                .ddl(async |catalog, ctx| alteration.run(catalog, ctx).await)
+                .await;
+        }
+        self.commit().await?;
+        let mut txn = self.begin().await?;
+        let schema = self.engine.catalog.snapshot();
+        let user_vars = self.user_vars.clone();
+        let mut ctx = self.eval_context(&user_vars, &[], true);
+        let altered =
+            ddl::alter_temporary(&self.temporary, &schema, &mut txn, &alteration, &mut ctx).await;
+        let warnings = ctx.warnings;
+        let (def, to) = altered?;
+        txn.commit().await.map_err(from_kv)?;
+        self.warnings.extend(warnings);
+        self.temporary
+            .replace(&alteration.db, &alteration.table, def, to);
+        Ok(ok())
     }
 
     /// COMMIT: make the current transaction durable.

@@ -29,6 +29,9 @@ pub struct TemporaryTables {
     store: LocalStore,
     /// The next AUTO_INCREMENT value (or hidden row id) of each table.
     auto_ids: Mutex<HashMap<i64, u64>>,
+    /// The last index id handed out: ids are never reused, so the entries
+    /// of an index an ALTER dropped are never read as another's.
+    last_index_id: AtomicI64,
     /// Bumped by every CREATE and DROP, so that a plan cached while a name
     /// meant another table is not reused.
     pub version: u64,
@@ -60,9 +63,8 @@ impl TemporaryTables {
             return Err(error::table_exists(&def.name));
         }
         def.id = NEXT_ID.fetch_sub(1, Ordering::Relaxed);
-        for (i, index) in def.indexes.iter_mut().enumerate() {
-            index.id = i as i64 + 1;
-        }
+        def.indexes.iter_mut().for_each(|i| i.id = 0);
+        self.number_indexes(&mut def);
         self.store.add_table(def.id);
         self.auto_ids
             .lock()
@@ -71,6 +73,32 @@ impl TemporaryTables {
         self.tables.insert(k, (db.to_string(), Arc::new(def)));
         self.version += 1;
         Ok(())
+    }
+
+    /// Give the indexes of `def` that have none (id 0) their ids.
+    pub fn number_indexes(&self, def: &mut TableDef) {
+        for index in def.indexes.iter_mut().filter(|i| i.id == 0) {
+            index.id = self.last_index_id.fetch_add(1, Ordering::Relaxed) + 1;
+        }
+    }
+
+    /// After an ALTER (`crate::ddl::alter_temporary`) whose rows committed:
+    /// `db.name` is `def` now, under the database and name `to` when the
+    /// ALTER renamed it. A raised AUTO_INCREMENT start raises the counter.
+    pub fn replace(&mut self, db: &str, name: &str, def: TableDef, to: Option<(String, String)>) {
+        let Some((mut db, _)) = self.tables.remove(&key(db, name)) else {
+            return;
+        };
+        let mut def = def;
+        if let Some((to_db, to_name)) = to {
+            (db, def.name) = (to_db, to_name);
+        }
+        let mut ids = self.auto_ids.lock().unwrap_or_else(PoisonError::into_inner);
+        let next = ids.entry(def.id).or_insert(1);
+        *next = (*next).max(def.auto_increment_start);
+        drop(ids);
+        self.tables.insert(key(&db, &def.name), (db, Arc::new(def)));
+        self.version += 1;
     }
 
     /// Drop the temporary table `db.name` with its rows; false if there is

@@ -248,30 +248,12 @@ pub async fn alter_table(
     ops: &[Op],
     ctx: &mut EvalContext<'_>,
 ) -> Result<(), SqlError> {
-    let current = ctx.database.clone();
     catalog
         .alter_table(db, table, async |txn, schema, def, job| {
             let old = def.clone();
-            let mut draft = Draft::new(def.clone());
-            let mut to = None;
-            for op in ops {
-                match op {
-                    Op::Rename(name) => {
-                        to = Some(table_name(name, current.as_deref())?);
-                    }
-                    op => draft.apply(op, db, ctx)?,
-                }
-            }
-            *def = draft.finish(&old)?;
+            let to;
+            (*def, to) = altered(&old, db, ops, ctx)?;
             constraint::validate(schema, db, def, ctx)?;
-            if def
-                .columns
-                .iter()
-                .any(|c| c.auto_increment && !old.columns.iter().any(|o| o.id == c.id))
-            {
-                // Existing rows would need numbering.
-                return Err(error::unsupported("ADD COLUMN ... AUTO_INCREMENT"));
-            }
             for index in def.indexes.iter_mut().filter(|i| i.id == 0) {
                 index.id = job.take();
             }
@@ -282,6 +264,34 @@ pub async fn alter_table(
             }))
         })
         .await
+}
+
+/// `old` (of database `db`) with `ops` applied and checked (new or rebuilt
+/// indexes have id 0), and the database and name a RENAME among them moves it to.
+pub fn altered(
+    old: &TableDef,
+    db: &str,
+    ops: &[Op],
+    ctx: &mut EvalContext<'_>,
+) -> Result<(TableDef, Option<(String, String)>), SqlError> {
+    let mut draft = Draft::new(old.clone());
+    let mut to = None;
+    for op in ops {
+        match op {
+            Op::Rename(name) => to = Some(table_name(name, ctx.database.as_deref())?),
+            op => draft.apply(op, db, ctx)?,
+        }
+    }
+    let def = draft.finish(old)?;
+    if def
+        .columns
+        .iter()
+        .any(|c| c.auto_increment && !old.columns.iter().any(|o| o.id == c.id))
+    {
+        // Existing rows would need numbering.
+        return Err(error::unsupported("ADD COLUMN ... AUTO_INCREMENT"));
+    }
+    Ok((def, to))
 }
 
 /// A table definition being altered. Index columns are held as column ids

@@ -25,22 +25,118 @@ use crate::plan::table_name;
 use crate::result::{Output, SqlError};
 use crate::temporary::TemporaryTables;
 use crate::text_statement::AlterClause;
+use kv_client::Transaction;
 use sqlparser::ast;
 
-/// ALTER TABLE with the clauses [`crate::text_statement`] recognises.
-pub async fn alter_table_text(
-    catalog: &Catalog,
-    table: &ast::ObjectName,
-    clauses: &[AlterClause],
+/// What an ALTER TABLE, CREATE INDEX or DROP INDEX ... ON asks of one
+/// table: a permanent one's ([`Alteration::run`]) or a temporary one's
+/// ([`alter_temporary`]).
+pub struct Alteration {
+    /// The table's database.
+    pub db: String,
+    /// The table's name.
+    pub table: String,
+    ops: Vec<alter::Op>,
+}
+
+impl Alteration {
+    /// The alteration `statement` asks for, if it is one of those.
+    pub fn of(statement: &ast::Statement, current: Option<&str>) -> Result<Option<Self>, SqlError> {
+        use ast::Statement as S;
+        let (name, ops) = match statement {
+            S::CreateIndex(ci) => {
+                let op = alter::Op::AddIndex {
+                    name: ci.name.as_ref().map(|n| n.to_string()),
+                    unique: ci.unique,
+                    primary: false,
+                    columns: ci.columns.clone(),
+                };
+                (&ci.table_name, vec![op])
+            }
+            S::AlterTable(at) => {
+                let ops = at
+                    .operations
+                    .iter()
+                    .map(alter::Op::from_ast)
+                    .collect::<Result<Vec<_>, _>>()?;
+                (&at.name, ops)
+            }
+            S::Drop {
+                object_type: ast::ObjectType::Index,
+                names,
+                table,
+                ..
+            } => {
+                let on = table.as_ref().ok_or_else(|| error::syntax("", 1))?;
+                let ops = names
+                    .iter()
+                    .map(|n| alter::Op::DropIndex(n.to_string()))
+                    .collect();
+                (on, ops)
+            }
+            _ => return Ok(None),
+        };
+        let (db, table) = table_name(name, current)?;
+        Ok(Some(Alteration { db, table, ops }))
+    }
+
+    /// ALTER TABLE with the clauses [`crate::text_statement`] recognises.
+    pub fn of_text(
+        table: &ast::ObjectName,
+        clauses: &[AlterClause],
+        current: Option<&str>,
+    ) -> Result<Self, SqlError> {
+        let (db, table) = table_name(table, current)?;
+        let ops = clauses
+            .iter()
+            .map(alter::Op::from_text)
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Alteration { db, table, ops })
+    }
+
+    /// Alter the permanent table, in one catalog transaction.
+    pub async fn run(
+        &self,
+        catalog: &Catalog,
+        ctx: &mut EvalContext<'_>,
+    ) -> Result<Output, SqlError> {
+        alter::alter_table(catalog, &self.db, &self.table, &self.ops, ctx).await?;
+        Ok(affected(0))
+    }
+}
+
+/// Alter one of the session's temporary tables, writing its reorganised
+/// rows in `txn`: the new definition, and the database and name a RENAME
+/// moves it to, for [`TemporaryTables::replace`] once `txn` commits.
+pub async fn alter_temporary(
+    temporary: &TemporaryTables,
+    schema: &InfoSchema,
+    txn: &mut Transaction,
+    alteration: &Alteration,
     ctx: &mut EvalContext<'_>,
-) -> Result<Output, SqlError> {
-    let (db, table) = table_name(table, ctx.database.as_deref())?;
-    let ops = clauses
-        .iter()
-        .map(alter::Op::from_text)
-        .collect::<Result<Vec<_>, _>>()?;
-    alter::alter_table(catalog, &db, &table, &ops, ctx).await?;
-    Ok(affected(0))
+) -> Result<(TableDef, Option<(String, String)>), SqlError> {
+    let Alteration { db, table, ops } = alteration;
+    let old = temporary
+        .get(db, table)
+        .ok_or_else(|| error::no_such_table(db, table))?;
+    let (mut def, to) = alter::altered(old, db, ops, ctx)?;
+    if !def.foreign_keys.is_empty() {
+        return Err(error::unsupported("FOREIGN KEY on a temporary table"));
+    }
+    constraint::validate_checks(schema, db, &def, ctx)?;
+    if let Some((to_db, name)) = &to {
+        if schema.database(to_db).is_none() {
+            return Err(error::unknown_database(to_db));
+        }
+        if !(to_db.eq_ignore_ascii_case(db) && name.eq_ignore_ascii_case(table))
+            && temporary.get(to_db, name).is_some()
+        {
+            return Err(error::table_exists(name));
+        }
+    }
+    temporary.number_indexes(&mut def);
+    reorg::reorganize(txn, schema, db, old, &def, ctx).await?;
+    Ok((def, to))
 }
 
 /// Whether `statement` is one [`execute`] runs.
@@ -67,6 +163,9 @@ pub async fn execute(
     use ast::Statement as S;
     let current = ctx.database.clone();
     let current = current.as_deref();
+    if let Some(alteration) = Alteration::of(statement, current)? {
+        return alteration.run(catalog, ctx).await;
+    }
     match statement {
         S::CreateTable(ct) => {
             // The session makes temporary tables (`Session::temporary_ddl`).
@@ -79,26 +178,6 @@ pub async fn execute(
                     constraint::validate(schema, &db, def, ctx)
                 })
                 .await?;
-        }
-        S::CreateIndex(ci) => {
-            let (db, table) = table_name(&ci.table_name, current)?;
-            let name = ci.name.as_ref().map(|n| n.to_string());
-            let op = alter::Op::AddIndex {
-                name,
-                unique: ci.unique,
-                primary: false,
-                columns: ci.columns.clone(),
-            };
-            alter::alter_table(catalog, &db, &table, &[op], ctx).await?;
-        }
-        S::AlterTable(at) => {
-            let (db, table) = table_name(&at.name, current)?;
-            let ops = at
-                .operations
-                .iter()
-                .map(alter::Op::from_ast)
-                .collect::<Result<Vec<_>, _>>()?;
-            alter::alter_table(catalog, &db, &table, &ops, ctx).await?;
         }
         S::RenameTable(renames) => {
             let renames = renames
@@ -163,19 +242,8 @@ pub async fn execute(
             object_type,
             if_exists,
             names,
-            table,
             ..
-        } => {
-            return drop(
-                catalog,
-                *object_type,
-                *if_exists,
-                names,
-                table.as_ref(),
-                ctx,
-            )
-            .await;
-        }
+        } => return drop(catalog, *object_type, *if_exists, names, ctx).await,
         other => return Err(error::unsupported(&other.to_string())),
     }
     Ok(affected(0))
@@ -275,13 +343,12 @@ fn affected(rows: u64) -> Output {
     }
 }
 
-/// DROP DATABASE / TABLE / INDEX.
+/// DROP DATABASE / TABLE (DROP INDEX is an [`Alteration`]).
 async fn drop(
     catalog: &Catalog,
     kind: ast::ObjectType,
     if_exists: bool,
     names: &[ast::ObjectName],
-    on: Option<&ast::ObjectName>,
     ctx: &mut EvalContext<'_>,
 ) -> Result<Output, SqlError> {
     let current = ctx.database.clone();
@@ -344,16 +411,6 @@ async fn drop(
                 code: 1051,
                 message: format!("Unknown table '{m}'"),
             }));
-            Ok(affected(0))
-        }
-        ast::ObjectType::Index => {
-            let on = on.ok_or_else(|| error::syntax("", 1))?;
-            let (db, table) = table_name(on, current)?;
-            let ops: Vec<alter::Op> = names
-                .iter()
-                .map(|n| alter::Op::DropIndex(n.to_string()))
-                .collect();
-            alter::alter_table(catalog, &db, &table, &ops, ctx).await?;
             Ok(affected(0))
         }
         other => Err(error::unsupported(&format!("DROP {other}"))),
