@@ -25,7 +25,7 @@ use crate::statement_summary::{self, Digest, Summaries};
 use crate::table_lock::TableLocks;
 use crate::temporary::TemporaryTables;
 use crate::text_statement::{self, TextStatement};
-use crate::types::Collation;
+use crate::types::{Collation, SqlType};
 use crate::variables::GlobalVariables;
 use crate::{ddl, dml};
 use codec::Datum;
@@ -1017,25 +1017,21 @@ impl Session {
         planner.plan_query(query)
     }
 
-    /// CREATE [TEMPORARY] TABLE t [options] AS SELECT ...: a table of the
-    /// query's result columns ([`ddl::define::table_def_from_query`]),
-    /// then `INSERT INTO t SELECT ...`. The table goes again when its rows
-    /// cannot be written, as MySQL's (atomic since 8.0.21) leaves nothing.
+    /// CREATE [TEMPORARY] TABLE t [(definitions)] [options] [AS] SELECT ...:
+    /// MySQL's table of the declared columns, then one for each result
+    /// column (its declared definition, or one derived from the query by
+    /// [`ddl::define::table_def_from_query`]), keys and options as declared; then `INSERT INTO t (result columns)
+    /// SELECT ...`. The result columns are rendered as CREATE TABLE text
+    /// and parsed back, so that declared and derived columns take the one
+    /// path of CREATE TABLE. The table goes again when its rows cannot be
+    /// written, as MySQL's (atomic since 8.0.21) leaves nothing.
     async fn create_table_as(&mut self, ct: &ast::CreateTable) -> Result<Output, SqlError> {
         let Some(query) = &ct.query else {
             return Err(error::internal("CREATE TABLE ... AS without a query"));
         };
-        if !ct.columns.is_empty() || !ct.constraints.is_empty() || ct.like.is_some() {
-            return Err(error::unsupported(
-                "column or key definitions in CREATE TABLE ... AS SELECT",
-            ));
+        if ct.like.is_some() {
+            return Err(error::unsupported("CREATE TABLE ... LIKE ... AS SELECT"));
         }
-        if !matches!(ct.table_options, ast::CreateTableOptions::None) {
-            return Err(error::unsupported(
-                "table options in CREATE TABLE ... AS SELECT",
-            ));
-        }
-        ddl::refuse_create_table_clauses(ct)?;
         let (db, name) = table_name(&ct.name, self.database.as_deref())?;
         let shape = self.shape(query, &[])?;
         let schema = self.engine.catalog.snapshot();
@@ -1048,14 +1044,50 @@ impl Session {
                 .column(&info.org_name)
                 .map(|pos| table.columns[pos].clone())
         };
-        let def = ddl::define::table_def_from_query(
-            database,
-            &name,
-            query,
-            &shape.columns,
-            &shape.types,
-            source,
-        )?;
+        let declared = |name: &str| {
+            ct.columns
+                .iter()
+                .any(|c| c.name.value.eq_ignore_ascii_case(name))
+        };
+        // Declared columns keep their declared types.
+        let (columns, types): (Vec<ColumnInfo>, Vec<SqlType>) = shape
+            .columns
+            .iter()
+            .zip(&shape.types)
+            .filter(|(c, _)| !declared(&c.name))
+            .map(|(c, t)| (c.clone(), t.clone()))
+            .unzip();
+        let mut derived =
+            ddl::define::table_def_from_query(database, &name, query, &columns, &types, source)?;
+        // Every text column names its collation: the table's may differ.
+        derived.collation = Collation::Binary;
+        let derived_sql = show::create_table_sql(&db, &derived);
+        let derived_columns = match parse(&derived_sql)?.0.pop() {
+            Some(Statement::CreateTable(parsed)) => parsed.columns,
+            _ => return Err(error::internal("CREATE TABLE ... AS SELECT's columns")),
+        };
+        // MySQL's order: the declared columns the query does not fill, then
+        // the query's, each as declared if it is.
+        let mut definition = ct.clone();
+        definition.query = None;
+        let filled = |name: &str| {
+            shape
+                .columns
+                .iter()
+                .any(|c| c.name.eq_ignore_ascii_case(name))
+        };
+        definition.columns.retain(|c| !filled(&c.name.value));
+        let mut derived_columns = derived_columns.into_iter();
+        for column in &shape.columns {
+            let as_declared = ct
+                .columns
+                .iter()
+                .find(|c| c.name.value.eq_ignore_ascii_case(&column.name));
+            match as_declared {
+                Some(c) => definition.columns.push(c.clone()),
+                None => definition.columns.extend(derived_columns.next()),
+            }
+        }
         let exists = if ct.temporary {
             self.temporary.get(&db, &name).is_some()
         } else {
@@ -1069,17 +1101,22 @@ impl Session {
             });
             return Ok(ok());
         }
+        definition.if_not_exists = false;
+        let definition = Statement::CreateTable(definition);
         if ct.temporary {
-            self.temporary.create(&db, def)?;
+            self.temporary_ddl(&definition).await?;
         } else {
-            self.commit().await?;
-            self.engine
-                .catalog
-                .create_table(&db, def, false, |_, _| Ok(()))
+            self.ddl(async |catalog, ctx| ddl::execute(catalog, &definition, ctx).await)
                 .await?;
         }
         let quote = |s: &str| format!("`{}`", s.replace('`', "``"));
-        let insert = format!("INSERT INTO {}.{} {query}", quote(&db), quote(&name));
+        let columns: Vec<String> = shape.columns.iter().map(|c| quote(&c.name)).collect();
+        let insert = format!(
+            "INSERT INTO {}.{} ({}) {query}",
+            quote(&db),
+            quote(&name),
+            columns.join(", ")
+        );
         let filled = match parse(&insert) {
             Ok((statements, _)) if statements.len() == 1 => {
                 let filled = self
