@@ -338,7 +338,8 @@ fn parse_error(sql: &str, e: sqlparser::parser::ParserError) -> SqlError {
 /// SQL: mysqldump's `SET` lines, sysbench's `ENGINE` clause), and `?`
 /// placeholders are numbered in text order (`?0`, `?1`, ...), and the
 /// operator `a MOD b` becomes `a % b` (and `UPDATE IGNORE`, `UPDATE OR
-/// IGNORE`). Quoted strings,
+/// IGNORE`; the commas between an UPDATE's tables, `CROSS JOIN`, which
+/// sqlparser reads as MySQL reads `UPDATE a, b SET ...`). Quoted strings,
 /// quoted names and ordinary comments are left alone. Returns the text and the
 /// number of placeholders: binding visits clauses in its own order, so the
 /// numbers are what ties each placeholder to its parameter.
@@ -352,8 +353,13 @@ fn preprocess(sql: &str) -> (String, u16) {
     let mut out = String::with_capacity(sql.len() + 8);
     let mut params: u16 = 0;
     let mut in_executable_comment = false;
+    // Inside an UPDATE's table list: the parentheses open there.
+    let mut update_tables: Option<u32> = None;
     let mut i = 0;
     let at = |i: usize| chars.get(i).copied();
+    let word_start = |i: usize| {
+        !at(i.wrapping_sub(1)).is_some_and(|p| p.is_alphanumeric() || "_$.`@".contains(p))
+    };
     while let Some(c) = at(i) {
         match c {
             '\'' | '"' | '`' => {
@@ -431,6 +437,43 @@ fn preprocess(sql: &str) -> (String, u16) {
             {
                 out.push_str("FOR SHARE");
                 i += len;
+            }
+            'u' | 'U'
+                if update_tables.is_none()
+                    && word_start(i)
+                    && matches!(out.trim_end().chars().last(), None | Some(';'))
+                    && let Some(len) = words_at(&chars[i..], &["UPDATE"]) =>
+            {
+                update_tables = Some(0);
+                out.extend(&chars[i..i + len]);
+                i += len;
+            }
+            's' | 'S'
+                if update_tables == Some(0)
+                    && word_start(i)
+                    && let Some(len) = words_at(&chars[i..], &["SET"]) =>
+            {
+                update_tables = None;
+                out.extend(&chars[i..i + len]);
+                i += len;
+            }
+            '(' | ')' | ',' | ';' if update_tables.is_some() => {
+                let depth = update_tables.unwrap_or(0);
+                update_tables = match c {
+                    '(' => Some(depth + 1),
+                    ')' => Some(depth.saturating_sub(1)),
+                    ';' if depth == 0 => None,
+                    _ => Some(depth),
+                };
+                if c == ',' && depth == 0 {
+                    out.push_str(" CROSS JOIN");
+                    if !at(i + 1).is_some_and(char::is_whitespace) {
+                        out.push(' ');
+                    }
+                } else {
+                    out.push(c);
+                }
+                i += 1;
             }
             '?' => {
                 out.push('?');
@@ -3248,6 +3291,25 @@ mod tests {
         assert_eq!(
             sql.trim_start(),
             "SET @OLD=@@SQL_MODE  ;CREATE TABLE t (a int)   ENGINE = innodb  "
+        );
+    }
+
+    #[test]
+    fn the_commas_of_an_update_table_list_are_cross_joins() {
+        let (sql, _) = preprocess("update a, (SELECT x, y FROM c) d SET a.x = d.x, a.y = ','");
+        assert_eq!(
+            sql,
+            "update a CROSS JOIN (SELECT x, y FROM c) d SET a.x = d.x, a.y = ','"
+        );
+        let (sql, _) = preprocess("SELECT 1, 2; UPDATE t SET a = 1, b = 2; UPDATE u,v SET c=1");
+        assert_eq!(
+            sql,
+            "SELECT 1, 2; UPDATE t SET a = 1, b = 2; UPDATE u CROSS JOIN v SET c=1"
+        );
+        let (sql, _) = preprocess("INSERT INTO t VALUES (1) ON DUPLICATE KEY UPDATE a = 1, b = 2");
+        assert_eq!(
+            sql,
+            "INSERT INTO t VALUES (1) ON DUPLICATE KEY UPDATE a = 1, b = 2"
         );
     }
 
