@@ -1,7 +1,8 @@
 """mysqldump round trip: a database sysbench prepared is dumped with Debian's
 `mariadb-dump` (default options, then --single-transaction), restored into a
 new database through the `mariadb` CLI, and every table comes back equal: same
-SHOW CREATE TABLE, row count, CHECKSUM TABLE and ordered hash of its rows."""
+SHOW CREATE TABLE (with its AUTO_INCREMENT counter), row count, CHECKSUM TABLE
+and ordered hash of its rows."""
 
 from __future__ import annotations
 
@@ -52,6 +53,12 @@ def test_dump_restores_equal_tables(basalt_server, tmp_path, options):
         f"--tables={TABLES}", f"--table-size={TABLE_SIZE}", "prepare",
     ])
 
+    # The last row goes: the dump must carry the counter (AUTO_INCREMENT=N in
+    # SHOW CREATE TABLE) so the restored table does not give its id again.
+    with basalt_server.connect() as conn, conn.cursor() as cur:
+        for i in range(1, TABLES + 1):
+            cur.execute(f"DELETE FROM {SOURCE}.sbtest{i} WHERE id = {TABLE_SIZE}")
+
     dump = tmp_path / "dump.sql"
     with open(dump, "wb") as out:
         r = subprocess.run(
@@ -67,13 +74,14 @@ def test_dump_restores_equal_tables(basalt_server, tmp_path, options):
             source, copy = f"{SOURCE}.sbtest{i}", f"{COPY}.sbtest{i}"
             cur.execute(f"SHOW CREATE TABLE {source}")
             created = cur.fetchone()[1]
+            assert f" AUTO_INCREMENT={TABLE_SIZE + 1} " in created
             cur.execute(f"SHOW CREATE TABLE {copy}")
             assert cur.fetchone()[1] == created
             counts = []
             for table in (source, copy):
                 cur.execute(f"SELECT COUNT(*) FROM {table}")
                 counts.append(cur.fetchone()[0])
-            assert counts == [TABLE_SIZE, TABLE_SIZE]
+            assert counts == [TABLE_SIZE - 1, TABLE_SIZE - 1]
             cur.execute(f"CHECKSUM TABLE {source}, {copy}")
             (_, source_sum), (_, copy_sum) = cur.fetchall()
             assert source_sum is not None and source_sum == copy_sum

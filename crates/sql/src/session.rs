@@ -1104,7 +1104,7 @@ impl Session {
             ddl::define::table_def_from_query(database, &name, query, &columns, &types, source)?;
         // Every text column names its collation: the table's may differ.
         derived.collation = Collation::Binary;
-        let derived_sql = show::create_table_sql(&db, &derived);
+        let derived_sql = show::create_table_sql(&db, &derived, None);
         let derived_columns = match parse(&derived_sql)?.0.pop() {
             Some(Statement::CreateTable(parsed)) => parsed.columns,
             _ => return Err(error::internal("CREATE TABLE ... AS SELECT's columns")),
@@ -1559,11 +1559,16 @@ impl Session {
                 obj_name,
             } => {
                 let (db, table) = self.resolve_table(obj_name)?;
+                let next_auto_id = match table.columns.iter().any(|c| c.auto_increment) {
+                    false => None,
+                    true if table.id < 0 => Some(self.temporary.next_auto_id(&table)),
+                    true => Some(self.engine.catalog().next_auto_id(&table).await?),
+                };
                 Ok(text_rows(
                     &["Table", "Create Table"],
                     vec![vec![
                         text(&table.name),
-                        text(show::create_table_sql(&db, &table)),
+                        text(show::create_table_sql(&db, &table, next_auto_id)),
                     ]],
                 ))
             }

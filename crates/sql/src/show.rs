@@ -133,8 +133,9 @@ fn index_columns_sql(table: &TableDef, columns: &[(usize, Option<u32>)]) -> Stri
         .join(",")
 }
 
-/// SHOW CREATE TABLE's text of `table` in database `db`.
-pub fn create_table_sql(db: &str, table: &TableDef) -> String {
+/// SHOW CREATE TABLE's text of `table` in database `db`; `next_auto_id`,
+/// when past 1, is printed as MySQL prints its counter (`AUTO_INCREMENT=N`).
+pub fn create_table_sql(db: &str, table: &TableDef, next_auto_id: Option<u64>) -> String {
     let mut lines = Vec::new();
     for c in &table.columns {
         let mut line = format!("  {} {}", quote(&c.name), type_sql(&c.ty));
@@ -207,6 +208,9 @@ pub fn create_table_sql(db: &str, table: &TableDef) -> String {
         quote(&table.name),
         lines.join(",\n")
     );
+    if let Some(next) = next_auto_id.filter(|&n| n > 1) {
+        sql.push_str(&format!(" AUTO_INCREMENT={next}"));
+    }
     sql.push_str(&format!(
         " DEFAULT CHARSET=utf8mb4 COLLATE={}",
         table.collation.name()

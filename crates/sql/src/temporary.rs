@@ -130,6 +130,16 @@ impl TemporaryTables {
         true
     }
 
+    /// The value the next AUTO_INCREMENT insert into temporary table `table`
+    /// would take.
+    pub fn next_auto_id(&self, table: &TableDef) -> u64 {
+        let ids = self.auto_ids.lock().unwrap_or_else(PoisonError::into_inner);
+        ids.get(&table.id)
+            .copied()
+            .unwrap_or(1)
+            .max(table.auto_increment_start)
+    }
+
     /// Reserve `n` consecutive AUTO_INCREMENT values (or hidden row ids) of
     /// temporary table `table` at or above `at_least`; returns the first.
     pub fn allocate_auto_ids(&self, table: &TableDef, n: u64, at_least: u64) -> u64 {

@@ -412,6 +412,28 @@ impl Catalog {
         Ok(first)
     }
 
+    /// The value the next AUTO_INCREMENT insert into `table` would take,
+    /// which SHOW CREATE TABLE prints (so a dump restores the counter): this
+    /// node's next reserved id while its block lasts, else the stored mark,
+    /// which is past every id any node took.
+    pub async fn next_auto_id(&self, table: &TableDef) -> Result<u64, SqlError> {
+        let entry = self
+            .auto_ids
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&table.id)
+            .cloned();
+        if let Some(entry) = entry {
+            let reserved = entry.lock().await;
+            if reserved.next < reserved.end {
+                return Ok(reserved.next.max(table.auto_increment_start));
+            }
+        }
+        let txn = self.client.begin().await.map_err(from_kv)?;
+        let stored = get_u64(&txn, &meta(AUTO_ID, Some(&table.id.to_be_bytes()))).await?;
+        Ok(stored.max(table.auto_increment_start).max(1))
+    }
+
     /// Move the stored high-water mark of `table` past `want` more ids,
     /// starting no lower than `floor`. When the mark is still `ours_until`
     /// (the end of this node's last block: nobody reserved since), the new
