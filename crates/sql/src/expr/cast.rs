@@ -916,7 +916,7 @@ fn cast_json(value: &Datum) -> Result<Datum, SqlError> {
                 ),
             )),
         },
-        Datum::F64(v) => Ok(Datum::Bytes(format_double(*v).into_bytes())),
+        Datum::F64(v) => Ok(Datum::Bytes(json_double(*v).into_bytes())),
         Datum::Date(_) | Datum::DateTime(_) | Datum::Time(_) => Ok(Datum::Bytes(
             format!(
                 "\"{}\"",
@@ -976,8 +976,35 @@ fn write_json(v: &serde_json::Value, out: &mut String) {
             }
             out.push('}');
         }
+        Value::Number(n) => out.push_str(&json_number(&n.to_string())),
         other => out.push_str(&other.to_string()),
     }
+}
+
+/// A JSON number's text as MySQL prints it. Integers that fit 64 bits stay
+/// integers; a number with a fraction and no exponent is a DECIMAL and keeps
+/// its digits (MySQL keeps a SQL DECIMAL's scale in JSON); anything else
+/// (an exponent, an integer past 64 bits) is a DOUBLE.
+fn json_number(text: &str) -> String {
+    let exact = !text.contains(['e', 'E'])
+        && (text.contains('.') || text.parse::<i64>().is_ok() || text.parse::<u64>().is_ok());
+    match text.parse::<f64>() {
+        Ok(v) if !exact => json_double(v),
+        _ => text.to_string(),
+    }
+}
+
+/// A DOUBLE in JSON: MySQL's `my_gcvt` layout, with `.0` when that shows
+/// neither a point nor an exponent (`100.0`, `1e20`, `-0.0`).
+pub(crate) fn json_double(v: f64) -> String {
+    let mut text = format_double(v);
+    if v == 0.0 && v.is_sign_negative() {
+        text.insert(0, '-');
+    }
+    if !text.contains(['.', 'e']) {
+        text.push_str(".0");
+    }
+    text
 }
 
 // ---------------------------------------------------------------------------

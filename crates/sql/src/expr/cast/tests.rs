@@ -605,3 +605,21 @@ fn store_enums_sets_and_json() {
     );
     let _ = Collation::Binary;
 }
+
+#[test]
+fn json_numbers_print_as_mysql_prints_them() {
+    let doc = |text: &str| json_text(&serde_json::from_str(text).unwrap());
+    // DECIMALs keep their digits and scale; integers stay integers.
+    assert_eq!(
+        doc("[1.50, 12345678901234567.8901234567, -2, 18446744073709551615]"),
+        "[1.50, 12345678901234567.8901234567, -2, 18446744073709551615]"
+    );
+    // Anything else is a DOUBLE, laid out by my_gcvt's rules.
+    assert_eq!(
+        doc("[1E2, 1e+20, 1e-7, 123456789012345678901, 2.5e-16]"),
+        "[100.0, 1e20, 0.0000001, 1.2345678901234568e20, 2.5e-16]"
+    );
+    assert_eq!(json_double(-0.0), "-0.0");
+    assert_eq!(json_double(1e15), "1e15");
+    assert_eq!(json_double(999999999999999.0), "999999999999999.0");
+}

@@ -193,7 +193,6 @@ fn json(v: &Value) -> Datum {
     Datum::Bytes(cast::json_text(v).into_bytes())
 }
 
-/// A SQL value as a JSON scalar.
 /// Argument `n` of JSON_ARRAY / JSON_OBJECT as a JSON value.
 fn member(d: &Datum, kinds: JsonArgs, n: usize) -> Value {
     let bit = |mask: u64| n < 64 && mask & (1 << n) != 0;
@@ -207,13 +206,17 @@ fn member(d: &Datum, kinds: JsonArgs, n: usize) -> Value {
     }
 }
 
+/// A SQL value as a JSON scalar. Numbers go through their text, which the
+/// JSON number keeps (serde_json's `arbitrary_precision`): a DECIMAL keeps
+/// its digits and scale, a DOUBLE is laid out as MySQL prints it.
 fn scalar(d: &Datum) -> Value {
+    let number = |text: String| serde_json::from_str(&text).unwrap_or(Value::Null);
     match d {
         Datum::Null => Value::Null,
         Datum::I64(v) => Value::from(*v),
         Datum::U64(v) => Value::from(*v),
-        Datum::F64(v) => Value::from(*v),
-        Datum::Decimal(_) => serde_json::from_str(&cast::to_text(d)).unwrap_or(Value::Null),
+        Datum::F64(v) => number(cast::json_double(*v)),
+        Datum::Decimal(_) => number(cast::to_text(d)),
         Datum::Bytes(b) => Value::String(String::from_utf8_lossy(b).into_owned()),
         other => Value::String(cast::to_text(other)),
     }
