@@ -12,7 +12,7 @@
 use crate::error::{self, from_kv};
 use crate::expr::eval::{compare, group_key, group_key_into, truthy};
 use crate::expr::{BinaryOp, EvalContext, Expr, SubqueryKind};
-use crate::plan::{Access, JoinKind, LockTarget, Plan, RowLockWait};
+use crate::plan::{Access, JoinKey, JoinKind, LockTarget, Plan, RowLockWait};
 use crate::result::SqlError;
 use crate::table::{decode_columns, handle_from_entry, row_key};
 use crate::types::Collation;
@@ -282,24 +282,9 @@ fn substitute(e: Expr, results: &Results, failure: &mut Option<SqlError>) -> Exp
                 })
                 .collect();
             let join = if *all { BinaryOp::And } else { BinaryOp::Or };
-            balanced(comparisons, join).unwrap_or(Expr::Literal(Datum::I64(*all as i64)))
+            Expr::balanced(comparisons, join).unwrap_or(Expr::Literal(Datum::I64(*all as i64)))
         }
     }
-}
-
-/// `parts` joined by `op` as a balanced tree (shallow for evaluation), or
-/// None for no parts. Three-valued AND/OR give ALL/ANY their NULL rules.
-fn balanced(mut parts: Vec<Expr>, op: BinaryOp) -> Option<Expr> {
-    if parts.len() <= 1 {
-        return parts.pop();
-    }
-    let right = parts.split_off(parts.len() / 2);
-    Some(Expr::Binary {
-        op,
-        left: Box::new(balanced(parts, op)?),
-        right: Box::new(balanced(right, op)?),
-        collation: Collation::default(),
-    })
 }
 
 /// Where long work pauses, at the `i`th row (or request) of an operator:
@@ -393,12 +378,22 @@ async fn operator(
             left,
             right,
             kind,
+            keys,
             on,
             right_width,
         } => {
             let outer = run_plan(left, txn, ctx, first).await?;
             let inner = run_plan(right, txn, ctx, after(ctx, first, left)).await?;
-            join(outer, &inner, *kind, on.as_ref(), *right_width, ctx).await?
+            let join = Join {
+                kind: *kind,
+                on: on.as_ref(),
+                right_width: *right_width,
+            };
+            if keys.is_empty() {
+                join.nested_loop(outer, &inner, ctx).await?
+            } else {
+                join.hash(outer, &inner, keys, ctx).await?
+            }
         }
         Plan::Aggregate {
             input,
@@ -655,35 +650,116 @@ async fn lookup(
     Ok(out)
 }
 
-async fn join(
-    outer: Vec<Row>,
-    inner: &[Row],
+/// How a join's pairs become rows: every pair that passes `on` (after the
+/// keys, for a hash join), and for a LEFT join each outer row without one,
+/// NULL-extended.
+struct Join<'p> {
     kind: JoinKind,
-    on: Option<&Expr>,
+    on: Option<&'p Expr>,
     right_width: usize,
-    ctx: &mut EvalContext<'_>,
-) -> Result<Vec<Row>, SqlError> {
-    let mut out = Vec::new();
-    let mut pairs = 0;
-    for l in outer {
-        let mut matched = false;
-        for r in inner {
-            step(ctx, pairs).await?;
-            pairs += 1;
-            let mut row = l.clone();
-            row.extend_from_slice(r);
-            if on.map_or(Ok(true), |e| e.eval(&row, ctx).map(|d| truthy(&d)))? {
-                matched = true;
-                out.push(row);
+}
+
+impl Join<'_> {
+    /// Try every pair.
+    async fn nested_loop(
+        &self,
+        outer: Vec<Row>,
+        inner: &[Row],
+        ctx: &mut EvalContext<'_>,
+    ) -> Result<Vec<Row>, SqlError> {
+        let mut out = Vec::new();
+        let mut pairs = 0;
+        for l in outer {
+            let mut matched = false;
+            for r in inner {
+                step(ctx, pairs).await?;
+                pairs += 1;
+                matched |= self.pair(&l, r, &mut out, ctx)?;
+            }
+            self.finish(l, matched, &mut out);
+        }
+        Ok(out)
+    }
+
+    /// Hash the inner rows by their keys, then try each outer row only
+    /// with the inner rows of equal keys. A NULL key matches nothing.
+    async fn hash(
+        &self,
+        outer: Vec<Row>,
+        inner: &[Row],
+        keys: &[JoinKey],
+        ctx: &mut EvalContext<'_>,
+    ) -> Result<Vec<Row>, SqlError> {
+        let mut table: HashMap<Vec<u8>, Vec<usize>> = HashMap::with_capacity(inner.len());
+        for (i, r) in inner.iter().enumerate() {
+            step(ctx, i).await?;
+            if let Some(key) = join_key(keys.iter().map(|k| (&k.right, k.collation)), r, ctx)? {
+                table.entry(key).or_default().push(i);
             }
         }
-        if !matched && kind == JoinKind::Left {
-            let mut row = l;
-            row.extend(std::iter::repeat_n(Datum::Null, right_width));
+        let mut out = Vec::new();
+        let mut pairs = 0;
+        for l in outer {
+            step(ctx, pairs).await?;
+            pairs += 1;
+            let mut matched = false;
+            if let Some(key) = join_key(keys.iter().map(|k| (&k.left, k.collation)), &l, ctx)? {
+                for &i in table.get(&key).map_or(&[][..], Vec::as_slice) {
+                    step(ctx, pairs).await?;
+                    pairs += 1;
+                    matched |= self.pair(&l, &inner[i], &mut out, ctx)?;
+                }
+            }
+            self.finish(l, matched, &mut out);
+        }
+        Ok(out)
+    }
+
+    /// The row of `l` and `r` if it passes `on`; whether it did.
+    fn pair(
+        &self,
+        l: &[Datum],
+        r: &[Datum],
+        out: &mut Vec<Row>,
+        ctx: &mut EvalContext<'_>,
+    ) -> Result<bool, SqlError> {
+        let mut row = Vec::with_capacity(l.len() + r.len());
+        row.extend_from_slice(l);
+        row.extend_from_slice(r);
+        let passed = self
+            .on
+            .map_or(Ok(true), |e| e.eval(&row, ctx).map(|d| truthy(&d)))?;
+        if passed {
             out.push(row);
         }
+        Ok(passed)
     }
-    Ok(out)
+
+    /// After an outer row's pairs: a LEFT join keeps it unmatched.
+    fn finish(&self, mut l: Row, matched: bool, out: &mut Vec<Row>) {
+        if !matched && self.kind == JoinKind::Left {
+            l.extend(std::iter::repeat_n(Datum::Null, self.right_width));
+            out.push(l);
+        }
+    }
+}
+
+/// The hash key of `row` for a join's key expressions, or None when one of
+/// them is NULL (`=` is never true then).
+fn join_key<'e>(
+    exprs: impl Iterator<Item = (&'e Expr, Collation)>,
+    row: &[Datum],
+    ctx: &mut EvalContext<'_>,
+) -> Result<Option<Vec<u8>>, SqlError> {
+    let mut key = Vec::new();
+    for (e, collation) in exprs {
+        let value = e.eval(row, ctx)?;
+        if matches!(value, Datum::Null) {
+            return Ok(None);
+        }
+        push_key_part(&mut key, &value, collation);
+    }
+    Ok(Some(key))
 }
 
 /// One group's aggregate states: an accumulator per aggregate call.

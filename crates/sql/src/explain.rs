@@ -162,16 +162,39 @@ impl Explainer<'_> {
             Plan::Filter(_, predicate) => {
                 self.row(indent, "Selection", "", "", &expr(predicate));
             }
-            Plan::Join { kind, on, .. } => {
-                let kind = match kind {
-                    JoinKind::Inner => "inner join",
-                    JoinKind::Left => "left outer join",
+            Plan::Join {
+                left,
+                kind,
+                keys,
+                on,
+                ..
+            } => {
+                let mut info = match kind {
+                    JoinKind::Inner => "inner join".to_string(),
+                    JoinKind::Left => "left outer join".to_string(),
                 };
-                let info = match on {
-                    Some(on) => format!("{kind}, other cond:{}", expr(on)),
-                    None => kind.to_string(),
+                // Keys read the inner row; shown over the joined row, as
+                // the other condition is.
+                let left_width = left.width();
+                let equal: Vec<String> = keys
+                    .iter()
+                    .map(|k| {
+                        let right = k.right.clone().remap_columns(&|c| c + left_width);
+                        format!("eq({}, {})", expr(&k.left), expr(&right))
+                    })
+                    .collect();
+                if !equal.is_empty() {
+                    info.push_str(&format!(", equal:[{}]", equal.join(" ")));
+                }
+                if let Some(on) = on {
+                    info.push_str(&format!(", other cond:{}", expr(on)));
+                }
+                let name = if keys.is_empty() {
+                    "NestedLoopJoin"
+                } else {
+                    "HashJoin"
                 };
-                self.row(indent, "NestedLoopJoin", "", "", &info);
+                self.row(indent, name, "", "", &info);
             }
             Plan::Aggregate {
                 group_by,

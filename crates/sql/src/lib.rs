@@ -21,6 +21,7 @@ pub mod explain;
 pub mod expr;
 pub mod load_data;
 pub mod metrics;
+pub mod optimizer;
 pub mod plan;
 pub mod plan_cache;
 pub mod process;

@@ -15,6 +15,7 @@ use crate::expr::agg::AggFunc;
 use crate::expr::eval::merge_types;
 use crate::expr::func::{Func, IntervalUnit};
 use crate::expr::{BinaryOp, EvalContext, Expr, OuterRef, Subquery, SubqueryKind, UnaryOp};
+use crate::optimizer;
 use crate::result::{ColumnInfo, SqlError};
 use crate::table_lock::TableLocks;
 use crate::temporary::TemporaryTables;
@@ -189,6 +190,21 @@ pub enum JoinKind {
     Left,
 }
 
+/// One equality of a hash join (`left = right` in the join condition):
+/// `left` over the outer side's rows, `right` over the inner side's. The
+/// two sides' types compare the way their key bytes
+/// ([`crate::expr::eval::group_key_into`] in `collation`) do, which the
+/// optimizer checks before making an equality a key.
+#[derive(Clone, Debug)]
+pub struct JoinKey {
+    /// Over the outer row.
+    pub left: Expr,
+    /// Over the inner row.
+    pub right: Expr,
+    /// How strings compare.
+    pub collation: Collation,
+}
+
 /// A query plan: a tree of operators producing rows.
 #[derive(Clone, Debug)]
 pub enum Plan {
@@ -206,7 +222,9 @@ pub enum Plan {
     },
     /// Rows for which the predicate is true.
     Filter(Box<Plan>, Expr),
-    /// Nested-loop join; output is left columns then right columns.
+    /// A join; output is left columns then right columns. With `keys`, a
+    /// hash join: only pairs whose keys are equal (none NULL) are tried.
+    /// Without, a nested loop over every pair.
     Join {
         /// Outer side.
         left: Box<Plan>,
@@ -214,7 +232,9 @@ pub enum Plan {
         right: Box<Plan>,
         /// INNER or LEFT.
         kind: JoinKind,
-        /// The ON condition, over the concatenated row.
+        /// Equalities between the sides (see [`JoinKey`]).
+        keys: Vec<JoinKey>,
+        /// The rest of the join condition, over the concatenated row.
         on: Option<Expr>,
         /// Number of right columns (for NULL-extending).
         right_width: usize,
@@ -1780,6 +1800,33 @@ fn check_full_group_by<'e>(
 }
 
 impl Expr {
+    /// `parts` joined by `op` as a balanced tree (shallow for evaluation),
+    /// or None for no parts. Three-valued AND/OR give ALL/ANY their NULL
+    /// rules, and a list of conjuncts its predicate back.
+    pub fn balanced(mut parts: Vec<Expr>, op: BinaryOp) -> Option<Expr> {
+        if parts.len() <= 1 {
+            return parts.pop();
+        }
+        let right = parts.split_off(parts.len() / 2);
+        Some(Expr::Binary {
+            op,
+            left: Box::new(Expr::balanced(parts, op)?),
+            right: Box::new(Expr::balanced(right, op)?),
+            collation: Collation::default(),
+        })
+    }
+
+    /// This expression reading input column `map(i)` wherever it read
+    /// column `i`: for moving it onto another row layout. Subqueries are
+    /// not entered (their correlated references name the enclosing row
+    /// their own way), so callers move only expressions without one.
+    pub fn remap_columns(self, map: &impl Fn(usize) -> usize) -> Expr {
+        match self {
+            Expr::Column(i) => Expr::Column(map(i)),
+            other => other.map_children(&mut |child| child.remap_columns(map)),
+        }
+    }
+
     /// Rebuild this node with `f` applied to each direct child.
     pub fn map_children(self, f: &mut impl FnMut(Expr) -> Expr) -> Expr {
         let mut b = |e: Box<Expr>| Box::new(f(*e));
@@ -1893,7 +1940,7 @@ impl Expr {
 }
 
 /// Split a predicate into its AND-ed parts.
-fn conjuncts(expr: &Expr, out: &mut Vec<Expr>) {
+pub(crate) fn conjuncts(expr: &Expr, out: &mut Vec<Expr>) {
     match expr {
         Expr::Binary {
             op: BinaryOp::And,
@@ -2642,13 +2689,21 @@ impl<'a, 'c> Planner<'a, 'c> {
             (ast::JoinConstraint::None, _) => None,
             (other, _) => return Err(error::unsupported(&format!("{other:?}"))),
         };
-        let inner_width = inner.scope.columns.len();
-        let plan = Plan::Join {
-            left: Box::new(outer.plan),
-            right: Box::new(inner.plan),
-            kind,
-            on,
-            right_width: inner_width,
+        let plan = match kind {
+            JoinKind::Left => {
+                let types = scope.types();
+                optimizer::joins::left_join(self, outer.plan, inner.plan, on, &types)
+            }
+            // Inner joins are planned with the WHERE clause, in
+            // `optimizer::joins::inner_joins`.
+            JoinKind::Inner => Plan::Join {
+                left: Box::new(outer.plan),
+                right: Box::new(inner.plan),
+                kind,
+                keys: Vec::new(),
+                on,
+                right_width: inner.scope.columns.len(),
+            },
         };
         if !swap {
             return Ok(From { plan, scope });
@@ -2697,11 +2752,11 @@ impl<'a, 'c> Planner<'a, 'c> {
         from: &[ast::TableWithJoins],
         selection: Option<&ast::Expr>,
     ) -> Result<(Plan, Scope), SqlError> {
-        let From { mut plan, scope } = self.plan_from(from)?;
-        if let Some(selection) = selection {
-            let predicate = self.bind(selection, &scope, "where clause")?;
-            plan = Plan::Filter(Box::new(plan), predicate);
-        }
+        let From { plan, scope } = self.plan_from(from)?;
+        let predicate = selection
+            .map(|w| self.bind(w, &scope, "where clause"))
+            .transpose()?;
+        let plan = optimizer::joins::inner_joins(self, plan, predicate, &scope.types());
         Ok((plan, scope))
     }
 
@@ -2714,14 +2769,13 @@ impl<'a, 'c> Planner<'a, 'c> {
             return Err(error::unsupported("SELECT ... INTO"));
         }
         refuse_select_clauses(select)?;
-        let From { mut plan, scope } = self.plan_from(&select.from)?;
-        if let Some(selection) = &select.selection {
-            let predicate = self.bind(selection, &scope, "where clause")?;
-            if let Plan::Read { table, access, .. } = &mut plan {
-                *access = self.access_path(table, Some(&predicate));
-            }
-            plan = Plan::Filter(Box::new(plan), predicate);
-        }
+        let From { plan, scope } = self.plan_from(&select.from)?;
+        let predicate = select
+            .selection
+            .as_ref()
+            .map(|w| self.bind(w, &scope, "where clause"))
+            .transpose()?;
+        let mut plan = optimizer::joins::inner_joins(self, plan, predicate, &scope.types());
         let locks = self.lock_targets(&query.locks, &scope)?;
         let (group_by, rollup) = match &select.group_by {
             ast::GroupByExpr::Expressions(exprs, modifiers) => {
@@ -3329,6 +3383,27 @@ impl Plan {
         }
     }
 
+    /// Columns in each output row.
+    pub fn width(&self) -> usize {
+        match self {
+            Plan::Dual => 0,
+            // The columns, then the handle.
+            Plan::Read { table, .. } => table.columns.len() + 1,
+            Plan::Filter(input, _)
+            | Plan::Distinct(input, ..)
+            | Plan::Sort(input, _)
+            | Plan::Limit { input, .. }
+            | Plan::Lock { input, .. } => input.width(),
+            Plan::Project(_, exprs) => exprs.len(),
+            Plan::Aggregate { group_by, aggs, .. } => group_by.len() + aggs.len(),
+            Plan::Truncate(_, width) => *width,
+            Plan::Join {
+                left, right_width, ..
+            } => left.width() + right_width,
+            Plan::Union(inputs, _) => inputs.first().map_or(0, Plan::width),
+        }
+    }
+
     /// Operators in the tree. Numbered in pre-order (an operator, then
     /// each child's subtree in turn), they name an operator across clones
     /// of the plan: EXPLAIN ANALYZE keeps its figures by that number.
@@ -3378,9 +3453,14 @@ impl Plan {
                 exprs.iter().any(|e| e.any(pred)) || input.any_expr(pred)
             }
             Plan::Join {
-                left, right, on, ..
+                left,
+                right,
+                keys,
+                on,
+                ..
             } => {
                 on.as_ref().is_some_and(|e| e.any(pred))
+                    || keys.iter().any(|k| k.left.any(pred) || k.right.any(pred))
                     || left.any_expr(pred)
                     || right.any_expr(pred)
             }
@@ -3421,14 +3501,24 @@ impl Plan {
                 left,
                 right,
                 kind,
+                keys,
                 on,
                 right_width,
             } => {
                 let (left, right) = (boxed(left, f), boxed(right, f));
+                let keys = keys
+                    .into_iter()
+                    .map(|k| JoinKey {
+                        left: f(k.left),
+                        right: f(k.right),
+                        collation: k.collation,
+                    })
+                    .collect();
                 Plan::Join {
                     left,
                     right,
                     kind,
+                    keys,
                     on: on.map(&mut *f),
                     right_width,
                 }
