@@ -248,6 +248,10 @@ fn substitute(e: Expr, results: &Results, failure: &mut Option<SqlError>) -> Exp
             }
         },
         SubqueryKind::Exists => Expr::Literal(Datum::I64(!rows.is_empty() as i64)),
+        // No row: IN is false and NOT IN true, even for a NULL operand.
+        SubqueryKind::In { negated, .. } if rows.is_empty() => {
+            Expr::Literal(Datum::I64(*negated as i64))
+        }
         SubqueryKind::In {
             expr,
             negated,

@@ -897,13 +897,13 @@ impl<'a, 'c> Planner<'a, 'c> {
                 ..
             } => {
                 let operand = self.bind_with(e, scope, clause, aggs)?;
-                let collation = self.collation_of(&[&operand], scope, "in")?;
                 self.subquery(
                     query,
                     SubqueryKind::In {
                         expr: Box::new(operand),
                         negated: *negated,
-                        collation,
+                        // Settled with the subquery's column by `subquery`.
+                        collation: Collation::default(),
                     },
                     scope,
                 )?
@@ -925,13 +925,12 @@ impl<'a, 'c> Planner<'a, 'c> {
                     return Err(error::unsupported(&expr.to_string()));
                 };
                 let operand = self.bind_with(left, scope, clause, aggs)?;
-                let collation =
-                    self.collation_of(&[&operand], scope, op.comparison().unwrap_or(""))?;
                 let kind = SubqueryKind::Quantified {
                     expr: Box::new(operand),
                     op,
                     all: matches!(expr, E::AllOp { .. }),
-                    collation,
+                    // Settled with the subquery's column by `subquery`.
+                    collation: Collation::default(),
                 };
                 self.subquery(query, kind, scope)?
             }
@@ -999,6 +998,30 @@ impl<'a, 'c> Planner<'a, 'c> {
             .first()
             .cloned()
             .unwrap_or_else(|| SqlType::new(TypeKind::Null));
+        // The operand compares with the subquery's column in the collation
+        // the two settle on, as with a column (`_bin` wins over `_ci`).
+        let mut kind = kind;
+        let operation = match &kind {
+            SubqueryKind::In { .. } => "in",
+            SubqueryKind::Quantified { op, .. } => op.comparison().unwrap_or(""),
+            SubqueryKind::Scalar | SubqueryKind::Exists => "",
+        };
+        if let SubqueryKind::In {
+            expr, collation, ..
+        }
+        | SubqueryKind::Quantified {
+            expr, collation, ..
+        } = &mut kind
+        {
+            let types = scope.types();
+            let column = if ty.is_string() {
+                (ty.collation, Coercibility::Implicit)
+            } else {
+                (self.ctx.collation_connection, Coercibility::Numeric)
+            };
+            let settled = self.settle(Some(self.derivation(expr, &types)?), column, operation)?;
+            *collation = settled.map_or(self.ctx.collation_connection, |(c, _)| c);
+        }
         Ok(Expr::Subquery(Box::new(Subquery {
             plan: Arc::new(planned.plan),
             kind,
@@ -2253,22 +2276,28 @@ impl<'a, 'c> Planner<'a, 'c> {
             if clustered_pk {
                 continue;
             }
+            // Every disjunct must give ranges: one that does not (`c0 = 6`
+            // beside `c1 IN (9, 3)`) may hold for rows outside them all.
             let mut ranges = Vec::new();
-            for f in &facts {
+            let every = facts.iter().all(|f| {
                 let f = &f[first];
                 match &f.equal {
-                    Some(values) => ranges.extend(
-                        values
-                            .iter()
-                            .map(|v| prefix_range(table, index, std::slice::from_ref(v))),
-                    ),
-                    None if f.low.is_some() || f.high.is_some() => {
-                        ranges.push(bounds_range(table, index, &f.low, &f.high))
+                    Some(values) => {
+                        ranges.extend(
+                            values
+                                .iter()
+                                .map(|v| prefix_range(table, index, std::slice::from_ref(v))),
+                        );
+                        true
                     }
-                    None => break,
+                    None if f.low.is_some() || f.high.is_some() => {
+                        ranges.push(bounds_range(table, index, &f.low, &f.high));
+                        true
+                    }
+                    None => false,
                 }
-            }
-            if ranges.len() >= parts.len() {
+            });
+            if every {
                 return Some(Access::Index { index: pos, ranges });
             }
         }
