@@ -1014,11 +1014,7 @@ impl<'a, 'c> Planner<'a, 'c> {
         } = &mut kind
         {
             let types = scope.types();
-            let column = if ty.is_string() {
-                (ty.collation, Coercibility::Implicit)
-            } else {
-                (self.ctx.collation_connection, Coercibility::Numeric)
-            };
+            let column = self.implicit(&ty);
             let settled = self.settle(Some(self.derivation(expr, &types)?), column, operation)?;
             *collation = settled.map_or(self.ctx.collation_connection, |(c, _)| c);
         }
@@ -1521,6 +1517,17 @@ impl<'a, 'c> Planner<'a, 'c> {
         }))
     }
 
+    /// The derivation of a value of type `ty` that holds its collation as a
+    /// column does (a column's, a CAST's, a subquery's); a non-string's is
+    /// the connection's, as weak as a number's.
+    fn implicit(&self, ty: &SqlType) -> (Collation, Coercibility) {
+        if ty.is_string() {
+            (ty.collation, Coercibility::Implicit)
+        } else {
+            (self.ctx.collation_connection, Coercibility::Numeric)
+        }
+    }
+
     /// An operand's collation and how strongly it holds it.
     fn derivation(
         &self,
@@ -1529,13 +1536,6 @@ impl<'a, 'c> Planner<'a, 'c> {
     ) -> Result<(Collation, Coercibility), SqlError> {
         use Coercibility::*;
         let connection = self.ctx.collation_connection;
-        let implicit = |ty: SqlType| {
-            if ty.is_string() {
-                (ty.collation, Implicit)
-            } else {
-                (connection, Numeric)
-            }
-        };
         let aggregate = |exprs: &mut dyn Iterator<Item = &Expr>| {
             let mut chosen = None;
             for e in exprs.filter(|e| e.ty(types).is_string()) {
@@ -1553,7 +1553,7 @@ impl<'a, 'c> Planner<'a, 'c> {
             | Expr::Outer(_)
             | Expr::Subquery(_)
             | Expr::Cast(..)
-            | Expr::UserVar(_) => implicit(e.ty(types)),
+            | Expr::UserVar(_) => self.implicit(&e.ty(types)),
             _ if !e.ty(types).is_string() => (connection, Numeric),
             Expr::Call(..) if e.ty(types).collation == Collation::Binary => {
                 (Collation::Binary, Implicit)
@@ -1567,7 +1567,7 @@ impl<'a, 'c> Planner<'a, 'c> {
                     .map(|(_, then)| then)
                     .chain(otherwise.as_deref()),
             )?,
-            _ => implicit(e.ty(types)),
+            _ => self.implicit(&e.ty(types)),
         })
     }
 }
