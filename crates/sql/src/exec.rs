@@ -937,11 +937,11 @@ async fn aggregate(
     }
     let full = index.pop().unwrap_or_default();
     let mut order: Vec<usize> = full.into_values().collect();
-    let equal = |a: &Row, b: &Row, i: usize| compare_for_sort(&a[i], &b[i], collations[i]).is_eq();
+    let equal = |a: &Row, b: &Row, i: usize| nulls_first(&a[i], &b[i], collations[i]).is_eq();
     order.sort_by(|&a, &b| {
         let (a, b) = (&groups[a].values, &groups[b].values);
         (0..width)
-            .map(|i| compare_for_sort(&a[i], &b[i], collations[i]))
+            .map(|i| nulls_first(&a[i], &b[i], collations[i]))
             .find(|o| o.is_ne())
             .unwrap_or(std::cmp::Ordering::Equal)
     });
@@ -967,8 +967,18 @@ async fn aggregate(
 }
 
 /// ORDER BY's order of two values: by `collation`, NULLs first ascending,
-/// as in MySQL.
+/// as in MySQL; JSON by MySQL's JSON sort keys, which order arrays and
+/// objects by their size only.
 fn compare_for_sort(a: &Datum, b: &Datum, collation: Collation) -> std::cmp::Ordering {
+    if collation == Collation::Json && *a != Datum::Null && *b != Datum::Null {
+        return crate::expr::json_order::sort_compare(a, b);
+    }
+    nulls_first(a, b, collation)
+}
+
+/// Two values by `collation`, NULLs first: the order ROLLUP emits groups
+/// in, where values must compare as they were grouped.
+fn nulls_first(a: &Datum, b: &Datum, collation: Collation) -> std::cmp::Ordering {
     match compare(a, b, collation) {
         Some(o) => o,
         None => matches!(b, Datum::Null).cmp(&matches!(a, Datum::Null)),

@@ -12,6 +12,7 @@
 //! in [`table`].
 
 pub mod admission;
+mod binary_prefix;
 pub mod catalog;
 pub mod ddl;
 pub mod dml;

@@ -13,7 +13,7 @@ use crate::catalog::{IndexDef, InfoSchema, TableDef};
 use crate::error::{self, unknown_column};
 use crate::expr::agg::AggFunc;
 use crate::expr::eval::merge_types;
-use crate::expr::func::{Func, IntervalUnit};
+use crate::expr::func::{Func, IntervalUnit, JsonArgs};
 use crate::expr::{BinaryOp, EvalContext, Expr, OuterRef, Subquery, SubqueryKind, UnaryOp};
 use crate::optimizer;
 use crate::result::{ColumnInfo, SqlError};
@@ -675,8 +675,19 @@ impl<'a, 'c> Planner<'a, 'c> {
             E::BinaryOp { left, op, right } => {
                 let l = self.bind_with(left, scope, clause, aggs)?;
                 let r = self.bind_with(right, scope, clause, aggs)?;
+                // MySQL's `col->'$.path'` and `col->>'$.path'`.
+                match op {
+                    ast::BinaryOperator::Arrow => {
+                        return self.call("JSON_EXTRACT", vec![l, r], scope);
+                    }
+                    ast::BinaryOperator::LongArrow => {
+                        let extracted = self.call("JSON_EXTRACT", vec![l, r], scope)?;
+                        return self.call("JSON_UNQUOTE", vec![extracted], scope);
+                    }
+                    _ => {}
+                }
                 let op = binary_op(op).ok_or_else(|| error::unsupported(&expr.to_string()))?;
-                self.binary(op, l, r, scope)?
+                self.binary(op, l, r, &[left, right], scope)?
             }
             E::IsNull(e) => Expr::IsNull {
                 expr: Box::new(self.bind_with(e, scope, clause, aggs)?),
@@ -696,13 +707,13 @@ impl<'a, 'c> Planner<'a, 'c> {
                 }
             }
             E::In {
-                expr: e,
-                target: ast::InTarget::List(list),
+                expr: written,
+                target: ast::InTarget::List(written_list),
                 negated,
                 ..
             } => {
-                let e = self.bind_with(e, scope, clause, aggs)?;
-                let list = list
+                let e = self.bind_with(written, scope, clause, aggs)?;
+                let list = written_list
                     .iter()
                     .map(|x| self.bind_with(x, scope, clause, aggs))
                     .collect::<Result<Vec<_>, _>>()?;
@@ -712,8 +723,12 @@ impl<'a, 'c> Planner<'a, 'c> {
                 } else {
                     e
                 };
-                let operands: Vec<&Expr> = std::iter::once(&e).chain(&list).collect();
-                let collation = self.collation_of(&operands, scope, "in")?;
+                let (mut e, mut list) = (e, list);
+                let mut operands: Vec<&mut Expr> =
+                    std::iter::once(&mut e).chain(&mut list).collect();
+                let written: Vec<&ast::Expr> =
+                    std::iter::once(&**written).chain(written_list).collect();
+                let collation = self.comparison(&mut operands, &written, scope, "in")?;
                 Expr::InList {
                     expr: Box::new(e),
                     list,
@@ -722,21 +737,27 @@ impl<'a, 'c> Planner<'a, 'c> {
                 }
             }
             E::Between {
-                expr: e,
+                expr: written,
                 negated,
-                low,
-                high,
+                low: written_low,
+                high: written_high,
             } => {
-                let e = self.bind_with(e, scope, clause, aggs)?;
-                let low = self.bind_with(low, scope, clause, aggs)?;
-                let high = self.bind_with(high, scope, clause, aggs)?;
+                let e = self.bind_with(written, scope, clause, aggs)?;
+                let low = self.bind_with(written_low, scope, clause, aggs)?;
+                let high = self.bind_with(written_high, scope, clause, aggs)?;
                 let types = scope.types();
                 let e = if is_numeric(&low.ty(&types)) || is_numeric(&high.ty(&types)) {
                     self.numeric_member(e, scope)
                 } else {
                     e
                 };
-                let collation = self.collation_of(&[&e, &low, &high], scope, "between")?;
+                let (mut e, mut low, mut high) = (e, low, high);
+                let collation = self.comparison(
+                    &mut [&mut e, &mut low, &mut high],
+                    &[written, written_low, written_high],
+                    scope,
+                    "between",
+                )?;
                 Expr::Between {
                     expr: Box::new(e),
                     low: Box::new(low),
@@ -772,12 +793,12 @@ impl<'a, 'c> Planner<'a, 'c> {
                 }
             }
             E::Case {
-                operand,
+                operand: written_operand,
                 conditions,
                 else_result,
                 ..
             } => {
-                let operand = operand
+                let operand = written_operand
                     .as_deref()
                     .map(|o| self.bind_with(o, scope, clause, aggs).map(Box::new))
                     .transpose()?;
@@ -794,12 +815,18 @@ impl<'a, 'c> Planner<'a, 'c> {
                     .as_deref()
                     .map(|o| self.bind_with(o, scope, clause, aggs).map(Box::new))
                     .transpose()?;
-                let collation = match operand.as_deref() {
+                let (mut operand, mut whens) = (operand, whens);
+                let collation = match operand.as_deref_mut() {
                     Some(o) => {
-                        let operands: Vec<&Expr> = std::iter::once(o)
-                            .chain(whens.iter().map(|(w, _)| w))
+                        let mut operands: Vec<&mut Expr> = std::iter::once(o)
+                            .chain(whens.iter_mut().map(|(w, _)| w))
                             .collect();
-                        self.collation_of(&operands, scope, "case")?
+                        let written: Vec<&ast::Expr> = written_operand
+                            .as_deref()
+                            .into_iter()
+                            .chain(conditions.iter().map(|w| &w.condition))
+                            .collect();
+                        self.comparison(&mut operands, &written, scope, "case")?
                     }
                     None => Collation::default(),
                 };
@@ -811,10 +838,22 @@ impl<'a, 'c> Planner<'a, 'c> {
                 }
             }
             E::Cast {
-                expr: e, data_type, ..
+                expr: written,
+                data_type,
+                ..
             } => {
-                let e = self.bind_with(e, scope, clause, aggs)?;
-                Expr::Cast(Box::new(e), crate::types::cast_target(data_type)?)
+                let e = self.bind_with(written, scope, clause, aggs)?;
+                let ty = crate::types::cast_target(data_type)?;
+                if ty.kind == TypeKind::Json && (e.is_condition() || is_true_or_false(written)) {
+                    // CAST(a = b AS JSON) is `true` or `false`.
+                    let kinds = JsonArgs {
+                        json: 0,
+                        boolean: 1,
+                    };
+                    Expr::Call(Func::ToJson(kinds), vec![e], Collation::default())
+                } else {
+                    Expr::Cast(Box::new(e), ty)
+                }
             }
             E::Function(f) => self.bind_function(f, scope, clause, aggs)?,
             E::Substring {
@@ -1014,6 +1053,9 @@ impl<'a, 'c> Planner<'a, 'c> {
         } = &mut kind
         {
             let types = scope.types();
+            if ty.kind == TypeKind::Json || expr.ty(&types).kind == TypeKind::Json {
+                return Err(error::unsupported("comparison of JSON with a subquery"));
+            }
             let column = self.implicit(&ty);
             let settled = self.settle(Some(self.derivation(expr, &types)?), column, operation)?;
             *collation = settled.map_or(self.ctx.collation_connection, |(c, _)| c);
@@ -1051,8 +1093,29 @@ impl<'a, 'c> Planner<'a, 'c> {
     /// A call of `func`, comparing strings in the collation its arguments
     /// settle on.
     fn apply(&self, func: Func, args: Vec<Expr>, scope: &Scope) -> Result<Expr, SqlError> {
-        let operands: Vec<&Expr> = args.iter().collect();
-        let collation = self.collation_of(&operands, scope, func.name())?;
+        let mut args = args;
+        let types = scope.types();
+        let json: Vec<bool> = args
+            .iter()
+            .map(|a| a.ty(&types).kind == TypeKind::Json)
+            .collect();
+        let collation = match func {
+            // NULLIF(json, x) compares as JSON and returns its JSON operand.
+            Func::NullIf if json[0] => {
+                let mut operands: Vec<&mut Expr> = args.iter_mut().collect();
+                self.comparison(&mut operands, &[], scope, func.name())?
+            }
+            Func::NullIf | Func::Greatest | Func::Least | Func::Field if json.contains(&true) => {
+                return Err(error::unsupported(&format!(
+                    "{} with a JSON argument",
+                    func.name()
+                )));
+            }
+            _ => {
+                let operands: Vec<&Expr> = args.iter().collect();
+                self.collation_of(&operands, scope, func.name())?
+            }
+        };
         Ok(Expr::Call(func, args, collation))
     }
 
@@ -1163,7 +1226,7 @@ impl<'a, 'c> Planner<'a, 'c> {
                 AggFunc::Min | AggFunc::Max | AggFunc::Count | AggFunc::GroupConcat => arg,
                 _ => self.numeric_member(arg, &collector.input),
             };
-            let collation = self.collation_of(&[&arg], &collector.input, agg.name())?;
+            let collation = self.key_collation(&arg, &collector.input, agg.name())?;
             let (mut order, mut separator) = (Vec::new(), None);
             if let ast::FunctionArguments::List(list) = &f.args {
                 for c in &list.clauses {
@@ -1184,7 +1247,7 @@ impl<'a, 'c> Planner<'a, 'c> {
                                     &mut None,
                                 )?;
                                 let collation =
-                                    self.collation_of(&[&expr], &collector.input, "order by")?;
+                                    self.key_collation(&expr, &collector.input, "order by")?;
                                 order.push(AggOrder {
                                     expr,
                                     desc: matches!(item.options.sort, Some(ast::OrderBySort::Desc)),
@@ -1261,6 +1324,10 @@ impl<'a, 'c> Planner<'a, 'c> {
                 _ => return Err(error::unsupported(&f.to_string())),
             }
         }
+        // `BINARY(x)`: the BINARY operator with its operand in parentheses.
+        if name == "BINARY" && bound.len() == 1 {
+            return Ok(Expr::Cast(Box::new(bound.remove(0)), binary_string()));
+        }
         // CHARSET(x), COLLATION(x) and COERCIBILITY(x) report the planner's
         // derivation.
         if let ("CHARSET" | "COLLATION" | "COERCIBILITY", [arg]) = (name.as_str(), bound.as_slice())
@@ -1281,7 +1348,17 @@ impl<'a, 'c> Planner<'a, 'c> {
             }));
         }
         let mut call = self.call(&name, bound, scope)?;
-        if let Expr::Call(Func::JsonArray(kinds) | Func::JsonObject(kinds), bound, _) = &mut call {
+        if let Expr::Call(
+            Func::JsonArray(kinds)
+            | Func::JsonObject(kinds)
+            | Func::JsonSet(kinds)
+            | Func::JsonInsert(kinds)
+            | Func::JsonReplace(kinds)
+            | Func::JsonArrayAppend(kinds),
+            bound,
+            _,
+        ) = &mut call
+        {
             let types = scope.types();
             for (n, (arg, written)) in bound.iter().zip(&args).enumerate().take(64) {
                 if arg.ty(&types).kind == TypeKind::Json {
@@ -1289,8 +1366,7 @@ impl<'a, 'c> Planner<'a, 'c> {
                 }
                 let true_or_false = matches!(
                     written,
-                    ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(ast::Expr::Value(v)))
-                        if matches!(v.value, ast::Value::Boolean(_))
+                    ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(e)) if is_true_or_false(e)
                 );
                 if true_or_false || arg.is_condition() {
                     kinds.boolean |= 1 << n;
@@ -1337,11 +1413,14 @@ impl<'a, 'c> Planner<'a, 'c> {
         Ok(Expr::Literal((self.sysvar)(name, global)?))
     }
 
+    /// `left op right`; `written` holds the two operands as written, where
+    /// the caller has them.
     fn binary(
         &self,
         op: BinaryOp,
         left: Expr,
         right: Expr,
+        written: &[&ast::Expr],
         scope: &Scope,
     ) -> Result<Expr, SqlError> {
         use BinaryOp as B;
@@ -1378,8 +1457,11 @@ impl<'a, 'c> Planner<'a, 'c> {
             }
             _ => (left, right),
         };
+        let (mut left, mut right) = (left, right);
         let collation = match op.comparison() {
-            Some(symbol) => self.collation_of(&[&left, &right], scope, symbol)?,
+            Some(symbol) => {
+                self.comparison(&mut [&mut left, &mut right], written, scope, symbol)?
+            }
             None => Collation::default(),
         };
         Ok(Expr::Binary {
@@ -1476,6 +1558,61 @@ impl<'a, 'c> Planner<'a, 'c> {
         Ok(chosen.map_or(self.ctx.collation_connection, |(c, _)| c))
     }
 
+    /// The collation a comparison of `operands` compares in. With a JSON
+    /// operand MySQL compares JSON values: the other operands become JSON
+    /// scalars (a string a JSON string, a condition or a written TRUE/FALSE
+    /// a JSON boolean; `written` holds the operands as written, where known)
+    /// and the comparison uses [`Collation::Json`]. A date or time against
+    /// JSON is refused: Basalt's JSON holds no temporal scalars.
+    fn comparison(
+        &self,
+        operands: &mut [&mut Expr],
+        written: &[&ast::Expr],
+        scope: &Scope,
+        operation: &str,
+    ) -> Result<Collation, SqlError> {
+        let types = scope.types();
+        if !operands.iter().any(|e| e.ty(&types).kind == TypeKind::Json) {
+            let operands: Vec<&Expr> = operands.iter().map(|e| &**e).collect();
+            return self.collation_of(&operands, scope, operation);
+        }
+        for (n, e) in operands.iter_mut().enumerate() {
+            match e.ty(&types).kind {
+                TypeKind::Json | TypeKind::Null => {}
+                TypeKind::Date | TypeKind::DateTime | TypeKind::Timestamp | TypeKind::Time => {
+                    return Err(error::unsupported(&format!(
+                        "comparison of JSON with a date or time value in '{operation}'"
+                    )));
+                }
+                _ => {
+                    let boolean =
+                        e.is_condition() || written.get(n).is_some_and(|w| is_true_or_false(w));
+                    let kinds = JsonArgs {
+                        json: 0,
+                        boolean: boolean as u64,
+                    };
+                    let value = std::mem::replace(&mut **e, Expr::Literal(Datum::Null));
+                    **e = Expr::Call(Func::ToJson(kinds), vec![value], Collation::default());
+                }
+            }
+        }
+        Ok(Collation::Json)
+    }
+
+    /// How values of `e` compare with each other as a GROUP BY, ORDER BY
+    /// or MIN/MAX key: JSON by [`Collation::Json`], text by its collation.
+    fn key_collation(
+        &self,
+        e: &Expr,
+        scope: &Scope,
+        operation: &str,
+    ) -> Result<Collation, SqlError> {
+        match e.ty(&scope.types()).kind {
+            TypeKind::Json => Ok(Collation::Json),
+            _ => self.collation_of(&[e], scope, operation),
+        }
+    }
+
     /// Which of two derivations a string operation uses ([`Self::collation_of`]).
     fn settle(
         &self,
@@ -1570,6 +1707,12 @@ impl<'a, 'c> Planner<'a, 'c> {
             _ => self.implicit(&e.ty(types)),
         })
     }
+}
+
+/// Whether `e` is written `TRUE` or `FALSE`, which MySQL reads as a
+/// boolean where JSON wants one (`JSON_ARRAY(TRUE)` is `[true]`).
+fn is_true_or_false(e: &ast::Expr) -> bool {
+    matches!(e, ast::Expr::Value(v) if matches!(v.value, ast::Value::Boolean(_)))
 }
 
 /// MySQL's coercibility of a string's collation: where operands' collations
@@ -2483,7 +2626,7 @@ impl<'a, 'c> Planner<'a, 'c> {
                     return Err(error::unsupported(&format!("UNION {set_quantifier}")));
                 }
                 let distinct = (!matches!(set_quantifier, ast::SetQuantifier::All))
-                    .then(|| types.iter().map(|t| t.collation).collect());
+                    .then(|| types.iter().map(SqlType::key_collation).collect());
                 Ok((Plan::Union(vec![l, r], distinct), columns, types))
             }
             ast::SetExpr::Values(values) => {
@@ -2707,10 +2850,11 @@ impl<'a, 'c> Planner<'a, 'c> {
                     // A USING column is one column: unqualified, it names the
                     // outer side's; the inner one is reachable qualified only.
                     scope.columns[r].qualified_only = true;
-                    let eq = self.binary(BinaryOp::Eq, Expr::Column(l), Expr::Column(r), &scope)?;
+                    let eq =
+                        self.binary(BinaryOp::Eq, Expr::Column(l), Expr::Column(r), &[], &scope)?;
                     cond = Some(match cond {
                         None => eq,
-                        Some(c) => self.binary(BinaryOp::And, c, eq, &scope)?,
+                        Some(c) => self.binary(BinaryOp::And, c, eq, &[], &scope)?,
                     });
                 }
                 cond
@@ -2997,7 +3141,7 @@ impl<'a, 'c> Planner<'a, 'c> {
             }
             let collations = group_by
                 .iter()
-                .map(|g| self.collation_of(&[g], &scope, "group by"))
+                .map(|g| self.key_collation(g, &scope, "group by"))
                 .collect::<Result<_, _>>()?;
             plan = Plan::Aggregate {
                 input: Box::new(plan),
@@ -3027,7 +3171,10 @@ impl<'a, 'c> Planner<'a, 'c> {
         }
         plan = Plan::Project(Box::new(plan), exprs);
         if distinct {
-            let collations = types[..visible].iter().map(|t| t.collation).collect();
+            let collations = types[..visible]
+                .iter()
+                .map(SqlType::key_collation)
+                .collect();
             plan = Plan::Distinct(Box::new(plan), visible, collations);
         }
         if !sort.is_empty() {
@@ -3036,7 +3183,7 @@ impl<'a, 'c> Planner<'a, 'c> {
                 .map(|(column, desc)| SortKey {
                     column,
                     desc,
-                    collation: types[column].collation,
+                    collation: types[column].key_collation(),
                 })
                 .collect();
             plan = Plan::Sort(Box::new(plan), keys);
@@ -3217,7 +3364,7 @@ impl<'a, 'c> Planner<'a, 'c> {
                 keys.push(SortKey {
                     column,
                     desc,
-                    collation: scope.columns[column].ty.collation,
+                    collation: scope.columns[column].ty.key_collation(),
                 });
             }
             plan = Plan::Sort(Box::new(plan), keys);

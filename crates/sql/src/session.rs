@@ -534,7 +534,10 @@ fn parse(sql: &str) -> Result<(Vec<Statement>, u16), SqlError> {
 
 /// Parse `sql` as [`preprocess`] rewrote it into `numbered`.
 fn parse_preprocessed(sql: &str, numbered: &str) -> Result<Vec<Statement>, SqlError> {
-    Parser::parse_sql(&MySqlDialect {}, numbered).map_err(|e| parse_error(sql, e))
+    let mut statements =
+        Parser::parse_sql(&MySqlDialect {}, numbered).map_err(|e| parse_error(sql, e))?;
+    crate::binary_prefix::bind_tightly(&mut statements, numbered);
+    Ok(statements)
 }
 
 /// The flags `sql_mode` accepts (MySQL 8's, combination modes included).

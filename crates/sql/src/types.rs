@@ -63,6 +63,11 @@ pub enum Collation {
     Utf8mb4Bin,
     /// binary: by byte, nothing ignored (BINARY, VARBINARY, BLOB).
     Binary,
+    /// Not a collation a column declares but how comparisons, ORDER BY,
+    /// GROUP BY and MIN/MAX over JSON compare: by MySQL's order of JSON
+    /// values ([`crate::expr::json_order`]), where `1` equals `1.0`. As text
+    /// (LIKE, LOCATE) it is utf8mb4_bin.
+    Json,
 }
 
 impl Collation {
@@ -70,7 +75,7 @@ impl Collation {
     pub fn name(self) -> &'static str {
         match self {
             Collation::Utf8mb4GeneralCi => "utf8mb4_general_ci",
-            Collation::Utf8mb4Bin => "utf8mb4_bin",
+            Collation::Utf8mb4Bin | Collation::Json => "utf8mb4_bin",
             Collation::Binary => "binary",
         }
     }
@@ -79,7 +84,7 @@ impl Collation {
     pub fn id(self) -> u16 {
         match self {
             Collation::Utf8mb4GeneralCi => crate::result::charset::UTF8MB4_GENERAL_CI,
-            Collation::Utf8mb4Bin => crate::result::charset::UTF8MB4_BIN,
+            Collation::Utf8mb4Bin | Collation::Json => crate::result::charset::UTF8MB4_BIN,
             Collation::Binary => crate::result::charset::BINARY,
         }
     }
@@ -165,6 +170,15 @@ impl SqlType {
         }
     }
 
+    /// How two values of this type compare as keys (ORDER BY, DISTINCT,
+    /// UNION): by its collation, or MySQL's JSON order for JSON.
+    pub fn key_collation(&self) -> Collation {
+        match self.kind {
+            TypeKind::Json => Collation::Json,
+            _ => self.collation,
+        }
+    }
+
     /// Whether values of this type are integers (YEAR included).
     pub fn is_integer(&self) -> bool {
         matches!(
@@ -206,7 +220,7 @@ impl Collation {
     pub fn sort_key(self, s: &[u8]) -> Vec<u8> {
         match self {
             Collation::Binary => s.to_vec(),
-            Collation::Utf8mb4Bin => s.trim_ascii_end().to_vec(),
+            Collation::Utf8mb4Bin | Collation::Json => s.trim_ascii_end().to_vec(),
             Collation::Utf8mb4GeneralCi => match std::str::from_utf8(s.trim_ascii_end()) {
                 Ok(text) => text
                     .chars()

@@ -393,13 +393,24 @@ pub fn sort_indexes(table: &mut TableDef) {
     });
 }
 
-/// Refuse index columns MySQL refuses: BLOB/TEXT without a prefix length
-/// (1170), a prefix on a non-string column or longer than it (1089).
+/// Refuse index columns MySQL refuses: JSON (3152), BLOB/TEXT without a
+/// prefix length (1170), a prefix on a non-string column or longer than it
+/// (1089).
 pub fn check_index_columns(table: &TableDef, index: &IndexDef) -> Result<(), SqlError> {
     for &(pos, prefix) in &index.columns {
         let c = &table.columns[pos];
-        let lob = matches!(c.ty.kind, TypeKind::Text | TypeKind::Blob | TypeKind::Json);
+        let lob = matches!(c.ty.kind, TypeKind::Text | TypeKind::Blob);
         match prefix {
+            _ if c.ty.kind == TypeKind::Json => {
+                return Err(SqlError::new(
+                    3152,
+                    "42000",
+                    format!(
+                        "JSON column '{}' supports indexing only via generated columns on a specified JSON path.",
+                        c.name
+                    ),
+                ));
+            }
             None if lob => {
                 return Err(SqlError::new(
                     1170,

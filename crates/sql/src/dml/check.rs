@@ -75,10 +75,12 @@ pub fn violated(name: &str) -> SqlError {
 
 /// Parse a stored (or declared) CHECK expression.
 pub fn parse_clause(text: &str) -> Result<ast::Expr, SqlError> {
-    Parser::new(&MySqlDialect {})
+    let mut clause = Parser::new(&MySqlDialect {})
         .try_with_sql(text)
         .and_then(|mut p| p.parse_expr())
-        .map_err(|e| error::internal(format!("stored CHECK clause {text}: {e}")))
+        .map_err(|e| error::internal(format!("stored CHECK clause {text}: {e}")))?;
+    crate::binary_prefix::bind_tightly(&mut clause, text);
+    Ok(clause)
 }
 
 /// Bind `check` over `table`'s row, refusing what MySQL refuses in a CHECK

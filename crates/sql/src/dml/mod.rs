@@ -766,7 +766,7 @@ fn target_plan(
             keys.push(SortKey {
                 column,
                 desc,
-                collation: scope.columns[column].ty.collation,
+                collation: scope.columns[column].ty.key_collation(),
             });
         }
         plan = crate::plan::Plan::Sort(Box::new(plan), keys);

@@ -916,16 +916,8 @@ fn cast_json(value: &Datum) -> Result<Datum, SqlError> {
                 ),
             )),
         },
-        Datum::F64(v) => Ok(Datum::Bytes(json_double(*v).into_bytes())),
-        Datum::Date(_) | Datum::DateTime(_) | Datum::Time(_) => Ok(Datum::Bytes(
-            format!(
-                "\"{}\"",
-                String::from_utf8_lossy(&as_text(value).unwrap_or_default())
-            )
-            .into_bytes(),
-        )),
         other => Ok(Datum::Bytes(
-            as_text(other).unwrap_or_default().into_owned(),
+            json_text(&super::func::json::scalar(other)).into_bytes(),
         )),
     }
 }

@@ -846,6 +846,7 @@ fn compare_with(
     use Datum::*;
     Ok(Some(match (a, b) {
         (Null, _) | (_, Null) => return Ok(None),
+        _ if collation == Collation::Json => super::json_order::compare(a, b),
         (Bytes(x), Bytes(y)) => compare_strings(x, y, collation),
         _ if is_int(a) && is_int(b) => int_of(a).cmp(&int_of(b)),
         (Decimal(x), Decimal(y)) => x.cmp(y),
@@ -1141,6 +1142,10 @@ pub fn group_key(d: &Datum, collation: Collation) -> Vec<u8> {
 pub fn group_key_into(key: &mut Vec<u8>, d: &Datum, collation: Collation) {
     match d {
         Datum::Null => key.push(0),
+        _ if collation == Collation::Json => {
+            key.push(6);
+            super::json_order::key_into(key, d);
+        }
         Datum::Bytes(b) => {
             key.push(1);
             if collation == Collation::Binary {

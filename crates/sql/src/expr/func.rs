@@ -12,7 +12,7 @@
 //! taking an `INTERVAL` carry its unit in the variant ([`IntervalUnit`]).
 
 mod datetime;
-mod json;
+pub(crate) mod json;
 #[cfg(test)]
 mod tests;
 mod text;
@@ -177,15 +177,19 @@ pub enum Func {
     /// JSON_QUOTE.
     JsonQuote,
     /// JSON_SET.
-    JsonSet,
+    JsonSet(JsonArgs),
     /// JSON_INSERT.
-    JsonInsert,
+    JsonInsert(JsonArgs),
     /// JSON_REPLACE.
-    JsonReplace,
+    JsonReplace(JsonArgs),
     /// JSON_REMOVE.
     JsonRemove,
     /// JSON_ARRAY_APPEND.
-    JsonArrayAppend,
+    JsonArrayAppend(JsonArgs),
+    /// A SQL value as the JSON scalar a comparison with a JSON operand reads
+    /// it as (a string as a JSON string, a condition as `true`/`false`); the
+    /// planner puts it around the other operands of such a comparison.
+    ToJson(JsonArgs),
     // Numbers.
     /// ABS.
     Abs,
@@ -424,11 +428,11 @@ impl Func {
             "JSON_OBJECT" => JsonObject(JsonArgs::default()),
             "JSON_ARRAY" => JsonArray(JsonArgs::default()),
             "JSON_QUOTE" => JsonQuote,
-            "JSON_SET" => JsonSet,
-            "JSON_INSERT" => JsonInsert,
-            "JSON_REPLACE" => JsonReplace,
+            "JSON_SET" => JsonSet(JsonArgs::default()),
+            "JSON_INSERT" => JsonInsert(JsonArgs::default()),
+            "JSON_REPLACE" => JsonReplace(JsonArgs::default()),
             "JSON_REMOVE" => JsonRemove,
-            "JSON_ARRAY_APPEND" => JsonArrayAppend,
+            "JSON_ARRAY_APPEND" => JsonArrayAppend(JsonArgs::default()),
             "ABS" => Abs,
             "CEIL" | "CEILING" => Ceil,
             "FLOOR" => Floor,
@@ -588,11 +592,12 @@ impl Func {
             JsonObject(_) => "json_object",
             JsonArray(_) => "json_array",
             JsonQuote => "json_quote",
-            JsonSet => "json_set",
-            JsonInsert => "json_insert",
-            JsonReplace => "json_replace",
+            JsonSet(_) => "json_set",
+            JsonInsert(_) => "json_insert",
+            JsonReplace(_) => "json_replace",
             JsonRemove => "json_remove",
-            JsonArrayAppend => "json_array_append",
+            JsonArrayAppend(_) => "json_array_append",
+            ToJson(_) => "cast_as_json",
             Abs => "abs",
             Ceil => "ceiling",
             Floor => "floor",
@@ -689,7 +694,7 @@ impl Func {
             Concat | Coalesce | Char | JsonRemove => (1, MANY),
             JsonObject(_) | JsonArray(_) => (0, MANY),
             JsonExtract => (2, MANY),
-            JsonSet | JsonInsert | JsonReplace | JsonArrayAppend => (3, MANY),
+            JsonSet(_) | JsonInsert(_) | JsonReplace(_) | JsonArrayAppend(_) => (3, MANY),
             JsonLength | JsonKeys => (1, 2),
             JsonContains => (2, 3),
             ConcatWs | Field | Elt | Greatest | Least => (2, MANY),
@@ -829,8 +834,8 @@ impl Func {
                 length: text_width(&arg(0)),
                 ..SqlType::new(TypeKind::Text)
             },
-            JsonExtract | JsonKeys | JsonObject(_) | JsonArray(_) | JsonQuote | JsonSet
-            | JsonInsert | JsonReplace | JsonRemove | JsonArrayAppend => {
+            JsonExtract | JsonKeys | JsonObject(_) | JsonArray(_) | JsonQuote | JsonSet(_)
+            | JsonInsert(_) | JsonReplace(_) | JsonRemove | JsonArrayAppend(_) | ToJson(_) => {
                 SqlType::new(TypeKind::Json)
             }
             Length | CharLength | Instr | Locate | Ascii | Strcmp | FindInSet | Field => int(10),
@@ -1029,8 +1034,10 @@ impl Func {
                 text::eval(self, args, collation, ctx)
             }
             JsonType | JsonValid | JsonLength | JsonExtract | JsonUnquote | JsonKeys
-            | JsonContains | JsonObject(_) | JsonArray(_) | JsonQuote | JsonSet | JsonInsert
-            | JsonReplace | JsonRemove | JsonArrayAppend => json::eval(self, args),
+            | JsonContains | JsonObject(_) | JsonArray(_) | JsonQuote | JsonSet(_)
+            | JsonInsert(_) | JsonReplace(_) | JsonRemove | JsonArrayAppend(_) | ToJson(_) => {
+                json::eval(self, args)
+            }
             _ => datetime::eval(self, args, ctx),
         }
     }

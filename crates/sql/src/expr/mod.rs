@@ -11,12 +11,14 @@
 //! - [`func`]: scalar functions by name;
 //! - [`agg`]: aggregate functions and their accumulators;
 //! - [`cast`]: conversions between kinds, and storing a value into a column
-//!   of a declared type (range and length checks).
+//!   of a declared type (range and length checks);
+//! - [`json_order`]: how JSON values compare.
 
 pub mod agg;
 pub mod cast;
 pub mod eval;
 pub mod func;
+pub mod json_order;
 
 use crate::types::{Collation, SqlType};
 use codec::Datum;

@@ -57,6 +57,12 @@ pub(super) fn eval(func: Func, args: &[Datum]) -> Result<Datum, SqlError> {
                 None => Datum::Null,
             });
         }
+        ToJson(kinds) => {
+            return Ok(match &args[0] {
+                Datum::Null => Datum::Null,
+                d => json(&member(d, kinds, 0)),
+            });
+        }
         JsonUnquote => {
             let Some(s) = cast::as_text(&args[0]) else {
                 return Ok(Datum::Null);
@@ -141,13 +147,15 @@ pub(super) fn eval(func: Func, args: &[Datum]) -> Result<Datum, SqlError> {
             };
             Datum::I64(contains(&target, &candidate) as i64)
         }
-        JsonSet | JsonInsert | JsonReplace | JsonArrayAppend => {
-            for pair in args[1..].chunks(2) {
+        JsonSet(kinds) | JsonInsert(kinds) | JsonReplace(kinds) | JsonArrayAppend(kinds) => {
+            for (n, pair) in args[1..].chunks(2).enumerate() {
                 let Some(steps) = path(&pair[0], name)? else {
                     return Ok(Datum::Null);
                 };
-                let value = pair.get(1).map_or(Value::Null, scalar);
-                if func == JsonArrayAppend {
+                let value = pair
+                    .get(1)
+                    .map_or(Value::Null, |v| member(v, kinds, 2 * n + 2));
+                if matches!(func, JsonArrayAppend(_)) {
                     if let Some(slot) = lookup_mut(&mut doc, &steps) {
                         match slot {
                             Value::Array(items) => items.push(value),
@@ -208,8 +216,9 @@ fn member(d: &Datum, kinds: JsonArgs, n: usize) -> Value {
 
 /// A SQL value as a JSON scalar. Numbers go through their text, which the
 /// JSON number keeps (serde_json's `arbitrary_precision`): a DECIMAL keeps
-/// its digits and scale, a DOUBLE is laid out as MySQL prints it.
-fn scalar(d: &Datum) -> Value {
+/// its digits and scale, a DOUBLE is laid out as MySQL prints it. A DATETIME
+/// or TIME shows six fractional digits, as MySQL's JSON does.
+pub(crate) fn scalar(d: &Datum) -> Value {
     let number = |text: String| serde_json::from_str(&text).unwrap_or(Value::Null);
     match d {
         Datum::Null => Value::Null,
@@ -218,7 +227,9 @@ fn scalar(d: &Datum) -> Value {
         Datum::F64(v) => number(cast::json_double(*v)),
         Datum::Decimal(_) => number(cast::to_text(d)),
         Datum::Bytes(b) => Value::String(String::from_utf8_lossy(b).into_owned()),
-        other => Value::String(cast::to_text(other)),
+        Datum::DateTime(v) => Value::String(v.format(6)),
+        Datum::Time(v) => Value::String(v.format(6)),
+        Datum::Date(v) => Value::String(v.to_string()),
     }
 }
 
@@ -307,12 +318,12 @@ fn lookup_mut<'v>(doc: &'v mut Value, steps: &[Step]) -> Option<&'v mut Value> {
 /// (replace only) of one path.
 fn write(doc: &mut Value, steps: &[Step], value: Value, func: Func) {
     if let Some(slot) = lookup_mut(doc, steps) {
-        if func != Func::JsonInsert {
+        if !matches!(func, Func::JsonInsert(_)) {
             *slot = value;
         }
         return;
     }
-    if func == Func::JsonReplace {
+    if matches!(func, Func::JsonReplace(_)) {
         return;
     }
     let Some((last, parent)) = steps.split_last() else {
