@@ -50,8 +50,14 @@ fn write_text(out: &mut Vec<u8>, datum: &Datum, col: &ColumnInfo) {
             write_float(out, *v as f32, col.decimals);
             Ok(())
         }
+        // A DOUBLE in a column of another type (a user variable's, which is
+        // text) prints as itself, not rounded to that type's decimals.
         Datum::F64(v) => {
-            write_double(out, *v, col.decimals);
+            let decimals = match col.column_type {
+                ColumnType::Double => col.decimals,
+                _ => NOT_FIXED_DEC,
+            };
+            write_double(out, *v, decimals);
             Ok(())
         }
         Datum::Bytes(b) => out.write_all(b),

@@ -164,6 +164,17 @@ pub fn column_def(
             other => return Err(error::unsupported(&other.to_string())),
         }
     }
+    let charset = col
+        .options
+        .iter()
+        .any(|o| matches!(o.option, ast::ColumnOption::CharacterSet(_)));
+    if charset && ty.collation == Collation::Binary && ty.is_string() {
+        return Err(SqlError::new(
+            1253,
+            "42000",
+            "COLLATION 'binary' is not valid for CHARACTER SET 'utf8mb4'",
+        ));
+    }
     def.ty = ty;
     if primary {
         def.nullable = false;

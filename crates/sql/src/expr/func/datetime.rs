@@ -1129,10 +1129,13 @@ pub(super) fn eval(
         }
         TimeDiff => time_diff(args, ctx)?,
         DateFormat | TimeFormat => {
+            // A negative TIME's text starts with its sign, as MySQL's does.
+            let mut negative = false;
             let fields = if func == TimeFormat {
                 let Some(t) = cast::to_time(x, ctx)? else {
                     return Ok(Datum::Null);
                 };
+                negative = t.is_negative();
                 Fields {
                     hour: t.hours(),
                     minute: t.minutes() as u32,
@@ -1148,6 +1151,7 @@ pub(super) fn eval(
             };
             let format = cast::as_text(&args[1]).unwrap_or_default();
             match format_fields(&fields, &format, func == TimeFormat) {
+                Some(text) if negative => Datum::Bytes([b"-", &text[..]].concat()),
                 Some(text) => Datum::Bytes(text),
                 None => Datum::Null,
             }
