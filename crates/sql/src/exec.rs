@@ -1,5 +1,6 @@
 //! Running a [`Plan`] inside a transaction. Every operator materialises its
-//! rows; memory quotas and streaming come later (DESIGN §7 rule 8).
+//! rows, charged to the statement's memory quota ([`crate::memory`]);
+//! streaming and spilling come later (DESIGN §7 rule 8).
 //!
 //! Long work goes in steps ([`step`]): between two scan requests and every
 //! [`ROWS_PER_STEP`] rows of an operator that works row by row, a KILL is
@@ -12,6 +13,7 @@
 use crate::error::{self, from_kv};
 use crate::expr::eval::{compare, group_key, group_key_into, truthy};
 use crate::expr::{BinaryOp, EvalContext, Expr, SubqueryKind};
+use crate::memory::{row_bytes, rows_bytes};
 use crate::plan::{Access, JoinKey, JoinKind, LockTarget, Plan, RowLockWait};
 use crate::result::SqlError;
 use crate::table::{decode_columns, handle_from_entry, row_key};
@@ -313,16 +315,21 @@ fn run_plan<'a>(
 ) -> Rows<'a> {
     Box::pin(async move {
         ctx.check_killed()?;
-        if ctx.analysis.is_none() {
-            return operator(plan, txn, ctx, id).await;
-        }
-        let started = Instant::now();
-        let rows = operator(plan, txn, ctx, id).await?;
-        if let Some(stats) = ctx.analysis.as_mut().and_then(|a| a.get_mut(id)) {
-            stats.rows += rows.len() as u64;
-            stats.loops += 1;
-            stats.time += started.elapsed();
-        }
+        let held = ctx.memory.held();
+        let rows = if ctx.analysis.is_none() {
+            operator(plan, txn, ctx, id).await?
+        } else {
+            let started = Instant::now();
+            let rows = operator(plan, txn, ctx, id).await?;
+            if let Some(stats) = ctx.analysis.as_mut().and_then(|a| a.get_mut(id)) {
+                stats.rows += rows.len() as u64;
+                stats.loops += 1;
+                stats.time += started.elapsed();
+            }
+            rows
+        };
+        // Its inputs are gone; its rows are held until its parent is done.
+        ctx.memory.replace(held, rows_bytes(&rows))?;
         Ok(rows)
     })
 }
@@ -547,14 +554,14 @@ async fn read(
         row.push(Datum::I64(handle));
         Ok(row)
     };
-    let decode_pairs = |rows: &mut Vec<Row>, pairs: Vec<(Vec<u8>, Vec<u8>)>| {
+    let decode_pairs = |rows: &mut Output, pairs: Vec<(Vec<u8>, Vec<u8>)>| {
         for (k, v) in pairs {
             let (_, handle) = codec::table::decode_row_key(&k).map_err(error::internal)?;
-            rows.push(decode(handle, &v)?);
+            rows.push(decode(handle, &v)?, ctx)?;
         }
         Ok(())
     };
-    let mut rows = Vec::new();
+    let mut rows = Output::default();
     match access {
         Access::Handles(handles) => {
             let mut handles = handles.clone();
@@ -570,7 +577,7 @@ async fn read(
         }
         Access::HandleRange(start, end) => {
             scan(txn, start, end, ctx, |pairs| decode_pairs(&mut rows, pairs)).await?;
-            Ok(rows)
+            Ok(rows.rows)
         }
         Access::Full => {
             let range = codec::table::row_range(table.id);
@@ -578,7 +585,7 @@ async fn read(
                 decode_pairs(&mut rows, pairs)
             })
             .await?;
-            Ok(rows)
+            Ok(rows.rows)
         }
         Access::Index { index, ranges } => {
             let index = &table.indexes[*index];
@@ -640,18 +647,37 @@ async fn lookup(
     decode: impl Fn(i64, &[u8]) -> Result<Row, SqlError>,
     ctx: &EvalContext<'_>,
 ) -> Result<Vec<Row>, SqlError> {
-    let mut out = Vec::with_capacity(handles.len());
+    let mut out = Output::default();
     for (i, chunk) in handles.chunks(LOOKUP_BATCH).enumerate() {
         step(ctx, i * LOOKUP_BATCH).await?;
         let keys: Vec<Vec<u8>> = chunk.iter().map(|h| row_key(table, *h)).collect();
         let values = txn.batch_get(&keys).await.map_err(from_kv)?;
         for (h, value) in chunk.iter().zip(values) {
             if let Some(v) = value {
-                out.push(decode(*h, &v)?);
+                out.push(decode(*h, &v)?, ctx)?;
             }
         }
     }
-    Ok(out)
+    Ok(out.rows)
+}
+
+/// An operator's rows while it builds them, with what they take checked
+/// against the statement's memory quota every [`ROWS_PER_STEP`] rows.
+#[derive(Default)]
+struct Output {
+    rows: Vec<Row>,
+    bytes: usize,
+}
+
+impl Output {
+    fn push(&mut self, row: Row, ctx: &EvalContext<'_>) -> Result<(), SqlError> {
+        self.bytes += row_bytes(&row);
+        self.rows.push(row);
+        if self.rows.len().is_multiple_of(ROWS_PER_STEP) {
+            ctx.memory.check(self.bytes)?;
+        }
+        Ok(())
+    }
 }
 
 /// How a join's pairs become rows: every pair that passes `on` (after the
@@ -671,7 +697,7 @@ impl Join<'_> {
         inner: &[Row],
         ctx: &mut EvalContext<'_>,
     ) -> Result<Vec<Row>, SqlError> {
-        let mut out = Vec::new();
+        let mut out = Output::default();
         let mut pairs = 0;
         for l in outer {
             let mut matched = false;
@@ -680,9 +706,9 @@ impl Join<'_> {
                 pairs += 1;
                 matched |= self.pair(&l, r, &mut out, ctx)?;
             }
-            self.finish(l, matched, &mut out);
+            self.finish(l, matched, &mut out, ctx)?;
         }
-        Ok(out)
+        Ok(out.rows)
     }
 
     /// Hash the inner rows by their keys, then try each outer row only
@@ -701,7 +727,7 @@ impl Join<'_> {
                 table.entry(key).or_default().push(i);
             }
         }
-        let mut out = Vec::new();
+        let mut out = Output::default();
         let mut pairs = 0;
         for l in outer {
             step(ctx, pairs).await?;
@@ -714,9 +740,9 @@ impl Join<'_> {
                     matched |= self.pair(&l, &inner[i], &mut out, ctx)?;
                 }
             }
-            self.finish(l, matched, &mut out);
+            self.finish(l, matched, &mut out, ctx)?;
         }
-        Ok(out)
+        Ok(out.rows)
     }
 
     /// The row of `l` and `r` if it passes `on`; whether it did.
@@ -724,7 +750,7 @@ impl Join<'_> {
         &self,
         l: &[Datum],
         r: &[Datum],
-        out: &mut Vec<Row>,
+        out: &mut Output,
         ctx: &mut EvalContext<'_>,
     ) -> Result<bool, SqlError> {
         let mut row = Vec::with_capacity(l.len() + r.len());
@@ -734,17 +760,24 @@ impl Join<'_> {
             .on
             .map_or(Ok(true), |e| e.eval(&row, ctx).map(|d| truthy(&d)))?;
         if passed {
-            out.push(row);
+            out.push(row, ctx)?;
         }
         Ok(passed)
     }
 
     /// After an outer row's pairs: a LEFT join keeps it unmatched.
-    fn finish(&self, mut l: Row, matched: bool, out: &mut Vec<Row>) {
+    fn finish(
+        &self,
+        mut l: Row,
+        matched: bool,
+        out: &mut Output,
+        ctx: &EvalContext<'_>,
+    ) -> Result<(), SqlError> {
         if !matched && self.kind == JoinKind::Left {
             l.extend(std::iter::repeat_n(Datum::Null, self.right_width));
-            out.push(l);
+            out.push(l, ctx)?;
         }
+        Ok(())
     }
 }
 
@@ -900,6 +933,7 @@ async fn aggregate(
     }
     let mut key = Vec::new();
     let mut ends = Vec::with_capacity(width);
+    let mut grouped = 0;
     for (i, row) in rows.into_iter().enumerate() {
         step(ctx, i).await?;
         // Without GROUP BY every row belongs to the one group made above.
@@ -924,6 +958,11 @@ async fn aggregate(
                 None => {
                     let mut kept = values[..level].to_vec();
                     kept.resize(width, Datum::Null);
+                    // A group holds its values, its key and its states.
+                    grouped += row_bytes(&kept) + prefix.len() + aggs.len() * 64;
+                    if groups.len().is_multiple_of(ROWS_PER_STEP) {
+                        ctx.memory.check(grouped)?;
+                    }
                     groups.push(Group::new(kept, aggs));
                     index[level].insert(prefix.to_vec(), groups.len() - 1);
                     groups.len() - 1

@@ -21,6 +21,7 @@ pub mod exec;
 pub mod explain;
 pub mod expr;
 pub mod load_data;
+pub mod memory;
 pub mod metrics;
 pub mod optimizer;
 pub mod plan;

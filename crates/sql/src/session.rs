@@ -637,7 +637,6 @@ const FIXED_VARIABLES: &[(&str, &[&str])] = &[
     ("div_precision_increment", &["4"]),
     ("auto_increment_increment", &["1"]),
     ("auto_increment_offset", &["1"]),
-    ("max_execution_time", &["0"]),
     ("sql_auto_is_null", &["0", "OFF"]),
     ("character_set_client", &["utf8mb4", "utf8", "utf8mb3"]),
     ("character_set_connection", &["utf8mb4", "utf8", "utf8mb3"]),
@@ -1036,6 +1035,26 @@ impl Session {
             row_locks: None,
             foreign_key_checks: self.foreign_key_checks,
             collation_connection: self.collation_connection,
+            memory: crate::memory::StatementMemory::new(
+                self.int_sysvar("tidb_mem_quota_query")
+                    .unwrap_or(crate::memory::DEFAULT_QUOTA),
+            ),
+            // MySQL bounds only read-only SELECTs.
+            deadline: match self.int_sysvar("max_execution_time") {
+                Some(ms) if ms > 0 && !in_write => {
+                    Some(std::time::Instant::now() + Duration::from_millis(ms as u64))
+                }
+                _ => None,
+            },
+        }
+    }
+
+    /// A numeric system variable's value in this session.
+    fn int_sysvar(&self, name: &str) -> Option<i64> {
+        match self.sysvar(name, false) {
+            Ok(Datum::I64(n)) => Some(n),
+            Ok(Datum::U64(n)) => Some(n.min(i64::MAX as u64) as i64),
+            _ => None,
         }
     }
 
@@ -2887,11 +2906,9 @@ impl Session {
     /// How long a statement waits for a row lock: `innodb_lock_wait_timeout`
     /// seconds.
     fn lock_wait(&self) -> LockWait {
-        let seconds = match self.sysvar("innodb_lock_wait_timeout", false) {
-            Ok(Datum::I64(n)) => n.max(0) as u64,
-            Ok(Datum::U64(n)) => n,
-            _ => 50,
-        };
+        let seconds = self
+            .int_sysvar("innodb_lock_wait_timeout")
+            .map_or(50, |n| n.max(0) as u64);
         LockWait::Timeout(Duration::from_secs(seconds))
     }
 
@@ -3163,6 +3180,19 @@ impl Session {
                 }
                 text(mode)
             }
+            // Milliseconds (negative is 0, as MySQL clamps it) and bytes (0 or
+            // less for no limit, as in TiDB).
+            "max_execution_time" | "tidb_mem_quota_query" => match datum {
+                Datum::I64(n) if var == "max_execution_time" => Datum::I64(n.max(0)),
+                Datum::I64(_) | Datum::U64(_) => datum,
+                _ => {
+                    return Err(SqlError::new(
+                        1232,
+                        "42000",
+                        format!("Incorrect argument type to variable '{var}'"),
+                    ));
+                }
+            },
             // The node's own settings: global-only, except the slow log's
             // threshold, which TiDB scopes to the instance either way.
             "max_running_statements"

@@ -66,6 +66,10 @@ fn defaults() -> Vec<(&'static str, Datum)> {
         ("sql_safe_updates", Datum::I64(0)),
         ("sql_select_limit", Datum::U64(u64::MAX)),
         ("system_time_zone", s("UTC")),
+        (
+            "tidb_mem_quota_query",
+            Datum::I64(crate::memory::DEFAULT_QUOTA),
+        ),
         ("tidb_skip_isolation_level_check", Datum::I64(0)),
         ("tidb_slow_log_threshold", Datum::I64(300)),
         ("tidb_txn_mode", s("pessimistic")),

@@ -371,6 +371,8 @@ fn default_value(col: &ColumnDef, text: &str, ctx: &EvalContext<'_>) -> Result<D
         collation_connection: ctx.collation_connection,
         row_count: 0,
         outer_rows: Vec::new(),
+        memory: Default::default(),
+        deadline: None,
     };
     store(
         Datum::Bytes(text.as_bytes().to_vec()),

@@ -465,14 +465,30 @@ pub struct EvalContext<'a> {
     pub foreign_key_checks: bool,
     /// `collation_connection`: the collation of string literals.
     pub collation_connection: Collation,
+    /// What the statement's rows hold in memory, against
+    /// `tidb_mem_quota_query`.
+    pub memory: crate::memory::StatementMemory,
+    /// When a SELECT's `max_execution_time` runs out.
+    pub deadline: Option<std::time::Instant>,
 }
 
 impl EvalContext<'_> {
-    /// Fail with error 1317 once `KILL` stopped this statement.
+    /// Fail with error 1317 once `KILL` stopped this statement, and with
+    /// 3024 once its `max_execution_time` ran out.
     pub fn check_killed(&self) -> Result<(), crate::result::SqlError> {
         match self.process {
             Some(p) if p.kill_state() != crate::process::Kill::None => {
                 Err(crate::error::query_interrupted())
+            }
+            _ if self
+                .deadline
+                .is_some_and(|d| std::time::Instant::now() >= d) =>
+            {
+                Err(crate::result::SqlError::new(
+                    3024,
+                    "HY000",
+                    "Query execution was interrupted, maximum statement execution time exceeded",
+                ))
             }
             _ => Ok(()),
         }

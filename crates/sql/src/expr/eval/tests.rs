@@ -27,6 +27,8 @@ pub(crate) fn context(vars: &HashMap<String, Datum>) -> EvalContext<'_> {
         row_locks: None,
         foreign_key_checks: true,
         collation_connection: Collation::default(),
+        memory: Default::default(),
+        deadline: None,
     }
 }
 

@@ -1,0 +1,111 @@
+//! What one statement may hold in memory: `tidb_mem_quota_query`.
+//!
+//! The executor materialises each operator's rows, so a join of a few
+//! modest tables can hold more rows than the machine has memory for, and
+//! one statement would take every session of the node down with it. Each
+//! statement has a [`StatementMemory`]: an operator's finished output is
+//! charged to it and its inputs released, and an operator whose output is
+//! still growing (a scan, a join, an aggregation) checks the quota as it
+//! goes. Past the quota the statement fails with TiDB's error 8175; its
+//! connection stays usable and no other statement notices. (Spilling to
+//! disk instead of failing comes later.)
+
+use crate::result::SqlError;
+use codec::Datum;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+/// TiDB's default `tidb_mem_quota_query`: 1 GiB.
+pub const DEFAULT_QUOTA: i64 = 1 << 30;
+
+/// A statement's rows in memory against its quota. Atomics only so that
+/// operators holding a shared reference can check it; one statement runs
+/// on one task, so nothing contends.
+#[derive(Debug, Default)]
+pub struct StatementMemory {
+    held: AtomicUsize,
+    peak: AtomicUsize,
+    /// Bytes allowed; 0 for no limit.
+    quota: usize,
+}
+
+impl StatementMemory {
+    /// A tracker for `quota` bytes (`tidb_mem_quota_query`; 0 or less is
+    /// no limit, as in TiDB).
+    pub fn new(quota: i64) -> Self {
+        Self {
+            quota: quota.max(0) as usize,
+            ..Self::default()
+        }
+    }
+
+    /// The bytes charged now.
+    pub fn held(&self) -> usize {
+        self.held.load(Ordering::Relaxed)
+    }
+
+    /// The most bytes charged at once so far.
+    pub fn peak(&self) -> usize {
+        self.peak.load(Ordering::Relaxed)
+    }
+
+    /// An operator finished: what its inputs held (everything charged
+    /// since `before`) is released and its `output` charged instead.
+    pub fn replace(&self, before: usize, output: usize) -> Result<(), SqlError> {
+        self.held.store(before, Ordering::Relaxed);
+        self.check(output)?;
+        let now = before + output;
+        self.held.store(now, Ordering::Relaxed);
+        self.peak.fetch_max(now, Ordering::Relaxed);
+        Ok(())
+    }
+
+    /// 8175 if `growing` more bytes than are charged pass the quota (an
+    /// operator's output still being built).
+    pub fn check(&self, growing: usize) -> Result<(), SqlError> {
+        let total = self.held().saturating_add(growing);
+        self.peak.fetch_max(total, Ordering::Relaxed);
+        if self.quota != 0 && total > self.quota {
+            return Err(SqlError::new(
+                8175,
+                "HY000",
+                "Your query has been cancelled due to exceeding the allowed memory limit for a single SQL query. Please try narrowing your query scope or increase the tidb_mem_quota_query limit and try again.",
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// An estimate of the memory a row takes: its vector, its datums and the
+/// bytes its strings own.
+pub fn row_bytes(row: &[Datum]) -> usize {
+    let strings: usize = row
+        .iter()
+        .map(|d| match d {
+            Datum::Bytes(b) => b.capacity(),
+            _ => 0,
+        })
+        .sum();
+    size_of::<Vec<Datum>>() + std::mem::size_of_val(row) + strings
+}
+
+/// [`row_bytes`] of every row.
+pub fn rows_bytes(rows: &[Vec<Datum>]) -> usize {
+    rows.iter().map(|r| row_bytes(r)).sum()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_statement_past_its_quota_fails_with_8175() {
+        let memory = StatementMemory::new(1000);
+        memory.replace(0, 600).unwrap();
+        assert_eq!(memory.check(500).unwrap_err().code, 8175);
+        // The inputs released, a smaller output fits.
+        memory.replace(0, 900).unwrap();
+        assert_eq!(memory.held(), 900);
+        assert_eq!(memory.peak(), 1100);
+        assert!(StatementMemory::new(0).check(usize::MAX).is_ok());
+    }
+}

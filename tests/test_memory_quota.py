@@ -1,0 +1,140 @@
+"""No statement brings the server down: the per-statement memory quota
+(`tidb_mem_quota_query`, TiDB's error 8175) and `max_execution_time`
+(MySQL's error 3024).
+
+A cross join of four 100-row tables has 10^8 combinations. Kept, under the
+default quota (1 GiB) they fail with 8175 while the process's resident
+memory, sampled from `/metrics`, stays below 1.5 GiB; under a small quota
+they fail sooner. Meanwhile another connection's point selects see no
+error, and afterwards the connection that ran it is still usable. When no
+combination is kept, the statement runs long but flat, and
+`max_execution_time` stops it with 3024.
+
+Uses the shared `basalt_server` fixture (tests/conftest.py).
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+import urllib.request
+
+import pytest
+
+pymysql = pytest.importorskip("pymysql")
+
+GIB = 1 << 30
+
+
+def run(conn, sql):
+    with conn.cursor() as cur:
+        cur.execute(sql)
+        return cur.fetchall()
+
+
+def error_code(conn, sql):
+    try:
+        run(conn, sql)
+    except pymysql.MySQLError as e:
+        return e.args[0]
+    return None
+
+
+@pytest.fixture(scope="module")
+def four_tables(basalt_server):
+    conn = basalt_server.connect()
+    run(conn, "CREATE DATABASE IF NOT EXISTS memq")
+    run(conn, "USE memq")
+    values = ", ".join(f"({i}, {i % 7}, 'row {i} padding padding')" for i in range(100))
+    for name in ("t1", "t2", "t3", "t4"):
+        run(conn, f"DROP TABLE IF EXISTS {name}")
+        run(conn, f"CREATE TABLE {name} (id INT PRIMARY KEY, x INT, s VARCHAR(40))")
+        run(conn, f"INSERT INTO {name} VALUES {values}")
+    run(conn, "COMMIT")
+    yield conn
+    run(conn, "DROP DATABASE memq")
+    conn.close()
+
+
+# 10^8 combinations, nearly all kept: the join's rows grow until the quota
+# stops them (rows are materialised: no streaming yet).
+CROSS_JOIN = (
+    "SELECT COUNT(*) FROM t1, t2, t3, t4 "
+    "WHERE t1.x + t2.x + t3.x + t4.x >= 0 AND t1.s <> t4.s"
+)
+
+
+def resident_bytes(server) -> int:
+    with urllib.request.urlopen(f"http://127.0.0.1:{server.status_port}/metrics", timeout=5) as r:
+        text = r.read().decode()
+    return int(float(re.search(r"^process_resident_memory_bytes (\S+)$", text, re.M).group(1)))
+
+
+def test_a_small_quota_stops_the_statement_and_the_connection_goes_on(four_tables):
+    conn = four_tables
+    run(conn, "SET tidb_mem_quota_query = 16777216")
+    try:
+        assert error_code(conn, CROSS_JOIN) == 8175
+        # The same connection goes on; a statement within the quota runs.
+        assert run(conn, "SELECT COUNT(*) FROM t1, t2 WHERE t1.id = t2.id") == ((100,),)
+    finally:
+        run(conn, "SET tidb_mem_quota_query = DEFAULT")
+    assert run(conn, "SELECT @@tidb_mem_quota_query") == ((GIB,),)
+
+
+def test_the_default_quota_keeps_the_server_up(basalt_server, four_tables):
+    if basalt_server.status_port is None:
+        pytest.skip("no status port")
+    conn = four_tables
+    peak = [resident_bytes(basalt_server)]
+    errors = []
+    done = threading.Event()
+
+    def sample():
+        while not done.is_set():
+            peak[0] = max(peak[0], resident_bytes(basalt_server))
+            time.sleep(0.1)
+
+    def point_selects():
+        other = basalt_server.connect(database="memq")
+        try:
+            while not done.is_set():
+                if run(other, "SELECT s FROM t1 WHERE id = 42") != (("row 42 padding padding",),):
+                    errors.append("wrong answer")
+        except pymysql.MySQLError as e:
+            errors.append(e)
+        finally:
+            other.close()
+
+    threads = [threading.Thread(target=sample), threading.Thread(target=point_selects)]
+    for t in threads:
+        t.start()
+    try:
+        code = error_code(conn, CROSS_JOIN)
+    finally:
+        done.set()
+        for t in threads:
+            t.join()
+    assert code == 8175
+    assert errors == []
+    assert peak[0] < 1.5 * GIB, f"resident memory reached {peak[0] / GIB:.2f} GiB"
+
+
+def test_max_execution_time_stops_a_long_select_with_3024(four_tables):
+    conn = four_tables
+    run(conn, "SET max_execution_time = 300")
+    try:
+        started = time.monotonic()
+        # 10^8 combinations, none kept: about a minute here without a limit.
+        code = error_code(
+            conn,
+            "SELECT COUNT(*) FROM t1, t2, t3, t4 WHERE t1.x + t2.x + t3.x + t4.x < 0",
+        )
+        elapsed = time.monotonic() - started
+        assert code == 3024
+        assert elapsed < 10
+        # A short statement under the same setting finishes.
+        assert run(conn, "SELECT COUNT(*) FROM t1") == ((100,),)
+    finally:
+        run(conn, "SET max_execution_time = 0")
