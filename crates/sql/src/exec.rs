@@ -53,6 +53,8 @@ pub struct OperatorStats {
     pub loops: u64,
     /// Wall time of its runs, its inputs' included.
     pub time: Duration,
+    /// The most bytes its rows took at once ([`crate::memory::rows_bytes`]).
+    pub memory: usize,
 }
 
 /// What the [`Plan::Lock`] operators of a locking read gathered for the
@@ -316,20 +318,19 @@ fn run_plan<'a>(
     Box::pin(async move {
         ctx.check_killed()?;
         let held = ctx.memory.held();
-        let rows = if ctx.analysis.is_none() {
-            operator(plan, txn, ctx, id).await?
-        } else {
-            let started = Instant::now();
-            let rows = operator(plan, txn, ctx, id).await?;
-            if let Some(stats) = ctx.analysis.as_mut().and_then(|a| a.get_mut(id)) {
-                stats.rows += rows.len() as u64;
-                stats.loops += 1;
-                stats.time += started.elapsed();
-            }
-            rows
-        };
+        let started = ctx.analysis.is_some().then(Instant::now);
+        let rows = operator(plan, txn, ctx, id).await?;
+        let bytes = rows_bytes(&rows);
+        if let (Some(started), Some(stats)) =
+            (started, ctx.analysis.as_mut().and_then(|a| a.get_mut(id)))
+        {
+            stats.rows += rows.len() as u64;
+            stats.loops += 1;
+            stats.time += started.elapsed();
+            stats.memory = stats.memory.max(bytes);
+        }
         // Its inputs are gone; its rows are held until its parent is done.
-        ctx.memory.replace(held, rows_bytes(&rows))?;
+        ctx.memory.replace(held, bytes)?;
         Ok(rows)
     })
 }

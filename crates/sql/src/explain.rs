@@ -10,8 +10,9 @@
 //!
 //! EXPLAIN ANALYZE runs the query and adds, as TiDB does, `actRows` (rows
 //! the operator returned), `execution info` (`time:` its wall time with its
-//! inputs', `loops:` its runs) and `memory` and `disk` (not measured yet:
-//! `N/A`).
+//! inputs', `loops:` its runs), `memory` (the most its rows took at once,
+//! as the statement's memory quota counts them) and `disk` (nothing spills
+//! yet: `N/A`).
 
 use crate::exec::OperatorStats;
 use crate::expr::{BinaryOp, Expr, UnaryOp};
@@ -92,7 +93,7 @@ impl Explainer<'_> {
                     text(object),
                     text(format!("time:{:.2?}, loops:{}", ran.time, ran.loops)),
                     text(info),
-                    text("N/A"),
+                    text(crate::memory::format_bytes(ran.memory)),
                     text("N/A"),
                 ]
             }

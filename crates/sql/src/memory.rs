@@ -12,6 +12,8 @@
 
 use crate::result::SqlError;
 use codec::Datum;
+use prometheus::IntCounter;
+use std::sync::LazyLock;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// TiDB's default `tidb_mem_quota_query`: 1 GiB.
@@ -65,6 +67,7 @@ impl StatementMemory {
         let total = self.held().saturating_add(growing);
         self.peak.fetch_max(total, Ordering::Relaxed);
         if self.quota != 0 && total > self.quota {
+            QUOTA_EXCEEDED.inc();
             return Err(SqlError::new(
                 8175,
                 "HY000",
@@ -73,6 +76,30 @@ impl StatementMemory {
         }
         Ok(())
     }
+}
+
+/// Statements stopped by their memory quota.
+pub static QUOTA_EXCEEDED: LazyLock<IntCounter> = LazyLock::new(|| {
+    prometheus::register_int_counter!(
+        "basalt_sql_memory_quota_exceeded_total",
+        "Statements that failed with 8175, past tidb_mem_quota_query"
+    )
+    .expect("a metric registered once")
+});
+
+/// Bytes as TiDB's EXPLAIN ANALYZE prints them (`512 Bytes`, `1.50 KB`).
+pub fn format_bytes(bytes: usize) -> String {
+    const UNITS: [&str; 4] = ["KB", "MB", "GB", "TB"];
+    if bytes < 1024 {
+        return format!("{bytes} Bytes");
+    }
+    let mut value = bytes as f64 / 1024.0;
+    let mut unit = 0;
+    while value >= 1024.0 && unit + 1 < UNITS.len() {
+        value /= 1024.0;
+        unit += 1;
+    }
+    format!("{value:.2} {}", UNITS[unit])
 }
 
 /// An estimate of the memory a row takes: its vector, its datums and the
@@ -107,5 +134,12 @@ mod tests {
         assert_eq!(memory.held(), 900);
         assert_eq!(memory.peak(), 1100);
         assert!(StatementMemory::new(0).check(usize::MAX).is_ok());
+    }
+
+    #[test]
+    fn bytes_print_as_tidb_prints_them() {
+        assert_eq!(format_bytes(512), "512 Bytes");
+        assert_eq!(format_bytes(1536), "1.50 KB");
+        assert_eq!(format_bytes(3 << 30), "3.00 GB");
     }
 }

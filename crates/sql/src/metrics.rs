@@ -187,6 +187,7 @@ pub fn init() {
     LazyLock::force(&BY_TYPE);
     LazyLock::force(&RUNNING);
     LazyLock::force(&CONNECTIONS);
+    LazyLock::force(&crate::memory::QUOTA_EXCEEDED);
 }
 
 /// One statement being measured: counted as running from
