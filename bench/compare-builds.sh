@@ -30,8 +30,11 @@ trap 'rm -f "$results"' EXIT
 
 run() { # label, binary
   echo "== $1 ($2)"
-  BASALT_BIN=$2 bash bench/sysbench-vs-mariadb.sh | tee /dev/stderr |
-    awk -v label="$1" -F'|' '/^\| oltp_/ { gsub(/ /, "", $2); gsub(/[ x]/, "", $7); print label, $2, $7 }' >>"$results"
+  local out
+  out=$(BASALT_BIN=$2 bash bench/sysbench-vs-mariadb.sh)
+  echo "$out"
+  echo "$out" | awk -v label="$1" -F'|' \
+    '/^\| oltp_/ { gsub(/ /, "", $2); gsub(/[ x]/, "", $7); print label, $2, $7 }' >>"$results"
 }
 
 for round in $(seq "$ROUNDS"); do
@@ -42,7 +45,7 @@ for round in $(seq "$ROUNDS"); do
     run after "$after"
     run before "$before"
   fi
-done 2>&1
+done
 
 echo
 echo "ratios Basalt/MariaDB per run, $ROUNDS rounds, ${TIME}s per workload:"
