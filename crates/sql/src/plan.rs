@@ -2210,11 +2210,23 @@ impl<'a, 'c> Planner<'a, 'c> {
         value.ok().filter(|d| !matches!(d, Datum::Null))
     }
 
-    /// Collect per-column facts from the conjuncts of a single-table WHERE.
-    /// `e` folded to a constant, in the key form of `table`'s column `col`.
-    fn key_constant(&mut self, table: &TableDef, col: usize, e: &Expr) -> Option<Datum> {
+    /// `e` folded to a constant, in the key form of `table`'s column `col`,
+    /// for a comparison in `collation`. A string column's keys hold its own
+    /// collation's order: a comparison in another (`col = 'E' COLLATE
+    /// utf8mb4_general_ci` on a `_bin` column) cannot use them.
+    fn key_constant(
+        &mut self,
+        table: &TableDef,
+        col: usize,
+        e: &Expr,
+        collation: Collation,
+    ) -> Option<Datum> {
+        let ty = &table.columns[col].ty;
+        if ty.is_string() && ty.collation != collation {
+            return None;
+        }
         let v = self.fold(e)?;
-        key_datum(&table.columns[col].ty, &v)
+        key_datum(ty, &v)
     }
 
     fn facts(&mut self, table: &TableDef, parts: &[Expr]) -> Vec<ColumnFacts> {
@@ -2231,14 +2243,17 @@ impl<'a, 'c> Planner<'a, 'c> {
         for part in parts {
             match part {
                 Expr::Binary {
-                    op, left, right, ..
+                    op,
+                    left,
+                    right,
+                    collation,
                 } => {
                     let (col, value, op) = match (column(left), column(right)) {
                         (Some(c), _) => (c, right.as_ref(), *op),
                         (None, Some(c)) => (c, left.as_ref(), flip(*op)),
                         (None, None) => continue,
                     };
-                    let Some(v) = self.key_constant(table, col, value) else {
+                    let Some(v) = self.key_constant(table, col, value, *collation) else {
                         continue;
                     };
                     let f = &mut facts[col];
@@ -2255,12 +2270,12 @@ impl<'a, 'c> Planner<'a, 'c> {
                     expr,
                     list,
                     negated: false,
-                    ..
+                    collation,
                 } => {
                     let Some(col) = column(expr) else { continue };
                     let values: Option<Vec<Datum>> = list
                         .iter()
-                        .map(|e| self.key_constant(table, col, e))
+                        .map(|e| self.key_constant(table, col, e, *collation))
                         .collect();
                     if let Some(values) = values {
                         facts[col].equal = Some(values);
@@ -2271,12 +2286,12 @@ impl<'a, 'c> Planner<'a, 'c> {
                     low,
                     high,
                     negated: false,
-                    ..
+                    collation,
                 } => {
                     let Some(col) = column(expr) else { continue };
                     if let (Some(l), Some(h)) = (
-                        self.key_constant(table, col, low),
-                        self.key_constant(table, col, high),
+                        self.key_constant(table, col, low, *collation),
+                        self.key_constant(table, col, high, *collation),
                     ) {
                         facts[col].low = Some((l, true));
                         facts[col].high = Some((h, true));

@@ -212,23 +212,20 @@ impl SqlType {
 impl Collation {
     /// The bytes that represent `s` in index keys: strings equal under the
     /// collation get equal keys (so a unique index refuses 'a' next to 'A '
-    /// under utf8mb4_general_ci) and key order is the collation's order.
-    ///
-    /// utf8mb4_general_ci is approximated by Unicode simple uppercase with
-    /// trailing spaces removed; MySQL also folds some accented letters
-    /// together (é = e), which this does not.
+    /// under utf8mb4_general_ci, and 'e' next to 'é') and key order is the
+    /// collation's order. utf8mb4_general_ci's key is its comparison weights
+    /// ([`crate::expr::eval::weights`]), three bytes each, so an index finds
+    /// exactly the rows `=` accepts.
     pub fn sort_key(self, s: &[u8]) -> Vec<u8> {
         match self {
             Collation::Binary => s.to_vec(),
             Collation::Utf8mb4Bin | Collation::Json => s.trim_ascii_end().to_vec(),
-            Collation::Utf8mb4GeneralCi => match std::str::from_utf8(s.trim_ascii_end()) {
-                Ok(text) => text
-                    .chars()
-                    .flat_map(char::to_uppercase)
-                    .collect::<String>()
-                    .into_bytes(),
-                Err(_) => s.trim_ascii_end().to_ascii_uppercase(),
-            },
+            Collation::Utf8mb4GeneralCi => crate::expr::eval::weights(s.trim_ascii_end(), self)
+                .flat_map(|w| {
+                    let [_, a, b, c] = w.to_be_bytes();
+                    [a, b, c]
+                })
+                .collect(),
         }
     }
 }
