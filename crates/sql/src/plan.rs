@@ -851,6 +851,10 @@ impl<'a, 'c> Planner<'a, 'c> {
                         boolean: 1,
                     };
                     Expr::Call(Func::ToJson(kinds), vec![e], Collation::default())
+                } else if ty.kind == TypeKind::Json && e.ty(&scope.types()).kind == TypeKind::Json {
+                    e
+                } else if ty.kind == TypeKind::Json {
+                    Expr::Cast(Box::new(json_input(e, &scope.types())), ty)
                 } else {
                     Expr::Cast(Box::new(e), ty)
                 }
@@ -1348,6 +1352,9 @@ impl<'a, 'c> Planner<'a, 'c> {
             }));
         }
         let mut call = self.call(&name, bound, scope)?;
+        if let Expr::Call(func, bound, _) = &mut call {
+            json_documents(*func, bound, &scope.types())?;
+        }
         if let Expr::Call(
             Func::JsonArray(kinds)
             | Func::JsonObject(kinds)
@@ -1711,6 +1718,59 @@ impl<'a, 'c> Planner<'a, 'c> {
 
 /// Whether `e` is written `TRUE` or `FALSE`, which MySQL reads as a
 /// boolean where JSON wants one (`JSON_ARRAY(TRUE)` is `[true]`).
+/// Where a JSON function reads an argument as a JSON document: a string
+/// there is JSON text, read as MySQL's parser reads it ([`json_input`]), and
+/// a number or a date is 3146, as in MySQL.
+fn json_documents(func: Func, args: &mut [Expr], types: &[SqlType]) -> Result<(), SqlError> {
+    let documents = match func {
+        Func::JsonContains => 2,
+        Func::JsonType
+        | Func::JsonLength
+        | Func::JsonKeys
+        | Func::JsonExtract
+        | Func::JsonRemove
+        | Func::JsonSet(_)
+        | Func::JsonInsert(_)
+        | Func::JsonReplace(_)
+        | Func::JsonArrayAppend(_) => 1,
+        _ => return Ok(()),
+    };
+    for (n, arg) in args.iter_mut().take(documents).enumerate() {
+        let ty = arg.ty(types);
+        if !ty.is_string() && ty.kind != TypeKind::Null {
+            return Err(SqlError::new(
+                3146,
+                "22032",
+                format!(
+                    "Invalid data type for JSON data in argument {} to function {}; a JSON string or JSON type is required.",
+                    n + 1,
+                    func.name()
+                ),
+            ));
+        }
+        let value = std::mem::replace(arg, Expr::Literal(Datum::Null));
+        *arg = json_input(value, types);
+    }
+    Ok(())
+}
+
+/// Whether a value of type `ty`, where JSON is wanted, is JSON text to parse
+/// (a string) rather than a JSON value or a SQL scalar.
+pub(crate) fn is_json_text(ty: &SqlType) -> bool {
+    ty.is_string() && ty.kind != TypeKind::Json
+}
+
+/// `e` where a JSON value is wanted: a string is JSON text, read as MySQL's
+/// JSON parser reads it ([`Func::ParseJson`]); anything else (JSON, a SQL
+/// scalar) is left as it is.
+pub(crate) fn json_input(e: Expr, types: &[SqlType]) -> Expr {
+    if is_json_text(&e.ty(types)) {
+        Expr::Call(Func::ParseJson, vec![e], Collation::default())
+    } else {
+        e
+    }
+}
+
 fn is_true_or_false(e: &ast::Expr) -> bool {
     matches!(e, ast::Expr::Value(v) if matches!(v.value, ast::Value::Boolean(_)))
 }

@@ -9,13 +9,14 @@ pub mod foreign_key;
 use crate::catalog::{Catalog, ColumnDef, DefaultValue, TableDef};
 use crate::error::{self, from_kv};
 use crate::exec;
-use crate::expr::cast::store;
+use crate::expr::cast::{parse_json_text, store};
 use crate::expr::{EvalContext, Expr, Level, Warning};
-use crate::plan::{Planner, Scope, ScopeColumn, SortKey};
+use crate::plan::{Planner, Scope, ScopeColumn, SortKey, is_json_text, json_input};
 use crate::result::{Output, SqlError};
 use crate::table::{
     self, duplicate_value, encode_row, handle_of, index_entry, is_unique_entry, row_key,
 };
+use crate::types::{SqlType, TypeKind};
 use check::Checks;
 use codec::Datum;
 use kv_client::Transaction;
@@ -341,15 +342,33 @@ enum Source {
     Value(Datum),
 }
 
+/// The types of the columns at `positions`.
+fn column_types(table: &TableDef, positions: &[usize]) -> Vec<SqlType> {
+    positions
+        .iter()
+        .map(|&p| table.columns[p].ty.clone())
+        .collect()
+}
+
+/// A value bound for a column of type `target`: a string read into a JSON
+/// column is JSON text, as MySQL's parser reads it.
+fn stored_as(e: Expr, target: Option<&SqlType>, types: &[SqlType]) -> Expr {
+    match target {
+        Some(t) if t.kind == TypeKind::Json => json_input(e, types),
+        _ => e,
+    }
+}
+
 /// The values of an inserted row: `DEFAULT`, or constant expressions (which
 /// may hold subqueries).
 async fn value_sources(
     p: &mut Planner<'_, '_>,
     exprs: impl Iterator<Item = &ast::Expr>,
+    targets: &[SqlType],
     txn: &Transaction,
 ) -> Result<Vec<Source>, SqlError> {
     let mut out = Vec::new();
-    for e in exprs {
+    for (e, target) in exprs.zip(targets.iter().map(Some).chain(std::iter::repeat(None))) {
         out.push(match e {
             ast::Expr::Identifier(id)
                 if id.quote_style.is_none() && id.value.eq_ignore_ascii_case("DEFAULT") =>
@@ -358,6 +377,7 @@ async fn value_sources(
             }
             e => {
                 let bound = p.bind(e, &Scope::default(), "field list")?;
+                let bound = stored_as(bound, target, &[]);
                 Source::Value(exec::eval_standalone(&bound, txn, p.ctx).await?)
             }
         });
@@ -410,14 +430,29 @@ pub async fn insert(
     match ins.source.as_deref() {
         Some(query) => match query.body.as_ref() {
             ast::SetExpr::Values(values) => {
+                let types = column_types(&table, &targets);
                 for row in &values.rows {
-                    sources.push(value_sources(p, row.iter(), txn).await?);
+                    sources.push(value_sources(p, row.iter(), &types, txn).await?);
                 }
             }
             _ => {
                 let planned = p.plan_query(query)?;
+                // A string read into a JSON column is JSON text.
+                let json_text: Vec<bool> = (planned.types.iter().enumerate())
+                    .map(|(i, ty)| {
+                        let target = targets.get(i).map(|&t| &table.columns[t].ty);
+                        target.is_some_and(|t| t.kind == TypeKind::Json) && is_json_text(ty)
+                    })
+                    .collect();
                 for row in exec::run(&planned.plan, txn, p.ctx).await? {
-                    sources.push(row.into_iter().map(Source::Value).collect());
+                    let row = row.into_iter().zip(&json_text);
+                    sources.push(
+                        row.map(|(v, &text)| match text {
+                            true => Source::Value(parse_json_text(v)),
+                            false => Source::Value(v),
+                        })
+                        .collect(),
+                    );
                 }
             }
         },
@@ -429,7 +464,8 @@ pub async fn insert(
                 .map(|a| assignment_column(&table, a))
                 .collect::<Result<_, _>>()?;
             let values = ins.assignments.iter().map(|a| &a.value);
-            sources.push(value_sources(p, values, txn).await?);
+            let types = column_types(&table, &targets);
+            sources.push(value_sources(p, values, &types, txn).await?);
         }
         None => return Err(error::syntax("", 1)),
     }
@@ -654,7 +690,9 @@ fn bind_upsert(
         .iter()
         .map(|a| {
             let pos = assignment_column(table, a)?;
-            Ok((pos, p.bind(&a.value, &scope, "field list")?))
+            let bound = p.bind(&a.value, &scope, "field list")?;
+            let target = Some(&table.columns[pos].ty);
+            Ok((pos, stored_as(bound, target, &scope.types())))
         })
         .collect()
 }
@@ -830,9 +868,11 @@ pub async fn update(
     .await?;
     let mut assignments = Vec::with_capacity(upd.assignments.len());
     for a in &upd.assignments {
+        let pos = assignment_column(&table, a)?;
         let bound = p.bind(&a.value, &scope, "field list")?;
+        let bound = stored_as(bound, Some(&table.columns[pos].ty), &scope.types());
         let bound = exec::run_uncorrelated(&bound, txn, p.ctx).await?;
-        assignments.push((assignment_column(&table, a)?, bound));
+        assignments.push((pos, bound));
     }
     let written = Written::new(p, db, table, 0)?;
     let (mut matched, mut changed) = (0u64, 0u64);
@@ -1090,9 +1130,11 @@ async fn update_joined(
                 targets.len() - 1
             }
         };
-        let bound = p.bind(&a.value, &scope, "field list")?;
-        let bound = exec::run_uncorrelated(&bound, txn, p.ctx).await?;
         let column = at - targets[target].1.start;
+        let bound = p.bind(&a.value, &scope, "field list")?;
+        let column_type = &targets[target].1.table.columns[column].ty;
+        let bound = stored_as(bound, Some(column_type), &scope.types());
+        let bound = exec::run_uncorrelated(&bound, txn, p.ctx).await?;
         assignments[target].push((column, bound));
     }
     let rows = exec::run(&plan, txn, p.ctx).await?;

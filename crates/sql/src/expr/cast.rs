@@ -922,6 +922,55 @@ fn cast_json(value: &Datum) -> Result<Datum, SqlError> {
     }
 }
 
+/// A SQL string read as JSON text the way MySQL's parser reads it: every
+/// number with a fraction or an exponent, and every integer past 64 bits, is
+/// a DOUBLE (`'1.50'` is `1.5`), where a JSON value keeps a DECIMAL's digits.
+/// The planner puts this ([`super::func::Func::ParseJson`]) wherever a
+/// string becomes JSON. Text that is not JSON comes back as it was, for its
+/// consumer to reject with its own message.
+pub(crate) fn parse_json_text(value: Datum) -> Datum {
+    let Datum::Bytes(text) = &value else {
+        return value;
+    };
+    // Only a digit run followed by `.`/`e`, or one long enough to pass 64
+    // bits, can read differently: most documents skip the parse.
+    let mut run = 0;
+    let may_differ = text.iter().any(|&b| {
+        let after_digits = run > 0 && matches!(b, b'.' | b'e' | b'E');
+        run = if b.is_ascii_digit() { run + 1 } else { 0 };
+        after_digits || run >= 19
+    });
+    if !may_differ {
+        return value;
+    }
+    match serde_json::from_slice::<serde_json::Value>(text) {
+        Ok(mut v) => {
+            read_doubles(&mut v);
+            Datum::Bytes(json_text(&v).into_bytes())
+        }
+        Err(_) => value,
+    }
+}
+
+/// [`parse_json_text`]'s number rule over a parsed document.
+fn read_doubles(v: &mut serde_json::Value) {
+    use serde_json::Value;
+    match v {
+        Value::Array(items) => items.iter_mut().for_each(read_doubles),
+        Value::Object(map) => map.values_mut().for_each(read_doubles),
+        Value::Number(n) => {
+            let text = n.to_string();
+            let integer = text.parse::<i64>().is_ok() || text.parse::<u64>().is_ok();
+            if let (false, Ok(d)) = (integer, text.parse::<f64>())
+                && let Ok(double) = json_double(d).parse::<serde_json::Number>()
+            {
+                *n = double;
+            }
+        }
+        _ => {}
+    }
+}
+
 /// serde_json's reason, without its " at line L column C" suffix.
 fn json_reason(e: &serde_json::Error) -> String {
     let text = e.to_string();

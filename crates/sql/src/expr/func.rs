@@ -190,6 +190,10 @@ pub enum Func {
     /// it as (a string as a JSON string, a condition as `true`/`false`); the
     /// planner puts it around the other operands of such a comparison.
     ToJson(JsonArgs),
+    /// A SQL string about to be read as JSON text, with its numbers read as
+    /// MySQL's JSON parser reads them ([`cast::parse_json_text`]); the
+    /// planner puts it wherever a string becomes JSON.
+    ParseJson,
     // Numbers.
     /// ABS.
     Abs,
@@ -598,6 +602,7 @@ impl Func {
             JsonRemove => "json_remove",
             JsonArrayAppend(_) => "json_array_append",
             ToJson(_) => "cast_as_json",
+            ParseJson => "json_parse",
             Abs => "abs",
             Ceil => "ceiling",
             Floor => "floor",
@@ -830,6 +835,7 @@ impl Func {
             BitLength | BitCount | Ord | RegexpLike | RegexpInstr => int(10),
             JsonValid | JsonLength | JsonContains => int(10),
             JsonType => text(16),
+            ParseJson => arg(0),
             JsonUnquote => SqlType {
                 length: text_width(&arg(0)),
                 ..SqlType::new(TypeKind::Text)
@@ -1038,6 +1044,7 @@ impl Func {
             | JsonInsert(_) | JsonReplace(_) | JsonRemove | JsonArrayAppend(_) | ToJson(_) => {
                 json::eval(self, args)
             }
+            ParseJson => Ok(cast::parse_json_text(args[0].clone())),
             _ => datetime::eval(self, args, ctx),
         }
     }
