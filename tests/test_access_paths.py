@@ -39,3 +39,20 @@ def test_index_paths_match_full_scans(table, predicate):
         full = cur.fetchall()
     assert indexed == full, f"{predicate}: {len(indexed)} rows by index, {len(full)} by scan"
     assert len(indexed) > 0
+
+
+@pytest.mark.parametrize("order", ["k", "k DESC", "u DESC", "k, u DESC"])
+def test_top_n_keeps_the_rows_a_full_sort_puts_first(table, order):
+    """ORDER BY ... LIMIT is a TopN that never sorts the rows it drops; among
+    equal keys (k has 20 values and NULLs over 500 rows) it keeps the rows a
+    full sort puts first, so pages of a listing neither repeat nor skip rows."""
+    with table.connect(database="access_paths") as conn, conn.cursor() as cur:
+        cur.execute(f"SELECT id, k, u FROM t ORDER BY {order}")
+        full = cur.fetchall()
+        pages = []
+        for offset in range(0, 500, 37):
+            cur.execute(f"SELECT id, k, u FROM t ORDER BY {order} LIMIT {offset}, 37")
+            pages.extend(cur.fetchall())
+        cur.execute(f"SELECT id, k, u FROM t ORDER BY {order} LIMIT 0")
+        assert cur.fetchall() == ()
+    assert tuple(pages) == full

@@ -51,9 +51,43 @@ def test_access_paths(cur):
     assert leaf(cur, "SELECT c FROM t WHERE c = 'a'")[0] == "TableFullScan"
 
 
+def test_index_hints_steer_the_access_path(cur):
+    cur.execute("CREATE TABLE h (id INT PRIMARY KEY, a INT, b INT, KEY a (a), KEY b (b), KEY ab (a, b))")
+    cur.execute("INSERT INTO h VALUES (1, 1, 1), (2, 1, 2), (3, 2, 2)")
+    where = "WHERE a = 1 AND b = 2"
+    assert leaf(cur, f"SELECT id FROM h {where}")[1] == "table:h, index:a(a)"
+    assert leaf(cur, f"SELECT id FROM h IGNORE INDEX (a) {where}")[1] == "table:h, index:b(b)"
+    assert leaf(cur, f"SELECT id FROM h USE INDEX (ab) {where}")[1] == "table:h, index:ab(a, b)"
+    assert leaf(cur, f"SELECT id FROM h FORCE INDEX (b) {where}")[1] == "table:h, index:b(b)"
+    assert leaf(cur, f"SELECT id FROM h USE INDEX () {where}")[0] == "TableFullScan"
+    assert leaf(cur, f"SELECT id FROM h IGNORE KEY (a, b, ab) {where}")[0] == "TableFullScan"
+    # FOR ORDER BY / GROUP BY hints do not change how rows are found.
+    assert leaf(cur, f"SELECT id FROM h USE INDEX FOR ORDER BY (b) {where}")[1] == "table:h, index:a(a)"
+    # PRIMARY names the clustered key: without it, a handle is not a point get.
+    assert leaf(cur, "SELECT id FROM h WHERE id = 2")[0] == "Point_Get"
+    assert leaf(cur, "SELECT id FROM h IGNORE INDEX (PRIMARY) WHERE id = 2")[0] == "TableFullScan"
+    # Hints on joined tables and on UPDATE / DELETE targets.
+    rows = plan(cur, "SELECT * FROM h x IGNORE INDEX (a) JOIN h y USE INDEX () ON x.id = y.id WHERE x.a = 1 AND y.a = 1")
+    assert ("IndexLookUp", "table:h, index:ab(a, b)") in [r[:2] for r in rows]
+    assert leaf(cur, f"UPDATE h USE INDEX (b) SET a = a {where}")[1] == "table:h, index:b(b)"
+    # The answers do not change.
+    for hint in ["", "IGNORE INDEX (a)", "USE INDEX ()", "FORCE INDEX (ab)", "IGNORE INDEX (PRIMARY)"]:
+        cur.execute(f"SELECT id FROM h {hint} {where} ORDER BY id")
+        assert cur.fetchall() == ((2,),), hint
+    for sql in ["SELECT * FROM h USE INDEX (nope)", "UPDATE h IGNORE INDEX (nope) SET a = 1",
+                "SELECT * FROM h FORCE INDEX FOR ORDER BY (nope) ORDER BY a"]:
+        with pytest.raises(pymysql.err.OperationalError) as e:
+            cur.execute(sql)
+        assert e.value.args == (1176, "Key 'nope' doesn't exist in table 'h'"), sql
+
+
 def test_operators_above_the_read(cur):
-    ops = [op for op, _, _ in plan(cur, "SELECT k, COUNT(*) FROM t WHERE k > 0 GROUP BY k ORDER BY k LIMIT 1")]
-    assert ops == ["Limit", "Sort", "Projection", "HashAgg", "Selection", "IndexLookUp"]
+    ops = [op for op, _, _ in plan(cur, "SELECT k, COUNT(*) FROM t WHERE k > 0 GROUP BY k ORDER BY k")]
+    assert ops == ["Sort", "Projection", "HashAgg", "Selection", "IndexLookUp"]
+    # ORDER BY ... LIMIT keeps only the rows the limit takes: a TopN.
+    rows = plan(cur, "SELECT k FROM t ORDER BY k DESC, id LIMIT 2, 3")
+    assert [op for op, _, _ in rows][:2] == ["Limit", "TopN"], rows
+    assert rows[1][2] == "Column#0:desc, Column#1, count:5", rows
     # An equality between the sides is a hash join key; a join without one
     # tries every pair.
     rows = plan(cur, "SELECT * FROM t a JOIN t b ON a.id = b.k")

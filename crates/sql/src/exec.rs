@@ -14,7 +14,7 @@ use crate::error::{self, from_kv};
 use crate::expr::eval::{compare, group_key, group_key_into, truthy};
 use crate::expr::{BinaryOp, EvalContext, Expr, SubqueryKind};
 use crate::memory::{row_bytes, rows_bytes};
-use crate::plan::{Access, JoinKey, JoinKind, LockTarget, Plan, RowLockWait};
+use crate::plan::{Access, JoinKey, JoinKind, LockTarget, Plan, RowLockWait, SortKey};
 use crate::result::SqlError;
 use crate::table::{decode_columns, handle_from_entry, row_key};
 use crate::types::Collation;
@@ -359,6 +359,7 @@ async fn operator(
             table,
             access,
             columns,
+            ..
         } => read(table, access, columns.as_deref(), txn, ctx).await?,
         Plan::Filter(input, predicate) => {
             let rows = run_plan(input, txn, ctx, first).await?;
@@ -419,26 +420,11 @@ async fn operator(
         }
         Plan::Distinct(input, width, collations) => {
             let rows = run_plan(input, txn, ctx, first).await?;
-            let mut seen = HashSet::with_capacity(rows.len());
-            rows.into_iter()
-                .filter(|row| {
-                    seen.insert(row_key_bytes(&row[..*width], collations.iter().copied()))
-                })
-                .collect()
+            distinct(rows, *width, collations, ctx)?
         }
-        Plan::Sort(input, keys) => {
-            let mut rows = run_plan(input, txn, ctx, first).await?;
-            rows.sort_by(|a, b| {
-                for k in keys {
-                    let ord = compare_for_sort(&a[k.column], &b[k.column], k.collation);
-                    let ord = if k.desc { ord.reverse() } else { ord };
-                    if ord.is_ne() {
-                        return ord;
-                    }
-                }
-                std::cmp::Ordering::Equal
-            });
-            rows
+        Plan::Sort(input, keys, keep) => {
+            let rows = run_plan(input, txn, ctx, first).await?;
+            sort(rows, keys, *keep)
         }
         Plan::Limit {
             input,
@@ -471,13 +457,90 @@ async fn operator(
                 out.extend(run_plan(input, txn, ctx, next).await?);
                 next = after(ctx, next, input);
             }
-            if let Some(collations) = distinct {
-                let mut seen = HashSet::new();
-                out.retain(|row| seen.insert(row_key_bytes(row, collations.iter().copied())));
+            match distinct {
+                Some(collations) => self::distinct(out, collations.len(), collations, ctx)?,
+                None => out,
             }
-            out
         }
     })
+}
+
+/// `rows` in the order of `keys`, rows of equal keys in input order; with
+/// `keep`, only the first `keep` of them, found without sorting the rest.
+fn sort(mut rows: Vec<Row>, keys: &[SortKey], keep: Option<usize>) -> Vec<Row> {
+    let order = |a: &Row, b: &Row| {
+        for k in keys {
+            let ord = compare_for_sort(&a[k.column], &b[k.column], k.collation);
+            let ord = if k.desc { ord.reverse() } else { ord };
+            if ord.is_ne() {
+                return ord;
+            }
+        }
+        std::cmp::Ordering::Equal
+    };
+    match keep {
+        Some(0) => Vec::new(),
+        Some(n) if n < rows.len() => {
+            // The input position breaks ties, so the rows kept are those a
+            // stable sort would put first.
+            let mut numbered: Vec<(usize, Row)> = rows.into_iter().enumerate().collect();
+            let by = |a: &(usize, Row), b: &(usize, Row)| order(&a.1, &b.1).then(a.0.cmp(&b.0));
+            numbered.select_nth_unstable_by(n - 1, by);
+            numbered.truncate(n);
+            numbered.sort_unstable_by(by);
+            numbered.into_iter().map(|(_, row)| row).collect()
+        }
+        _ => {
+            rows.sort_by(order);
+            rows
+        }
+    }
+}
+
+/// The first of each set of `rows` equal in their first `width` columns
+/// under `collations`; the keys seen are charged to the statement.
+fn distinct(
+    rows: Vec<Row>,
+    width: usize,
+    collations: &[Collation],
+    ctx: &EvalContext<'_>,
+) -> Result<Vec<Row>, SqlError> {
+    let mut seen = HashSet::with_capacity(rows.len());
+    let mut held = Held::default();
+    let mut out = Vec::with_capacity(rows.len());
+    for row in rows {
+        let key = row_key_bytes(&row[..width], collations.iter().copied());
+        held.add(key.capacity() + HASHED_KEY_BYTES, ctx)?;
+        if seen.insert(key) {
+            out.push(row);
+        }
+    }
+    Ok(out)
+}
+
+/// What a key in a hash table takes beside its bytes: its vector and the
+/// table's slot.
+const HASHED_KEY_BYTES: usize = 48;
+
+/// Bytes an operator holds besides its output (a hash table's keys, the
+/// keys a DISTINCT has seen), charged to the statement every
+/// [`ROWS_PER_STEP`] additions ([`crate::memory::StatementMemory::grow`])
+/// and released when the operator finishes.
+#[derive(Default)]
+struct Held {
+    pending: usize,
+    count: usize,
+}
+
+impl Held {
+    fn add(&mut self, bytes: usize, ctx: &EvalContext<'_>) -> Result<(), SqlError> {
+        self.pending += bytes;
+        self.count += 1;
+        if self.count.is_multiple_of(ROWS_PER_STEP) {
+            ctx.memory.grow(std::mem::take(&mut self.pending))?;
+        }
+        Ok(())
+    }
 }
 
 /// Hand the keys of `rows`' locked tables to the statement
@@ -722,9 +785,11 @@ impl Join<'_> {
         ctx: &mut EvalContext<'_>,
     ) -> Result<Vec<Row>, SqlError> {
         let mut table: HashMap<Vec<u8>, Vec<usize>> = HashMap::with_capacity(inner.len());
+        let mut held = Held::default();
         for (i, r) in inner.iter().enumerate() {
             step(ctx, i).await?;
             if let Some(key) = join_key(keys.iter().map(|k| (&k.right, k.collation)), r, ctx)? {
+                held.add(key.capacity() + HASHED_KEY_BYTES + size_of::<usize>(), ctx)?;
                 table.entry(key).or_default().push(i);
             }
         }

@@ -236,7 +236,7 @@ impl Explainer<'_> {
                 let info = format!("distinct on {width} column(s)");
                 self.row(indent, "HashAgg", "", "", &info);
             }
-            Plan::Sort(_, keys) => {
+            Plan::Sort(_, keys, keep) => {
                 let keys: Vec<String> = keys
                     .iter()
                     .map(|k| {
@@ -244,7 +244,13 @@ impl Explainer<'_> {
                         format!("Column#{}{desc}", k.column)
                     })
                     .collect();
-                self.row(indent, "Sort", "", "", &keys.join(", "));
+                match keep {
+                    Some(n) => {
+                        let info = format!("{}, count:{n}", keys.join(", "));
+                        self.row(indent, "TopN", "", "", &info);
+                    }
+                    None => self.row(indent, "Sort", "", "", &keys.join(", ")),
+                }
             }
             Plan::Limit { offset, count, .. } => {
                 let count = count.map_or("all".to_string(), |c| c.to_string());

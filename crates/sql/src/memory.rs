@@ -61,6 +61,15 @@ impl StatementMemory {
         Ok(())
     }
 
+    /// Charge `bytes` an operator holds besides its output (a hash table, a
+    /// DISTINCT's seen keys) until it finishes, when [`Self::replace`]
+    /// releases them with its inputs; 8175 past the quota.
+    pub fn grow(&self, bytes: usize) -> Result<(), SqlError> {
+        self.check(bytes)?;
+        self.held.fetch_add(bytes, Ordering::Relaxed);
+        Ok(())
+    }
+
     /// 8175 if `growing` more bytes than are charged pass the quota (an
     /// operator's output still being built).
     pub fn check(&self, growing: usize) -> Result<(), SqlError> {
@@ -133,6 +142,11 @@ mod tests {
         memory.replace(0, 900).unwrap();
         assert_eq!(memory.held(), 900);
         assert_eq!(memory.peak(), 1100);
+        // What an operator holds besides its output counts until it ends.
+        memory.grow(50).unwrap();
+        assert_eq!(memory.grow(51).unwrap_err().code, 8175);
+        memory.replace(900, 10).unwrap();
+        assert_eq!(memory.held(), 910);
         assert!(StatementMemory::new(0).check(usize::MAX).is_ok());
     }
 

@@ -118,6 +118,74 @@ pub enum Access {
     Full,
 }
 
+/// Which of a table's indexes its access path may use: MySQL's index hints
+/// on the table reference (`USE | FORCE | IGNORE INDEX (...)`), one bit per
+/// position in `TableDef::indexes` (MySQL allows 64 indexes a table). The
+/// primary key's bit also covers reading a clustered table by handle. The
+/// access path is chosen by rules that take a usable index over a full
+/// scan, so FORCE INDEX means what USE INDEX means; a hint `FOR ORDER BY`
+/// or `FOR GROUP BY` changes nothing, as no index is read for its order.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub struct IndexChoice(u64);
+
+impl IndexChoice {
+    /// No hint: every index.
+    pub const ALL: IndexChoice = IndexChoice(u64::MAX);
+
+    /// The choice `hints` make on `table`: the union of its USE and FORCE
+    /// lists (every index without one), less its IGNORE lists; 1176 for an
+    /// index the table does not have (named in the message as `shown`, the
+    /// reference's alias or the table's name).
+    pub fn of(
+        table: &TableDef,
+        shown: &str,
+        hints: &[ast::TableIndexDirective],
+    ) -> Result<Self, SqlError> {
+        let (mut wanted, mut ignored) = (None::<u64>, 0u64);
+        for hint in hints {
+            let ast::TableIndexDirective::MySql(hint) = hint else {
+                return Err(error::unsupported(&hint.to_string()));
+            };
+            let mut named = 0u64;
+            for name in &hint.index_names {
+                let position = table.indexes.iter().position(|i| {
+                    i.name.eq_ignore_ascii_case(&name.value)
+                        || (i.primary && name.value.eq_ignore_ascii_case("PRIMARY"))
+                });
+                match position {
+                    Some(p) if p < 64 => named |= 1 << p,
+                    Some(_) => {}
+                    None => {
+                        return Err(SqlError::new(
+                            1176,
+                            "42000",
+                            format!("Key '{}' doesn't exist in table '{shown}'", name.value),
+                        ));
+                    }
+                }
+            }
+            if matches!(
+                hint.for_clause,
+                Some(ast::TableIndexHintForClause::OrderBy | ast::TableIndexHintForClause::GroupBy)
+            ) {
+                continue;
+            }
+            match hint.hint_type {
+                ast::TableIndexHintType::Use | ast::TableIndexHintType::Force => {
+                    wanted = Some(wanted.unwrap_or(0) | named)
+                }
+                ast::TableIndexHintType::Ignore => ignored |= named,
+            }
+        }
+        Ok(IndexChoice(wanted.unwrap_or(u64::MAX) & !ignored))
+    }
+
+    /// Whether the index at `position` may be read.
+    fn allows(self, position: usize) -> bool {
+        position < 64 && self.0 & (1 << position) != 0
+    }
+}
+
 /// An aggregate computed by [`Plan::Aggregate`].
 #[derive(Clone, Debug)]
 pub struct AggCall {
@@ -216,6 +284,8 @@ pub enum Plan {
         table: Arc<TableDef>,
         /// How rows are found.
         access: Access,
+        /// The indexes `access` may use (index hints).
+        indexes: IndexChoice,
         /// The columns to decode (the others read as NULL); `None` is all.
         /// Set by [`prune`](crate::prune::prune).
         columns: Option<Arc<[bool]>>,
@@ -258,8 +328,9 @@ pub enum Plan {
     Project(Box<Plan>, Vec<Expr>),
     /// Remove duplicate rows, comparing the first `width` columns.
     Distinct(Box<Plan>, usize, Vec<Collation>),
-    /// Order rows.
-    Sort(Box<Plan>, Vec<SortKey>),
+    /// Order rows; with a count, keep only the first rows up to it (TiDB's
+    /// TopN: a LIMIT right above, [`Plan::limit`], needs no more).
+    Sort(Box<Plan>, Vec<SortKey>, Option<usize>),
     /// Skip `offset` rows, keep at most `count`.
     Limit {
         /// Input.
@@ -2365,14 +2436,23 @@ impl<'a, 'c> Planner<'a, 'c> {
 
     /// Choose how to read `table` given its WHERE clause (bound over the
     /// table's scope).
-    pub fn access_path(&mut self, table: &TableDef, predicate: Option<&Expr>) -> Access {
+    pub fn access_path(
+        &mut self,
+        table: &TableDef,
+        indexes: IndexChoice,
+        predicate: Option<&Expr>,
+    ) -> Access {
         let Some(predicate) = predicate else {
             return Access::Full;
         };
         let mut parts = Vec::new();
         conjuncts(predicate, &mut parts);
         let facts = self.facts(table, &parts);
-        if let Some(h) = table.handle_column
+        // A clustered table's handle is its primary key.
+        let handle = table.handle_column.filter(|_| {
+            (table.indexes.iter().position(|i| i.primary)).is_none_or(|p| indexes.allows(p))
+        });
+        if let Some(h) = handle
             && let Some(values) = &facts[h].equal
         {
             return Access::Handles(values.iter().filter_map(handle_of_datum).collect());
@@ -2380,7 +2460,8 @@ impl<'a, 'c> Planner<'a, 'c> {
         // A unique index with every column pinned to one value.
         for (pos, index) in table.indexes.iter().enumerate() {
             let clustered_pk = index.primary && table.handle_column.is_some();
-            if !index.unique
+            if !indexes.allows(pos)
+                || !index.unique
                 || clustered_pk
                 || index.columns.iter().any(|(_, prefix)| prefix.is_some())
             {
@@ -2404,7 +2485,7 @@ impl<'a, 'c> Planner<'a, 'c> {
                 };
             }
         }
-        if let Some(h) = table.handle_column
+        if let Some(h) = handle
             && (facts[h].low.is_some() || facts[h].high.is_some())
         {
             let low = facts[h]
@@ -2438,7 +2519,7 @@ impl<'a, 'c> Planner<'a, 'c> {
             let Some(&(first, prefix)) = index.columns.first() else {
                 continue;
             };
-            if clustered_pk || prefix.is_some() {
+            if clustered_pk || prefix.is_some() || !indexes.allows(pos) {
                 continue;
             }
             let f = &facts[first];
@@ -2456,13 +2537,18 @@ impl<'a, 'c> Planner<'a, 'c> {
                 };
             }
         }
-        self.disjunctive_ranges(table, predicate)
+        self.disjunctive_ranges(table, indexes, predicate)
             .unwrap_or(Access::Full)
     }
 
     /// `c BETWEEN a AND b OR c = d OR ...` on the first column of an index:
     /// one index range per disjunct (sysbench's select_random_ranges).
-    fn disjunctive_ranges(&mut self, table: &TableDef, predicate: &Expr) -> Option<Access> {
+    fn disjunctive_ranges(
+        &mut self,
+        table: &TableDef,
+        indexes: IndexChoice,
+        predicate: &Expr,
+    ) -> Option<Access> {
         fn disjuncts(e: &Expr, out: &mut Vec<Expr>) {
             match e {
                 Expr::Binary {
@@ -2491,7 +2577,7 @@ impl<'a, 'c> Planner<'a, 'c> {
             let Some(&(first, None)) = index.columns.first() else {
                 continue;
             };
-            if clustered_pk {
+            if clustered_pk || !indexes.allows(pos) {
                 continue;
             }
             // Every disjunct must give ranges: one that does not (`c0 = 6`
@@ -2774,6 +2860,7 @@ impl<'a, 'c> Planner<'a, 'c> {
                 json_path,
                 sample,
                 inheritance,
+                index_directives,
                 ..
             } => {
                 if args.is_some()
@@ -2790,11 +2877,14 @@ impl<'a, 'c> Planner<'a, 'c> {
                 }
                 let (db, table) = self.table(name)?;
                 let alias = alias.as_ref().map(|a| a.name.value.clone());
+                let shown = alias.as_deref().unwrap_or(&table.name);
+                let indexes = IndexChoice::of(&table, shown, index_directives)?;
                 let scope = self.table_scope(&db, &table, alias.as_deref());
                 Ok(From {
                     plan: Plan::Read {
                         table,
                         access: Access::Full,
+                        indexes,
                         columns: None,
                     },
                     scope,
@@ -2973,16 +3063,18 @@ impl<'a, 'c> Planner<'a, 'c> {
         &mut self,
         db: &str,
         table: &Arc<TableDef>,
+        indexes: IndexChoice,
         selection: Option<&ast::Expr>,
     ) -> Result<(Plan, Scope), SqlError> {
         let scope = self.table_scope(db, table, None);
         let predicate = selection
             .map(|w| self.bind(w, &scope, "where clause"))
             .transpose()?;
-        let access = self.access_path(table, predicate.as_ref());
+        let access = self.access_path(table, indexes, predicate.as_ref());
         let read = Plan::Read {
             table: table.clone(),
             access,
+            indexes,
             columns: None,
         };
         let plan = match predicate {
@@ -3261,7 +3353,7 @@ impl<'a, 'c> Planner<'a, 'c> {
                     collation: types[column].key_collation(),
                 })
                 .collect();
-            plan = Plan::Sort(Box::new(plan), keys);
+            plan = Plan::Sort(Box::new(plan), keys, None);
         }
         if !late_locks.is_empty() {
             plan = Plan::Lock {
@@ -3442,7 +3534,7 @@ impl<'a, 'c> Planner<'a, 'c> {
                     collation: scope.columns[column].ty.key_collation(),
                 });
             }
-            plan = Plan::Sort(Box::new(plan), keys);
+            plan = Plan::Sort(Box::new(plan), keys, None);
         }
         self.limit(plan, query)
     }
@@ -3468,11 +3560,7 @@ impl<'a, 'c> Planner<'a, 'c> {
         };
         let count = count_of(limit)?;
         let offset = count_of(offset)?.unwrap_or(0);
-        Ok(Plan::Limit {
-            input: Box::new(plan),
-            offset,
-            count,
-        })
+        Ok(Plan::limit(plan, offset, count))
     }
 }
 
@@ -3617,6 +3705,19 @@ impl Expr {
 }
 
 impl Plan {
+    /// `input` past `offset` rows, at most `count` of them; a sort right
+    /// below keeps only the rows the limit takes (TopN).
+    pub fn limit(mut input: Plan, offset: usize, count: Option<usize>) -> Plan {
+        if let (Plan::Sort(_, _, keep), Some(count)) = (&mut input, count) {
+            *keep = Some(offset.saturating_add(count));
+        }
+        Plan::Limit {
+            input: Box::new(input),
+            offset,
+            count,
+        }
+    }
+
     /// The operator's inputs, left to right.
     pub fn children(&self) -> Vec<&Plan> {
         match self {
@@ -3625,7 +3726,7 @@ impl Plan {
             | Plan::Aggregate { input, .. }
             | Plan::Project(input, _)
             | Plan::Distinct(input, ..)
-            | Plan::Sort(input, _)
+            | Plan::Sort(input, ..)
             | Plan::Limit { input, .. }
             | Plan::Lock { input, .. }
             | Plan::Truncate(input, _) => vec![input],
@@ -3642,7 +3743,7 @@ impl Plan {
             Plan::Read { table, .. } => table.columns.len() + 1,
             Plan::Filter(input, _)
             | Plan::Distinct(input, ..)
-            | Plan::Sort(input, _)
+            | Plan::Sort(input, ..)
             | Plan::Limit { input, .. }
             | Plan::Lock { input, .. } => input.width(),
             Plan::Project(_, exprs) => exprs.len(),
@@ -3684,7 +3785,7 @@ impl Plan {
                 Plan::Filter(input, _)
                 | Plan::Project(input, _)
                 | Plan::Distinct(input, ..)
-                | Plan::Sort(input, _)
+                | Plan::Sort(input, ..)
                 | Plan::Truncate(input, _)
                 | Plan::Aggregate { input, .. }
                 | Plan::Lock { input, .. }
@@ -3727,7 +3828,7 @@ impl Plan {
                         .any(|a| a.arg.any(pred) || a.order.iter().any(|o| o.expr.any(pred)))
                     || input.any_expr(pred)
             }
-            Plan::Distinct(input, ..) | Plan::Sort(input, _) | Plan::Truncate(input, _) => {
+            Plan::Distinct(input, ..) | Plan::Sort(input, ..) | Plan::Truncate(input, _) => {
                 input.any_expr(pred)
             }
             Plan::Limit { input, .. } | Plan::Lock { input, .. } => input.any_expr(pred),
@@ -3809,7 +3910,7 @@ impl Plan {
             Plan::Distinct(input, width, collations) => {
                 Plan::Distinct(boxed(input, f), width, collations)
             }
-            Plan::Sort(input, keys) => Plan::Sort(boxed(input, f), keys),
+            Plan::Sort(input, keys, keep) => Plan::Sort(boxed(input, f), keys, keep),
             Plan::Truncate(input, width) => Plan::Truncate(boxed(input, f), width),
             Plan::Limit {
                 input,
@@ -3844,8 +3945,13 @@ impl Plan {
         match self {
             Plan::Dual | Plan::Read { .. } => {}
             Plan::Filter(input, predicate) => match input.as_mut() {
-                Plan::Read { table, access, .. } => {
-                    *access = planner.access_path(table, Some(predicate));
+                Plan::Read {
+                    table,
+                    access,
+                    indexes,
+                    ..
+                } => {
+                    *access = planner.access_path(table, *indexes, Some(predicate));
                 }
                 other => other.refresh_access(planner),
             },
@@ -3856,7 +3962,7 @@ impl Plan {
             Plan::Aggregate { input, .. }
             | Plan::Project(input, _)
             | Plan::Distinct(input, ..)
-            | Plan::Sort(input, _)
+            | Plan::Sort(input, ..)
             | Plan::Truncate(input, _)
             | Plan::Lock { input, .. }
             | Plan::Limit { input, .. } => input.refresh_access(planner),

@@ -62,7 +62,7 @@ fn walk(plan: &mut Plan, need: Need) {
             let need = union(need, Some((0..*width).collect()));
             walk(input, need);
         }
-        Plan::Sort(input, keys) => {
+        Plan::Sort(input, keys, _) => {
             let need = union(need, Some(keys.iter().map(|k| k.column).collect()));
             walk(input, need);
         }

@@ -11,7 +11,7 @@ use crate::error::{self, from_kv};
 use crate::exec;
 use crate::expr::cast::{parse_json_text, store};
 use crate::expr::{EvalContext, Expr, Level, Warning};
-use crate::plan::{Planner, Scope, ScopeColumn, SortKey, is_json_text, json_input};
+use crate::plan::{IndexChoice, Planner, Scope, ScopeColumn, SortKey, is_json_text, json_input};
 use crate::result::{Output, SqlError};
 use crate::table::{
     self, duplicate_value, encode_row, handle_of, index_entry, is_unique_entry, row_key,
@@ -713,9 +713,12 @@ fn assignment_column(table: &TableDef, a: &ast::Assignment) -> Result<usize, Sql
     }
 }
 
-/// The single table an UPDATE or DELETE names. An alias or a PARTITION is
-/// refused: the statement would otherwise run without it.
-fn single_table(twj: &ast::TableWithJoins) -> Result<&ast::ObjectName, SqlError> {
+/// The single table an UPDATE or DELETE names, with its index hints. An
+/// alias or a PARTITION is refused: the statement would otherwise run
+/// without it.
+fn single_table(
+    twj: &ast::TableWithJoins,
+) -> Result<(&ast::ObjectName, &[ast::TableIndexDirective]), SqlError> {
     match (&twj.relation, twj.joins.is_empty()) {
         (
             ast::TableFactor::Table {
@@ -727,27 +730,14 @@ fn single_table(twj: &ast::TableWithJoins) -> Result<&ast::ObjectName, SqlError>
                 json_path: None,
                 partitions,
                 with_hints,
+                index_directives,
                 ..
             },
             true,
-        ) if partitions.is_empty() && with_hints.is_empty() => Ok(name),
+        ) if partitions.is_empty() && with_hints.is_empty() => Ok((name, index_directives)),
         (ast::TableFactor::Table { .. }, true) => Err(error::unsupported(&twj.to_string())),
         _ => Err(error::unsupported("multi-table UPDATE/DELETE")),
     }
-}
-
-/// The rows an UPDATE/DELETE touches, with its ORDER BY and LIMIT.
-async fn target_rows(
-    p: &mut Planner<'_, '_>,
-    db: &str,
-    table: &Arc<TableDef>,
-    selection: Option<&ast::Expr>,
-    order_by: &[ast::OrderByExpr],
-    limit: Option<&ast::Expr>,
-    txn: &Transaction,
-) -> Result<(Vec<Vec<Datum>>, Scope), SqlError> {
-    let (plan, scope) = target_plan(p, db, table, selection, order_by, limit)?;
-    Ok((exec::run(&plan, txn, p.ctx).await?, scope))
 }
 
 /// The plan of the rows an UPDATE (`Update`) or DELETE (`Delete`) reads,
@@ -780,20 +770,25 @@ pub fn explain_target(
         }
         _ => return Ok(None),
     };
-    let (db, table) = p.table(single_table(twj)?)?;
-    let (plan, _) = target_plan(p, &db, &table, selection, order_by, limit)?;
+    let (name, hints) = single_table(twj)?;
+    let (db, table) = p.table(name)?;
+    let indexes = IndexChoice::of(&table, &table.name, hints)?;
+    let (plan, _) = target_plan(p, &db, &table, indexes, selection, order_by, limit)?;
     Ok(Some((plan, root)))
 }
 
+/// The plan of the rows an UPDATE/DELETE touches, with its ORDER BY and
+/// LIMIT.
 fn target_plan(
     p: &mut Planner<'_, '_>,
     db: &str,
     table: &Arc<TableDef>,
+    indexes: IndexChoice,
     selection: Option<&ast::Expr>,
     order_by: &[ast::OrderByExpr],
     limit: Option<&ast::Expr>,
 ) -> Result<(crate::plan::Plan, Scope), SqlError> {
-    let (mut plan, scope) = p.plan_table_where(db, table, selection)?;
+    let (mut plan, scope) = p.plan_table_where(db, table, indexes, selection)?;
     if !order_by.is_empty() {
         let mut keys = Vec::new();
         for item in order_by {
@@ -807,7 +802,7 @@ fn target_plan(
                 collation: scope.columns[column].ty.key_collation(),
             });
         }
-        plan = crate::plan::Plan::Sort(Box::new(plan), keys);
+        plan = crate::plan::Plan::Sort(Box::new(plan), keys, None);
     }
     if let Some(limit) = limit {
         let count = match p
@@ -818,11 +813,7 @@ fn target_plan(
             Datum::U64(v) => v as usize,
             _ => return Err(SqlError::new(1210, "HY000", "Incorrect arguments to LIMIT")),
         };
-        plan = crate::plan::Plan::Limit {
-            input: Box::new(plan),
-            offset: 0,
-            count: Some(count),
-        };
+        plan = crate::plan::Plan::limit(plan, 0, Some(count));
     }
     Ok((plan, scope))
 }
@@ -854,18 +845,20 @@ pub async fn update(
     if !upd.table.joins.is_empty() {
         return update_joined(p, upd, ignore, txn).await;
     }
-    let (db, table) = p.table_to_write(single_table(&upd.table)?)?;
+    let (name, hints) = single_table(&upd.table)?;
+    let (db, table) = p.table_to_write(name)?;
+    let indexes = IndexChoice::of(&table, &table.name, hints)?;
     p.target = Some(table.clone());
-    let (rows, scope) = target_rows(
+    let (plan, scope) = target_plan(
         p,
         &db,
         &table,
+        indexes,
         upd.selection.as_ref(),
         &upd.order_by,
         upd.limit.as_ref(),
-        txn,
-    )
-    .await?;
+    )?;
+    let rows = exec::run(&plan, txn, p.ctx).await?;
     let mut assignments = Vec::with_capacity(upd.assignments.len());
     for a in &upd.assignments {
         let pos = assignment_column(&table, a)?;
@@ -1219,17 +1212,19 @@ pub async fn delete(
     if !tables.is_empty() || from.len() != 1 || del.using.is_some() || !from[0].joins.is_empty() {
         return delete_joined(p, del, tables, from, ignore, txn).await;
     }
-    let (db, table) = p.table_to_write(single_table(&from[0])?)?;
-    let (rows, _) = target_rows(
+    let (name, hints) = single_table(&from[0])?;
+    let (db, table) = p.table_to_write(name)?;
+    let indexes = IndexChoice::of(&table, &table.name, hints)?;
+    let (plan, _) = target_plan(
         p,
         &db,
         &table,
+        indexes,
         del.selection.as_ref(),
         &del.order_by,
         del.limit.as_ref(),
-        txn,
-    )
-    .await?;
+    )?;
+    let rows = exec::run(&plan, txn, p.ctx).await?;
     let width = table.columns.len();
     let mut deleted = 0;
     for row in &rows {

@@ -237,8 +237,14 @@ fn filter(planner: &mut Planner<'_, '_>, mut plan: Plan, predicate: Option<Expr>
     let Some(predicate) = predicate else {
         return plan;
     };
-    if let Plan::Read { table, access, .. } = &mut plan {
-        *access = planner.access_path(table, Some(&predicate));
+    if let Plan::Read {
+        table,
+        access,
+        indexes,
+        ..
+    } = &mut plan
+    {
+        *access = planner.access_path(table, *indexes, Some(&predicate));
     }
     Plan::Filter(Box::new(plan), predicate)
 }
