@@ -13,6 +13,15 @@
 #   bash bench/instrumentation-overhead.sh
 #   ROUNDS=5 TIME=30 BASALT_BIN=/path/to/basalt bash bench/instrumentation-overhead.sh
 #
+# The same measurement compares two builds (whether a change costs CPU):
+# OFF_BIN is the second server's binary and OFF_FLAGS its flags, LABELS
+# names the two, WORKLOAD picks the sysbench workload, and PAUSE idles
+# after each run so that the background work a write workload leaves (LSM
+# flushes, compactions) is not measured in the next run.
+#
+#   BASALT_BIN=/tmp/after OFF_BIN=/tmp/before OFF_FLAGS= LABELS="after before" \
+#     WORKLOAD=oltp_read_write PAUSE=10 bash bench/instrumentation-overhead.sh
+#
 # Both servers listen on 127.0.0.1 only and are stopped at the end.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -25,6 +34,10 @@ ROUNDS=${ROUNDS:-7}
 SETTLE=${SETTLE:-20}
 ON_PORT=${ON_PORT:-14100}
 OFF_PORT=${OFF_PORT:-14200}
+WORKLOAD=${WORKLOAD:-oltp_point_select}
+PAUSE=${PAUSE:-0}
+OFF_FLAGS=${OFF_FLAGS---no-instrumentation}
+read -r on_label off_label <<<"${LABELS:-on off}"
 
 if ! command -v sysbench >/dev/null || ! command -v mariadb >/dev/null; then
   sudo=""
@@ -36,6 +49,7 @@ if [ -z "${BASALT_BIN:-}" ]; then
   cargo build --profile dist --locked -p basalt
   BASALT_BIN="${CARGO_TARGET_DIR:-target}/dist/basalt"
 fi
+OFF_BIN=${OFF_BIN:-$BASALT_BIN}
 work=$(mktemp -d)
 pids=()
 cleanup() {
@@ -44,10 +58,10 @@ cleanup() {
 }
 trap cleanup EXIT
 
-start() { # name, port, extra flags...
-  local name=$1 port=$2
-  shift 2
-  "$BASALT_BIN" "$@" playground --data-dir "$work/$name" --port "$port" --status-port 0 --host 127.0.0.1 \
+start() { # name, binary, port, extra flags...
+  local name=$1 bin=$2 port=$3
+  shift 3
+  "$bin" "$@" playground --data-dir "$work/$name" --port "$port" --status-port 0 --host 127.0.0.1 \
     >"$work/$name.log" 2>&1 &
   pids+=($!)
   for _ in $(seq 150); do
@@ -62,12 +76,13 @@ start() { # name, port, extra flags...
 sb() { # port, command, extra...
   local port=$1 command=$2
   shift 2
-  sysbench oltp_point_select --mysql-host=127.0.0.1 --mysql-port="$port" --mysql-user=root --mysql-db=sbtest \
+  sysbench "$WORKLOAD" --mysql-host=127.0.0.1 --mysql-port="$port" --mysql-user=root --mysql-db=sbtest \
     --tables="$TABLES" --table-size="$SIZE" "$@" "$command"
 }
 
-start on "$ON_PORT"
-start off "$OFF_PORT" --no-instrumentation
+start on "$BASALT_BIN" "$ON_PORT"
+# shellcheck disable=SC2086 # OFF_FLAGS is a list of flags
+start off "$OFF_BIN" "$OFF_PORT" $OFF_FLAGS
 for port in "$ON_PORT" "$OFF_PORT"; do
   mariadb -h127.0.0.1 -P"$port" -uroot -e "CREATE DATABASE sbtest"
   sb "$port" prepare --threads="$TABLES" >/dev/null
@@ -93,7 +108,10 @@ for round in $(seq "$ROUNDS"); do
     us=$(awk -v a="$after" -v b="$before" -v q="$queries" 'BEGIN { printf "%.2f", (a - b) * 1e6 / q }')
     runs[$side]+="$qps "
     cpus[$side]+="$us "
-    echo "round $round, instrumentation $side: $qps qps, $us us of server CPU per query"
+    label=$on_label
+    [ "$side" = off ] && label=$off_label
+    echo "round $round, $label: $qps qps, $us us of server CPU per query"
+    sleep "$PAUSE"
   done
 done
 
@@ -103,12 +121,12 @@ off=$(echo "${runs[off]}" | median)
 cpu_on=$(echo "${cpus[on]}" | median)
 cpu_off=$(echo "${cpus[off]}" | median)
 echo
-echo "oltp_point_select, $TABLES x $SIZE rows, $THREADS threads, ${TIME}s per run, $ROUNDS rounds, $(nproc) cores"
-echo "| instrumentation | median qps | median server CPU per query (us) |"
+echo "$WORKLOAD, $TABLES x $SIZE rows, $THREADS threads, ${TIME}s per run, $ROUNDS rounds, $(nproc) cores"
+echo "| server | median qps | median server CPU per query (us) |"
 echo "|---|---:|---:|"
-echo "| on (as shipped) | $on | $cpu_on |"
-echo "| off (--no-instrumentation) | $off | $cpu_off |"
-awk -v on="$on" -v off="$off" -v con="$cpu_on" -v coff="$cpu_off" 'BEGIN {
-  printf "throughput lost with instrumentation on: %.1f%% (goal: at most 3%%)\n", (off > 0 ? (off - on) / off * 100 : 0)
+echo "| $on_label ($BASALT_BIN) | $on | $cpu_on |"
+echo "| $off_label ($OFF_BIN $OFF_FLAGS) | $off | $cpu_off |"
+awk -v on="$on" -v off="$off" -v con="$cpu_on" -v coff="$cpu_off" -v a="$on_label" -v b="$off_label" 'BEGIN {
+  printf "throughput lost by %s against %s: %.1f%% (instrumentation goal: at most 3%%)\n", a, b, (off > 0 ? (off - on) / off * 100 : 0)
   printf "server CPU per query added: %.1f%%\n", (coff > 0 ? (con - coff) / coff * 100 : 0)
 }'

@@ -145,3 +145,30 @@ def test_explain_analyze_reports_what_each_operator_did(cur):
     assert e.value.args[0] == 1235, e.value
     cur.execute("SELECT COUNT(*) FROM t")
     assert cur.fetchone() == (5,)
+
+
+def test_a_limit_stops_the_reads_below_it(cur):
+    """Below a LIMIT, reads, filters and projections hand rows on batch by
+    batch, and the LIMIT stops pulling once it has its rows: the scan reads
+    its first request (1,024 keys), not the table's 5,000 rows."""
+    cur.execute("CREATE TABLE big (id INT PRIMARY KEY, v INT, KEY v (v))")
+    for start in range(0, 5000, 1000):
+        cur.execute("INSERT INTO big VALUES " + ", ".join(f"({i}, {i % 7})" for i in range(start, start + 1000)))
+
+    def acts(sql):
+        cur.execute("EXPLAIN ANALYZE " + sql)
+        return [(r[0].lstrip("└─├│ ").rsplit("_", 1)[0], int(r[2])) for r in cur.fetchall()]
+
+    assert acts("SELECT * FROM big LIMIT 3") == [("Limit", 3), ("Projection", 1024), ("TableFullScan", 1024)]
+    assert acts("SELECT id + 1 FROM big WHERE v + 0 = 3 LIMIT 2, 5") == [
+        ("Limit", 5), ("Projection", 146), ("Selection", 146), ("TableFullScan", 1024)]
+    # Through an index: its first request's rows.
+    assert acts("SELECT * FROM big WHERE v = 3 LIMIT 1")[-1] == ("IndexLookUp", 714)
+    # More than a request's rows: the next request asks for twice as many.
+    assert acts("SELECT id FROM big LIMIT 2000")[-1] == ("TableFullScan", 3072)
+    # What the limit does not stream through (a sort) still reads everything.
+    assert acts("SELECT * FROM big ORDER BY v LIMIT 3")[-1] == ("TableFullScan", 5000)
+    cur.execute("SELECT id FROM big WHERE v + 0 = 3 LIMIT 2, 5")
+    assert cur.fetchall() == ((17,), (24,), (31,), (38,), (45,))
+    cur.execute("SELECT id FROM big LIMIT 4998, 10")
+    assert cur.fetchall() == ((4998,), (4999,))

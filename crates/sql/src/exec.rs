@@ -1,6 +1,8 @@
-//! Running a [`Plan`] inside a transaction. Every operator materialises its
-//! rows, charged to the statement's memory quota ([`crate::memory`]);
-//! streaming and spilling come later (DESIGN §7 rule 8).
+//! Running a [`Plan`] inside a transaction. An operator materialises its
+//! rows, charged to the statement's memory quota ([`crate::memory`]),
+//! except below a LIMIT, which pulls reads, filters and projections batch
+//! by batch ([`stream`]) and stops them once it has its rows; streaming
+//! everywhere and spilling come later (DESIGN §7 rule 8).
 //!
 //! Long work goes in steps ([`step`]): between two scan requests and every
 //! [`ROWS_PER_STEP`] rows of an operator that works row by row, a KILL is
@@ -16,7 +18,7 @@ use crate::expr::{BinaryOp, EvalContext, Expr, SubqueryKind};
 use crate::memory::{row_bytes, rows_bytes};
 use crate::plan::{Access, JoinKey, JoinKind, LockTarget, Plan, RowLockWait, SortKey};
 use crate::result::SqlError;
-use crate::table::{decode_columns, handle_from_entry, row_key};
+use crate::table::{decode_columns, row_key};
 use crate::types::Collation;
 use codec::Datum;
 use kv_client::Transaction;
@@ -26,6 +28,8 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+
+mod stream;
 
 /// A row: one datum per output column.
 pub type Row = Vec<Datum>;
@@ -364,28 +368,12 @@ async fn operator(
         Plan::Filter(input, predicate) => {
             let rows = run_plan(input, txn, ctx, first).await?;
             let correlated = has_correlated(predicate);
-            let mut out = Vec::with_capacity(rows.len());
-            for (i, row) in rows.into_iter().enumerate() {
-                step(ctx, i).await?;
-                if truthy(&eval_row(predicate, correlated, &row, txn, ctx).await?) {
-                    out.push(row);
-                }
-            }
-            out
+            stream::filter(rows, predicate, correlated, txn, ctx).await?
         }
         Plan::Project(input, exprs) => {
             let rows = run_plan(input, txn, ctx, first).await?;
             let correlated: Vec<bool> = exprs.iter().map(has_correlated).collect();
-            let mut out = Vec::with_capacity(rows.len());
-            for (i, row) in rows.into_iter().enumerate() {
-                step(ctx, i).await?;
-                let mut values = Vec::with_capacity(exprs.len());
-                for (e, &c) in exprs.iter().zip(&correlated) {
-                    values.push(eval_row(e, c, &row, txn, ctx).await?);
-                }
-                out.push(values);
-            }
-            out
+            stream::project(rows, exprs, &correlated, txn, ctx).await?
         }
         Plan::Join {
             left,
@@ -431,11 +419,22 @@ async fn operator(
             offset,
             count,
         } => {
-            let rows = run_plan(input, txn, ctx, first).await?;
-            rows.into_iter()
-                .skip(*offset)
-                .take(count.unwrap_or(usize::MAX))
-                .collect()
+            // Pulled batch by batch: the reads below stop once the rows
+            // are there.
+            let mut input = stream::Stream::open(input, first);
+            let (mut skip, mut left) = (*offset, count.unwrap_or(usize::MAX));
+            let mut out = Output::default();
+            while left > 0
+                && let Some(rows) = input.next(txn, ctx).await?
+            {
+                let past = skip.min(rows.len());
+                skip -= past;
+                for row in rows.into_iter().skip(past).take(left) {
+                    out.push(row, ctx)?;
+                    left -= 1;
+                }
+            }
+            out.rows
         }
         Plan::Lock {
             input,
@@ -613,94 +612,33 @@ async fn read(
     txn: &Transaction,
     ctx: &EvalContext<'_>,
 ) -> Result<Vec<Row>, SqlError> {
-    let decode = |handle: i64, value: &[u8]| -> Result<Row, SqlError> {
-        let mut row = decode_columns(table, value, columns)?;
-        row.push(Datum::I64(handle));
-        Ok(row)
-    };
-    let decode_pairs = |rows: &mut Output, pairs: Vec<(Vec<u8>, Vec<u8>)>| {
-        for (k, v) in pairs {
-            let (_, handle) = codec::table::decode_row_key(&k).map_err(error::internal)?;
-            rows.push(decode(handle, &v)?, ctx)?;
+    let Some(mut ranges) = stream::Read::new(table, access, columns) else {
+        let Access::Handles(handles) = access else {
+            return Err(error::internal("a read by handle without handles"));
+        };
+        let decode = |handle: i64, value: &[u8]| -> Result<Row, SqlError> {
+            let mut row = decode_columns(table, value, columns)?;
+            row.push(Datum::I64(handle));
+            Ok(row)
+        };
+        let mut handles = handles.clone();
+        handles.sort_unstable();
+        handles.dedup();
+        if let [h] = handles.as_slice() {
+            return match txn.get(&row_key(table, *h)).await.map_err(from_kv)? {
+                Some(v) => Ok(vec![decode(*h, &v)?]),
+                None => Ok(Vec::new()),
+            };
         }
-        Ok(())
+        return lookup(&handles, txn, table, decode, ctx).await;
     };
     let mut rows = Output::default();
-    match access {
-        Access::Handles(handles) => {
-            let mut handles = handles.clone();
-            handles.sort_unstable();
-            handles.dedup();
-            if let [h] = handles.as_slice() {
-                return match txn.get(&row_key(table, *h)).await.map_err(from_kv)? {
-                    Some(v) => Ok(vec![decode(*h, &v)?]),
-                    None => Ok(Vec::new()),
-                };
-            }
-            lookup(&handles, txn, table, decode, ctx).await
-        }
-        Access::HandleRange(start, end) => {
-            scan(txn, start, end, ctx, |pairs| decode_pairs(&mut rows, pairs)).await?;
-            Ok(rows.rows)
-        }
-        Access::Full => {
-            let range = codec::table::row_range(table.id);
-            scan(txn, &range.start, &range.end, ctx, |pairs| {
-                decode_pairs(&mut rows, pairs)
-            })
-            .await?;
-            Ok(rows.rows)
-        }
-        Access::Index { index, ranges } => {
-            let index = &table.indexes[*index];
-            let mut handles = Vec::new();
-            // Ranges may overlap (`k IN (5, 5)`, overlapping BETWEENs): each
-            // row once, in the order first found.
-            let mut seen = HashSet::new();
-            for (start, end) in ranges {
-                scan(txn, start, end, ctx, |entries| {
-                    for (k, v) in entries {
-                        let handle = handle_from_entry(index, &k, &v)?;
-                        if seen.insert(handle) {
-                            handles.push(handle);
-                        }
-                    }
-                    Ok(())
-                })
-                .await?;
-            }
-            lookup(&handles, txn, table, decode, ctx).await
+    while let Some(batch) = ranges.next(txn, ctx).await? {
+        for row in batch {
+            rows.push(row, ctx)?;
         }
     }
-}
-
-/// Hand every pair of `[start, end)` to `each`, in key order, in requests
-/// of growing size (see [`SCAN_BATCH_FIRST`]) with a [`step`] between two.
-async fn scan(
-    txn: &Transaction,
-    start: &[u8],
-    end: &[u8],
-    ctx: &EvalContext<'_>,
-    mut each: impl FnMut(Vec<(Vec<u8>, Vec<u8>)>) -> Result<(), SqlError>,
-) -> Result<(), SqlError> {
-    let mut from = start.to_vec();
-    let mut batch = SCAN_BATCH_FIRST;
-    loop {
-        let got = txn
-            .scan(&from, Some(end), batch, false)
-            .await
-            .map_err(from_kv)?;
-        let last = match got.last() {
-            Some((last, _)) if got.len() == batch => last.clone(),
-            _ => return each(got),
-        };
-        each(got)?;
-        // The next request starts just after the last key seen.
-        from = last;
-        from.push(0);
-        step(ctx, ROWS_PER_STEP).await?;
-        batch = (batch * 2).min(SCAN_BATCH_MAX);
-    }
+    Ok(rows.rows)
 }
 
 /// Fetch rows by handle, in the given order.
