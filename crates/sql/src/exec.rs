@@ -616,21 +616,16 @@ async fn read(
         let Access::Handles(handles) = access else {
             return Err(error::internal("a read by handle without handles"));
         };
-        let decode = |handle: i64, value: &[u8]| -> Result<Row, SqlError> {
-            let mut row = decode_columns(table, value, columns)?;
-            row.push(Datum::I64(handle));
-            Ok(row)
-        };
         let mut handles = handles.clone();
         handles.sort_unstable();
         handles.dedup();
         if let [h] = handles.as_slice() {
             return match txn.get(&row_key(table, *h)).await.map_err(from_kv)? {
-                Some(v) => Ok(vec![decode(*h, &v)?]),
+                Some(v) => Ok(vec![decode_row(table, columns, *h, &v)?]),
                 None => Ok(Vec::new()),
             };
         }
-        return lookup(&handles, txn, table, decode, ctx).await;
+        return lookup(&handles, txn, table, columns, ctx).await;
     };
     let mut rows = Output::default();
     while let Some(batch) = ranges.next(txn, ctx).await? {
@@ -641,12 +636,25 @@ async fn read(
     Ok(rows.rows)
 }
 
+/// A row as a read hands it on: the `columns` marked (all if `None`)
+/// decoded from its stored value, then its handle.
+fn decode_row(
+    table: &crate::catalog::TableDef,
+    columns: Option<&[bool]>,
+    handle: i64,
+    value: &[u8],
+) -> Result<Row, SqlError> {
+    let mut row = decode_columns(table, value, columns)?;
+    row.push(Datum::I64(handle));
+    Ok(row)
+}
+
 /// Fetch rows by handle, in the given order.
 async fn lookup(
     handles: &[i64],
     txn: &Transaction,
     table: &crate::catalog::TableDef,
-    decode: impl Fn(i64, &[u8]) -> Result<Row, SqlError>,
+    columns: Option<&[bool]>,
     ctx: &EvalContext<'_>,
 ) -> Result<Vec<Row>, SqlError> {
     let mut out = Output::default();
@@ -656,7 +664,7 @@ async fn lookup(
         let values = txn.batch_get(&keys).await.map_err(from_kv)?;
         for (h, value) in chunk.iter().zip(values) {
             if let Some(v) = value {
-                out.push(decode(*h, &v)?, ctx)?;
+                out.push(decode_row(table, columns, *h, &v)?, ctx)?;
             }
         }
     }

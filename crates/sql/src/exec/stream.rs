@@ -6,8 +6,8 @@
 //! on at once ([`Stream::Whole`]).
 
 use super::{
-    ROWS_PER_STEP, Row, SCAN_BATCH_FIRST, SCAN_BATCH_MAX, eval_row, has_correlated, lookup,
-    run_plan, step,
+    ROWS_PER_STEP, Row, SCAN_BATCH_FIRST, SCAN_BATCH_MAX, decode_row, eval_row, has_correlated,
+    lookup, run_plan, step,
 };
 use crate::catalog::{IndexDef, TableDef};
 use crate::error::{self, from_kv};
@@ -16,8 +16,7 @@ use crate::expr::{EvalContext, Expr};
 use crate::memory::rows_bytes;
 use crate::plan::{Access, Plan};
 use crate::result::SqlError;
-use crate::table::{decode_columns, handle_from_entry};
-use codec::Datum;
+use crate::table::handle_from_entry;
 use kv_client::Transaction;
 use std::collections::{HashSet, VecDeque};
 use std::future::Future;
@@ -212,6 +211,10 @@ pub(super) async fn project(
     Ok(out)
 }
 
+/// What a handle in [`Read`]'s seen set takes: its 8 bytes and the set's
+/// slot.
+const SEEN_HANDLE_BYTES: usize = 16;
+
 /// A table read along key ranges, one scan request per pull: of the
 /// table's rows, or of an index's entries whose rows are then fetched.
 /// Requests grow from [`SCAN_BATCH_FIRST`] keys to [`SCAN_BATCH_MAX`], so a
@@ -298,17 +301,12 @@ impl<'p> Read<'p> {
         ctx: &EvalContext<'_>,
     ) -> Result<Vec<Row>, SqlError> {
         let (table, columns) = (self.table, self.columns);
-        let decode = |handle: i64, value: &[u8]| -> Result<Row, SqlError> {
-            let mut row = decode_columns(table, value, columns)?;
-            row.push(Datum::I64(handle));
-            Ok(row)
-        };
         let Some(index) = self.index else {
             return pairs
                 .into_iter()
                 .map(|(k, v)| {
                     let (_, handle) = codec::table::decode_row_key(&k).map_err(error::internal)?;
-                    decode(handle, &v)
+                    decode_row(table, columns, handle, &v)
                 })
                 .collect();
         };
@@ -319,6 +317,8 @@ impl<'p> Read<'p> {
                 handles.push(handle);
             }
         }
-        lookup(&handles, txn, table, decode, ctx).await
+        // The handles seen stay until the read ends: charged as they grow.
+        ctx.memory.grow(handles.len() * SEEN_HANDLE_BYTES)?;
+        lookup(&handles, txn, table, columns, ctx).await
     }
 }
