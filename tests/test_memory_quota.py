@@ -2,12 +2,15 @@
 (`tidb_mem_quota_query`, TiDB's error 8175) and `max_execution_time`
 (MySQL's error 3024).
 
-A cross join of four 100-row tables has 10^8 combinations. Kept, under the
-default quota (1 GiB) they fail with 8175 while the process's resident
-memory, sampled from `/metrics`, stays below 1.5 GiB; under a small quota
-they fail sooner. Meanwhile another connection's point selects see no
-error, and afterwards the connection that ran it is still usable. When no
-combination is kept, the statement runs long but flat, and
+A cross join of four 100-row tables has 10^8 combinations. Grouped by all
+four ids, every combination is a group the aggregation must hold: under
+the default quota (1 GiB) the statement fails with 8175 while the
+process's resident memory, sampled from `/metrics`, stays below 1.5 GiB;
+under a small quota it fails sooner. Meanwhile another connection's point
+selects see no error, and afterwards the connection that ran it is still
+usable. Rows that are only counted stream through the join into the
+aggregate, so a quota far below the join's rows does not stop them. When
+no combination is kept, the statement runs long but flat, and
 `max_execution_time` stops it with 3024.
 
 Uses the shared `basalt_server` fixture (tests/conftest.py).
@@ -57,11 +60,11 @@ def four_tables(basalt_server):
     conn.close()
 
 
-# 10^8 combinations, nearly all kept: the join's rows grow until the quota
-# stops them (rows are materialised: no streaming yet).
+# 10^8 combinations, nearly all kept, each its own group: the groups grow
+# until the quota stops them.
 CROSS_JOIN = (
-    "SELECT COUNT(*) FROM t1, t2, t3, t4 "
-    "WHERE t1.x + t2.x + t3.x + t4.x >= 0 AND t1.s <> t4.s"
+    "SELECT t1.id, t2.id, t3.id, t4.id, COUNT(*) FROM t1, t2, t3, t4 "
+    "WHERE t1.x + t2.x + t3.x + t4.x >= 0 AND t1.s <> t4.s GROUP BY 1, 2, 3, 4"
 )
 
 
@@ -81,6 +84,18 @@ def test_a_small_quota_stops_the_statement_and_the_connection_goes_on(four_table
     finally:
         run(conn, "SET tidb_mem_quota_query = DEFAULT")
     assert run(conn, "SELECT @@tidb_mem_quota_query") == ((GIB,),)
+
+
+def test_counted_rows_stream_past_a_small_quota(four_tables):
+    conn = four_tables
+    run(conn, "SET tidb_mem_quota_query = 16777216")
+    try:
+        # 10^6 joined rows of ~150 bytes: ten times the quota, were they held.
+        assert run(
+            conn, "SELECT COUNT(*), SUM(t3.x) FROM t1, t2, t3 WHERE t1.x + t2.x + t3.x >= 0"
+        ) == ((1000000, 2950000),)
+    finally:
+        run(conn, "SET tidb_mem_quota_query = DEFAULT")
 
 
 def test_the_default_quota_keeps_the_server_up(basalt_server, four_tables):

@@ -1,14 +1,13 @@
 //! What one statement may hold in memory: `tidb_mem_quota_query`.
 //!
-//! The executor materialises each operator's rows, so a join of a few
-//! modest tables can hold more rows than the machine has memory for, and
-//! one statement would take every session of the node down with it. Each
-//! statement has a [`StatementMemory`]: an operator's finished output is
-//! charged to it and its inputs released, and an operator whose output is
-//! still growing (a scan, a join, an aggregation) checks the quota as it
-//! goes. Past the quota the statement fails with TiDB's error 8175; its
-//! connection stays usable and no other statement notices. (Spilling to
-//! disk instead of failing comes later.)
+//! A join of a few modest tables can hold more rows than the machine has
+//! memory for, and one statement would take every session of the node down
+//! with it. Each statement has a [`StatementMemory`]: an operator charges
+//! what it holds (a join's inner side, an aggregation's groups, a sort's
+//! input) while it grows and releases it when done, and a plan's result is
+//! charged until its statement ends. Past the quota the statement fails
+//! with TiDB's error 8175; its connection stays usable and no other
+//! statement notices. (Spilling to disk instead of failing comes later.)
 
 use crate::result::SqlError;
 use codec::Datum;
@@ -50,8 +49,8 @@ impl StatementMemory {
         self.peak.load(Ordering::Relaxed)
     }
 
-    /// An operator finished: what its inputs held (everything charged
-    /// since `before`) is released and its `output` charged instead.
+    /// A plan finished: what its operators held (everything charged since
+    /// `before`) is released and its `output` charged instead.
     pub fn replace(&self, before: usize, output: usize) -> Result<(), SqlError> {
         self.held.store(before, Ordering::Relaxed);
         self.check(output)?;
@@ -61,13 +60,23 @@ impl StatementMemory {
         Ok(())
     }
 
-    /// Charge `bytes` an operator holds besides its output (a hash table, a
-    /// DISTINCT's seen keys) until it finishes, when [`Self::replace`]
-    /// releases them with its inputs; 8175 past the quota.
+    /// Charge `bytes` an operator holds (a hash table, a DISTINCT's seen
+    /// keys) until it releases them ([`Self::release`]) or its plan ends
+    /// ([`Self::replace`]); 8175 past the quota.
     pub fn grow(&self, bytes: usize) -> Result<(), SqlError> {
         self.check(bytes)?;
         self.held.fetch_add(bytes, Ordering::Relaxed);
         Ok(())
+    }
+
+    /// `bytes` charged with [`Self::grow`] are no longer held.
+    pub fn release(&self, bytes: usize) {
+        // Never below zero: a statement's end resets what it held.
+        let _ = self
+            .held
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |h| {
+                Some(h.saturating_sub(bytes))
+            });
     }
 
     /// 8175 if `growing` more bytes than are charged pass the quota (an

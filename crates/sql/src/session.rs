@@ -13,7 +13,7 @@ use crate::admission::{self, Admission, Ran};
 use crate::catalog::{Catalog, InfoSchema};
 use crate::error::{self, from_kv};
 use crate::exec::{self, RowLocks};
-use crate::expr::{EvalContext, Level, SqlMode, Warning};
+use crate::expr::{EvalContext, Expr, Level, SqlMode, Warning};
 use crate::metrics::{self, StatementType};
 use crate::plan::{Planner, RowLockWait, database_name, table_name};
 use crate::plan_cache::PlanSlot;
@@ -3044,6 +3044,31 @@ impl Session {
         }
     }
 
+    /// The value of `value`, which reads tables (`SET @v = (SELECT ...)`),
+    /// read as `SELECT value` is: in the session's transaction if one is
+    /// open, at its snapshot and isolation level.
+    async fn select_value(&mut self, value: &ast::Expr) -> Result<Datum, SqlError> {
+        let (mut statements, _) = parse("SELECT NULL")?;
+        if let Some(Statement::Query(query)) = statements.first_mut()
+            && let ast::SetExpr::Select(select) = query.body.as_mut()
+            && let Some(ast::SelectItem::UnnamedExpr(e)) = select.projection.first_mut()
+        {
+            *e = value.clone();
+        }
+        let args = Bindings {
+            params: &[],
+            plan: None,
+        };
+        match self.data_statement(&statements[0], args).await? {
+            Output::Rows { rows, .. } => rows
+                .into_iter()
+                .next()
+                .and_then(|row| row.into_iter().next())
+                .ok_or_else(|| error::internal("SELECT of a value returned no row")),
+            _ => Err(error::internal("SELECT of a value returned no rows")),
+        }
+    }
+
     async fn assign(
         &mut self,
         name: &str,
@@ -3060,13 +3085,22 @@ impl Session {
                 }
             }
             e => {
-                let schema = self.engine.catalog.snapshot();
-                let mut ctx = self.eval_context(&self.user_vars, &[], false);
-                let lookup = |n: &str, g: bool| self.sysvar(n, g);
-                let mut planner =
-                    Planner::new(&schema, self.database.as_deref(), &[], &mut ctx, &lookup);
-                let bound = planner.bind(e, &crate::plan::Scope::default(), "field list")?;
-                bound.eval(&[], planner.ctx)?
+                let constant = {
+                    let schema = self.engine.catalog.snapshot();
+                    let mut ctx = self.eval_context(&self.user_vars, &[], false);
+                    let lookup = |n: &str, g: bool| self.sysvar(n, g);
+                    let mut planner =
+                        Planner::new(&schema, self.database.as_deref(), &[], &mut ctx, &lookup);
+                    let bound = planner.bind(e, &crate::plan::Scope::default(), "field list")?;
+                    match bound.any(&|x| matches!(x, Expr::Subquery(_))) {
+                        false => Some(bound.eval(&[], planner.ctx)?),
+                        true => None,
+                    }
+                };
+                match constant {
+                    Some(datum) => datum,
+                    None => self.select_value(e).await?,
+                }
             }
         };
         let lower = name.to_lowercase();

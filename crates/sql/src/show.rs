@@ -395,7 +395,11 @@ pub fn index_rows(table: &TableDef) -> Output {
 
 /// SHOW [FULL] TABLES rows.
 pub fn tables_rows(schema: &InfoSchema, db: &str, full: bool, pattern: Option<&str>) -> Output {
-    let header = format!("Tables_in_{db}");
+    // MySQL names the pattern in the header: `Tables_in_test (t%)`.
+    let header = match pattern {
+        Some(p) => format!("Tables_in_{db} ({p})"),
+        None => format!("Tables_in_{db}"),
+    };
     let rows = schema
         .tables(db)
         .into_iter()

@@ -342,14 +342,6 @@ enum Source {
     Value(Datum),
 }
 
-/// The types of the columns at `positions`.
-fn column_types(table: &TableDef, positions: &[usize]) -> Vec<SqlType> {
-    positions
-        .iter()
-        .map(|&p| table.columns[p].ty.clone())
-        .collect()
-}
-
 /// A value bound for a column of type `target`: a string read into a JSON
 /// column is JSON text, as MySQL's parser reads it.
 fn stored_as(e: Expr, target: Option<&SqlType>, types: &[SqlType]) -> Expr {
@@ -359,16 +351,18 @@ fn stored_as(e: Expr, target: Option<&SqlType>, types: &[SqlType]) -> Expr {
     }
 }
 
-/// The values of an inserted row: `DEFAULT`, or constant expressions (which
-/// may hold subqueries).
+/// The values of an inserted row for `table`'s columns at `targets`:
+/// `DEFAULT`, or constant expressions (which may hold subqueries).
 async fn value_sources(
     p: &mut Planner<'_, '_>,
     exprs: impl Iterator<Item = &ast::Expr>,
-    targets: &[SqlType],
+    table: &TableDef,
+    targets: &[usize],
     txn: &Transaction,
 ) -> Result<Vec<Source>, SqlError> {
     let mut out = Vec::new();
-    for (e, target) in exprs.zip(targets.iter().map(Some).chain(std::iter::repeat(None))) {
+    for (i, e) in exprs.enumerate() {
+        let target = targets.get(i).map(|&c| &table.columns[c].ty);
         out.push(match e {
             ast::Expr::Identifier(id)
                 if id.quote_style.is_none() && id.value.eq_ignore_ascii_case("DEFAULT") =>
@@ -430,9 +424,8 @@ pub async fn insert(
     match ins.source.as_deref() {
         Some(query) => match query.body.as_ref() {
             ast::SetExpr::Values(values) => {
-                let types = column_types(&table, &targets);
                 for row in &values.rows {
-                    sources.push(value_sources(p, row.iter(), &types, txn).await?);
+                    sources.push(value_sources(p, row.iter(), &table, &targets, txn).await?);
                 }
             }
             _ => {
@@ -464,8 +457,7 @@ pub async fn insert(
                 .map(|a| assignment_column(&table, a))
                 .collect::<Result<_, _>>()?;
             let values = ins.assignments.iter().map(|a| &a.value);
-            let types = column_types(&table, &targets);
-            sources.push(value_sources(p, values, &types, txn).await?);
+            sources.push(value_sources(p, values, &table, &targets, txn).await?);
         }
         None => return Err(error::syntax("", 1)),
     }

@@ -1,22 +1,27 @@
-//! Operators that hand their rows on in batches, so that a LIMIT stops the
-//! reads beneath it once it has its rows: `SELECT * FROM t LIMIT 10` reads
-//! one request's worth of `t`, not all of it (TiDB's chunks). Table reads
-//! over key ranges, filters, projections and truncations stream; below a
-//! LIMIT, any other operator runs to its end first and its rows are handed
-//! on at once ([`Stream::Whole`]).
+//! The executor's operators, pulled batch by batch (TiDB's chunks): a
+//! parent asks its input for the next rows when it needs them, so a LIMIT
+//! stops the reads beneath it once it has its rows, and an operator holds
+//! only what it must (a join its inner side, an aggregation its groups, a
+//! sort its input), charged to the statement's memory quota while it does
+//! ([`Held`]). Rows pass on in the batches a table read makes: one scan
+//! request's rows, or fewer.
 
+use super::aggregate::Aggregation;
+use super::join::JoinStream;
 use super::{
-    ROWS_PER_STEP, Row, SCAN_BATCH_FIRST, SCAN_BATCH_MAX, decode_row, eval_row, has_correlated,
-    lookup, run_plan, step,
+    HASHED_KEY_BYTES, Held, Output, ROWS_PER_STEP, Row, SCAN_BATCH_FIRST, SCAN_BATCH_MAX, after,
+    decode_row, eval_row, has_correlated, lock_rows, lookup, read_handles, row_key_bytes, sort,
+    step,
 };
 use crate::catalog::{IndexDef, TableDef};
 use crate::error::{self, from_kv};
 use crate::expr::eval::truthy;
 use crate::expr::{EvalContext, Expr};
 use crate::memory::rows_bytes;
-use crate::plan::{Access, Plan};
+use crate::plan::{Access, LockTarget, Plan, SortKey};
 use crate::result::SqlError;
 use crate::table::handle_from_entry;
+use crate::types::Collation;
 use kv_client::Transaction;
 use std::collections::{HashSet, VecDeque};
 use std::future::Future;
@@ -26,79 +31,184 @@ use std::time::Instant;
 /// The next batch of a stream; `None` once it has no more rows.
 type Batch<'a> = Pin<Box<dyn Future<Output = Result<Option<Vec<Row>>, SqlError>> + Send + 'a>>;
 
-/// An operator whose rows are pulled batch by batch. Each has its plan's
-/// pre-order number, under which EXPLAIN ANALYZE counts its rows and time.
-pub(super) enum Stream<'p> {
+/// An operator of a plan being pulled, with its plan's pre-order number,
+/// under which EXPLAIN ANALYZE counts its rows and time.
+pub(super) struct Stream<'p> {
+    op: Op<'p>,
+    id: usize,
+}
+
+/// What each operator keeps between two pulls.
+enum Op<'p> {
+    /// Rows found at once on the first pull: a read by handles (point and
+    /// batch point gets), or the one row of no table.
+    Leaf {
+        plan: &'p Plan,
+        done: bool,
+    },
     /// A table read along key ranges.
-    Read(Read<'p>, usize),
+    Read(Read<'p>),
     /// Rows for which the predicate is true.
     Filter {
         input: Box<Stream<'p>>,
         predicate: &'p Expr,
         correlated: bool,
-        id: usize,
     },
     /// Computed columns.
     Project {
         input: Box<Stream<'p>>,
         exprs: &'p [Expr],
         correlated: Vec<bool>,
-        id: usize,
     },
     /// The first columns of each row.
     Truncate {
         input: Box<Stream<'p>>,
         width: usize,
-        id: usize,
     },
-    /// An operator that does not stream: run whole on the first pull.
-    Whole {
-        plan: &'p Plan,
-        id: usize,
+    /// Rows still to skip, then rows still to pass.
+    Limit {
+        input: Box<Stream<'p>>,
+        skip: usize,
+        left: usize,
+    },
+    Join(Box<JoinStream<'p>>),
+    /// The aggregation, until its rows are handed on.
+    Aggregate {
+        input: Box<Stream<'p>>,
+        aggregation: Option<Aggregation<'p>>,
+    },
+    /// The first row of each set of equal ones.
+    Distinct {
+        input: Box<Stream<'p>>,
+        dedup: Dedup<'p>,
+    },
+    /// Rows in order, handed on at once when the input is read.
+    Sort {
+        input: Box<Stream<'p>>,
+        keys: &'p [SortKey],
+        keep: Option<usize>,
         done: bool,
+    },
+    /// A locking read's rows, at most `left` more.
+    Lock {
+        input: Box<Stream<'p>>,
+        targets: &'p [LockTarget],
+        left: usize,
+    },
+    /// Each input in turn, from the `at`th; for UNION DISTINCT, the first
+    /// of each set of equal rows.
+    Union {
+        inputs: Vec<Stream<'p>>,
+        at: usize,
+        dedup: Option<Dedup<'p>>,
     },
 }
 
 impl<'p> Stream<'p> {
     /// The stream of `plan`, numbered `id`; nothing is read yet.
-    pub(super) fn open(plan: &'p Plan, id: usize) -> Self {
-        match plan {
+    pub(super) fn open(plan: &'p Plan, id: usize, ctx: &mut EvalContext<'_>) -> Self {
+        if let Some(stats) = ctx.analysis.as_mut().and_then(|a| a.get_mut(id)) {
+            stats.loops += 1;
+        }
+        let first = id + 1;
+        let mut child = |input: &'p Plan| Box::new(Stream::open(input, first, ctx));
+        let op = match plan {
+            Plan::Dual => Op::Leaf { plan, done: false },
             Plan::Read {
                 table,
                 access,
                 columns,
                 ..
             } => match Read::new(table, access, columns.as_deref()) {
-                Some(read) => Stream::Read(read, id),
-                None => Stream::Whole {
-                    plan,
-                    id,
-                    done: false,
-                },
+                Some(read) => Op::Read(read),
+                None => Op::Leaf { plan, done: false },
             },
-            Plan::Filter(input, predicate) => Stream::Filter {
-                input: Box::new(Stream::open(input, id + 1)),
+            Plan::Filter(from, predicate) => Op::Filter {
+                input: child(from),
                 predicate,
                 correlated: has_correlated(predicate),
-                id,
             },
-            Plan::Project(input, exprs) => Stream::Project {
-                input: Box::new(Stream::open(input, id + 1)),
+            Plan::Project(from, exprs) => Op::Project {
+                input: child(from),
                 exprs,
                 correlated: exprs.iter().map(has_correlated).collect(),
-                id,
             },
-            Plan::Truncate(input, width) => Stream::Truncate {
-                input: Box::new(Stream::open(input, id + 1)),
+            Plan::Truncate(from, width) => Op::Truncate {
+                input: child(from),
                 width: *width,
-                id,
             },
-            _ => Stream::Whole {
-                plan,
-                id,
+            Plan::Limit {
+                input: from,
+                offset,
+                count,
+            } => Op::Limit {
+                input: child(from),
+                skip: *offset,
+                left: count.unwrap_or(usize::MAX),
+            },
+            Plan::Join {
+                left,
+                right,
+                kind,
+                keys,
+                on,
+                right_width,
+            } => {
+                let outer = Stream::open(left, first, ctx);
+                let inner = Stream::open(right, after(ctx, first, left), ctx);
+                Op::Join(Box::new(JoinStream::new(
+                    *kind,
+                    keys,
+                    on.as_ref(),
+                    *right_width,
+                    outer,
+                    inner,
+                )))
+            }
+            Plan::Aggregate {
+                input: from,
+                group_by,
+                collations,
+                rollup,
+                aggs,
+            } => Op::Aggregate {
+                input: child(from),
+                aggregation: Some(Aggregation::new(group_by, collations, *rollup, aggs)),
+            },
+            Plan::Distinct(from, width, collations) => Op::Distinct {
+                input: child(from),
+                dedup: Dedup::new(*width, collations),
+            },
+            Plan::Sort(from, keys, keep) => Op::Sort {
+                input: child(from),
+                keys,
+                keep: *keep,
                 done: false,
             },
-        }
+            Plan::Lock {
+                input: from,
+                targets,
+                take,
+            } => Op::Lock {
+                input: child(from),
+                targets,
+                left: take.unwrap_or(usize::MAX),
+            },
+            Plan::Union(inputs, distinct) => {
+                let mut next = first;
+                let mut streams = Vec::with_capacity(inputs.len());
+                for from in inputs {
+                    streams.push(Stream::open(from, next, ctx));
+                    next = after(ctx, next, from);
+                }
+                Op::Union {
+                    inputs: streams,
+                    at: 0,
+                    dedup: distinct.as_ref().map(|c| Dedup::new(c.len(), c)),
+                }
+            }
+        };
+        Stream { op, id }
     }
 
     /// The next rows, at least one unless the stream is done (`None`).
@@ -109,57 +219,11 @@ impl<'p> Stream<'p> {
     ) -> Batch<'a> {
         Box::pin(async move {
             let started = ctx.analysis.is_some().then(Instant::now);
-            let (batch, id) = match self {
-                Stream::Whole { plan, id, done } => {
-                    // run_plan counts it for EXPLAIN ANALYZE itself.
-                    if *done {
-                        return Ok(None);
-                    }
-                    *done = true;
-                    let rows = run_plan(plan, txn, ctx, *id).await?;
-                    return Ok((!rows.is_empty()).then_some(rows));
-                }
-                Stream::Read(read, id) => (read.next(txn, ctx).await?, *id),
-                Stream::Filter {
-                    input,
-                    predicate,
-                    correlated,
-                    id,
-                } => {
-                    let mut kept = None;
-                    while let Some(rows) = input.next(txn, ctx).await? {
-                        let out = filter(rows, predicate, *correlated, txn, ctx).await?;
-                        if !out.is_empty() {
-                            kept = Some(out);
-                            break;
-                        }
-                    }
-                    (kept, *id)
-                }
-                Stream::Project {
-                    input,
-                    exprs,
-                    correlated,
-                    id,
-                } => {
-                    let projected = match input.next(txn, ctx).await? {
-                        Some(rows) => Some(project(rows, exprs, correlated, txn, ctx).await?),
-                        None => None,
-                    };
-                    (projected, *id)
-                }
-                Stream::Truncate { input, width, id } => {
-                    let mut rows = input.next(txn, ctx).await?;
-                    for row in rows.iter_mut().flatten() {
-                        row.truncate(*width);
-                    }
-                    (rows, *id)
-                }
-            };
-            if let (Some(started), Some(stats)) =
-                (started, ctx.analysis.as_mut().and_then(|a| a.get_mut(id)))
-            {
-                stats.loops = 1;
+            let batch = self.op.pull(txn, ctx).await?;
+            if let (Some(started), Some(stats)) = (
+                started,
+                ctx.analysis.as_mut().and_then(|a| a.get_mut(self.id)),
+            ) {
                 stats.time += started.elapsed();
                 if let Some(rows) = &batch {
                     stats.rows += rows.len() as u64;
@@ -168,6 +232,192 @@ impl<'p> Stream<'p> {
             }
             Ok(batch)
         })
+    }
+}
+
+impl Op<'_> {
+    async fn pull(
+        &mut self,
+        txn: &Transaction,
+        ctx: &mut EvalContext<'_>,
+    ) -> Result<Option<Vec<Row>>, SqlError> {
+        let rows = match self {
+            Op::Leaf { plan, done } => {
+                if std::mem::replace(done, true) {
+                    return Ok(None);
+                }
+                match *plan {
+                    Plan::Read {
+                        table,
+                        access: Access::Handles(handles),
+                        columns,
+                        ..
+                    } => read_handles(table, handles, columns.as_deref(), txn, ctx).await?,
+                    Plan::Dual => vec![Vec::new()],
+                    _ => return Err(error::internal("a leaf stream of another operator")),
+                }
+            }
+            Op::Read(read) => return read.next(txn, ctx).await,
+            Op::Filter {
+                input,
+                predicate,
+                correlated,
+            } => {
+                while let Some(rows) = input.next(txn, ctx).await? {
+                    let kept = filter(rows, predicate, *correlated, txn, ctx).await?;
+                    if !kept.is_empty() {
+                        return Ok(Some(kept));
+                    }
+                }
+                return Ok(None);
+            }
+            Op::Project {
+                input,
+                exprs,
+                correlated,
+            } => match input.next(txn, ctx).await? {
+                Some(rows) => project(rows, exprs, correlated, txn, ctx).await?,
+                None => return Ok(None),
+            },
+            Op::Truncate { input, width } => {
+                let mut rows = input.next(txn, ctx).await?;
+                for row in rows.iter_mut().flatten() {
+                    row.truncate(*width);
+                }
+                return Ok(rows);
+            }
+            Op::Limit { input, skip, left } => {
+                while *left > 0
+                    && let Some(rows) = input.next(txn, ctx).await?
+                {
+                    let past = (*skip).min(rows.len());
+                    *skip -= past;
+                    let kept: Vec<Row> = rows.into_iter().skip(past).take(*left).collect();
+                    *left -= kept.len();
+                    if !kept.is_empty() {
+                        return Ok(Some(kept));
+                    }
+                }
+                return Ok(None);
+            }
+            Op::Join(join) => return join.next(txn, ctx).await,
+            Op::Aggregate { input, aggregation } => {
+                let Some(mut aggregation) = aggregation.take() else {
+                    return Ok(None);
+                };
+                while let Some(rows) = input.next(txn, ctx).await? {
+                    aggregation.feed(rows, ctx).await?;
+                }
+                aggregation.finish(ctx)?
+            }
+            Op::Distinct { input, dedup } => {
+                while let Some(rows) = input.next(txn, ctx).await? {
+                    let kept = dedup.keep(rows, ctx)?;
+                    if !kept.is_empty() {
+                        return Ok(Some(kept));
+                    }
+                }
+                return Ok(None);
+            }
+            Op::Sort {
+                input,
+                keys,
+                keep,
+                done,
+            } => {
+                if std::mem::replace(done, true) {
+                    return Ok(None);
+                }
+                let rows = drain(input, txn, ctx).await?;
+                let mut held = Held::default();
+                held.charge(rows.bytes, ctx)?;
+                let sorted = sort(rows.rows, keys, *keep);
+                held.release(ctx);
+                sorted
+            }
+            Op::Lock {
+                input,
+                targets,
+                left,
+            } => {
+                while *left > 0
+                    && let Some(rows) = input.next(txn, ctx).await?
+                {
+                    let kept = lock_rows(rows, targets, left, ctx)?;
+                    if !kept.is_empty() {
+                        return Ok(Some(kept));
+                    }
+                }
+                return Ok(None);
+            }
+            Op::Union { inputs, at, dedup } => {
+                while let Some(input) = inputs.get_mut(*at) {
+                    let Some(rows) = input.next(txn, ctx).await? else {
+                        *at += 1;
+                        continue;
+                    };
+                    let kept = match dedup {
+                        Some(dedup) => dedup.keep(rows, ctx)?,
+                        None => rows,
+                    };
+                    if !kept.is_empty() {
+                        return Ok(Some(kept));
+                    }
+                }
+                return Ok(None);
+            }
+        };
+        Ok((!rows.is_empty()).then_some(rows))
+    }
+}
+
+/// Every row of `stream`, checked against the statement's memory quota as
+/// they gather (the caller charges them if it keeps them).
+pub(super) async fn drain(
+    stream: &mut Stream<'_>,
+    txn: &Transaction,
+    ctx: &mut EvalContext<'_>,
+) -> Result<Output, SqlError> {
+    let mut out = Output::default();
+    while let Some(rows) = stream.next(txn, ctx).await? {
+        for row in rows {
+            out.push(row, ctx)?;
+        }
+    }
+    Ok(out)
+}
+
+/// DISTINCT's memory: the keys of the rows passed so far, compared in their
+/// first `width` columns under `collations`.
+pub(super) struct Dedup<'p> {
+    width: usize,
+    collations: &'p [Collation],
+    seen: HashSet<Vec<u8>>,
+    held: Held,
+}
+
+impl<'p> Dedup<'p> {
+    fn new(width: usize, collations: &'p [Collation]) -> Self {
+        Dedup {
+            width,
+            collations,
+            seen: HashSet::new(),
+            held: Held::default(),
+        }
+    }
+
+    /// The rows of `rows` equal to none seen before.
+    fn keep(&mut self, rows: Vec<Row>, ctx: &EvalContext<'_>) -> Result<Vec<Row>, SqlError> {
+        let mut out = Vec::with_capacity(rows.len());
+        for row in rows {
+            let key = row_key_bytes(&row[..self.width], self.collations.iter().copied());
+            let bytes = key.capacity() + HASHED_KEY_BYTES;
+            if self.seen.insert(key) {
+                self.held.add(bytes, ctx)?;
+                out.push(row);
+            }
+        }
+        Ok(out)
     }
 }
 
