@@ -11,7 +11,9 @@ selects see no error, and afterwards the connection that ran it is still
 usable. Rows that are only counted stream through the join into the
 aggregate, so a quota far below the join's rows does not stop them. When
 no combination is kept, the statement runs long but flat, and
-`max_execution_time` stops it with 3024.
+`max_execution_time` stops it with 3024. Eight such statements at once
+under `tidb_server_memory_limit = 2GB` are stopped, the one holding the
+most first (TiDB's 8176), before the process passes 2.5 GiB.
 
 Uses the shared `basalt_server` fixture (tests/conftest.py).
 """
@@ -98,18 +100,74 @@ def test_counted_rows_stream_past_a_small_quota(four_tables):
         run(conn, "SET tidb_mem_quota_query = DEFAULT")
 
 
+class PeakSampler:
+    """The process's largest resident memory, sampled every 100 ms while
+    the `with` block runs."""
+
+    def __init__(self, server):
+        self.server = server
+        self.peak = resident_bytes(server)
+        self.done = threading.Event()
+        self.thread = threading.Thread(target=self.sample)
+
+    def sample(self):
+        while not self.done.is_set():
+            self.peak = max(self.peak, resident_bytes(self.server))
+            time.sleep(0.1)
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.done.set()
+        self.thread.join()
+
+
+def test_the_server_memory_limit_is_global_and_checked(four_tables):
+    conn = four_tables
+    assert run(conn, "SELECT @@tidb_server_memory_limit") == (("80%",),)
+    assert error_code(conn, "SET tidb_server_memory_limit = '2GB'") == 1229
+    assert error_code(conn, "SET GLOBAL tidb_server_memory_limit = '2 lots'") == 1231
+    assert error_code(conn, "SET GLOBAL tidb_server_memory_limit = '120%'") == 1231
+    assert error_code(conn, "SET GLOBAL tidb_server_memory_limit_sess_min_size = '5%'") == 1231
+
+
+def test_the_server_limit_stops_the_heaviest_statements(basalt_server, four_tables):
+    if basalt_server.status_port is None:
+        pytest.skip("no status port")
+    conn = four_tables
+    codes = []
+
+    def heavy():
+        other = basalt_server.connect(database="memq")
+        try:
+            codes.append(error_code(other, CROSS_JOIN))
+        finally:
+            other.close()
+
+    run(conn, "SET GLOBAL tidb_server_memory_limit = '2GB'")
+    try:
+        threads = [threading.Thread(target=heavy) for _ in range(8)]
+        with PeakSampler(basalt_server) as sampler:
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
+    finally:
+        run(conn, "SET GLOBAL tidb_server_memory_limit = DEFAULT")
+    # Each stopped by its own quota or by the node's limit, never the server.
+    assert set(codes) <= {8175, 8176} and 8176 in codes, codes
+    assert sampler.peak < 2.5 * GIB, f"resident memory reached {sampler.peak / GIB:.2f} GiB"
+    assert run(conn, "SELECT COUNT(*) FROM t1") == ((100,),)
+
+
 def test_the_default_quota_keeps_the_server_up(basalt_server, four_tables):
     if basalt_server.status_port is None:
         pytest.skip("no status port")
     conn = four_tables
-    peak = [resident_bytes(basalt_server)]
     errors = []
     done = threading.Event()
-
-    def sample():
-        while not done.is_set():
-            peak[0] = max(peak[0], resident_bytes(basalt_server))
-            time.sleep(0.1)
 
     def point_selects():
         other = basalt_server.connect(database="memq")
@@ -122,18 +180,17 @@ def test_the_default_quota_keeps_the_server_up(basalt_server, four_tables):
         finally:
             other.close()
 
-    threads = [threading.Thread(target=sample), threading.Thread(target=point_selects)]
-    for t in threads:
-        t.start()
-    try:
-        code = error_code(conn, CROSS_JOIN)
-    finally:
-        done.set()
-        for t in threads:
-            t.join()
+    selects = threading.Thread(target=point_selects)
+    with PeakSampler(basalt_server) as sampler:
+        selects.start()
+        try:
+            code = error_code(conn, CROSS_JOIN)
+        finally:
+            done.set()
+            selects.join()
     assert code == 8175
     assert errors == []
-    assert peak[0] < 1.5 * GIB, f"resident memory reached {peak[0] / GIB:.2f} GiB"
+    assert sampler.peak < 1.5 * GIB, f"resident memory reached {sampler.peak / GIB:.2f} GiB"
 
 
 def test_max_execution_time_stops_a_long_select_with_3024(four_tables):

@@ -297,6 +297,7 @@ async fn embedded_playground(
         .await
         .map_err(|e| anyhow::anyhow!("{e}"))
         .context("loading the catalog")?;
+    engine.watch_memory(roles::allocated, roles::release_free_pages);
     let slow_log = data_dir.join("slow.log");
     engine
         .slow_log()

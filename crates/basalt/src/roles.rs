@@ -151,6 +151,7 @@ pub async fn sql(
         sql::SqlEngine::open(client.clone())
     })
     .await?;
+    engine.watch_memory(allocated, release_free_pages);
     engine
         .slow_log()
         .open(slow_log)
@@ -163,4 +164,30 @@ pub async fn sql(
     let factory = Arc::new(server::SqlBackendFactory::new(engine));
     server::serve(listener, factory, server::ServerConfig::default(), shutdown).await;
     Ok(())
+}
+
+/// Bytes jemalloc (the binary's allocator) has handed out and not taken
+/// back: what `tidb_server_memory_limit` holds the SQL role to.
+pub fn allocated() -> Option<u64> {
+    tikv_jemalloc_ctl::epoch::advance().ok()?;
+    tikv_jemalloc_ctl::stats::allocated::read()
+        .ok()
+        .map(|b| b as u64)
+}
+
+/// Hand every jemalloc arena's free pages back to the system at once,
+/// rather than over its decay time, after a statement stopped for memory.
+pub fn release_free_pages() {
+    // MALLCTL_ARENAS_ALL (4096): every arena. A command without arguments.
+    // SAFETY: the name is a NUL-terminated mallctl name and the command
+    // reads and writes nothing, so every pointer is null.
+    unsafe {
+        tikv_jemalloc_sys::mallctl(
+            c"arena.4096.purge".as_ptr(),
+            std::ptr::null_mut(),
+            std::ptr::null_mut(),
+            std::ptr::null_mut(),
+            0,
+        );
+    }
 }

@@ -29,6 +29,7 @@ use std::collections::HashSet;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 use stream::Stream;
 
@@ -304,12 +305,14 @@ fn substitute(e: Expr, results: &Results, failure: &mut Option<SqlError>) -> Exp
     }
 }
 
-/// Where long work pauses, at the `i`th row (or request) of an operator:
-/// every [`ROWS_PER_STEP`], fail with 1317 if KILL stopped the statement,
-/// and yield the worker thread. Short work (a point select's one row)
-/// never pauses.
-async fn step(ctx: &EvalContext<'_>, i: usize) -> Result<(), SqlError> {
-    if i != 0 && i.is_multiple_of(ROWS_PER_STEP) {
+/// Where long work pauses: `units` more rows (or requests' worth of rows)
+/// of the statement are done, and every [`ROWS_PER_STEP`] of them, counted
+/// over all its operators and batches, it fails with 1317 if KILL stopped
+/// it (8176 or 3024 if its memory or time ran out) and yields the worker
+/// thread. Short work (a point select's one row) never pauses.
+async fn step(ctx: &EvalContext<'_>, units: usize) -> Result<(), SqlError> {
+    let before = ctx.work.fetch_add(units, Ordering::Relaxed);
+    if before / ROWS_PER_STEP != (before + units) / ROWS_PER_STEP {
         ctx.check_killed()?;
         tokio::task::yield_now().await;
     }
@@ -521,8 +524,8 @@ async fn lookup(
     ctx: &EvalContext<'_>,
 ) -> Result<Vec<Row>, SqlError> {
     let mut out = Output::default();
-    for (i, chunk) in handles.chunks(LOOKUP_BATCH).enumerate() {
-        step(ctx, i * LOOKUP_BATCH).await?;
+    for chunk in handles.chunks(LOOKUP_BATCH) {
+        step(ctx, LOOKUP_BATCH).await?;
         let keys: Vec<Vec<u8>> = chunk.iter().map(|h| row_key(table, *h)).collect();
         let values = txn.batch_get(&keys).await.map_err(from_kv)?;
         for (h, value) in chunk.iter().zip(values) {

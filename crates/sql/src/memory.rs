@@ -9,33 +9,44 @@
 //! with TiDB's error 8175; its connection stays usable and no other
 //! statement notices. (Spilling to disk instead of failing comes later.)
 
+use crate::process::{Kill, Process, ProcessList};
 use crate::result::SqlError;
 use codec::Datum;
 use prometheus::IntCounter;
-use std::sync::LazyLock;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, LazyLock};
 
 /// TiDB's default `tidb_mem_quota_query`: 1 GiB.
 pub const DEFAULT_QUOTA: i64 = 1 << 30;
 
 /// A statement's rows in memory against its quota. Atomics only so that
 /// operators holding a shared reference can check it; one statement runs
-/// on one task, so nothing contends.
+/// on one task, so nothing contends. What it holds is also published in
+/// its connection's process entry, where `tidb_server_memory_limit` looks
+/// for the statement holding the most.
 #[derive(Debug, Default)]
-pub struct StatementMemory {
+pub struct StatementMemory<'a> {
     held: AtomicUsize,
     peak: AtomicUsize,
     /// Bytes allowed; 0 for no limit.
     quota: usize,
+    process: Option<&'a Process>,
 }
 
-impl StatementMemory {
+impl<'a> StatementMemory<'a> {
     /// A tracker for `quota` bytes (`tidb_mem_quota_query`; 0 or less is
-    /// no limit, as in TiDB).
-    pub fn new(quota: i64) -> Self {
+    /// no limit, as in TiDB) of a statement of `process`.
+    pub fn new(quota: i64, process: Option<&'a Process>) -> Self {
         Self {
             quota: quota.max(0) as usize,
+            process,
             ..Self::default()
+        }
+    }
+
+    fn publish(&self, held: usize) {
+        if let Some(p) = self.process {
+            p.set_memory(held);
         }
     }
 
@@ -57,6 +68,7 @@ impl StatementMemory {
         let now = before + output;
         self.held.store(now, Ordering::Relaxed);
         self.peak.fetch_max(now, Ordering::Relaxed);
+        self.publish(now);
         Ok(())
     }
 
@@ -65,18 +77,20 @@ impl StatementMemory {
     /// ([`Self::replace`]); 8175 past the quota.
     pub fn grow(&self, bytes: usize) -> Result<(), SqlError> {
         self.check(bytes)?;
-        self.held.fetch_add(bytes, Ordering::Relaxed);
+        let now = self.held.fetch_add(bytes, Ordering::Relaxed) + bytes;
+        self.publish(now);
         Ok(())
     }
 
     /// `bytes` charged with [`Self::grow`] are no longer held.
     pub fn release(&self, bytes: usize) {
         // Never below zero: a statement's end resets what it held.
-        let _ = self
+        let was = self
             .held
             .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |h| {
                 Some(h.saturating_sub(bytes))
             });
+        self.publish(was.unwrap_or(0).saturating_sub(bytes));
     }
 
     /// 8175 if `growing` more bytes than are charged pass the quota (an
@@ -95,6 +109,100 @@ impl StatementMemory {
         Ok(())
     }
 }
+
+/// TiDB's default `tidb_server_memory_limit`: 80% of the machine's memory.
+pub const DEFAULT_SERVER_LIMIT: &str = "80%";
+
+/// TiDB's default `tidb_server_memory_limit_sess_min_size`: a statement
+/// holding less is never the one stopped.
+pub const DEFAULT_SESSION_MIN: i64 = 128 << 20;
+
+/// The bytes a `tidb_server_memory_limit` value allows: a share of the
+/// machine's `total` memory (`80%`, from 1% to 99%), or a size (`2GB`,
+/// `512MB`, `1073741824`; units of 1024). 0 is no limit. `None` for
+/// anything else.
+pub fn server_limit(value: &str, total: u64) -> Option<u64> {
+    let value = value.trim();
+    if let Some(percent) = value.strip_suffix('%') {
+        let p: u64 = percent.trim().parse().ok()?;
+        return (1..=99).contains(&p).then(|| total / 100 * p);
+    }
+    let upper = value.to_ascii_uppercase();
+    let digits = upper.trim_end_matches(|c: char| c.is_ascii_alphabetic());
+    let unit: u64 = match upper[digits.len()..].trim() {
+        "" | "B" => 1,
+        "KB" | "K" => 1 << 10,
+        "MB" | "M" => 1 << 20,
+        "GB" | "G" => 1 << 30,
+        "TB" | "T" => 1 << 40,
+        _ => return None,
+    };
+    digits.trim().parse::<u64>().ok()?.checked_mul(unit)
+}
+
+/// The machine's memory in bytes (`MemTotal`), 0 if unknown (then a
+/// share of it is no limit).
+pub fn machine_memory() -> u64 {
+    std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|m| {
+            let line = m.lines().find(|l| l.starts_with("MemTotal:"))?;
+            let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+            Some(kb * 1024)
+        })
+        .unwrap_or(0)
+}
+
+/// TiDB's 8176: the node passed `tidb_server_memory_limit` and the
+/// statement of connection `conn` held the most memory.
+pub fn server_limit_exceeded(conn: u32) -> SqlError {
+    SqlError::new(
+        8176,
+        "HY000",
+        format!(
+            "Your query has been cancelled due to exceeding the allowed memory limit for the tidb-server instance and this query is currently using the most memory. Please try narrowing your query scope or increase the tidb_server_memory_limit and try again.[conn={conn}]"
+        ),
+    )
+}
+
+/// One look at the node's memory: when `allocated` passes `limit` (0: no
+/// limit), stop the statement holding the most, at least `min` bytes,
+/// unless the one stopped last (`victim`) is still unwinding. True when
+/// that one has just ended: the moment to hand what it held back to the
+/// system (as TiDB runs Go's GC then).
+pub fn enforce_server_limit(
+    processes: &ProcessList,
+    allocated: u64,
+    limit: u64,
+    min: usize,
+    victim: &mut Option<Arc<Process>>,
+) -> bool {
+    if victim
+        .as_ref()
+        .is_some_and(|v| v.kill_state() == Kill::Memory)
+    {
+        return false;
+    }
+    let ended = victim.take().is_some();
+    if limit != 0
+        && allocated > limit
+        && let Some(heaviest) = processes.heaviest(min)
+    {
+        processes.kill(heaviest.id(), Kill::Memory);
+        SERVER_LIMIT_KILLS.inc();
+        *victim = Some(heaviest);
+    }
+    ended
+}
+
+/// Statements stopped by `tidb_server_memory_limit`.
+pub static SERVER_LIMIT_KILLS: LazyLock<IntCounter> = LazyLock::new(|| {
+    prometheus::register_int_counter!(
+        "basalt_sql_server_memory_limit_kills_total",
+        "Statements stopped with 8176 by tidb_server_memory_limit"
+    )
+    .expect("a metric registered once")
+});
 
 /// Statements stopped by their memory quota.
 pub static QUOTA_EXCEEDED: LazyLock<IntCounter> = LazyLock::new(|| {
@@ -144,7 +252,7 @@ mod tests {
 
     #[test]
     fn a_statement_past_its_quota_fails_with_8175() {
-        let memory = StatementMemory::new(1000);
+        let memory = StatementMemory::new(1000, None);
         memory.replace(0, 600).unwrap();
         assert_eq!(memory.check(500).unwrap_err().code, 8175);
         // The inputs released, a smaller output fits.
@@ -156,7 +264,62 @@ mod tests {
         assert_eq!(memory.grow(51).unwrap_err().code, 8175);
         memory.replace(900, 10).unwrap();
         assert_eq!(memory.held(), 910);
-        assert!(StatementMemory::new(0).check(usize::MAX).is_ok());
+        assert!(StatementMemory::new(0, None).check(usize::MAX).is_ok());
+    }
+
+    #[test]
+    fn server_limits_read_as_tidb_reads_them() {
+        let total = 16 << 30;
+        assert_eq!(server_limit("80%", total), Some(total / 100 * 80));
+        assert_eq!(server_limit("2GB", total), Some(2 << 30));
+        assert_eq!(server_limit("512 mb", total), Some(512 << 20));
+        assert_eq!(server_limit("1073741824", total), Some(1 << 30));
+        assert_eq!(server_limit("0", total), Some(0));
+        for bad in ["100%", "0%", "2 lots", "GB", "-1"] {
+            assert_eq!(server_limit(bad, total), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn the_server_limit_stops_the_heaviest_statement_once_at_a_time() {
+        let processes = ProcessList::default();
+        let (light, heavy) = (
+            processes.register(1, "u", "h"),
+            processes.register(2, "u", "h"),
+        );
+        light.set_memory(300);
+        heavy.set_memory(500);
+        let mut victim = None;
+        // Under the limit, or nobody holding the least that counts: no one.
+        enforce_server_limit(&processes, 900, 1000, 100, &mut victim);
+        enforce_server_limit(&processes, 1100, 1000, 600, &mut victim);
+        assert_eq!(heavy.kill_state(), Kill::None);
+        assert!(!enforce_server_limit(
+            &processes,
+            1100,
+            1000,
+            100,
+            &mut victim
+        ));
+        assert_eq!(heavy.kill_state(), Kill::Memory);
+        // While it unwinds, nobody else is stopped.
+        assert!(!enforce_server_limit(
+            &processes,
+            1100,
+            1000,
+            100,
+            &mut victim
+        ));
+        assert_eq!(light.kill_state(), Kill::None);
+        heavy.end();
+        assert!(enforce_server_limit(
+            &processes,
+            1100,
+            1000,
+            100,
+            &mut victim
+        ));
+        assert_eq!(light.kill_state(), Kill::Memory);
     }
 
     #[test]

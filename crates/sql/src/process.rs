@@ -1,6 +1,7 @@
 //! The process list: what every connection of this SQL node is doing, for
-//! `SHOW PROCESSLIST` and `information_schema.PROCESSLIST`, and the target
-//! `KILL` flags.
+//! `SHOW PROCESSLIST` and `information_schema.PROCESSLIST`, the target
+//! `KILL` flags, and what each running statement holds in memory, from
+//! which `tidb_server_memory_limit` picks the statement to stop.
 //!
 //! Connections register once and update only their own entry, so a
 //! statement never takes a lock another connection holds, except for the
@@ -8,7 +9,7 @@
 //! lock-free ordered map.
 
 use crossbeam_skiplist::SkipMap;
-use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Instant;
 use tokio::sync::Notify;
@@ -20,6 +21,9 @@ pub enum Kill {
     None,
     /// `KILL QUERY`: stop the running statement (error 1317).
     Query,
+    /// The node passed `tidb_server_memory_limit` and this statement held
+    /// the most memory: stop it (TiDB's error 8176).
+    Memory,
     /// `KILL [CONNECTION]`: stop the statement and close the connection.
     Connection,
 }
@@ -45,6 +49,8 @@ pub struct Process {
     activity: Mutex<Activity>,
     kill: AtomicU8,
     killed: Notify,
+    /// Bytes the running statement holds ([`crate::memory::StatementMemory`]).
+    memory: AtomicUsize,
 }
 
 /// One row of the process list, copied out of its entry.
@@ -77,12 +83,7 @@ impl Process {
     /// A statement starts: `command` is `Query` or `Execute`.
     pub fn begin(&self, command: &'static str, info: Arc<str>) {
         // A KILL QUERY that arrived while idle is for no statement.
-        let _ = self.kill.compare_exchange(
-            Kill::Query as u8,
-            Kill::None as u8,
-            Ordering::AcqRel,
-            Ordering::Acquire,
-        );
+        self.forget_statement();
         *self.activity.lock().unwrap_or_else(PoisonError::into_inner) = Activity {
             command,
             since: Instant::now(),
@@ -97,12 +98,21 @@ impl Process {
             since: Instant::now(),
             info: None,
         };
-        let _ = self.kill.compare_exchange(
-            Kill::Query as u8,
-            Kill::None as u8,
-            Ordering::AcqRel,
-            Ordering::Acquire,
-        );
+        self.forget_statement();
+    }
+
+    /// Clear what was about the last statement: a kill of it (not of the
+    /// connection), and the memory it held.
+    fn forget_statement(&self) {
+        let _ = (self.kill).fetch_update(Ordering::AcqRel, Ordering::Acquire, |k| {
+            (k == Kill::Query as u8 || k == Kill::Memory as u8).then_some(Kill::None as u8)
+        });
+        self.memory.store(0, Ordering::Relaxed);
+    }
+
+    /// The running statement now holds `bytes`.
+    pub fn set_memory(&self, bytes: usize) {
+        self.memory.store(bytes, Ordering::Relaxed);
     }
 
     /// The current database changed.
@@ -114,7 +124,8 @@ impl Process {
     pub fn kill_state(&self) -> Kill {
         match self.kill.load(Ordering::Acquire) {
             1 => Kill::Query,
-            2 => Kill::Connection,
+            2 => Kill::Memory,
+            3 => Kill::Connection,
             _ => Kill::None,
         }
     }
@@ -184,6 +195,7 @@ impl ProcessList {
             }),
             kill: AtomicU8::new(Kill::None as u8),
             killed: Notify::new(),
+            memory: AtomicUsize::new(0),
         });
         self.processes.insert(id, process.clone());
         process
@@ -208,6 +220,19 @@ impl ProcessList {
             }
             None => false,
         }
+    }
+
+    /// The statement holding the most memory, at least `min` bytes, that
+    /// nobody has stopped yet: the one `tidb_server_memory_limit` stops.
+    pub fn heaviest(&self, min: usize) -> Option<Arc<Process>> {
+        self.processes
+            .iter()
+            .map(|e| e.value().clone())
+            .filter(|p| p.kill_state() == Kill::None)
+            .map(|p| (p.memory.load(Ordering::Relaxed), p))
+            .filter(|(bytes, _)| *bytes >= min)
+            .max_by_key(|(bytes, _)| *bytes)
+            .map(|(_, p)| p)
     }
 
     /// Snapshot of every entry, by id.

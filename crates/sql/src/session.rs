@@ -98,6 +98,48 @@ impl SqlEngine {
         }))
     }
 
+    /// Stop the statement holding the most memory whenever the process's
+    /// `allocated` bytes pass `tidb_server_memory_limit`, looking every
+    /// 100 ms (TiDB's global memory control), and `release` the allocator's
+    /// free pages once it has ended. The binary that chose the allocator
+    /// supplies both.
+    pub fn watch_memory(self: &Arc<Self>, allocated: fn() -> Option<u64>, release: fn()) {
+        let engine = Arc::downgrade(self);
+        let total = crate::memory::machine_memory();
+        tokio::spawn(async move {
+            let mut victim = None;
+            let mut tick = tokio::time::interval(Duration::from_millis(100));
+            loop {
+                tick.tick().await;
+                let Some(engine) = engine.upgrade() else {
+                    return;
+                };
+                let Some(bytes) = allocated() else {
+                    continue;
+                };
+                let globals = &engine.globals;
+                let limit = (globals.get("tidb_server_memory_limit"))
+                    .and_then(|v| {
+                        crate::memory::server_limit(&crate::expr::cast::to_text(&v), total)
+                    })
+                    .unwrap_or(0);
+                let min = match globals.get("tidb_server_memory_limit_sess_min_size") {
+                    Some(Datum::I64(n)) => n.max(0) as usize,
+                    _ => crate::memory::DEFAULT_SESSION_MIN as usize,
+                };
+                if crate::memory::enforce_server_limit(
+                    &engine.processes,
+                    bytes,
+                    limit,
+                    min,
+                    &mut victim,
+                ) {
+                    release();
+                }
+            }
+        });
+    }
+
     /// The catalog: the schema and the cluster's client.
     pub(crate) fn catalog(&self) -> &Catalog {
         &self.catalog
@@ -1038,6 +1080,7 @@ impl Session {
             memory: crate::memory::StatementMemory::new(
                 self.int_sysvar("tidb_mem_quota_query")
                     .unwrap_or(crate::memory::DEFAULT_QUOTA),
+                Some(&self.process),
             ),
             // MySQL bounds only read-only SELECTs.
             deadline: match self.int_sysvar("max_execution_time") {
@@ -1046,6 +1089,7 @@ impl Session {
                 }
                 _ => None,
             },
+            work: Default::default(),
         }
     }
 
@@ -3137,6 +3181,13 @@ impl Session {
                 ),
             )
         };
+        let global_only = || {
+            SqlError::new(
+                1229,
+                "HY000",
+                format!("Variable '{var}' is a GLOBAL variable and should be set with SET GLOBAL"),
+            )
+        };
         if let Some((_, allowed)) = FIXED_VARIABLES.iter().find(|(n, _)| *n == var)
             && !is_default
         {
@@ -3233,13 +3284,7 @@ impl Session {
             | "running_statements_queue_timeout"
             | "tidb_slow_log_threshold" => {
                 if !global && var != "tidb_slow_log_threshold" {
-                    return Err(SqlError::new(
-                        1229,
-                        "HY000",
-                        format!(
-                            "Variable '{var}' is a GLOBAL variable and should be set with SET GLOBAL"
-                        ),
-                    ));
+                    return Err(global_only());
                 }
                 let n = match &datum {
                     Datum::I64(n) if *n >= 0 => *n as u64,
@@ -3253,6 +3298,20 @@ impl Session {
                 }
                 self.engine.globals.set(&var, Datum::I64(n as i64));
                 return Ok(());
+            }
+            // The node's memory: a share of the machine's or a size, and
+            // the least a statement must hold to be the one stopped.
+            "tidb_server_memory_limit" | "tidb_server_memory_limit_sess_min_size" => {
+                if !global {
+                    return Err(global_only());
+                }
+                let value = crate::expr::cast::to_text(&datum);
+                let bytes = crate::memory::server_limit(&value, crate::memory::machine_memory());
+                match (var.as_str(), bytes) {
+                    ("tidb_server_memory_limit", Some(_)) => text(value.trim()),
+                    (_, Some(n)) if !value.contains('%') => Datum::I64(n as i64),
+                    _ => return Err(wrong_value()),
+                }
             }
             _ => datum,
         };

@@ -70,6 +70,14 @@ fn defaults() -> Vec<(&'static str, Datum)> {
             "tidb_mem_quota_query",
             Datum::I64(crate::memory::DEFAULT_QUOTA),
         ),
+        (
+            "tidb_server_memory_limit",
+            s(crate::memory::DEFAULT_SERVER_LIMIT),
+        ),
+        (
+            "tidb_server_memory_limit_sess_min_size",
+            Datum::I64(crate::memory::DEFAULT_SESSION_MIN),
+        ),
         ("tidb_skip_isolation_level_check", Datum::I64(0)),
         ("tidb_slow_log_threshold", Datum::I64(300)),
         ("tidb_txn_mode", s("pessimistic")),

@@ -373,6 +373,7 @@ fn default_value(col: &ColumnDef, text: &str, ctx: &EvalContext<'_>) -> Result<D
         outer_rows: Vec::new(),
         memory: Default::default(),
         deadline: None,
+        work: Default::default(),
     };
     store(
         Datum::Bytes(text.as_bytes().to_vec()),

@@ -179,8 +179,8 @@ impl<'p> Aggregation<'p> {
         let lowest = if self.rollup { 0 } else { width };
         let mut key = Vec::new();
         let mut ends = Vec::with_capacity(width);
-        for (i, row) in rows.into_iter().enumerate() {
-            step(ctx, i).await?;
+        for row in rows {
+            step(ctx, 1).await?;
             if self.group_by.is_empty() {
                 let grew = self.groups[0].feed(&row, self.aggs, ctx)?;
                 self.held.add(grew, ctx)?;

@@ -99,10 +99,17 @@ impl<'p> JoinStream<'p> {
                 return Ok(None);
             };
             self.pending = rows.into_iter();
-            self.built = Some(build(&mut self.inner, self.keys, txn, ctx).await?);
+            let built = build(&mut self.inner, self.keys, txn, ctx).await?;
+            // No inner row, no inner join: the rest of the outer side is
+            // never read.
+            if built.rows.is_empty() && self.kind == JoinKind::Inner {
+                self.done = true;
+                built.held.release(ctx);
+                return Ok(None);
+            }
+            self.built = Some(built);
         }
         let mut out = Output::default();
-        let mut pairs = 0;
         loop {
             if self.probe.is_none() {
                 let Some(row) = self.pending.next() else {
@@ -142,8 +149,7 @@ impl<'p> JoinStream<'p> {
                 if out.rows.len() >= BATCH_ROWS {
                     return Ok(Some(out.rows));
                 }
-                step(ctx, pairs).await?;
-                pairs += 1;
+                step(ctx, 1).await?;
                 let at = candidates.map_or(probe.next, |c| c[probe.next]);
                 probe.next += 1;
                 probe.matched |= pair(self.on, &probe.row, &built.rows[at], &mut out, ctx)?;
@@ -185,7 +191,7 @@ async fn build(
     }
     let mut table: HashMap<Vec<u8>, Vec<usize>> = HashMap::with_capacity(rows.len());
     for (i, r) in rows.iter().enumerate() {
-        step(ctx, i).await?;
+        step(ctx, 1).await?;
         if let Some(key) = join_key(keys.iter().map(|k| (&k.right, k.collation)), r, ctx)? {
             held.add(key.capacity() + HASHED_KEY_BYTES + size_of::<usize>(), ctx)?;
             table.entry(key).or_default().push(i);

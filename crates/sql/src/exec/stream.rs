@@ -431,8 +431,8 @@ pub(super) async fn filter(
     ctx: &mut EvalContext<'_>,
 ) -> Result<Vec<Row>, SqlError> {
     let mut out = Vec::with_capacity(rows.len());
-    for (i, row) in rows.into_iter().enumerate() {
-        step(ctx, i).await?;
+    for row in rows {
+        step(ctx, 1).await?;
         if truthy(&eval_row(predicate, correlated, &row, txn, ctx).await?) {
             out.push(row);
         }
@@ -450,8 +450,8 @@ pub(super) async fn project(
     ctx: &mut EvalContext<'_>,
 ) -> Result<Vec<Row>, SqlError> {
     let mut out = Vec::with_capacity(rows.len());
-    for (i, row) in rows.into_iter().enumerate() {
-        step(ctx, i).await?;
+    for row in rows {
+        step(ctx, 1).await?;
         let mut values = Vec::with_capacity(exprs.len());
         for (e, &c) in exprs.iter().zip(correlated) {
             values.push(eval_row(e, c, &row, txn, ctx).await?);

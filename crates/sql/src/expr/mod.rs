@@ -467,19 +467,24 @@ pub struct EvalContext<'a> {
     pub collation_connection: Collation,
     /// What the statement's rows hold in memory, against
     /// `tidb_mem_quota_query`.
-    pub memory: crate::memory::StatementMemory,
+    pub memory: crate::memory::StatementMemory<'a>,
     /// When a SELECT's `max_execution_time` runs out.
     pub deadline: Option<std::time::Instant>,
+    /// Rows the statement's operators have worked through, which sets
+    /// where it pauses (`exec::step`). Atomic only so that operators
+    /// holding a shared reference can count.
+    pub work: std::sync::atomic::AtomicUsize,
 }
 
 impl EvalContext<'_> {
-    /// Fail with error 1317 once `KILL` stopped this statement, and with
-    /// 3024 once its `max_execution_time` ran out.
+    /// Fail with error 1317 once `KILL` stopped this statement, with 8176
+    /// once `tidb_server_memory_limit` did, and with 3024 once its
+    /// `max_execution_time` ran out.
     pub fn check_killed(&self) -> Result<(), crate::result::SqlError> {
-        match self.process {
-            Some(p) if p.kill_state() != crate::process::Kill::None => {
-                Err(crate::error::query_interrupted())
-            }
+        use crate::process::Kill;
+        match self.process.map(|p| (p, p.kill_state())) {
+            Some((p, Kill::Memory)) => Err(crate::memory::server_limit_exceeded(p.id())),
+            Some((_, Kill::Query | Kill::Connection)) => Err(crate::error::query_interrupted()),
             _ if self
                 .deadline
                 .is_some_and(|d| std::time::Instant::now() >= d) =>

@@ -29,6 +29,7 @@ pub(crate) fn context(vars: &HashMap<String, Datum>) -> EvalContext<'_> {
         collation_connection: Collation::default(),
         memory: Default::default(),
         deadline: None,
+        work: Default::default(),
     }
 }
 
