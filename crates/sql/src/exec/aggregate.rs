@@ -147,6 +147,7 @@ pub(super) struct Aggregation<'p> {
 }
 
 impl<'p> Aggregation<'p> {
+    /// An aggregation fed nothing yet.
     pub(super) fn new(
         group_by: &'p [Expr],
         collations: &'p [Collation],

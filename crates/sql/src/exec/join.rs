@@ -61,6 +61,7 @@ struct Probe {
 }
 
 impl<'p> JoinStream<'p> {
+    /// A join of `outer` and `inner` that has read neither yet.
     pub(super) fn new(
         kind: JoinKind,
         keys: &'p [JoinKey],

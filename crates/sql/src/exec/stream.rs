@@ -71,6 +71,7 @@ enum Op<'p> {
         skip: usize,
         left: usize,
     },
+    /// A join: its inner side held, its outer side pulled.
     Join(Box<JoinStream<'p>>),
     /// The aggregation, until its rows are handed on.
     Aggregate {
