@@ -9,7 +9,8 @@ process's resident memory, sampled from `/metrics`, stays below 1.5 GiB;
 under a small quota it fails sooner. Meanwhile another connection's point
 selects see no error, and afterwards the connection that ran it is still
 usable. Rows that are only counted stream through the join into the
-aggregate, so a quota far below the join's rows does not stop them. When
+aggregate, and rows of a result reach the client as they come, so a quota
+far below the join's rows stops neither. When
 no combination is kept, the statement runs long but flat, and
 `max_execution_time` stops it with 3024. Eight such statements at once
 under `tidb_server_memory_limit = 2GB` are stopped, the one holding the
@@ -97,6 +98,33 @@ def test_counted_rows_stream_past_a_small_quota(four_tables):
             conn, "SELECT COUNT(*), SUM(t3.x) FROM t1, t2, t3 WHERE t1.x + t2.x + t3.x >= 0"
         ) == ((1000000, 2950000),)
     finally:
+        run(conn, "SET tidb_mem_quota_query = DEFAULT")
+
+
+def test_a_result_larger_than_the_quota_streams_to_the_client(basalt_server, four_tables):
+    conn = four_tables
+    run(conn, "SET tidb_mem_quota_query = 16777216")
+    watcher = basalt_server.connect()
+    sql = "SELECT t1.id, t2.id, t3.id, t3.s FROM t1, t2, t3"
+    try:
+        # 10^6 rows of ~150 bytes, read as they come (an unbuffered
+        # cursor, as `mysql --quick`): ten times the quota, were they held.
+        with conn.cursor(pymysql.cursors.SSCursor) as cur:
+            cur.execute(sql)
+            first = cur.fetchone()
+            # The first rows reached the client while the statement runs.
+            assert run(
+                watcher,
+                "SELECT COUNT(*) FROM information_schema.processlist "
+                f"WHERE command = 'Query' AND info = '{sql}'",
+            ) == ((1,),)
+            count, total = 1, sum(first[:3])
+            for row in cur:
+                count += 1
+                total += row[0] + row[1] + row[2]
+        assert (count, total) == (1000000, 3 * 4950 * 10000)
+    finally:
+        watcher.close()
         run(conn, "SET tidb_mem_quota_query = DEFAULT")
 
 

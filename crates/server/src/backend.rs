@@ -7,7 +7,7 @@
 use std::future::Future;
 
 use codec::Datum;
-use sql::{ColumnInfo, Output, Prepared, SqlError};
+use sql::{ColumnInfo, Outlet, Output, Prepared, SqlError};
 
 /// What is known about a client once it has authenticated; the SQL layer
 /// needs it for privileges, `CURRENT_USER()`, the process list, the
@@ -45,10 +45,15 @@ pub trait Backend: Send + 'static {
     /// 1065 "Query was empty").
     ///
     /// The text is UTF-8: the server answers 1300 itself for other bytes.
+    ///
+    /// A result set may go out through `out` while its statement runs
+    /// (the server writes what arrives there as it arrives); its result is
+    /// then [`Output::Sent`], and only the first statement's may.
     fn query(
         &mut self,
         sql: &str,
         multi_statements: bool,
+        out: &Outlet,
     ) -> impl Future<Output = Vec<Result<Output, SqlError>>> + Send;
 
     /// COM_INIT_DB: `USE db`.
@@ -65,11 +70,13 @@ pub trait Backend: Send + 'static {
     /// `1e5`), strings, blobs, JSON, ENUM and SET as `Bytes`, DATE as
     /// `Date`, DATETIME and TIMESTAMP as `DateTime`, TIME as `Time`, YEAR as
     /// an integer. Casting them to what the statement needs is the SQL
-    /// layer's job, as in MySQL.
+    /// layer's job, as in MySQL. The result set may stream through `out`,
+    /// as for [`Backend::query`].
     fn execute(
         &mut self,
         id: u32,
         params: Vec<Datum>,
+        out: &Outlet,
     ) -> impl Future<Output = Result<Output, SqlError>> + Send;
 
     /// COM_STMT_CLOSE. Called only for ids the session returned.

@@ -6,9 +6,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use codec::Datum;
-use sql::{ColumnInfo, ColumnType, Output, SqlError};
+use sql::{ColumnInfo, ColumnType, Outlet, Output, SqlError, Streamed};
 use tokio::io::{AsyncRead, AsyncWrite};
-use tokio::sync::watch;
+use tokio::sync::{mpsc, watch};
 use tracing::debug;
 
 use crate::auth::{AuthPlugin, NONCE_LEN, is_empty_response, new_nonce};
@@ -75,8 +75,11 @@ pub(crate) async fn run<F: BackendFactory, S: AsyncRead + AsyncWrite + Unpin + S
         Ok(Err(e)) => return fail(io, id, e).await,
         Err(_) => return debug!(id, "handshake timed out"),
     };
+    let (outlet, streamed) = Outlet::new();
     let conn = Conn {
         io,
+        outlet,
+        streamed,
         factory,
         config,
         id,
@@ -404,6 +407,10 @@ fn param_column() -> ColumnInfo {
 
 struct Conn<F: BackendFactory, S> {
     io: PacketStream<S>,
+    /// Where a running statement's result set streams to, and what this
+    /// connection reads from it to write out.
+    outlet: Outlet,
+    streamed: mpsc::Receiver<Streamed>,
     factory: Arc<F>,
     config: Arc<ServerConfig>,
     id: u32,
@@ -551,12 +558,9 @@ impl<F: BackendFactory, S: AsyncRead + AsyncWrite + Unpin + Send> Conn<F, S> {
 
     /// Column definitions followed, for clients that expect it, by EOF.
     fn write_column_defs(&mut self, columns: &[ColumnInfo]) {
-        for col in columns {
-            self.io.write_with(|o| message::column_def(o, col, false));
-        }
-        if !self.deprecate_eof() {
-            self.write_end_of_rows(0);
-        }
+        let (status, warnings) = (self.session.status_flags(), self.session.warning_count());
+        let deprecate_eof = self.deprecate_eof();
+        write_column_defs(&mut self.io, columns, deprecate_eof, status, warnings);
     }
 
     async fn query(&mut self, body: &[u8]) -> Result<(), Error> {
@@ -564,7 +568,20 @@ impl<F: BackendFactory, S: AsyncRead + AsyncWrite + Unpin + Send> Conn<F, S> {
             self.write_err(&error::invalid_utf8(body));
             return Ok(());
         };
-        let results = self.session.query(sql, self.multi_statements).await;
+        let deprecate_eof = self.deprecate_eof();
+        let query = self.session.query(sql, self.multi_statements, &self.outlet);
+        let (results, broken) = pump(
+            &mut self.io,
+            &mut self.streamed,
+            &self.outlet,
+            deprecate_eof,
+            false,
+            query,
+        )
+        .await?;
+        if broken {
+            return Ok(());
+        }
         if results.is_empty() {
             self.write_err(&error::empty_query());
             return Ok(());
@@ -617,6 +634,10 @@ impl<F: BackendFactory, S: AsyncRead + AsyncWrite + Unpin + Send> Conn<F, S> {
                 return Ok(true);
             }
             Output::Rows { columns, rows } => (columns, rows),
+            Output::Sent { .. } => {
+                self.write_end_of_rows(more);
+                return Ok(true);
+            }
             Output::LocalInfile { .. } => {
                 self.write_err(&SqlError::new(
                     1105,
@@ -629,25 +650,8 @@ impl<F: BackendFactory, S: AsyncRead + AsyncWrite + Unpin + Send> Conn<F, S> {
         self.io
             .write_with(|o| put_lenenc_int(o, columns.len() as u64));
         self.write_column_defs(&columns);
-        for row in &rows {
-            if binary {
-                let written = self.io.try_write_with(|o| {
-                    put_binary_row(o, row, &columns).map_err(|col| error::value_mismatch(&col.name))
-                });
-                if let Err(e) = written {
-                    // An ERR in place of a row is how MySQL reports a
-                    // failure in the middle of a result set.
-                    self.write_err(&e);
-                    return Ok(false);
-                }
-            } else {
-                self.io.write_with(|o| {
-                    for (i, col) in columns.iter().enumerate() {
-                        put_text(o, row.get(i).unwrap_or(&Datum::Null), col);
-                    }
-                });
-            }
-            self.io.flush_if_large().await?;
+        if !write_rows(&mut self.io, &columns, &rows, binary).await? {
+            return Ok(false);
         }
         self.write_end_of_rows(more);
         Ok(true)
@@ -790,7 +794,19 @@ impl<F: BackendFactory, S: AsyncRead + AsyncWrite + Unpin + Send> Conn<F, S> {
                 return Ok(());
             }
         };
-        match self.session.execute(id, params).await {
+        let deprecate_eof = self.deprecate_eof();
+        let execute = self.session.execute(id, params, &self.outlet);
+        let (result, broken) = pump(
+            &mut self.io,
+            &mut self.streamed,
+            &self.outlet,
+            deprecate_eof,
+            true,
+            execute,
+        )
+        .await?;
+        match result {
+            _ if broken => {}
             Ok(output) => {
                 self.write_output(output, false, true).await?;
             }
@@ -827,4 +843,116 @@ impl<F: BackendFactory, S: AsyncRead + AsyncWrite + Unpin + Send> Conn<F, S> {
             buf.extend_from_slice(data);
         }
     }
+}
+
+/// Runs `work` (a statement, or a text of them) while writing out the result
+/// set it streams through `outlet`, as each part arrives. Returns what
+/// `work` returned, and whether the streamed result already ended in an
+/// ERR (a row the binary protocol cannot carry), after which nothing more
+/// of the command is written. A client that goes away closes the outlet:
+/// the statement then fails at its next batch and ends as usual, and the
+/// transport error is returned.
+async fn pump<S: AsyncRead + AsyncWrite + Unpin, T>(
+    io: &mut PacketStream<S>,
+    streamed: &mut mpsc::Receiver<Streamed>,
+    outlet: &Outlet,
+    deprecate_eof: bool,
+    binary: bool,
+    work: impl Future<Output = T>,
+) -> Result<(T, bool), Error> {
+    let mut work = std::pin::pin!(work);
+    let mut columns = None;
+    let mut failed = Ok(false);
+    let result = loop {
+        tokio::select! {
+            biased;
+            result = &mut work => break result,
+            Some(part) = streamed.recv() => {
+                if matches!(failed, Ok(false)) {
+                    failed = write_part(io, &mut columns, part, deprecate_eof, binary).await;
+                    if !matches!(failed, Ok(false)) {
+                        outlet.close();
+                    }
+                }
+            }
+        }
+    };
+    // What the statement sent before it ended.
+    while let Ok(part) = streamed.try_recv() {
+        if matches!(failed, Ok(false)) {
+            failed = write_part(io, &mut columns, part, deprecate_eof, binary).await;
+        }
+    }
+    outlet.reopen();
+    Ok((result, failed?))
+}
+
+/// Writes one streamed part; `Ok(true)` once an ERR took a row's place.
+async fn write_part<S: AsyncRead + AsyncWrite + Unpin>(
+    io: &mut PacketStream<S>,
+    columns: &mut Option<std::sync::Arc<[ColumnInfo]>>,
+    part: Streamed,
+    deprecate_eof: bool,
+    binary: bool,
+) -> Result<bool, Error> {
+    match part {
+        Streamed::Columns { columns: c, status } => {
+            io.write_with(|o| put_lenenc_int(o, c.len() as u64));
+            write_column_defs(io, &c, deprecate_eof, status, 0);
+            *columns = Some(c);
+            Ok(false)
+        }
+        Streamed::Rows(rows) => {
+            let Some(columns) = columns else {
+                return Err(Error::Malformed("rows streamed before their columns"));
+            };
+            Ok(!write_rows(io, columns, &rows, binary).await?)
+        }
+    }
+}
+
+/// Column definitions followed, for clients that expect it, by EOF.
+fn write_column_defs<S: AsyncRead + AsyncWrite + Unpin>(
+    io: &mut PacketStream<S>,
+    columns: &[ColumnInfo],
+    deprecate_eof: bool,
+    status: u16,
+    warnings: u16,
+) {
+    for col in columns {
+        io.write_with(|o| message::column_def(o, col, false));
+    }
+    if !deprecate_eof {
+        io.write_with(|o| message::end_of_rows(o, false, status, warnings));
+    }
+}
+
+/// Writes rows of a result set, text or binary, flushing as the buffer
+/// fills. `false` when a row could not be written: an ERR took its place,
+/// which is how MySQL reports a failure in the middle of a result set.
+async fn write_rows<S: AsyncRead + AsyncWrite + Unpin>(
+    io: &mut PacketStream<S>,
+    columns: &[ColumnInfo],
+    rows: &[Vec<Datum>],
+    binary: bool,
+) -> Result<bool, Error> {
+    for row in rows {
+        if binary {
+            let written = io.try_write_with(|o| {
+                put_binary_row(o, row, columns).map_err(|col| error::value_mismatch(&col.name))
+            });
+            if let Err(e) = written {
+                io.write_with(|o| message::err(o, &e));
+                return Ok(false);
+            }
+        } else {
+            io.write_with(|o| {
+                for (i, col) in columns.iter().enumerate() {
+                    put_text(o, row.get(i).unwrap_or(&Datum::Null), col);
+                }
+            });
+        }
+        io.flush_if_large().await?;
+    }
+    Ok(true)
 }

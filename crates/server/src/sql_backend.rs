@@ -3,7 +3,7 @@
 
 use crate::backend::{Backend, BackendFactory, ConnectInfo};
 use codec::Datum;
-use sql::{ColumnInfo, Output, Prepared, Session, SqlEngine, SqlError};
+use sql::{ColumnInfo, Outlet, Output, Prepared, Session, SqlEngine, SqlError};
 use std::future::Future;
 use std::sync::Arc;
 
@@ -47,8 +47,13 @@ impl BackendFactory for SqlBackendFactory {
 }
 
 impl Backend for Session {
-    async fn query(&mut self, sql: &str, multi_statements: bool) -> Vec<Result<Output, SqlError>> {
-        Session::query(self, sql, multi_statements).await
+    async fn query(
+        &mut self,
+        sql: &str,
+        multi_statements: bool,
+        out: &Outlet,
+    ) -> Vec<Result<Output, SqlError>> {
+        Session::query(self, sql, multi_statements, Some(out)).await
     }
 
     async fn use_database(&mut self, db: &str) -> Result<(), SqlError> {
@@ -59,8 +64,13 @@ impl Backend for Session {
         Session::prepare(self, sql).await
     }
 
-    async fn execute(&mut self, id: u32, params: Vec<Datum>) -> Result<Output, SqlError> {
-        Session::execute(self, id, params).await
+    async fn execute(
+        &mut self,
+        id: u32,
+        params: Vec<Datum>,
+        out: &Outlet,
+    ) -> Result<Output, SqlError> {
+        Session::execute(self, id, params, Some(out)).await
     }
 
     fn close_statement(&mut self, id: u32) {

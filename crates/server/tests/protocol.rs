@@ -10,8 +10,8 @@ use codec::Datum;
 use mysql_async::prelude::*;
 use mysql_async::{ChangeUserOpts, Conn, OptsBuilder, Row, Value};
 use server::{AuthPlugin, Backend, BackendFactory, ConnectInfo, ServerConfig};
-use sql::result::{charset, flags};
-use sql::{ColumnInfo, ColumnType, Output, Prepared, SqlError};
+use sql::result::{Sink, charset, flags};
+use sql::{ColumnInfo, ColumnType, Outlet, Output, Prepared, SqlError};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::oneshot;
@@ -236,8 +236,36 @@ impl Echo {
     }
 }
 
+/// `n` rows of one BIGINT column, sent through `out` two at a time as a
+/// statement that streams its result; with `fail`, an error ends it
+/// instead, after the rows.
+async fn stream(out: &Outlet, n: i64, fail: bool) -> Result<Output, SqlError> {
+    let columns: Arc<[ColumnInfo]> = vec![col("i", ColumnType::LongLong, 0, 0)].into();
+    let mut sink = Sink::new(out, &columns, 0);
+    let values: Vec<i64> = (0..n).collect();
+    for pair in values.chunks(2) {
+        sink.send(pair.iter().map(|&i| vec![Datum::I64(i)]).collect())
+            .await?;
+    }
+    if fail {
+        return Err(SqlError::new(
+            1317,
+            "70100",
+            "Query execution was interrupted",
+        ));
+    }
+    Ok(Output::Sent {
+        rows: sink.sent().unwrap_or(0),
+    })
+}
+
 impl Backend for Echo {
-    async fn query(&mut self, sql: &str, multi_statements: bool) -> Vec<Result<Output, SqlError>> {
+    async fn query(
+        &mut self,
+        sql: &str,
+        multi_statements: bool,
+        out: &Outlet,
+    ) -> Vec<Result<Output, SqlError>> {
         let statements: Vec<&str> = sql
             .split(';')
             .map(str::trim)
@@ -247,8 +275,13 @@ impl Backend for Echo {
             return vec![Err(syntax_error(sql))];
         }
         let mut results = Vec::new();
-        for s in statements {
-            let result = self.statement(s);
+        for (i, s) in statements.into_iter().enumerate() {
+            let words: Vec<&str> = s.split(' ').collect();
+            let result = match words[..] {
+                ["stream", n] if i == 0 => stream(out, n.parse().unwrap(), false).await,
+                ["stream_fail", n] if i == 0 => stream(out, n.parse().unwrap(), true).await,
+                _ => self.statement(s),
+            };
             let failed = result.is_err();
             results.push(result);
             if failed {
@@ -286,7 +319,12 @@ impl Backend for Echo {
         })
     }
 
-    async fn execute(&mut self, id: u32, params: Vec<Datum>) -> Result<Output, SqlError> {
+    async fn execute(
+        &mut self,
+        id: u32,
+        params: Vec<Datum>,
+        out: &Outlet,
+    ) -> Result<Output, SqlError> {
         let Some(sql) = self.stmts.get(&id).cloned() else {
             return Err(SqlError {
                 code: 1243,
@@ -296,6 +334,9 @@ impl Backend for Echo {
         };
         if sql == "types" || sql == "mismatch" {
             return self.statement(&sql);
+        }
+        if let Some(n) = sql.strip_prefix("stream ") {
+            return stream(out, n.parse().unwrap(), false).await;
         }
         if sql.starts_with("float") {
             return Ok(Output::Rows {
@@ -742,6 +783,49 @@ async fn multi_statements_return_every_result() {
 
     conn.query_drop("warn").await.unwrap();
     assert_eq!(conn.get_warnings(), 2);
+    conn.disconnect().await.unwrap();
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn streamed_result_sets() {
+    let server = TestServer::default().await;
+    let mut conn = server.conn().await;
+    let got: Vec<i64> = conn.query("stream 5").await.unwrap();
+    assert_eq!(got, [0, 1, 2, 3, 4]);
+    let got: Vec<i64> = conn.exec("stream 3", ()).await.unwrap();
+    assert_eq!(got, [0, 1, 2]);
+
+    // Later statements' results follow the streamed one.
+    let mut result = conn
+        .query_iter("stream 3; affected 2; echo x")
+        .await
+        .unwrap();
+    let first: Vec<i64> = result.collect().await.unwrap();
+    assert_eq!(first, [0, 1, 2]);
+    let second: Vec<Row> = result.collect().await.unwrap();
+    assert!(second.is_empty());
+    assert_eq!(result.affected_rows(), 2);
+    let third: Vec<String> = result.collect().await.unwrap();
+    assert_eq!(third, ["x"]);
+    drop(result);
+
+    // An error after streamed rows takes the place of the next row, and the
+    // connection goes on.
+    let mut result = conn.query_iter("stream_fail 4").await.unwrap();
+    let mut seen = Vec::new();
+    let e = loop {
+        match result.next().await {
+            Ok(Some(row)) => seen.push(mysql_async::from_row::<i64>(row)),
+            Ok(None) => panic!("the stream ended without its error"),
+            Err(e) => break e,
+        }
+    };
+    assert_eq!(seen, [0, 1, 2, 3]);
+    assert_eq!(server_error(e).0, 1317);
+    drop(result);
+    let got: Vec<String> = conn.query("echo y").await.unwrap();
+    assert_eq!(got, ["y"]);
     conn.disconnect().await.unwrap();
     server.stop().await;
 }

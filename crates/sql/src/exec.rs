@@ -2,9 +2,9 @@
 //! rows batch by batch ([`stream`]): joins ([`join`]) hold their inner
 //! side, aggregations ([`aggregate`]) their groups and sorts their input,
 //! each charged to the statement's memory quota ([`crate::memory`]) while
-//! held; the rest passes rows through. A statement's result is gathered
-//! whole; handing it to the client as it comes, and spilling, come later
-//! (DESIGN §7 rule 8).
+//! held; the rest passes rows through. A statement's result goes to the
+//! client batch by batch as the root operator hands it on ([`run_into`]),
+//! unless it fits in one batch; spilling comes later (DESIGN §7 rule 8).
 //!
 //! Long work goes in steps ([`step`]): between two scan requests and every
 //! [`ROWS_PER_STEP`] rows of an operator that works row by row, a KILL is
@@ -19,7 +19,7 @@ use crate::expr::eval::{compare, group_key_into};
 use crate::expr::{BinaryOp, EvalContext, Expr, SubqueryKind};
 use crate::memory::row_bytes;
 use crate::plan::{LockTarget, Plan, RowLockWait, SortKey};
-use crate::result::SqlError;
+use crate::result::{Sink, SqlError};
 use crate::table::{decode_columns, row_key};
 use crate::types::Collation;
 use codec::Datum;
@@ -87,12 +87,24 @@ type Results = Vec<(Arc<Plan>, Vec<Row>)>;
 /// once, and their results replace them; correlated ones run per row (see
 /// [`eval_correlated`]).
 pub fn run<'a>(plan: &'a Plan, txn: &'a Transaction, ctx: &'a mut EvalContext<'_>) -> Rows<'a> {
+    run_into(plan, txn, ctx, None)
+}
+
+/// [`run`], handing the rows to `sink` as they come when they are more than
+/// one batch: then none are returned and [`Sink::sent`] counts them. A
+/// statement's own result streams this way; subqueries never do.
+pub fn run_into<'a, 's: 'a>(
+    plan: &'a Plan,
+    txn: &'a Transaction,
+    ctx: &'a mut EvalContext<'_>,
+    sink: Option<&'a mut Sink<'s>>,
+) -> Rows<'a> {
     Box::pin(async move {
         let found = RefCell::new(Vec::new());
         plan.any_expr(&|e| note_subquery(e, false, &found));
         let mut results = found.into_inner();
         if results.is_empty() {
-            return run_plan(plan, txn, ctx, 0).await;
+            return run_plan(plan, txn, ctx, 0, sink).await;
         }
         for (subplan, rows) in &mut results {
             *rows = run_subquery(subplan, txn, ctx).await?;
@@ -105,7 +117,7 @@ pub fn run<'a>(plan: &'a Plan, txn: &'a Transaction, ctx: &'a mut EvalContext<'_
             .map_exprs(&mut |e| substitute(e, &results, &mut failure));
         match failure {
             Some(e) => Err(e),
-            None => run_plan(&resolved, txn, ctx, 0).await,
+            None => run_plan(&resolved, txn, ctx, 0, sink).await,
         }
     })
 }
@@ -328,11 +340,15 @@ async fn run_plan(
     txn: &Transaction,
     ctx: &mut EvalContext<'_>,
     id: usize,
+    sink: Option<&mut Sink<'_>>,
 ) -> Result<Vec<Row>, SqlError> {
     ctx.check_killed()?;
     let before = ctx.memory.held();
     let mut stream = Stream::open(plan, id, ctx);
-    let rows = stream::drain(&mut stream, txn, ctx).await?;
+    let rows = match sink {
+        Some(sink) => stream::send(&mut stream, txn, ctx, sink).await?,
+        None => stream::drain(&mut stream, txn, ctx).await?,
+    };
     drop(stream);
     ctx.memory.replace(before, rows.bytes)?;
     Ok(rows.rows)

@@ -41,5 +41,5 @@ pub mod text_statement;
 pub mod types;
 pub mod variables;
 
-pub use result::{ColumnInfo, ColumnType, Output, Prepared, SqlError};
+pub use result::{ColumnInfo, ColumnType, Outlet, Output, Prepared, SqlError, Streamed};
 pub use session::{Session, SqlEngine};

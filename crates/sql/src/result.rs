@@ -5,6 +5,8 @@
 
 use codec::Datum;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use tokio::sync::mpsc;
 
 /// MySQL column type codes, as sent in column definitions and the binary
 /// protocol. The numbers are MySQL's.
@@ -140,6 +142,13 @@ pub enum Output {
         /// column `Bytes`, a DATE `Date`...).
         rows: Vec<Vec<Datum>>,
     },
+    /// A result set whose columns and rows already went to the client
+    /// through the connection's [`Outlet`] while the statement ran: only its
+    /// end is left to send.
+    Sent {
+        /// How many rows went.
+        rows: u64,
+    },
     /// `LOAD DATA LOCAL INFILE`: the server must ask the client for `file`
     /// and hand what it sends to the session (`Session::local_infile`).
     LocalInfile {
@@ -169,4 +178,118 @@ pub struct Prepared {
     pub params: u16,
     /// Result columns (empty for statements that return no rows).
     pub columns: Arc<[ColumnInfo]>,
+}
+
+/// A part of a result set that reaches the client while its statement still
+/// runs, so that a large result is never held whole.
+#[derive(Debug)]
+pub enum Streamed {
+    /// The column definitions, before any row; `status` is the session's
+    /// status for the EOF packet that follows them.
+    Columns {
+        /// The result's columns.
+        columns: Arc<[ColumnInfo]>,
+        /// `SERVER_STATUS_*` bits when the result began.
+        status: u16,
+    },
+    /// The next rows.
+    Rows(Vec<Vec<Datum>>),
+}
+
+/// Batches in flight between a statement and the connection writing them:
+/// the statement runs at most this far ahead of the client.
+const OUTLET_BATCHES: usize = 2;
+
+/// One connection's path for result sets that stream: the statement sends
+/// [`Streamed`] parts, the protocol layer writes them as they arrive. A
+/// bounded channel, so a slow client slows the statement instead of letting
+/// rows pile up in memory.
+pub struct Outlet {
+    tx: mpsc::Sender<Streamed>,
+    /// The client is gone, or a row could not be written: what the
+    /// statement sends next fails, so that it stops.
+    closed: AtomicBool,
+}
+
+impl Outlet {
+    /// An outlet, and the end the protocol layer reads from.
+    pub fn new() -> (Outlet, mpsc::Receiver<Streamed>) {
+        let (tx, rx) = mpsc::channel(OUTLET_BATCHES);
+        let outlet = Outlet {
+            tx,
+            closed: AtomicBool::new(false),
+        };
+        (outlet, rx)
+    }
+
+    /// Refuse what the running statement sends from now on.
+    pub fn close(&self) {
+        self.closed.store(true, Ordering::Relaxed);
+    }
+
+    /// Accept parts again, for the next statement.
+    pub fn reopen(&self) {
+        self.closed.store(false, Ordering::Relaxed);
+    }
+
+    async fn send(&self, part: Streamed) -> Result<(), SqlError> {
+        if self.closed.load(Ordering::Relaxed) {
+            return Err(net_write_error());
+        }
+        self.tx.send(part).await.map_err(|_| net_write_error())
+    }
+}
+
+/// MySQL's ER_NET_ERROR_ON_WRITE: the statement stops because its rows have
+/// nowhere to go.
+fn net_write_error() -> SqlError {
+    SqlError::new(1160, "08S01", "Got an error writing communication packets")
+}
+
+/// One statement's result set on its way out through an [`Outlet`].
+pub struct Sink<'a> {
+    outlet: &'a Outlet,
+    columns: &'a Arc<[ColumnInfo]>,
+    status: u16,
+    /// Rows sent; `None` until the columns went.
+    sent: Option<u64>,
+}
+
+impl<'a> Sink<'a> {
+    /// A result set of `columns`, begun while the session's status was
+    /// `status`.
+    pub fn new(outlet: &'a Outlet, columns: &'a Arc<[ColumnInfo]>, status: u16) -> Self {
+        Sink {
+            outlet,
+            columns,
+            status,
+            sent: None,
+        }
+    }
+
+    /// Send `rows`, after the column definitions if they have not gone yet.
+    pub async fn send(&mut self, rows: Vec<Vec<Datum>>) -> Result<(), SqlError> {
+        let sent = match self.sent {
+            Some(sent) => sent,
+            None => {
+                let columns = Streamed::Columns {
+                    columns: self.columns.clone(),
+                    status: self.status,
+                };
+                self.outlet.send(columns).await?;
+                0
+            }
+        };
+        self.sent = Some(sent);
+        let n = rows.len() as u64;
+        self.outlet.send(Streamed::Rows(rows)).await?;
+        self.sent = Some(sent + n);
+        Ok(())
+    }
+
+    /// How many rows went, or `None` when the result did not stream (its
+    /// rows are returned whole, as [`Output::Rows`]).
+    pub fn sent(&self) -> Option<u64> {
+        self.sent
+    }
 }

@@ -18,7 +18,7 @@ use crate::metrics::{self, StatementType};
 use crate::plan::{Planner, RowLockWait, database_name, table_name};
 use crate::plan_cache::PlanSlot;
 use crate::process::{Kill, Process, ProcessList};
-use crate::result::{ColumnInfo, Output, Prepared, SqlError};
+use crate::result::{ColumnInfo, Outlet, Output, Prepared, Sink, SqlError};
 use crate::show::{self, text, text_rows};
 use crate::slow_log::{self, SlowLog};
 use crate::statement_summary::{self, Digest, Summaries};
@@ -209,12 +209,14 @@ struct PreparedStatement {
     plan: PlanSlot,
 }
 
-/// What a statement runs with: the values of its `?` placeholders and, for
-/// a prepared statement, the slot that caches its plan.
+/// What a statement runs with: the values of its `?` placeholders, for
+/// a prepared statement the slot that caches its plan, and the outlet its
+/// result set may stream through (only a client's own statement has one).
 #[derive(Clone, Copy, Default)]
 struct Bindings<'p> {
     params: &'p [Datum],
     plan: Option<&'p PlanSlot>,
+    out: Option<&'p Outlet>,
 }
 
 /// The isolation levels Basalt runs. READ UNCOMMITTED and SERIALIZABLE
@@ -812,15 +814,19 @@ impl Session {
     }
 
     /// COM_QUERY: run each statement; stop at the first error. Several
-    /// statements need the client's multi-statements capability.
+    /// statements need the client's multi-statements capability. The first
+    /// statement's result set streams through `out` when given (see
+    /// [`Output::Sent`]): later ones are returned whole, since the results
+    /// before them are written only once the text has run.
     pub async fn query(
         &mut self,
         sql: &str,
         multi_statements: bool,
+        out: Option<&Outlet>,
     ) -> Vec<Result<Output, SqlError>> {
         self.engine.questions.fetch_add(1, Ordering::Relaxed);
         self.process.begin("Query", Arc::from(sql));
-        let results = self.query_statements(sql, multi_statements).await;
+        let results = self.query_statements(sql, multi_statements, out).await;
         self.process.end();
         results
     }
@@ -829,6 +835,7 @@ impl Session {
         &mut self,
         sql: &str,
         multi_statements: bool,
+        out: Option<&Outlet>,
     ) -> Vec<Result<Output, SqlError>> {
         let parsing = Instant::now();
         let (numbered, _) = preprocess(sql);
@@ -880,7 +887,11 @@ impl Session {
         };
         self.clock.parse = parsing.elapsed();
         let mut results = Vec::with_capacity(statements.len());
-        for statement in &statements {
+        for (i, statement) in statements.iter().enumerate() {
+            let args = Bindings {
+                out: out.filter(|_| i == 0),
+                ..Bindings::default()
+            };
             let result = match self.process.kill_state() {
                 Kill::None => {
                     // A text of one statement is its own sample; several
@@ -889,7 +900,7 @@ impl Session {
                         1 => statement_summary::digest(sql),
                         _ => statement_summary::digest(&statement.to_string()),
                     };
-                    self.run(statement, Bindings::default(), sql, &digest).await
+                    self.run(statement, args, sql, &digest).await
                 }
                 _ => Err(error::query_interrupted()),
             };
@@ -954,8 +965,13 @@ impl Session {
         Ok(info)
     }
 
-    /// COM_STMT_EXECUTE.
-    pub async fn execute(&mut self, id: u32, params: Vec<Datum>) -> Result<Output, SqlError> {
+    /// COM_STMT_EXECUTE. Its result set streams through `out` when given.
+    pub async fn execute(
+        &mut self,
+        id: u32,
+        params: Vec<Datum>,
+        out: Option<&Outlet>,
+    ) -> Result<Output, SqlError> {
         self.engine.questions.fetch_add(1, Ordering::Relaxed);
         let prepared = match self.prepared.get(&id) {
             Some(p) if p.info.params as usize == params.len() => p.clone(),
@@ -979,6 +995,7 @@ impl Session {
         let bindings = Bindings {
             params: &params,
             plan: Some(&prepared.plan),
+            out,
         };
         self.process.begin("Execute", prepared.sql.clone());
         let result = self
@@ -1337,7 +1354,7 @@ impl Session {
         };
         let result_rows = match result {
             Ok(Output::Rows { rows, .. }) => rows.len() as u64,
-            Ok(Output::Affected { rows, .. }) => *rows,
+            Ok(Output::Affected { rows, .. } | Output::Sent { rows }) => *rows,
             _ => 0,
         };
         self.engine.summaries.record(
@@ -1991,7 +2008,7 @@ impl Session {
             let statement = parse(&sql)?.0.remove(0);
             let args = Bindings {
                 params: &params,
-                plan: None,
+                ..Bindings::default()
             };
             if let Output::Affected { rows, .. } = self.data_statement(&statement, args).await? {
                 affected += rows;
@@ -2838,6 +2855,8 @@ impl Session {
         args: Bindings<'_>,
         txn: &mut Transaction,
     ) -> Result<Output, SqlError> {
+        // It may run again: rows it sent could not be taken back.
+        let args = Bindings { out: None, ..args };
         let client = self.engine.catalog.client().clone();
         let pessimistic = txn.is_pessimistic();
         let savepoint = txn.savepoint();
@@ -3003,11 +3022,15 @@ impl Session {
                         .map_err(from_kv)?;
                     this.attach_local(txn);
                 }
-                let rows = exec::run(&plan, txn, planner.ctx).await;
+                let mut sink = args
+                    .out
+                    .map(|out| Sink::new(out, &columns, this.status_flags()));
+                let rows = exec::run_into(&plan, txn, planner.ctx, sink.as_mut()).await;
                 *row_locks = planner.ctx.row_locks.take();
-                Output::Rows {
-                    columns,
-                    rows: rows?,
+                let rows = rows?;
+                match sink.and_then(|sink| sink.sent()) {
+                    Some(rows) => Output::Sent { rows },
+                    None => Output::Rows { columns, rows },
                 }
             }
             Statement::Insert(ins) => {
@@ -3099,10 +3122,7 @@ impl Session {
         {
             *e = value.clone();
         }
-        let args = Bindings {
-            params: &[],
-            plan: None,
-        };
+        let args = Bindings::default();
         match self.data_statement(&statements[0], args).await? {
             Output::Rows { rows, .. } => rows
                 .into_iter()

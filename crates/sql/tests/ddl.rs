@@ -30,7 +30,7 @@ impl Db {
     }
 
     async fn exec(&mut self, sql: &str) -> Output {
-        let mut results = self.session.query(sql, false).await;
+        let mut results = self.session.query(sql, false, None).await;
         match results.pop() {
             Some(Ok(output)) => output,
             Some(Err(e)) => panic!("{sql}: {} {}", e.code, e.message),
@@ -39,7 +39,7 @@ impl Db {
     }
 
     async fn error(&mut self, sql: &str) -> u16 {
-        match self.session.query(sql, false).await.pop() {
+        match self.session.query(sql, false, None).await.pop() {
             Some(Err(e)) => e.code,
             _ => panic!("{sql}: expected an error"),
         }

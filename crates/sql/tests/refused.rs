@@ -24,7 +24,7 @@ async fn refused_statements_fail_and_change_nothing() {
     ];
     let mut session = engine.session(1, "root", "localhost");
     for sql in setup {
-        if let Some(Err(e)) = session.query(sql, false).await.pop() {
+        if let Some(Err(e)) = session.query(sql, false, None).await.pop() {
             panic!("{sql}: {} {}", e.code, e.message);
         }
     }
@@ -36,7 +36,7 @@ async fn refused_statements_fail_and_change_nothing() {
             "SHOW DATABASES",
             "SELECT @@sql_mode, @@time_zone, @@autocommit, @@transaction_isolation",
         ] {
-            match session.query(sql, false).await.pop() {
+            match session.query(sql, false, None).await.pop() {
                 Some(Ok(Output::Rows { rows, .. })) => seen.push(format!("{rows:?}")),
                 other => panic!("{sql}: {other:?}"),
             }
@@ -54,7 +54,7 @@ async fn refused_statements_fail_and_change_nothing() {
         let (code, sql) = line.split_once(' ').expect("CODE statement");
         let code: u16 = code.parse().expect("an error code");
         count += 1;
-        match session.query(sql, false).await.pop() {
+        match session.query(sql, false, None).await.pop() {
             Some(Err(e)) if e.code == code => {}
             Some(Err(e)) => wrong.push(format!(
                 "{sql}: error {} ({}), not {code}",

@@ -19,7 +19,7 @@ use crate::expr::eval::truthy;
 use crate::expr::{EvalContext, Expr};
 use crate::memory::rows_bytes;
 use crate::plan::{Access, LockTarget, Plan, SortKey};
-use crate::result::SqlError;
+use crate::result::{Sink, SqlError};
 use crate::table::handle_from_entry;
 use crate::types::Collation;
 use kv_client::Transaction;
@@ -42,10 +42,7 @@ pub(super) struct Stream<'p> {
 enum Op<'p> {
     /// Rows found at once on the first pull: a read by handles (point and
     /// batch point gets), or the one row of no table.
-    Leaf {
-        plan: &'p Plan,
-        done: bool,
-    },
+    Leaf { plan: &'p Plan, done: bool },
     /// A table read along key ranges.
     Read(Read<'p>),
     /// Rows for which the predicate is true.
@@ -384,6 +381,33 @@ pub(super) async fn drain(
         for row in rows {
             out.push(row, ctx)?;
         }
+    }
+    Ok(out)
+}
+
+/// `stream`'s rows handed to `sink` batch by batch, unless they end within
+/// one batch: those are returned, checked against the quota as [`drain`]
+/// checks them, for the caller to send whole.
+pub(super) async fn send(
+    stream: &mut Stream<'_>,
+    txn: &Transaction,
+    ctx: &mut EvalContext<'_>,
+    sink: &mut Sink<'_>,
+) -> Result<Output, SqlError> {
+    let mut out = Output::default();
+    let Some(first) = stream.next(txn, ctx).await? else {
+        return Ok(out);
+    };
+    let Some(second) = stream.next(txn, ctx).await? else {
+        for row in first {
+            out.push(row, ctx)?;
+        }
+        return Ok(out);
+    };
+    sink.send(first).await?;
+    sink.send(second).await?;
+    while let Some(rows) = stream.next(txn, ctx).await? {
+        sink.send(rows).await?;
     }
     Ok(out)
 }
