@@ -298,6 +298,7 @@ async fn embedded_playground(
         .map_err(|e| anyhow::anyhow!("{e}"))
         .context("loading the catalog")?;
     engine.watch_memory(roles::allocated, roles::release_free_pages);
+    engine.tmp_storage().set_dir(data_dir.join("tmp-storage"));
     let slow_log = data_dir.join("slow.log");
     engine
         .slow_log()

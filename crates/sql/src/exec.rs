@@ -18,7 +18,7 @@ use crate::error::{self, from_kv};
 use crate::expr::eval::{compare, group_key_into};
 use crate::expr::{BinaryOp, EvalContext, Expr, SubqueryKind};
 use crate::memory::row_bytes;
-use crate::plan::{LockTarget, Plan, RowLockWait, SortKey};
+use crate::plan::{LockTarget, Plan, RowLockWait};
 use crate::result::{Sink, SqlError};
 use crate::table::{decode_columns, row_key};
 use crate::types::Collation;
@@ -35,6 +35,8 @@ use stream::Stream;
 
 mod aggregate;
 mod join;
+mod sort;
+mod spill;
 mod stream;
 
 /// A row: one datum per output column.
@@ -54,6 +56,10 @@ const SCAN_BATCH_MAX: usize = 32 * 1024;
 /// Rows an operator handles between two [`step`]s.
 const ROWS_PER_STEP: usize = 1024;
 
+/// The most rows an operator that makes rows (a join, a sort) hands on at
+/// a time: TiDB's chunk size.
+const BATCH_ROWS: usize = 1024;
+
 /// What EXPLAIN ANALYZE reports of one operator.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct OperatorStats {
@@ -65,6 +71,8 @@ pub struct OperatorStats {
     pub time: Duration,
     /// The most bytes its rows took at once ([`crate::memory::rows_bytes`]).
     pub memory: usize,
+    /// Bytes it wrote to temporary files.
+    pub disk: usize,
 }
 
 /// What the [`Plan::Lock`] operators of a locking read gathered for the
@@ -364,38 +372,6 @@ fn after(ctx: &EvalContext<'_>, id: usize, plan: &Plan) -> usize {
     }
 }
 
-/// `rows` in the order of `keys`, rows of equal keys in input order; with
-/// `keep`, only the first `keep` of them, found without sorting the rest.
-fn sort(mut rows: Vec<Row>, keys: &[SortKey], keep: Option<usize>) -> Vec<Row> {
-    let order = |a: &Row, b: &Row| {
-        for k in keys {
-            let ord = compare_for_sort(&a[k.column], &b[k.column], k.collation);
-            let ord = if k.desc { ord.reverse() } else { ord };
-            if ord.is_ne() {
-                return ord;
-            }
-        }
-        std::cmp::Ordering::Equal
-    };
-    match keep {
-        Some(0) => Vec::new(),
-        Some(n) if n < rows.len() => {
-            // The input position breaks ties, so the rows kept are those a
-            // stable sort would put first.
-            let mut numbered: Vec<(usize, Row)> = rows.into_iter().enumerate().collect();
-            let by = |a: &(usize, Row), b: &(usize, Row)| order(&a.1, &b.1).then(a.0.cmp(&b.0));
-            numbered.select_nth_unstable_by(n - 1, by);
-            numbered.truncate(n);
-            numbered.sort_unstable_by(by);
-            numbered.into_iter().map(|(_, row)| row).collect()
-        }
-        _ => {
-            rows.sort_by(order);
-            rows
-        }
-    }
-}
-
 /// What a key in a hash table takes beside its bytes: its vector and the
 /// table's slot.
 const HASHED_KEY_BYTES: usize = 48;
@@ -428,6 +404,12 @@ impl Held {
         ctx.memory.grow(bytes)?;
         self.charged += bytes;
         Ok(())
+    }
+
+    /// Whether `bytes` more, with what is not charged yet, stay within
+    /// the statement's quota.
+    fn fits(&self, bytes: usize, ctx: &EvalContext<'_>) -> bool {
+        ctx.memory.fits(self.pending + bytes)
     }
 
     /// What was held is gone.

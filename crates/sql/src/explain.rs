@@ -11,8 +11,8 @@
 //! EXPLAIN ANALYZE runs the query and adds, as TiDB does, `actRows` (rows
 //! the operator returned), `execution info` (`time:` its wall time with its
 //! inputs', `loops:` its runs), `memory` (the most its rows took at once,
-//! as the statement's memory quota counts them) and `disk` (nothing spills
-//! yet: `N/A`).
+//! as the statement's memory quota counts them) and `disk` (what it wrote
+//! to temporary files; `N/A` if nothing).
 
 use crate::exec::OperatorStats;
 use crate::expr::{BinaryOp, Expr, UnaryOp};
@@ -94,7 +94,10 @@ impl Explainer<'_> {
                     text(format!("time:{:.2?}, loops:{}", ran.time, ran.loops)),
                     text(info),
                     text(crate::memory::format_bytes(ran.memory)),
-                    text("N/A"),
+                    text(match ran.disk {
+                        0 => "N/A".to_string(),
+                        bytes => crate::memory::format_bytes(bytes),
+                    }),
                 ]
             }
         };

@@ -7,14 +7,18 @@
 //! input) while it grows and releases it when done, and a plan's result is
 //! charged until its statement ends. Past the quota the statement fails
 //! with TiDB's error 8175; its connection stays usable and no other
-//! statement notices. (Spilling to disk instead of failing comes later.)
+//! statement notices, unless the operator can put what it holds on disk
+//! instead ([`TmpStorage`], `tidb_enable_tmp_storage_on_oom`): a sort
+//! writes its rows to a temporary file and goes on.
 
 use crate::process::{Kill, Process, ProcessList};
 use crate::result::SqlError;
 use codec::Datum;
 use prometheus::IntCounter;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, LazyLock};
+use std::fs::File;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, LazyLock, OnceLock};
 
 /// TiDB's default `tidb_mem_quota_query`: 1 GiB.
 pub const DEFAULT_QUOTA: i64 = 1 << 30;
@@ -31,6 +35,7 @@ pub struct StatementMemory<'a> {
     /// Bytes allowed; 0 for no limit.
     quota: usize,
     process: Option<&'a Process>,
+    tmp: Option<&'a TmpStorage>,
 }
 
 impl<'a> StatementMemory<'a> {
@@ -42,6 +47,22 @@ impl<'a> StatementMemory<'a> {
             process,
             ..Self::default()
         }
+    }
+
+    /// Operators may put what passes the quota in `tmp`'s files when it
+    /// allows.
+    pub fn spilling_to(self, tmp: &'a TmpStorage) -> Self {
+        Self {
+            tmp: Some(tmp),
+            ..self
+        }
+    }
+
+    /// A temporary file for what an operator cannot hold, or `None` when it
+    /// must not spill (`tidb_enable_tmp_storage_on_oom` off): then the
+    /// quota stops its statement.
+    pub fn spill_file(&self) -> Option<Result<File, SqlError>> {
+        self.tmp.filter(|t| t.enabled()).map(TmpStorage::file)
     }
 
     fn publish(&self, held: usize) {
@@ -93,12 +114,22 @@ impl<'a> StatementMemory<'a> {
         self.publish(was.unwrap_or(0).saturating_sub(bytes));
     }
 
+    /// Bytes allowed; 0 for no limit.
+    pub fn quota(&self) -> usize {
+        self.quota
+    }
+
+    /// Whether `growing` more bytes than are charged stay within the quota.
+    pub fn fits(&self, growing: usize) -> bool {
+        self.quota == 0 || self.held().saturating_add(growing) <= self.quota
+    }
+
     /// 8175 if `growing` more bytes than are charged pass the quota (an
     /// operator's output still being built).
     pub fn check(&self, growing: usize) -> Result<(), SqlError> {
         let total = self.held().saturating_add(growing);
         self.peak.fetch_max(total, Ordering::Relaxed);
-        if self.quota != 0 && total > self.quota {
+        if !self.fits(growing) {
             QUOTA_EXCEEDED.inc();
             return Err(SqlError::new(
                 8175,
@@ -109,6 +140,82 @@ impl<'a> StatementMemory<'a> {
         Ok(())
     }
 }
+
+/// Where a node's operators put what does not fit in their statement's
+/// quota: anonymous files (gone once closed, even after a crash) in a
+/// directory under the data directory, TiDB's `tmp-storage-path`.
+#[derive(Debug)]
+pub struct TmpStorage {
+    /// `tidb_enable_tmp_storage_on_oom` (global, default ON).
+    enabled: AtomicBool,
+    /// Set by the binary; the system's temporary directory until then.
+    dir: OnceLock<PathBuf>,
+}
+
+impl Default for TmpStorage {
+    fn default() -> Self {
+        TmpStorage {
+            enabled: AtomicBool::new(true),
+            dir: OnceLock::new(),
+        }
+    }
+}
+
+impl TmpStorage {
+    /// Put temporary files in `dir` (created when first needed). Only the
+    /// first call counts.
+    pub fn set_dir(&self, dir: PathBuf) {
+        let _ = self.dir.set(dir);
+    }
+
+    /// `SET GLOBAL tidb_enable_tmp_storage_on_oom`.
+    pub fn set_enabled(&self, on: bool) {
+        self.enabled.store(on, Ordering::Relaxed);
+    }
+
+    fn enabled(&self) -> bool {
+        self.enabled.load(Ordering::Relaxed)
+    }
+
+    fn file(&self) -> Result<File, SqlError> {
+        let dir = self.dir.get().cloned().unwrap_or_else(std::env::temp_dir);
+        std::fs::create_dir_all(&dir)
+            .and_then(|()| tempfile::tempfile_in(&dir))
+            .map_err(|e| tmp_storage_error(&e))
+    }
+}
+
+/// MySQL's ER_ERROR_ON_WRITE for a temporary file that could not be made
+/// or written.
+pub fn tmp_storage_error(e: &std::io::Error) -> SqlError {
+    SqlError::new(
+        1026,
+        "HY000",
+        format!(
+            "Error writing file 'tmp-storage' (errno: {} - {e})",
+            e.raw_os_error().unwrap_or(0)
+        ),
+    )
+}
+
+/// Rows operators put on disk, by operator.
+pub static SPILLS: LazyLock<prometheus::IntCounterVec> = LazyLock::new(|| {
+    prometheus::register_int_counter_vec!(
+        "basalt_sql_spills_total",
+        "Times an operator put the rows it held on disk, past tidb_mem_quota_query",
+        &["operator"]
+    )
+    .expect("a metric registered once")
+});
+
+/// Bytes operators wrote to temporary files.
+pub static SPILLED_BYTES: LazyLock<IntCounter> = LazyLock::new(|| {
+    prometheus::register_int_counter!(
+        "basalt_sql_spilled_bytes_total",
+        "Bytes operators wrote to temporary files, past tidb_mem_quota_query"
+    )
+    .expect("a metric registered once")
+});
 
 /// TiDB's default `tidb_server_memory_limit`: 80% of the machine's memory.
 pub const DEFAULT_SERVER_LIMIT: &str = "80%";

@@ -188,6 +188,10 @@ pub fn init() {
     LazyLock::force(&RUNNING);
     LazyLock::force(&CONNECTIONS);
     LazyLock::force(&crate::memory::QUOTA_EXCEEDED);
+    for operator in ["sort", "hash_agg", "hash_join"] {
+        crate::memory::SPILLS.with_label_values(&[operator]);
+    }
+    LazyLock::force(&crate::memory::SPILLED_BYTES);
 }
 
 /// One statement being measured: counted as running from

@@ -246,11 +246,12 @@ fn net_write_error() -> SqlError {
     SqlError::new(1160, "08S01", "Got an error writing communication packets")
 }
 
-/// One statement's result set on its way out through an [`Outlet`].
+/// One statement's result set on its way out through an [`Outlet`], or
+/// dropped as it comes (EXPLAIN ANALYZE runs a query for its figures).
 pub struct Sink<'a> {
-    outlet: &'a Outlet,
-    columns: &'a Arc<[ColumnInfo]>,
-    status: u16,
+    /// The outlet, the result's columns and the session's status when it
+    /// began; `None` to drop the rows.
+    to: Option<(&'a Outlet, &'a Arc<[ColumnInfo]>, u16)>,
     /// Rows sent; `None` until the columns went.
     sent: Option<u64>,
 }
@@ -260,29 +261,34 @@ impl<'a> Sink<'a> {
     /// `status`.
     pub fn new(outlet: &'a Outlet, columns: &'a Arc<[ColumnInfo]>, status: u16) -> Self {
         Sink {
-            outlet,
-            columns,
-            status,
+            to: Some((outlet, columns, status)),
+            sent: None,
+        }
+    }
+
+    /// A sink that drops what it is sent.
+    pub fn discard() -> Self {
+        Sink {
+            to: None,
             sent: None,
         }
     }
 
     /// Send `rows`, after the column definitions if they have not gone yet.
     pub async fn send(&mut self, rows: Vec<Vec<Datum>>) -> Result<(), SqlError> {
-        let sent = match self.sent {
-            Some(sent) => sent,
-            None => {
-                let columns = Streamed::Columns {
-                    columns: self.columns.clone(),
-                    status: self.status,
-                };
-                self.outlet.send(columns).await?;
-                0
-            }
-        };
-        self.sent = Some(sent);
         let n = rows.len() as u64;
-        self.outlet.send(Streamed::Rows(rows)).await?;
+        let sent = self.sent.unwrap_or(0);
+        if let Some((outlet, columns, status)) = self.to {
+            if self.sent.is_none() {
+                let columns = Streamed::Columns {
+                    columns: columns.clone(),
+                    status,
+                };
+                outlet.send(columns).await?;
+                self.sent = Some(0);
+            }
+            outlet.send(Streamed::Rows(rows)).await?;
+        }
         self.sent = Some(sent + n);
         Ok(())
     }

@@ -61,6 +61,7 @@ pub struct SqlEngine {
     admission: Admission,
     slow_log: SlowLog,
     summaries: Summaries,
+    tmp_storage: crate::memory::TmpStorage,
 }
 
 impl SqlEngine {
@@ -95,6 +96,7 @@ impl SqlEngine {
             admission,
             slow_log: SlowLog::default(),
             summaries: Summaries::default(),
+            tmp_storage: Default::default(),
         }))
     }
 
@@ -148,6 +150,11 @@ impl SqlEngine {
     /// The node's slow query log (see `slow_log`).
     pub fn slow_log(&self) -> &SlowLog {
         &self.slow_log
+    }
+
+    /// Where statements past their memory quota put what they hold.
+    pub fn tmp_storage(&self) -> &crate::memory::TmpStorage {
+        &self.tmp_storage
     }
 
     /// A new session for connection `id` of `user` from `host`.
@@ -1098,7 +1105,8 @@ impl Session {
                 self.int_sysvar("tidb_mem_quota_query")
                     .unwrap_or(crate::memory::DEFAULT_QUOTA),
                 Some(&self.process),
-            ),
+            )
+            .spilling_to(&self.engine.tmp_storage),
             // MySQL bounds only read-only SELECTs.
             deadline: match self.int_sysvar("max_execution_time") {
                 Some(ms) if ms > 0 && !in_write => {
@@ -3048,7 +3056,8 @@ impl Session {
                 let planned = planner.plan_query(q)?;
                 compile = planning.elapsed();
                 planner.ctx.analysis = Some(vec![Default::default(); planned.plan.size()]);
-                exec::run(&planned.plan, txn, planner.ctx).await?;
+                let mut rows = Sink::discard();
+                exec::run_into(&planned.plan, txn, planner.ctx, Some(&mut rows)).await?;
                 let stats = planner.ctx.analysis.take().unwrap_or_default();
                 crate::explain::analyze(&planned.plan, &stats)
             }
@@ -3318,6 +3327,14 @@ impl Session {
                 }
                 self.engine.globals.set(&var, Datum::I64(n as i64));
                 return Ok(());
+            }
+            "tidb_enable_tmp_storage_on_oom" => {
+                if !global {
+                    return Err(global_only());
+                }
+                let on = switch(&datum).ok_or_else(wrong_value)?;
+                self.engine.tmp_storage.set_enabled(on);
+                Datum::I64(on as i64)
             }
             // The node's memory: a share of the machine's or a size, and
             // the least a statement must hold to be the one stopped.

@@ -66,6 +66,7 @@ fn defaults() -> Vec<(&'static str, Datum)> {
         ("sql_safe_updates", Datum::I64(0)),
         ("sql_select_limit", Datum::U64(u64::MAX)),
         ("system_time_zone", s("UTC")),
+        ("tidb_enable_tmp_storage_on_oom", Datum::I64(1)),
         (
             "tidb_mem_quota_query",
             Datum::I64(crate::memory::DEFAULT_QUOTA),

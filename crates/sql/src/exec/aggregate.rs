@@ -1,9 +1,20 @@
 //! Grouping and aggregates, fed batch by batch: an aggregation holds its
 //! groups, never its input, so `SELECT COUNT(*) FROM t` over a large table
 //! holds one group while the rows stream past.
+//!
+//! When a new group would pass the statement's memory quota, the groups
+//! held stay and go on taking their rows, but rows of any group not held
+//! go to disk instead ([`super::spill`]), into one of [`PARTITIONS`] files
+//! by a hash of their group key. Once the input ends the groups held are
+//! handed on, then each file is aggregated in turn as an input of its own
+//! (which may spill again, with another hash, [`MAX_DEPTH`] deep at most).
+//! A group is thus whole in one place. WITH ROLLUP, whose totals need every
+//! group at once, does not spill.
 
+use super::spill::{self, RunReader, RunWriter};
 use super::{
-    HASHED_KEY_BYTES, Held, Row, compare_for_sort, nulls_first, push_key_part, row_key_bytes, step,
+    BATCH_ROWS, HASHED_KEY_BYTES, Held, Row, compare_for_sort, nulls_first, push_key_part,
+    row_key_bytes, step,
 };
 use crate::expr::EvalContext;
 use crate::expr::Expr;
@@ -14,6 +25,7 @@ use crate::result::SqlError;
 use crate::types::Collation;
 use codec::Datum;
 use std::collections::{HashMap, HashSet};
+use std::hash::BuildHasher;
 
 /// One group's aggregate states: an accumulator per aggregate call.
 enum AggState {
@@ -144,7 +156,24 @@ pub(super) struct Aggregation<'p> {
     groups: Vec<Group>,
     /// What the groups are charged.
     held: Held,
+    /// The operator's number, where EXPLAIN ANALYZE counts its disk use.
+    id: usize,
+    /// How many times the rows fed here went to disk before.
+    depth: usize,
+    /// Once spilling: the files rows of groups not held go to.
+    partitions: Vec<RunWriter>,
+    /// Picks a row's file: a new hash at each depth.
+    hasher: std::collections::hash_map::RandomState,
+    /// Columns of the input rows.
+    width: usize,
 }
+
+/// Files a spilling aggregation writes rows to.
+const PARTITIONS: usize = 16;
+
+/// How many times rows may go to disk: a file aggregated past its quota
+/// spills again, with another hash, until this depth.
+const MAX_DEPTH: usize = 3;
 
 impl<'p> Aggregation<'p> {
     /// An aggregation fed nothing yet.
@@ -153,6 +182,18 @@ impl<'p> Aggregation<'p> {
         collations: &'p [Collation],
         rollup: bool,
         aggs: &'p [AggCall],
+        id: usize,
+    ) -> Self {
+        Self::at_depth(group_by, collations, rollup, aggs, id, 0)
+    }
+
+    fn at_depth(
+        group_by: &'p [Expr],
+        collations: &'p [Collation],
+        rollup: bool,
+        aggs: &'p [AggCall],
+        id: usize,
+        depth: usize,
     ) -> Self {
         let mut groups = Vec::new();
         // Without GROUP BY there is exactly one group, even over no rows.
@@ -167,7 +208,37 @@ impl<'p> Aggregation<'p> {
             index: vec![HashMap::new(); group_by.len() + 1],
             groups,
             held: Held::default(),
+            id,
+            depth,
+            partitions: Vec::new(),
+            hasher: Default::default(),
+            width: 0,
         }
+    }
+
+    /// Whether the rows of a new group of `bytes` go to disk: yes once
+    /// spilling, or when it would pass three quarters of the quota (the
+    /// rest is for the groups held to grow: their DISTINCT values and
+    /// ordered GROUP_CONCAT values) and the statement may spill (its
+    /// files are made then).
+    fn spills(&mut self, bytes: usize, ctx: &EvalContext<'_>) -> Result<bool, SqlError> {
+        if !self.partitions.is_empty() {
+            return Ok(true);
+        }
+        let headroom = ctx.memory.quota() / 4;
+        if self.rollup || self.depth >= MAX_DEPTH || self.held.fits(bytes + headroom, ctx) {
+            return Ok(false);
+        }
+        let mut partitions = Vec::with_capacity(PARTITIONS);
+        for _ in 0..PARTITIONS {
+            match RunWriter::create(ctx) {
+                Some(file) => partitions.push(file?),
+                None => return Ok(false),
+            }
+        }
+        spill::count("hash_agg");
+        self.partitions = partitions;
+        Ok(true)
     }
 
     /// Feed a batch of input rows to their groups.
@@ -209,6 +280,13 @@ impl<'p> Aggregation<'p> {
                             + HASHED_KEY_BYTES
                             + size_of::<Group>()
                             + self.aggs.len() * size_of::<AggState>();
+                        if self.spills(bytes, ctx)? {
+                            // Without ROLLUP the only level: the row is done.
+                            let file = self.hasher.hash_one(prefix) as usize % PARTITIONS;
+                            self.partitions[file].write(&row)?;
+                            self.width = row.len();
+                            break;
+                        }
                         self.held.add(bytes, ctx)?;
                         self.groups.push(Group::new(kept, self.aggs));
                         self.index[level].insert(prefix.to_vec(), self.groups.len() - 1);
@@ -222,8 +300,38 @@ impl<'p> Aggregation<'p> {
         Ok(())
     }
 
-    /// Every group's row, once the input is fed.
-    pub(super) fn finish(self, ctx: &mut EvalContext<'_>) -> Result<Vec<Row>, SqlError> {
+    /// The input ended: every group's row, those of groups held first.
+    pub(super) fn finish(mut self, ctx: &mut EvalContext<'_>) -> Result<Grouped<'p>, SqlError> {
+        let (group_by, collations, aggs, depth, id) = (
+            self.group_by,
+            self.collations,
+            self.aggs,
+            self.depth,
+            self.id,
+        );
+        let width = self.width;
+        let mut files = Vec::with_capacity(self.partitions.len());
+        let mut written = 0;
+        for file in std::mem::take(&mut self.partitions) {
+            written += file.bytes();
+            files.push((file.finish(width)?, depth + 1));
+        }
+        if let Some(stats) = ctx.analysis.as_mut().and_then(|a| a.get_mut(id)) {
+            stats.disk += written;
+        }
+        let held = self.held_rows(ctx)?;
+        Ok(Grouped {
+            group_by,
+            collations,
+            aggs,
+            id,
+            rows: held.into_iter(),
+            files,
+        })
+    }
+
+    /// The rows of the groups held.
+    fn held_rows(self, ctx: &mut EvalContext<'_>) -> Result<Vec<Row>, SqlError> {
         let Aggregation {
             group_by,
             collations,
@@ -232,6 +340,7 @@ impl<'p> Aggregation<'p> {
             mut index,
             groups,
             held,
+            ..
         } = self;
         held.release(ctx);
         if !rollup {
@@ -267,5 +376,54 @@ impl<'p> Aggregation<'p> {
             .filter_map(|g| groups[g].take())
             .map(|g| g.finish(aggs, ctx))
             .collect()
+    }
+}
+
+/// An aggregation's output: the rows of the groups it held, then those of
+/// each file it spilled, aggregated in turn.
+pub(super) struct Grouped<'p> {
+    group_by: &'p [Expr],
+    collations: &'p [Collation],
+    aggs: &'p [AggCall],
+    id: usize,
+    rows: std::vec::IntoIter<Row>,
+    /// Spilled files still to aggregate, with the depth of their rows.
+    files: Vec<(RunReader, usize)>,
+}
+
+impl Grouped<'_> {
+    /// The next rows, `None` once all went.
+    pub(super) async fn next(
+        &mut self,
+        ctx: &mut EvalContext<'_>,
+    ) -> Result<Option<Vec<Row>>, SqlError> {
+        loop {
+            let batch: Vec<Row> = self.rows.by_ref().take(BATCH_ROWS).collect();
+            if !batch.is_empty() {
+                return Ok(Some(batch));
+            }
+            let Some((mut file, depth)) = self.files.pop() else {
+                return Ok(None);
+            };
+            let mut aggregation = Aggregation::at_depth(
+                self.group_by,
+                self.collations,
+                false,
+                self.aggs,
+                self.id,
+                depth,
+            );
+            let mut rows = Vec::with_capacity(BATCH_ROWS);
+            while let Some(row) = file.next()? {
+                rows.push(row);
+                if rows.len() == BATCH_ROWS {
+                    aggregation.feed(std::mem::take(&mut rows), ctx).await?;
+                }
+            }
+            aggregation.feed(rows, ctx).await?;
+            let grouped = aggregation.finish(ctx)?;
+            self.rows = grouped.rows;
+            self.files.extend(grouped.files);
+        }
     }
 }

@@ -6,19 +6,19 @@
 //! ([`Held`]). Rows pass on in the batches a table read makes: one scan
 //! request's rows, or fewer.
 
-use super::aggregate::Aggregation;
+use super::aggregate::{Aggregation, Grouped};
 use super::join::JoinStream;
+use super::sort::{Sorted, Sorter};
 use super::{
     HASHED_KEY_BYTES, Held, Output, ROWS_PER_STEP, Row, SCAN_BATCH_FIRST, SCAN_BATCH_MAX, after,
-    decode_row, eval_row, has_correlated, lock_rows, lookup, read_handles, row_key_bytes, sort,
-    step,
+    decode_row, eval_row, has_correlated, lock_rows, lookup, read_handles, row_key_bytes, step,
 };
 use crate::catalog::{IndexDef, TableDef};
 use crate::error::{self, from_kv};
 use crate::expr::eval::truthy;
 use crate::expr::{EvalContext, Expr};
 use crate::memory::rows_bytes;
-use crate::plan::{Access, LockTarget, Plan, SortKey};
+use crate::plan::{Access, LockTarget, Plan};
 use crate::result::{Sink, SqlError};
 use crate::table::handle_from_entry;
 use crate::types::Collation;
@@ -70,22 +70,24 @@ enum Op<'p> {
     },
     /// A join: its inner side held, its outer side pulled.
     Join(Box<JoinStream<'p>>),
-    /// The aggregation, until its rows are handed on.
+    /// The aggregation while it is fed, then its rows (see
+    /// [`super::aggregate`]).
     Aggregate {
         input: Box<Stream<'p>>,
         aggregation: Option<Aggregation<'p>>,
+        grouped: Option<Grouped<'p>>,
     },
     /// The first row of each set of equal ones.
     Distinct {
         input: Box<Stream<'p>>,
         dedup: Dedup<'p>,
     },
-    /// Rows in order, handed on at once when the input is read.
+    /// Rows in order, handed on once the input is read (see
+    /// [`super::sort`]).
     Sort {
         input: Box<Stream<'p>>,
-        keys: &'p [SortKey],
-        keep: Option<usize>,
-        done: bool,
+        sorter: Option<Sorter<'p>>,
+        sorted: Option<Sorted<'p>>,
     },
     /// A locking read's rows, at most `left` more.
     Lock {
@@ -161,6 +163,7 @@ impl<'p> Stream<'p> {
                     *right_width,
                     outer,
                     inner,
+                    id,
                 )))
             }
             Plan::Aggregate {
@@ -171,7 +174,8 @@ impl<'p> Stream<'p> {
                 aggs,
             } => Op::Aggregate {
                 input: child(from),
-                aggregation: Some(Aggregation::new(group_by, collations, *rollup, aggs)),
+                aggregation: Some(Aggregation::new(group_by, collations, *rollup, aggs, id)),
+                grouped: None,
             },
             Plan::Distinct(from, width, collations) => Op::Distinct {
                 input: child(from),
@@ -179,9 +183,8 @@ impl<'p> Stream<'p> {
             },
             Plan::Sort(from, keys, keep) => Op::Sort {
                 input: child(from),
-                keys,
-                keep: *keep,
-                done: false,
+                sorter: Some(Sorter::new(keys, *keep, id)),
+                sorted: None,
             },
             Plan::Lock {
                 input: from,
@@ -299,14 +302,21 @@ impl Op<'_> {
                 return Ok(None);
             }
             Op::Join(join) => return join.next(txn, ctx).await,
-            Op::Aggregate { input, aggregation } => {
-                let Some(mut aggregation) = aggregation.take() else {
-                    return Ok(None);
-                };
-                while let Some(rows) = input.next(txn, ctx).await? {
-                    aggregation.feed(rows, ctx).await?;
+            Op::Aggregate {
+                input,
+                aggregation,
+                grouped,
+            } => {
+                if let Some(mut aggregation) = aggregation.take() {
+                    while let Some(rows) = input.next(txn, ctx).await? {
+                        aggregation.feed(rows, ctx).await?;
+                    }
+                    *grouped = Some(aggregation.finish(ctx)?);
                 }
-                aggregation.finish(ctx)?
+                return match grouped {
+                    Some(grouped) => grouped.next(ctx).await,
+                    None => Ok(None),
+                };
             }
             Op::Distinct { input, dedup } => {
                 while let Some(rows) = input.next(txn, ctx).await? {
@@ -319,19 +329,19 @@ impl Op<'_> {
             }
             Op::Sort {
                 input,
-                keys,
-                keep,
-                done,
+                sorter,
+                sorted,
             } => {
-                if std::mem::replace(done, true) {
-                    return Ok(None);
+                if let Some(mut sorter) = sorter.take() {
+                    while let Some(rows) = input.next(txn, ctx).await? {
+                        sorter.feed(rows, ctx)?;
+                    }
+                    *sorted = Some(sorter.finish());
                 }
-                let rows = drain(input, txn, ctx).await?;
-                let mut held = Held::default();
-                held.charge(rows.bytes, ctx)?;
-                let sorted = sort(rows.rows, keys, *keep);
-                held.release(ctx);
-                sorted
+                return match sorted {
+                    Some(sorted) => sorted.next(ctx),
+                    None => Ok(None),
+                };
             }
             Op::Lock {
                 input,
