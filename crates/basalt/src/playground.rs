@@ -53,11 +53,19 @@ struct Manifest<'a> {
     processes: &'a [Process],
 }
 
-/// A port free on 127.0.0.1 now (the OS picks it).
-fn free_port() -> Result<u16> {
-    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
-        .local_addr()?
-        .port())
+/// A port free on 127.0.0.1 now (the OS picks it), other than those in
+/// `taken`: the SQL node's own ports, which it binds only once PD and the
+/// stores are up, and which the OS may meanwhile hand out again (a test
+/// that picked them the same way released them).
+fn free_port(taken: &[u16]) -> Result<u16> {
+    loop {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")?
+            .local_addr()?
+            .port();
+        if !taken.contains(&port) {
+            return Ok(port);
+        }
+    }
 }
 
 /// The cores of this machine.
@@ -101,7 +109,8 @@ fn signal(pid: u32, sig: libc::c_int) {
 pub async fn run(opts: Options, shutdown: impl Future<Output = ()>) -> Result<()> {
     let dir = &opts.data_dir;
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-    let pd_addr = format!("127.0.0.1:{}", free_port()?);
+    let taken = [opts.port, opts.status_port];
+    let pd_addr = format!("127.0.0.1:{}", free_port(&taken)?);
     let mut children: Vec<Child> = Vec::new();
     let mut processes = Vec::new();
     let mut start = |name: String,
@@ -126,7 +135,7 @@ pub async fn run(opts: Options, shutdown: impl Future<Output = ()>) -> Result<()
         Ok(())
     };
     let pd_dir = dir.join("pd");
-    let pd_status = format!("127.0.0.1:{}", free_port()?);
+    let pd_status = format!("127.0.0.1:{}", free_port(&taken)?);
     let mut pd_args = vec![
         "pd".to_string(),
         "--data-dir".into(),
@@ -139,10 +148,17 @@ pub async fn run(opts: Options, shutdown: impl Future<Output = ()>) -> Result<()
         opts.stores.min(3).to_string(),
     ];
     pd_args.extend(opts.pd_flags.iter().cloned());
-    start("pd".into(), "pd", pd_addr.clone(), pd_status, Some(pd_dir), pd_args)?;
+    start(
+        "pd".into(),
+        "pd",
+        pd_addr.clone(),
+        pd_status,
+        Some(pd_dir),
+        pd_args,
+    )?;
     for i in 1..=opts.stores {
-        let addr = format!("127.0.0.1:{}", free_port()?);
-        let status = format!("127.0.0.1:{}", free_port()?);
+        let addr = format!("127.0.0.1:{}", free_port(&taken)?);
+        let status = format!("127.0.0.1:{}", free_port(&taken)?);
         let kv_dir = dir.join(format!("kv{i}"));
         let mut args = vec![
             "kv".to_string(),
@@ -173,7 +189,14 @@ pub async fn run(opts: Options, shutdown: impl Future<Output = ()>) -> Result<()
         "--slow-log".into(),
         dir.join("slow.log").display().to_string(),
     ];
-    start("sql".into(), "sql", sql_addr.clone(), sql_status, None, sql_args)?;
+    start(
+        "sql".into(),
+        "sql",
+        sql_addr.clone(),
+        sql_status,
+        None,
+        sql_args,
+    )?;
     let manifest = Manifest {
         pd: &pd_addr,
         sql: sql_addr.clone(),
