@@ -1,10 +1,12 @@
 //! Running a [`Plan`] inside a transaction. Each operator is pulled for its
 //! rows batch by batch ([`stream`]): joins ([`join`]) hold their inner
-//! side, aggregations ([`aggregate`]) their groups and sorts their input,
-//! each charged to the statement's memory quota ([`crate::memory`]) while
-//! held; the rest passes rows through. A statement's result goes to the
-//! client batch by batch as the root operator hands it on ([`run_into`]),
-//! unless it fits in one batch; spilling comes later (DESIGN §7 rule 8).
+//! side, aggregations ([`aggregate`]) their groups and sorts ([`sort`])
+//! their input, each charged to the statement's memory quota
+//! ([`crate::memory`]) while held, and each putting what passes it in
+//! temporary files ([`spill`]) when the statement may; the rest passes
+//! rows through. A statement's result goes to the client batch by batch as
+//! the root operator hands it on ([`run_into`]), unless it fits in one
+//! batch (DESIGN §7 rule 8).
 //!
 //! Long work goes in steps ([`step`]): between two scan requests and every
 //! [`ROWS_PER_STEP`] rows of an operator that works row by row, a KILL is
