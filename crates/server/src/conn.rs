@@ -883,7 +883,9 @@ async fn pump<S: AsyncRead + AsyncWrite + Unpin, T>(
             failed = write_part(io, &mut columns, part, deprecate_eof, binary).await;
         }
     }
-    outlet.reopen();
+    if !matches!(failed, Ok(false)) {
+        outlet.reopen();
+    }
     Ok((result, failed?))
 }
 

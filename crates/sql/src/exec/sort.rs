@@ -86,13 +86,13 @@ impl<'p> Sorter<'p> {
     }
 
     /// The input ended: the rows in order.
-    pub(super) fn finish(self) -> Sorted<'p> {
+    pub(super) fn finish(self) -> Result<Sorted<'p>, SqlError> {
         let rows = sort(self.rows, self.keys, self.keep).into_iter();
         if self.runs.is_empty() {
-            return Sorted::Held {
+            return Ok(Sorted::Held {
                 rows,
                 held: self.held,
-            };
+            });
         }
         let mut heads = Vec::with_capacity(self.runs.len() + 1);
         heads.extend(self.runs.into_iter().map(|run| Head {
@@ -105,13 +105,15 @@ impl<'p> Sorter<'p> {
             rows,
             row: None,
         });
-        Sorted::Merge {
+        for head in &mut heads {
+            head.advance()?;
+        }
+        Ok(Sorted::Merge {
             keys: self.keys,
             heads,
             left: self.keep.unwrap_or(usize::MAX),
-            started: false,
             held: self.held,
-        }
+        })
     }
 }
 
@@ -128,7 +130,6 @@ pub(super) enum Sorted<'p> {
         keys: &'p [SortKey],
         heads: Vec<Head>,
         left: usize,
-        started: bool,
         held: Held,
     },
 }
@@ -158,17 +159,8 @@ impl Sorted<'_> {
         let batch = match self {
             Sorted::Held { rows, .. } => rows.by_ref().take(BATCH_ROWS).collect::<Vec<_>>(),
             Sorted::Merge {
-                keys,
-                heads,
-                left,
-                started,
-                ..
+                keys, heads, left, ..
             } => {
-                if !std::mem::replace(started, true) {
-                    for head in heads.iter_mut() {
-                        head.advance()?;
-                    }
-                }
                 let mut batch = Vec::with_capacity(BATCH_ROWS.min(*left));
                 while batch.len() < BATCH_ROWS && *left > 0 {
                     let Some(least) = least(heads, keys) else {

@@ -336,7 +336,7 @@ impl Op<'_> {
                     while let Some(rows) = input.next(txn, ctx).await? {
                         sorter.feed(rows, ctx)?;
                     }
-                    *sorted = Some(sorter.finish());
+                    *sorted = Some(sorter.finish()?);
                 }
                 return match sorted {
                     Some(sorted) => sorted.next(ctx),
